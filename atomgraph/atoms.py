@@ -1,0 +1,201 @@
+"""The atom table passed between pipeline stages.
+
+:class:`AtomTable` is a few aligned NumPy arrays: one row per atomic column (or vacancy site). Positions are kept in
+Å (``positions_A``) with the pixel size beside them, so pixel coordinates follow (``x_px = x_A / pixel_size_A``;
+pixel (row i, column j) has its center at ``x_px = j, y_px = i``). It converts to and from ``ase.Atoms``
+(:meth:`AtomTable.to_ase`, :meth:`AtomTable.from_ase`), with the per-atom columns as ``Atoms.arrays``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+VACANCY_ELEMENT = ""  # vacancy nodes have an empty element
+
+
+def _str_array(values, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, "", dtype=object)
+    return np.array([("" if v is None else str(v)) for v in values], dtype=object)
+
+
+@dataclass
+class AtomTable:
+    """Atoms (columns) found in or given for one image.
+
+    Attributes
+    ----------
+    positions_A : (N, 2) float
+        x, y in Å (x along image columns, y along image rows).
+    element : (N,) str
+        Chemical symbol, ``''`` for a vacancy site.
+    pixel_size_A : float or None
+        Å per pixel of the image the positions refer to; ``None`` for coordinate input without an image.
+    label : (N,) str
+        Local-environment label (``''`` before classification).
+    prob : (N,) float
+        Probability of ``label`` (NaN before classification).
+    score : (N,) float
+        Detection score in [0, 1] (1 for coordinates given by a user).
+    intensity : (N,) float
+        Integrated column intensity in image units (NaN when unknown).
+    vacancy : (N,) bool
+        True for vacancy nodes (sites the lattice says are occupied but no atom was found).
+    ids : (N,) int
+        Stable ids, 0..N-1 unless set.
+    extra : dict of (N, ...) arrays
+        Further per-atom data (e.g. ``species_prob`` from the locator, ``frame`` for stacks).
+    """
+
+    positions_A: np.ndarray
+    element: np.ndarray
+    pixel_size_A: float | None = None
+    label: np.ndarray | None = None
+    prob: np.ndarray | None = None
+    score: np.ndarray | None = None
+    intensity: np.ndarray | None = None
+    vacancy: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.positions_A = np.asarray(self.positions_A, dtype=float).reshape(-1, 2)
+        n = len(self.positions_A)
+        self.element = _str_array(self.element, n)
+        self.label = _str_array(self.label, n)
+        self.prob = np.full(n, np.nan) if self.prob is None else np.asarray(self.prob, dtype=float)
+        self.score = np.ones(n) if self.score is None else np.asarray(self.score, dtype=float)
+        self.intensity = np.full(n, np.nan) if self.intensity is None else np.asarray(self.intensity, float)
+        self.vacancy = (self.element == VACANCY_ELEMENT) if self.vacancy is None else np.asarray(self.vacancy, bool)
+        self.ids = np.arange(n) if self.ids is None else np.asarray(self.ids, dtype=int)
+        if self.pixel_size_A is not None:
+            self.pixel_size_A = float(self.pixel_size_A)
+        for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"AtomTable.{name} has {len(getattr(self, name))} rows, positions have {n}")
+
+    def __len__(self) -> int:
+        return len(self.positions_A)
+
+    @classmethod
+    def from_pixels(cls, positions_px: np.ndarray, pixel_size_A: float, element, **kwargs) -> "AtomTable":
+        """Build from pixel positions (N, 2) as (x_px, y_px)."""
+        positions_px = np.asarray(positions_px, dtype=float).reshape(-1, 2)
+        return cls(positions_A=positions_px * float(pixel_size_A), element=element, pixel_size_A=pixel_size_A,
+                   **kwargs)
+
+    @property
+    def positions_px(self) -> np.ndarray:
+        """(N, 2) x_px, y_px; NaN when the pixel size is unknown."""
+        if self.pixel_size_A is None:
+            return np.full_like(self.positions_A, np.nan)
+        return self.positions_A / self.pixel_size_A
+
+    def subset(self, index) -> "AtomTable":
+        """Rows selected by a boolean mask or an index array (ids are kept)."""
+        kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("positions_A", "element", "label", "prob", "score", "intensity", "vacancy", "ids"):
+            kwargs[name] = kwargs[name][index]
+        kwargs["extra"] = {k: np.asarray(v)[index] for k, v in self.extra.items()}
+        return AtomTable(**kwargs)
+
+    def copy(self) -> "AtomTable":
+        return self.subset(np.arange(len(self)))
+
+    def with_labels(self, label, prob) -> "AtomTable":
+        """A copy with new labels and probabilities."""
+        out = self.copy()
+        out.label = _str_array(label, len(self))
+        out.prob = np.asarray(prob, dtype=float)
+        return out
+
+    @staticmethod
+    def concat(tables: list["AtomTable"]) -> "AtomTable":
+        """Stack tables with the same pixel size; ids are renumbered 0..N-1."""
+        if not tables:
+            return AtomTable(np.empty((0, 2)), [])
+        first = tables[0]
+        kwargs = {}
+        for name in ("positions_A", "element", "label", "prob", "score", "intensity", "vacancy"):
+            kwargs[name] = np.concatenate([getattr(t, name) for t in tables])
+        keys = set.intersection(*(set(t.extra) for t in tables))
+        kwargs["extra"] = {k: np.concatenate([np.asarray(t.extra[k]) for t in tables]) for k in keys}
+        return AtomTable(pixel_size_A=first.pixel_size_A, **kwargs)
+
+    def to_ase(self):
+        """``ase.Atoms`` of the real atoms and vacancy sites (vacancies as ``X``, z = 0) with per-atom arrays
+        ``label``, ``prob``, ``score``, ``intensity``, ``vacancy``, ``atom_id``."""
+        from ase import Atoms
+
+        symbols = [e if e else "X" for e in self.element]
+        positions = np.column_stack([self.positions_A, np.zeros(len(self))])
+        atoms = Atoms(symbols=symbols, positions=positions, pbc=False)
+        atoms.set_array("label", np.array([str(x) for x in self.label], dtype="U16"))
+        atoms.set_array("prob", self.prob.astype(float))
+        atoms.set_array("score", self.score.astype(float))
+        atoms.set_array("intensity", self.intensity.astype(float))
+        atoms.set_array("vacancy", self.vacancy.astype(bool))
+        atoms.set_array("atom_id", self.ids.astype(int))
+        if self.pixel_size_A is not None:
+            atoms.info["pixel_size_A"] = self.pixel_size_A
+        return atoms
+
+    @classmethod
+    def from_ase(cls, atoms, pixel_size_A: float | None = None) -> "AtomTable":
+        """From ``ase.Atoms``: positions projected along z (Å); ``X`` atoms become vacancy sites."""
+        symbols = atoms.get_chemical_symbols()
+        element = ["" if s == "X" else s for s in symbols]
+        arrays = atoms.arrays
+        kwargs = {}
+        if "label" in arrays:
+            kwargs["label"] = arrays["label"]
+        for name in ("prob", "score", "intensity"):
+            if name in arrays:
+                kwargs[name] = arrays[name]
+        if "vacancy" in arrays:
+            kwargs["vacancy"] = arrays["vacancy"]
+        if pixel_size_A is None:
+            pixel_size_A = atoms.info.get("pixel_size_A")
+        return cls(positions_A=atoms.positions[:, :2], element=element, pixel_size_A=pixel_size_A, **kwargs)
+
+    def replace(self, **changes) -> "AtomTable":
+        return replace(self, **changes)
+
+
+def project_to_columns(atoms, pixel_size_A: float | None = None, tolerance_A: float = 0.3,
+                       z_exponent: float = 1.7) -> AtomTable:
+    """Project 3D ``ase.Atoms`` along z into columns, as a STEM image sees them.
+
+    Atoms within ``tolerance_A`` (Å) of each other in x, y form one column: its position is their mean, its element
+    the heaviest one's, its ``intensity`` the HAADF-like sum of ``Z ** z_exponent`` over the column, and
+    ``extra['n_atoms']`` the number of atoms in it (a column of two Se reads as brighter than one). ``X`` atoms are
+    vacancy sites. Per-atom ``label`` arrays are kept (first atom of each column).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    xy = np.asarray(atoms.positions, dtype=float)[:, :2]
+    numbers = np.asarray(atoms.numbers)
+    n = len(xy)
+    if n == 0:
+        return AtomTable(np.empty((0, 2)), [], pixel_size_A=pixel_size_A)
+    pairs = cKDTree(xy).query_pairs(tolerance_A, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    ncol, col = connected_components(graph, directed=False)
+    counts = np.bincount(col, minlength=ncol)
+    pos = np.column_stack([np.bincount(col, xy[:, 0], ncol), np.bincount(col, xy[:, 1], ncol)]) / counts[:, None]
+    weight = numbers.astype(float) ** z_exponent
+    intensity = np.bincount(col, weight, ncol)
+    order = np.lexsort((-numbers, col))  # per column, heaviest atom first
+    first = order[np.searchsorted(col[order], np.arange(ncol))]
+    symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
+    element = np.where(numbers[first] > 0, symbols[first], "")
+    n_atoms = np.bincount(col, (numbers > 0).astype(float), ncol)
+    label = atoms.arrays["label"][first] if "label" in atoms.arrays else None
+    if pixel_size_A is None:
+        pixel_size_A = atoms.info.get("pixel_size_A")
+    return AtomTable(positions_A=pos, element=element, pixel_size_A=pixel_size_A, label=label,
+                     intensity=intensity, extra={"n_atoms": n_atoms})

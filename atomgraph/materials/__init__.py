@@ -1,0 +1,170 @@
+"""Materials: a lattice builder, defect recipes and a label vocabulary, all from a YAML config.
+
+A *family* (``honeycomb`` for graphene-like lattices, ``tmd`` for 2H transition-metal dichalcogenides) is code:
+it knows how to build the primitive cell with ASE and which defect recipes exist. A *material* is a config
+(``configs/*.yaml``) naming a family, its elements, lattice constant, labels and defect recipes, so a new material of
+an existing family needs no new code (``configs/mos2.yaml`` is the proof).
+
+>>> from atomgraph.materials import get_material
+>>> get_material("graphene-si").labels
+['C', 'Si3', 'Si4']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import make_supercell
+from scipy.spatial import cKDTree
+
+from ..config import draw, load_config
+from ..errors import AtomgraphInputError
+from . import honeycomb, tmd
+from .structure import Columns, Structure
+
+FAMILIES = {"honeycomb": honeycomb, "tmd": tmd}
+
+__all__ = ["Material", "get_material", "Structure", "Columns", "FAMILIES"]
+
+
+@dataclass
+class Material:
+    """A material described by a validated config (see :mod:`atomgraph.config`)."""
+
+    config: dict = field(repr=False)
+
+    def __post_init__(self) -> None:
+        family = self.config["family"]
+        if family not in FAMILIES:
+            raise AtomgraphInputError(f"unknown family '{family}' (known: {', '.join(FAMILIES)})",
+                                      source=self.config.get("name", "config"))
+        self.family = FAMILIES[family]
+        for i, defect in enumerate(self.config["defects"]):
+            if defect["recipe"] not in self.family.RECIPES:
+                known = ", ".join(self.family.RECIPES)
+                raise AtomgraphInputError(f"key 'defects[{i}].recipe': unknown recipe '{defect['recipe']}' for "
+                                          f"family '{self.config['family']}' (known: {known})",
+                                          source=self.name)
+        self.family.check_config(self.config)
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+    @property
+    def labels(self) -> list[str]:
+        """The label vocabulary, host labels first as listed in the config."""
+        return list(self.config["labels"])
+
+    @property
+    def host_labels(self) -> list[str]:
+        return sorted(set(self.config["host_labels"].values()), key=self.labels.index)
+
+    @property
+    def defect_labels(self) -> list[str]:
+        return [label for label in self.labels if label not in self.host_labels]
+
+    @property
+    def bond_A(self) -> float:
+        """Projected nearest-neighbor distance of the ideal lattice, Å."""
+        return float(self.config["lattice"]["a_A"]) / np.sqrt(3.0)
+
+    def primitive(self) -> Atoms:
+        """The primitive cell (ASE) with per-atom ``role`` (sublattice) and ``label`` arrays."""
+        return self.family.primitive(self.config)
+
+    def build_lattice(self, width_A: float, height_A: float) -> Structure:
+        """A pristine orthogonal supercell covering at least ``[0, width_A] x [0, height_A]`` (Å)."""
+        prim = self.primitive()
+        ortho = make_supercell(prim, [[1, 0, 0], [1, 2, 0], [0, 0, 1]])
+        cell = ortho.cell.array
+        nx = max(1, int(np.ceil(width_A / cell[0, 0])))
+        ny = max(1, int(np.ceil(height_A / cell[1, 1])))
+        big = ortho.repeat((nx, ny, 1))
+        return Structure(big.positions, big.numbers, big.get_array("label"), big.get_array("role"), big.cell.array)
+
+    def defect_counts(self, rng: np.random.Generator, counts: dict[str, int] | None = None) -> dict[str, float]:
+        """Per defect label: a count (int) or, for alloy recipes, a fraction; ``counts`` overrides the config."""
+        counts = dict(counts or {})
+        unknown = set(counts) - set(self.defect_labels)
+        if unknown:
+            raise AtomgraphInputError(f"unknown defect label(s) {sorted(unknown)} for {self.name} "
+                                      f"(defect labels: {', '.join(self.defect_labels)})")
+        out: dict[str, float] = {}
+        for defect in self.config["defects"]:
+            label = defect["label"]
+            if label in counts:
+                value = counts[label]
+                if value < 0:
+                    raise AtomgraphInputError(f"defect count for {label} must be >= 0, got {value}")
+                out[label] = value
+            elif "fraction" in defect:
+                out[label] = draw(defect["fraction"], rng)
+            else:
+                lo_hi = defect.get("count", 1)
+                lo, hi = (lo_hi, lo_hi) if not isinstance(lo_hi, list) else lo_hi
+                out[label] = int(rng.integers(int(lo), int(hi) + 1))
+        return out
+
+    def add_defects(self, structure: Structure, inside: np.ndarray, rng: np.random.Generator,
+                    counts: dict[str, float]) -> dict[str, int]:
+        """Place defects at random sites whose column center satisfies ``inside`` (a callable xy -> bool mask).
+
+        Count-based defects keep ``min_separation_A`` from each other; alloy recipes (``fraction``) are random over
+        all eligible sites. Returns the number actually placed per label (fewer than asked when space runs out).
+        """
+        min_sep = float(self.config.get("min_separation_A", 5.0))
+        centers: list[np.ndarray] = []
+        placed: dict[str, int] = {}
+        for defect in self.config["defects"]:
+            label = defect["label"]
+            recipe = self.family.RECIPES[defect["recipe"]]
+            want = counts.get(label, 0)
+            ids, xy, roles = structure.column_table()
+            ok = inside(xy) & np.isin(roles, recipe.roles) & self._untouched(structure, ids)
+            candidates = ids[ok]
+            cand_xy = xy[ok]
+            if recipe.alloy:
+                # a fraction (< 1) of the eligible sites, or an exact number of sites when an int >= 1 is given
+                n = int(rng.binomial(len(candidates), want)) if want < 1 else min(int(want), len(candidates))
+                for c in candidates[rng.permutation(len(candidates))[:n]]:
+                    recipe(structure, int(c), defect, rng, self)
+                placed[label] = n
+                continue
+            placed[label] = 0
+            order = rng.permutation(len(candidates))
+            tree_points = np.array(centers) if centers else np.empty((0, 2))
+            for k in order:
+                if placed[label] >= int(want):
+                    break
+                p = cand_xy[k]
+                if len(tree_points) and np.min(np.hypot(*(tree_points - p).T)) < min_sep:
+                    continue
+                if recipe(structure, int(candidates[k]), defect, rng, self):
+                    placed[label] += 1
+                    tree_points = np.vstack([tree_points, p[None, :]])
+                    centers.append(p)
+        return placed
+
+    @staticmethod
+    def _untouched(structure: Structure, ids: np.ndarray) -> np.ndarray:
+        """Columns none of whose atoms a recipe has changed yet."""
+        return ~np.isin(ids, structure.column[structure.touched])
+
+
+def get_material(material: str | Path | dict | Material) -> Material:
+    """A :class:`Material` from a built-in name, a config path or a config dict."""
+    if isinstance(material, Material):
+        return material
+    return Material(load_config(material))
+
+
+def neighbor_columns(structure: Structure, column: int, radius_A: float) -> np.ndarray:
+    """Ids of the columns whose centers lie within ``radius_A`` (Å) of ``column``'s center (itself excluded)."""
+    ids, xy, _ = structure.column_table()
+    center = xy[np.searchsorted(ids, column)]
+    near = cKDTree(xy).query_ball_point(center, radius_A)
+    return np.array([ids[i] for i in near if ids[i] != column], dtype=int)

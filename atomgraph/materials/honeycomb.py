@@ -1,0 +1,97 @@
+"""Honeycomb (graphene-like) family: one element on both sublattices, with Si-type point defects.
+
+Recipes
+-------
+``substitution``
+    A dopant replaces one host atom (``Si3``). It sits ``height_A`` out of plane; its three neighbors are moved
+    radially so that the *projected* dopant-host distance is ``projected_bond_A`` (drawn per defect).
+``divacancy_center``
+    Two adjacent host atoms are removed and the dopant sits at the center of the pair (``Si4``), bonded to the four
+    remaining neighbors at a projected ≈ 1.88 Å in graphene.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.build import graphene
+from ase.data import atomic_numbers
+
+from ..config import draw
+from ..errors import AtomgraphInputError
+from .recipes import recipe
+
+ROLES = ("A", "B")
+
+
+def check_config(cfg: dict) -> None:
+    host = cfg["lattice"]["host"]
+    if set(host) != set(ROLES) or set(cfg["host_labels"]) != set(ROLES):
+        raise AtomgraphInputError("family 'honeycomb' needs 'lattice.host' and 'host_labels' with keys A and B",
+                                  source=cfg["name"])
+    for element in list(host.values()) + [d.get("element", host["A"]) for d in cfg["defects"]]:
+        if element not in atomic_numbers:
+            raise AtomgraphInputError(f"unknown element '{element}'", source=cfg["name"])
+
+
+def primitive(cfg: dict) -> Atoms:
+    """Two-atom honeycomb cell (``ase.build.graphene``) with per-atom ``role`` and ``label``."""
+    host = cfg["lattice"]["host"]
+    atoms = graphene(formula=host["A"] + host["B"] if host["A"] != host["B"] else host["A"] + "2",
+                     a=float(cfg["lattice"]["a_A"]), vacuum=None)
+    atoms.set_array("role", np.array(["A", "B"], dtype="U10"))
+    atoms.set_array("label", np.array([cfg["host_labels"]["A"], cfg["host_labels"]["B"]], dtype="U10"))
+    return atoms
+
+
+def _neighbors(structure, column: int, bond_A: float) -> np.ndarray:
+    from . import neighbor_columns
+
+    return neighbor_columns(structure, column, 1.2 * bond_A)
+
+
+@recipe(roles=ROLES)
+def substitution(structure, column: int, spec: dict, rng: np.random.Generator, material) -> bool:
+    """Replace one host atom by ``spec['element']``; see the module docstring."""
+    bond = material.bond_A
+    neighbors = _neighbors(structure, column, bond)
+    if len(neighbors) != 3:
+        return False
+    (i,) = structure.atoms_in_column(column)
+    structure.numbers[i] = atomic_numbers[spec.get("element", "Si")]
+    structure.positions[i, 2] = float(spec.get("height_A", 0.0))
+    structure.labels[i] = spec["label"]
+    structure.touched[i] = True
+    target = draw(spec.get("projected_bond_A", bond), rng)
+    for c in neighbors:
+        (j,) = structure.atoms_in_column(c)
+        d = structure.positions[j, :2] - structure.positions[i, :2]
+        structure.positions[j, :2] = structure.positions[i, :2] + d / np.linalg.norm(d) * target
+        structure.touched[j] = True
+    return True
+
+
+@recipe(roles=ROLES)
+def divacancy_center(structure, column: int, spec: dict, rng: np.random.Generator, material) -> bool:
+    """Remove a host atom and one random neighbor; put ``spec['element']`` at the center of the pair."""
+    bond = material.bond_A
+    neighbors = _neighbors(structure, column, bond)
+    if len(neighbors) != 3:
+        return False
+    partner = int(rng.choice(neighbors))
+    if len(_neighbors(structure, partner, bond)) != 3:
+        return False
+    (i,) = structure.atoms_in_column(column)
+    (j,) = structure.atoms_in_column(partner)
+    if structure.touched[[i, j]].any():
+        return False
+    center = 0.5 * (structure.positions[i] + structure.positions[j])
+    structure.keep[[i, j]] = False
+    structure.touched[[i, j]] = True
+    structure.add(center, atomic_numbers[spec.get("element", "Si")], spec["label"], "A")
+    for c in np.union1d(neighbors, _neighbors(structure, partner, bond)):
+        structure.touched[structure.atoms_in_column(int(c))] = True
+    return True
+
+
+RECIPES = {"substitution": substitution, "divacancy_center": divacancy_center}

@@ -1,0 +1,110 @@
+"""A lattice being decorated with defects, and its projection onto atomic columns.
+
+:class:`Structure` holds plain NumPy arrays (positions in Å, atomic numbers, labels, column ids) so that defect
+recipes can delete, move and add atoms cheaply; :meth:`Structure.to_atoms` turns it into an ``ase.Atoms`` and
+:meth:`Structure.columns` projects it along z into the columns a STEM image sees. Vacancy sites are kept as dummy
+atoms (atomic number 0, ASE's ``X``) so that the truth can list them; they never reach ``to_atoms``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+COLUMN_TOLERANCE_A = 0.2  # atoms closer than this in projection share a column
+
+
+@dataclass
+class Columns:
+    """Projected atomic columns.
+
+    Attributes
+    ----------
+    positions_A : (M, 2) float array, x and y of each column in Å.
+    numbers : list of int arrays, the atomic numbers in each column (empty for a vacancy site).
+    element : (M,) str array, the column's element ('' for a vacancy site).
+    label : (M,) str array, the truth label of the column.
+    """
+
+    positions_A: np.ndarray
+    numbers: list
+    element: np.ndarray
+    label: np.ndarray
+
+
+class Structure:
+    """Mutable atoms of a lattice: positions (N, 3) in Å, atomic numbers, per-atom labels and sublattice roles."""
+
+    def __init__(self, positions: np.ndarray, numbers: np.ndarray, labels: np.ndarray, roles: np.ndarray,
+                 cell: np.ndarray) -> None:
+        self.positions = np.asarray(positions, dtype=float).copy()
+        self.numbers = np.asarray(numbers, dtype=int).copy()
+        self.labels = np.asarray(labels, dtype=object).copy()
+        self.roles = np.asarray(roles, dtype=object).copy()
+        self.cell = np.asarray(cell, dtype=float)
+        self.keep = np.ones(len(self.numbers), dtype=bool)
+        self.touched = np.zeros(len(self.numbers), dtype=bool)
+        self.column = self._column_ids()
+
+    def _column_ids(self) -> np.ndarray:
+        xy = self.positions[:, :2]
+        pairs = cKDTree(xy).query_pairs(COLUMN_TOLERANCE_A, output_type="ndarray")
+        from scipy.sparse import coo_matrix
+
+        n = len(xy)
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        return connected_components(graph, directed=False)[1]
+
+    def add(self, position: np.ndarray, number: int, label: str, role: str) -> int:
+        """Append one atom (``number`` 0 marks a vacancy site); returns its index."""
+        self.positions = np.vstack([self.positions, np.asarray(position, dtype=float)[None, :]])
+        self.numbers = np.append(self.numbers, int(number))
+        self.labels = np.append(self.labels, np.array([label], dtype=object))
+        self.roles = np.append(self.roles, np.array([role], dtype=object))
+        self.keep = np.append(self.keep, True)
+        self.touched = np.append(self.touched, True)
+        self.column = np.append(self.column, self.column.max() + 1 if len(self.column) else 0)
+        return len(self.numbers) - 1
+
+    def atoms_in_column(self, column: int) -> np.ndarray:
+        """Indices of the kept atoms in one column."""
+        return np.flatnonzero((self.column == column) & self.keep)
+
+    def column_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per column id: mean xy (Å), role and 'occupied' flag, over kept atoms (vacancy dummies count)."""
+        ids = np.unique(self.column[self.keep])
+        kept = np.flatnonzero(self.keep)
+        order = np.argsort(self.column[kept], kind="stable")
+        kept = kept[order]
+        starts = np.searchsorted(self.column[kept], ids)
+        counts = np.diff(np.append(starts, len(kept)))
+        xy = np.add.reduceat(self.positions[kept, :2], starts, axis=0) / counts[:, None]
+        roles = self.roles[kept[starts]]
+        return ids, xy, roles
+
+    def to_atoms(self) -> Atoms:
+        """The real atoms (vacancy dummies dropped) as ``ase.Atoms`` with a per-atom ``label`` array."""
+        mask = self.keep & (self.numbers > 0)
+        atoms = Atoms(numbers=self.numbers[mask], positions=self.positions[mask], cell=self.cell, pbc=False)
+        atoms.set_array("label", np.array([str(x) for x in self.labels[mask]], dtype="U8"))
+        return atoms
+
+    def columns(self) -> Columns:
+        """Project the kept atoms along z into columns (vacancy dummies become empty vacancy sites)."""
+        from ase.data import chemical_symbols
+
+        kept = np.flatnonzero(self.keep)
+        order = kept[np.argsort(self.column[kept], kind="stable")]
+        col = self.column[order]
+        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        counts = np.diff(np.append(starts, len(order)))
+        xy = np.add.reduceat(self.positions[order, :2], starts, axis=0) / counts[:, None]
+        numbers = np.split(self.numbers[order], starts[1:])
+        numbers = [z[z > 0] for z in numbers]
+        element = np.array([chemical_symbols[int(z[0])] if len(z) else "" for z in numbers], dtype=object)
+        label = np.array([str(x) for x in self.labels[order[starts]]], dtype=object)
+        return Columns(positions_A=xy, numbers=numbers, element=element, label=label)

@@ -1,0 +1,48 @@
+"""Bundled pretrained weights: ``<kind>-<model>.safetensors`` with a model card ``<kind>-<model>.json``.
+
+``kind`` is ``locator`` or ``classifier``; ``model`` a material name (``graphene-si``, ``mose2-w``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import AtomgraphInputError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+
+
+def weights_path(kind: str, model: str | Path) -> Path:
+    """The safetensors file of a bundled model, or ``model`` itself when it is a path to one."""
+    candidate = Path(str(model))
+    if candidate.suffix == ".safetensors":
+        if not candidate.is_file():
+            raise AtomgraphInputError("weights file not found", source=str(candidate))
+        return candidate
+    path = WEIGHTS_DIR / f"{kind}-{model}.safetensors"
+    if not path.is_file():
+        known = sorted(p.stem.split("-", 1)[1] for p in WEIGHTS_DIR.glob(f"{kind}-*.safetensors"))
+        raise AtomgraphInputError(f"unknown {kind} model '{model}' (bundled: {', '.join(known) or 'none'}; "
+                                  "or a path to a .safetensors file)")
+    return path
+
+
+def read_card(weights: Path) -> dict:
+    """The model card (JSON) that sits beside a weights file."""
+    card = Path(weights).with_suffix(".json")
+    if not card.is_file():
+        raise AtomgraphInputError("model card (.json beside the weights) not found", source=str(card))
+    try:
+        return json.loads(card.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AtomgraphInputError("model card is not valid JSON", source=str(card)) from None
+
+
+def bundled_models() -> list[dict]:
+    """Every bundled model: kind, name, path and card."""
+    out = []
+    for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
+        kind, name = path.stem.split("-", 1)
+        out.append({"kind": kind, "name": name, "path": str(path), "card": read_card(path)})
+    return out
