@@ -331,7 +331,8 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
                                   prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame])
     label_counts = {label: int(np.sum(truth.label == label)) for label in mat.labels}
     atoms = structure.to_atoms()
-    atoms.positions[:, :2] -= 0.0
+    frame = np.array([w - 0.5, h - 0.5]) * px
+    atoms = atoms[np.all((atoms.positions[:, :2] >= -0.5 * px) & (atoms.positions[:, :2] < frame), axis=1)]
     atoms.info.update({"pixel_size_A": px, "material": mat.name, "seed": int(seed), "placed": placed})
     return Simulation(material=mat.name, seed=int(seed), image=image, truth=truth, atoms=atoms, settings=s,
                       counts=label_counts)

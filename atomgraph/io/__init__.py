@@ -1,0 +1,1 @@
+"""Reading images and coordinate files; writing tables and graphs, always atomically."""

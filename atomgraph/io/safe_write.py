@@ -1,0 +1,63 @@
+"""Atomic, no-clobber output files.
+
+Every writer goes through :func:`atomic_output`: the data is written to a temporary file in the target folder and
+renamed over the target only when writing succeeded, so a crash never leaves a half-written file; an existing target
+is refused unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import AtomgraphInputError
+
+
+def check_writable(path: str | Path, force: bool = False) -> Path:
+    """Refuse an existing output (unless ``force``) or a missing parent folder, before any work is done."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise AtomgraphInputError("output exists; use --force (force=True) to overwrite", source=str(path))
+    if path.is_dir():
+        raise AtomgraphInputError("output is a folder, expected a file path", source=str(path))
+    if not path.parent.exists():
+        raise AtomgraphInputError("output folder does not exist", source=str(path.parent))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, force: bool = False, mode: str = "w") -> Iterator:
+    """Open a temporary file beside ``path`` for writing; rename it to ``path`` on success, delete it on error.
+
+    ``mode`` is ``"w"`` (text, UTF-8) or ``"wb"``. Yields the open file object; use ``handle.name`` for libraries
+    that want a path (then ignore the handle).
+    """
+    path = check_writable(path, force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Like :func:`atomic_output` but yields a temporary *path* (keeping the suffix) for libraries that write
+    files themselves (ase.io.write, torch.save, networkx.write_graphml, matplotlib savefig)."""
+    path = check_writable(path, force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
