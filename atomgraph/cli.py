@@ -1,0 +1,344 @@
+"""The ``atomgraph`` command.
+
+Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, evaluate, train, models, demo.
+User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
+an internal error: one line and exit 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .errors import AtomgraphInputError
+
+log = logging.getLogger("atomgraph")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so usage errors are one line + exit 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102
+        raise AtomgraphInputError(f"{self.prog}: {message}")
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+        return value
+
+    return parse
+
+
+def _defect_counts(items: list[str] | None) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for item in items or []:
+        label, sep, value = item.partition("=")
+        try:
+            counts[label.strip()] = float(value) if "." in value else int(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise AtomgraphInputError(f"--defect expects LABEL=COUNT (e.g. Si3=2), got {item!r}")
+    return counts
+
+
+# ----------------------------------------------------------------------------------------------------------- outputs
+def _prepare_outdir(path: Path, force: bool) -> Path:
+    """A fresh temporary folder beside ``path``; refuses a non-empty ``path`` without ``force``."""
+    if path.exists() and not path.is_dir():
+        raise AtomgraphInputError("output exists and is not a folder", source=str(path))
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise AtomgraphInputError("output folder is not empty; use --force to overwrite", source=str(path))
+    parent = path.resolve().parent
+    if not parent.exists():
+        raise AtomgraphInputError("parent folder does not exist", source=str(parent))
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+
+
+def _commit_outdir(tmp: Path, path: Path) -> None:
+    """Move everything from ``tmp`` into ``path`` (created if needed), then remove ``tmp``."""
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    for item in tmp.iterdir():
+        os.replace(item, path / item.name)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+class OutputFolder:
+    """Context manager: write into a temporary folder, move it into place only when everything succeeded."""
+
+    def __init__(self, path: str | Path, force: bool) -> None:
+        self.path = Path(path)
+        self.tmp = _prepare_outdir(self.path, force)
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            _commit_outdir(self.tmp, self.path)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------- commands
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from .io.tables import write_truth_csv
+    from .materials import get_material
+    from .simulate import simulate
+
+    material = get_material(args.material)  # validate before touching the disk
+    counts = _defect_counts(args.defect)
+    if args.count < 1:
+        raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
+    manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
+                "dose_e_per_A2": args.dose, "seed": args.seed, "defects": counts, "images": []}
+    # check the arguments once before creating anything
+    simulate(material, size=8, pixel_size=args.pixel_size, dose=args.dose, seed=args.seed)
+    with OutputFolder(args.output, args.force) as tmp:
+        for i in tqdm(range(args.count), desc="simulate", unit="image", disable=args.count < 2 or args.quiet):
+            seed = args.seed + i
+            sim = simulate(material, size=args.size, pixel_size=args.pixel_size, dose=args.dose, seed=seed,
+                           counts=counts or None)
+            name = f"{material.name}_seed{seed:05d}"
+            np.save(tmp / f"{name}.npy", sim.image)
+            write_truth_csv(sim.truth, tmp / f"{name}.csv")
+            manifest["images"].append({"name": name, "image": f"{name}.npy", "truth": f"{name}.csv",
+                                       **sim.manifest()})
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    total = {}
+    for image in manifest["images"]:
+        for label, n in image["counts"].items():
+            total[label] = total.get(label, 0) + n
+    print(f"wrote {args.count} image(s) to {args.output}: " + ", ".join(f"{k} {v}" for k, v in total.items()))
+    return EXIT_OK
+
+
+def cmd_locate(args: argparse.Namespace) -> int:
+    from .io.images import read_image
+    from .io.safe_write import check_writable
+    from .io.tables import write_atoms_csv
+    from .locate import locate
+
+    check_writable(args.output, args.force)
+    image = read_image(args.image)
+    pixel_size = args.pixel_size or image.pixel_size_A
+    atoms = locate(image.data, model=args.model, pixel_size=pixel_size)
+    write_atoms_csv(atoms, args.output, force=args.force)
+    print(f"{len(atoms)} atoms -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from .classify import classify
+    from .io.coords import read_coordinates
+    from .io.graphs import write_graph
+    from .io.safe_write import check_writable
+
+    check_writable(args.output, args.force)
+    atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
+    graph = classify(atoms, model=args.model)
+    write_graph(graph, args.output, force=args.force)
+    _print_label_counts(graph.atoms.label)
+    return EXIT_OK
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .io.images import read_image
+    from .pipeline import analyze
+
+    image = read_image(args.image)
+    pixel_size = args.pixel_size or image.pixel_size_A
+    _prepare_outdir_check(Path(args.output), args.force)
+    result = analyze(image.data, model=args.model, pixel_size=pixel_size)
+    with OutputFolder(args.output, args.force) as tmp:
+        result.save(tmp)
+    print(result.summary())
+    return EXIT_OK
+
+
+def _prepare_outdir_check(path: Path, force: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise AtomgraphInputError("output exists and is not a folder", source=str(path))
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise AtomgraphInputError("output folder is not empty; use --force to overwrite", source=str(path))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, format_report
+    from .io.coords import read_coordinates
+
+    pred = read_coordinates(args.pred, pixel_size_A=args.pixel_size)
+    truth = read_coordinates(args.truth, pixel_size_A=args.pixel_size or pred.pixel_size_A)
+    report = evaluate(pred, truth, tolerance_A=args.tolerance)
+    print(format_report(report))
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .io.safe_write import check_writable
+
+    check_writable(args.output, args.force)
+    if args.stage == "locator":
+        from .locate.train import train_locator as train
+    else:
+        from .classify.train import train_classifier as train
+    card = train(args.config, args.output, seed=args.seed, force=args.force)
+    print(json.dumps({k: card[k] for k in ("name", "metrics") if k in card}, indent=2))
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .weights import bundled_models
+
+    models = bundled_models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return EXIT_OK
+    if not models:
+        print("no bundled models")
+    for m in models:
+        card = m["card"]
+        metrics = card.get("metrics", {})
+        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in
+                          list(metrics.items())[:4] if not isinstance(v, (dict, list)))
+        print(f"{m['kind']:<10} {m['name']:<12} params={card.get('parameters', '?'):<8} {shown}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(Path(args.output), force=args.force)
+
+
+def _print_label_counts(labels) -> None:
+    from collections import Counter
+
+    counts = Counter(str(x) for x in labels)
+    width = max([5] + [len(k) for k in counts])
+    print(f"{'label':<{width}}  count")
+    for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"{label or '(none)':<{width}}  {n}")
+
+
+# ------------------------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="atomgraph", description="STEM images of 2D materials -> labeled defect graphs.")
+    parser.add_argument("--version", action="version", version=f"atomgraph {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def common(p: argparse.ArgumentParser, output_help: str) -> None:
+        p.add_argument("-o", "--output", required=True, help=output_help)
+        p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+        p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    p = sub.add_parser("simulate", help="simulate HAADF images with exact truth")
+    p.add_argument("material", help="graphene-si, mose2-w, mos2, or a config .yaml")
+    p.add_argument("--size", type=int, default=512, help="image size in px (default 512)")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: drawn from config)")
+    p.add_argument("--dose", type=_positive(float), default=None, help="e/Å² (default: drawn from config)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first image; image i uses seed+i")
+    p.add_argument("--count", type=int, default=1, help="number of images")
+    p.add_argument("--defect", action="append", metavar="LABEL=N", help="defects per image, e.g. Si3=2")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("locate", help="find atomic columns in an image")
+    p.add_argument("image")
+    p.add_argument("--model", default="graphene-si")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: from the file)")
+    common(p, "atoms CSV")
+    p.set_defaults(func=cmd_locate)
+
+    p = sub.add_parser("classify", help="label local environments from a coordinate file")
+    p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
+    p.add_argument("--model", default="graphene-si")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (for x_px/y_px input)")
+    common(p, "graph file: .graphml .json .csv .extxyz .pt")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
+    p.add_argument("image")
+    p.add_argument("--model", default="graphene-si")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: from the file)")
+    common(p, "output folder")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("evaluate", help="compare predicted atoms with truth")
+    p.add_argument("pred")
+    p.add_argument("truth")
+    p.add_argument("--tolerance", type=_positive(float), default=0.5, help="match distance in Å (default 0.5)")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px for px-only CSVs")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a locator or classifier on simulated data")
+    p.add_argument("stage", choices=["locator", "classifier"])
+    p.add_argument("--config", required=True, help="material config .yaml (or a built-in name)")
+    p.add_argument("--seed", type=int, default=0)
+    common(p, "weights file (.safetensors); a .json model card is written beside it")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", help="bundled models and their cards")
+    p.add_argument("--json", action="store_true", help="print the full cards as JSON")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("demo", help="simulate a graphene-Si image, analyze it, compare with the truth")
+    p.add_argument("-o", "--output", default="atomgraph-demo", help="output folder (default ./atomgraph-demo)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except AtomgraphInputError as exc:
+        if debug:
+            raise
+        print(f"atomgraph: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("atomgraph: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"atomgraph: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
