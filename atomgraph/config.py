@@ -11,6 +11,7 @@ Units: lengths in Å (keys end in ``_A``), doses in e/Å², angles in degrees, p
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import importlib.resources
 from pathlib import Path
@@ -200,12 +201,19 @@ def load_config(material: str | Path | dict) -> dict:
             raise AtomgraphInputError(f"unknown material '{material}' (built-in: {names}; or a .yaml config path)")
     if not path.is_file():
         raise AtomgraphInputError("config file not found", source=str(path))
+    stat = path.stat()
+    return copy.deepcopy(_load_validated(str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_validated(path: str, mtime_ns: int, size: int) -> dict:
+    """Parse and validate a config file (cached by path, modification time and size)."""
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AtomgraphInputError(f"not valid YAML ({first})", source=str(path)) from None
-    return validate_config(cfg, source=str(path))
+        raise AtomgraphInputError(f"not valid YAML ({first})", source=path) from None
+    return validate_config(cfg, source=path)
 
 
 def draw(value: Any, rng) -> float:

@@ -25,13 +25,15 @@ class Columns:
     Attributes
     ----------
     positions_A : (M, 2) float array, x and y of each column in Å.
-    numbers : list of int arrays, the atomic numbers in each column (empty for a vacancy site).
+    atom_numbers, atom_column : (K,) int arrays, atomic number of every atom and the column it belongs to
+        (vacancy dummies excluded).
     element : (M,) str array, the column's element ('' for a vacancy site).
     label : (M,) str array, the truth label of the column.
     """
 
     positions_A: np.ndarray
-    numbers: list
+    atom_numbers: np.ndarray
+    atom_column: np.ndarray
     element: np.ndarray
     label: np.ndarray
 
@@ -103,8 +105,12 @@ class Structure:
         starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
         counts = np.diff(np.append(starts, len(order)))
         xy = np.add.reduceat(self.positions[order, :2], starts, axis=0) / counts[:, None]
-        numbers = np.split(self.numbers[order], starts[1:])
-        numbers = [z[z > 0] for z in numbers]
-        element = np.array([chemical_symbols[int(z[0])] if len(z) else "" for z in numbers], dtype=object)
+        z = self.numbers[order]
+        member = np.repeat(np.arange(len(starts)), counts)
+        real = z > 0
+        heaviest = np.zeros(len(starts), dtype=int)
+        np.maximum.at(heaviest, member, z)
+        symbols = np.array(chemical_symbols, dtype=object)
+        element = np.where(heaviest > 0, symbols[heaviest], "")
         label = np.array([str(x) for x in self.labels[order[starts]]], dtype=object)
-        return Columns(positions_A=xy, numbers=numbers, element=element, label=label)
+        return Columns(positions_A=xy, atom_numbers=z[real], atom_column=member[real], element=element, label=label)
