@@ -1,0 +1,147 @@
+"""The whole chain on one image: locate -> graph -> classify -> defects, with no re-computation between stages.
+
+>>> import atomgraph
+>>> sim = atomgraph.simulate("graphene-si", size=256, pixel_size=0.1, dose=1e5, seed=0)
+>>> result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size=0.1)
+>>> sorted(result.defect_counts())  # doctest: +SKIP
+['Si3', 'Si4']
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atoms import AtomTable
+from .errors import AtomgraphInputError
+
+OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.graphml", "graph.json", "overlay.png")
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`analyze`.
+
+    Attributes
+    ----------
+    image : the analyzed (H, W) image.
+    pixel_size_A : Å per pixel.
+    model : model name used for locate and classify.
+    graph : the classified AtomGraph (nodes = atoms + vacancy nodes, with labels and probabilities).
+    defects : list of Defect (grouped defect sites).
+    timings_s : seconds spent per stage.
+    """
+
+    image: np.ndarray
+    pixel_size_A: float
+    model: str
+    graph: object
+    defects: list
+    timings_s: dict = field(default_factory=dict)
+
+    @property
+    def atoms(self) -> AtomTable:
+        """Every node with its label and probability (vacancy nodes have an empty element)."""
+        return self.graph.atoms
+
+    def to_networkx(self):
+        """The labeled graph as a networkx Graph."""
+        return self.graph.to_networkx()
+
+    def defect_counts(self) -> dict[str, int]:
+        from .defects import defect_counts
+
+        return defect_counts(self.defects)
+
+    def label_counts(self) -> dict[str, int]:
+        labels, counts = np.unique(np.asarray(self.atoms.label, dtype=str), return_counts=True)
+        return {str(k): int(v) for k, v in zip(labels, counts)}
+
+    def summary(self) -> str:
+        """A short table: nodes per label and defects per label."""
+        lines = [f"{len(self.atoms)} nodes ({int(np.sum(self.atoms.vacancy))} vacancy), "
+                 f"{len(self.defects)} defects, model {self.model}, {self.pixel_size_A:.4g} Å/px"]
+        lines.append(f"{'label':<10}{'sites':>8}{'defects':>9}")
+        defects = self.defect_counts()
+        for label, n in self.label_counts().items():
+            lines.append(f"{label or '-':<10}{n:>8}{defects.get(label, 0):>9}")
+        for label, n in defects.items():
+            if label not in self.label_counts():
+                lines.append(f"{label:<10}{'':>8}{n:>9}")
+        return "\n".join(lines)
+
+    def plot(self, title: str | None = None):
+        """The overlay as a matplotlib Figure (image, atoms by label, defects named, legend, scale bar)."""
+        from .materials import get_material
+        from .plot import overlay_figure
+
+        try:
+            hosts = tuple(get_material(self.graph.material).host_labels)
+        except AtomgraphInputError:
+            hosts = ("C", "Mo", "Se2", "S2")
+        return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
+                              host_labels=hosts)
+
+    def save(self, outdir: str | Path, force: bool = False) -> list[Path]:
+        """Write atoms.csv, defects.csv, graph.graphml, graph.json and overlay.png into ``outdir``."""
+        from .defects import write_defects_csv
+        from .io.graphs import write_graph
+        from .io.tables import write_atoms_csv
+        from .plot import save_figure
+
+        outdir = Path(outdir)
+        outdir.mkdir(parents=True, exist_ok=True)
+        paths = [outdir / name for name in OUTPUT_FILES]
+        write_atoms_csv(self.atoms, paths[0], force=force)
+        write_defects_csv(self.defects, paths[1], force=force)
+        write_graph(self.graph, paths[2], force=force)
+        write_graph(self.graph, paths[3], force=force)
+        save_figure(self.plot(), paths[4], force=force)
+        return paths
+
+
+def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | None = None, *,
+            threshold: float = 0.5, tile_size: int | None = None) -> Analysis:
+    """Locate atoms, build the graph, classify every node and group defects, on one 2D image.
+
+    Parameters
+    ----------
+    image
+        2D array, HAADF contrast (atoms bright), any dtype.
+    model
+        Bundled model name (``graphene-si``, ``mose2-w``): used for both the locator and the classifier.
+    pixel_size
+        Å per pixel (required).
+    threshold
+        Nodes whose best class probability is below this are flagged ``uncertain``.
+    tile_size
+        Tile size in px for the locator (None: automatic).
+    """
+    from .classify import classify
+    from .defects import find_defects
+    from .graph import build_graph
+    from .locate import locate
+
+    if pixel_size is None:
+        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
+    timings = {}
+    t0 = time.perf_counter()
+    atoms = locate(image, model=model, pixel_size=pixel_size, tile_size=tile_size)
+    t1 = time.perf_counter()
+    graph = build_graph(atoms, material=model)
+    t2 = time.perf_counter()
+    graph = classify(graph, model=model, threshold=threshold)
+    t3 = time.perf_counter()
+    defects = find_defects(graph)
+    t4 = time.perf_counter()
+    timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
+    return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size), model=str(model), graph=graph,
+                    defects=defects, timings_s=timings)
+
+
+def timings_json(analysis: Analysis) -> str:
+    return json.dumps({k: round(v, 4) for k, v in analysis.timings_s.items()})

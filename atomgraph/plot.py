@@ -1,0 +1,113 @@
+"""Pictures a person can check: the image with atoms colored by label, defects circled and named, a legend and a
+scale bar in Å.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: Marker colors per label; labels not listed get colors from a qualitative palette.
+LABEL_COLORS = {
+    "C": "#4da6ff", "Si3": "#ff3b30", "Si4": "#ffcc00",
+    "Mo": "#4da6ff", "W": "#ff3b30", "Se2": "#34c759", "Se1": "#ff9500", "Sevac": "#ff2dff",
+    "S2": "#34c759", "S1": "#ff9500", "Svac": "#ff2dff",
+}
+PALETTE = ["#af52de", "#5ac8fa", "#ffd60a", "#ff6482", "#30d158", "#64d2ff"]
+
+
+def _color(label: str, extra: dict) -> str:
+    if label in LABEL_COLORS:
+        return LABEL_COLORS[label]
+    if label not in extra:
+        extra[label] = PALETTE[len(extra) % len(PALETTE)]
+    return extra[label]
+
+
+def _nice_length(length_A: float) -> float:
+    """A round scale-bar length (1, 2 or 5 x 10^k Å) close to ``length_A``."""
+    exponent = np.floor(np.log10(max(length_A, 1e-6)))
+    for mantissa in (5.0, 2.0, 1.0):
+        if mantissa * 10**exponent <= length_A:
+            return float(mantissa * 10**exponent)
+    return float(10**exponent)
+
+
+def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects=(), title: str | None = None,
+                   host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), height_in: float = 8.0):
+    """A matplotlib Figure: the image, atoms colored by label, defects circled and named, legend, scale bar.
+
+    Parameters
+    ----------
+    image : (H, W) array shown in gray, contrast clipped to the 0.5–99.5 percentiles.
+    atoms : AtomTable with ``positions_px`` and ``label`` (unlabeled atoms are drawn in one color).
+    pixel_size_A : Å per pixel, for the scale bar (no bar when None).
+    defects : Defect objects from :func:`atomgraph.defects.find_defects`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    image = np.asarray(image, dtype=float)
+    h, w = image.shape
+    fig = plt.figure(figsize=(height_in * w / h, height_in))
+    ax = fig.add_axes((0, 0, 1, 1))
+    finite = image[np.isfinite(image)]
+    lo, hi = np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0)
+    ax.imshow(image, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_axis_off()
+
+    xy = atoms.positions_px
+    labels = np.array([str(x) if str(x) else "atom" for x in atoms.label], dtype=object)
+    vacancy = np.asarray(atoms.vacancy, dtype=bool)
+    base = max(4.0, 1400.0 / max(np.sqrt(max(len(atoms), 1)), 1.0) / 10.0)
+    extra: dict = {}
+    handles = []
+    for label in sorted(set(labels), key=lambda s: (s in host_labels, s)):
+        mask = labels == label
+        is_host = label in host_labels or label == "atom"
+        color = _color(label, extra) if label != "atom" else "#4da6ff"
+        size = base * (0.6 if is_host else 2.0)
+        marker = "x" if np.all(vacancy[mask]) else "o"
+        ax.scatter(xy[mask, 0], xy[mask, 1], s=size, c=color, marker=marker, linewidths=1.0,
+                   alpha=0.55 if is_host else 0.95, edgecolors="none" if marker == "o" else None)
+        handles.append(Line2D([], [], marker=marker, linestyle="", color=color, markersize=7,
+                              label=f"{label} ({int(mask.sum())})"))
+    radius_px = 2.2 / pixel_size_A if pixel_size_A else 12.0
+    for d in defects:
+        color = _color(d.label.split("+")[0], extra)
+        ax.add_patch(matplotlib.patches.Circle(tuple(d.center_px), radius_px, fill=False, edgecolor=color,
+                                               linewidth=1.8))
+        ax.text(d.center_px[0] + radius_px * 0.8, d.center_px[1] - radius_px * 0.8, d.label, color=color,
+                fontsize=10, fontweight="bold", ha="left", va="bottom",
+                bbox=dict(facecolor="black", alpha=0.4, edgecolor="none", pad=1.0))
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=9, framealpha=0.75)
+    if pixel_size_A:
+        from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+        length_A = _nice_length(0.2 * w * pixel_size_A)
+        bar = AnchoredSizeBar(ax.transData, length_A / pixel_size_A, f"{length_A:g} Å", "lower left",
+                              pad=0.6, color="white", frameon=False, size_vertical=max(h / 150, 1.5),
+                              fontproperties={"size": 11})
+        ax.add_artist(bar)
+    if title:
+        ax.text(0.01, 0.99, title, transform=ax.transAxes, color="white", fontsize=10, va="top",
+                bbox=dict(facecolor="black", alpha=0.5, edgecolor="none"))
+    return fig
+
+
+def save_figure(fig, path: str | Path, force: bool = False, dpi: int = 100) -> None:
+    """Save a figure as PNG atomically (temp file + rename) and close it."""
+    import matplotlib.pyplot as plt
+
+    from .io.safe_write import atomic_path
+
+    with atomic_path(path, force) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
