@@ -2,14 +2,56 @@
 
 The pipeline runs one way: :func:`simulate` (training data with exact truth) · :func:`locate` (image -> atoms) ·
 :func:`build_graph` (atoms -> neighbor graph with vacancy sites) · :func:`classify` (graph -> labels) ·
-:func:`analyze` (all of it on one image).
+:func:`analyze` (all of it on one image). Stages are imported on first use, so ``import atomgraph`` is quick.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
+
 __version__ = "0.1.0"
 
+from .atoms import AtomTable
 from .errors import AtomgraphInputError
-from .simulate import simulate
 
-__all__ = ["AtomgraphInputError", "simulate", "__version__"]
+_LAZY = {
+    "simulate": ("atomgraph.simulate", "simulate"),
+    "locate": ("atomgraph.locate", "locate"),
+    "build_graph": ("atomgraph.graph", "build_graph"),
+    "classify": ("atomgraph.classify", "classify"),
+    "analyze": ("atomgraph.pipeline", "analyze"),
+    "load_model": ("atomgraph.models", "load_model"),
+    "find_defects": ("atomgraph.defects", "find_defects"),
+    "read_image": ("atomgraph.io.images", "read_image"),
+    "read_coordinates": ("atomgraph.io.coords", "read_coordinates"),
+}
+
+__all__ = ["AtomTable", "AtomgraphInputError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'atomgraph' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Keeps ``atomgraph.simulate`` (and friends) the *function* even after the submodule of the same name is
+    imported (the import system would otherwise rebind the attribute to the submodule)."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            module, attr = _LAZY[name]
+            if value.__name__ == module and hasattr(value, attr):
+                value = getattr(value, attr)
+            else:
+                return  # a stage still loading: resolve lazily on first access
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
