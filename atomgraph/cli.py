@@ -185,7 +185,7 @@ def _prepare_outdir_check(path: Path, force: bool) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_report
+    from .evaluate import evaluate
     from .io.coords import read_coordinates
 
     pred = read_coordinates(args.pred, pixel_size_A=args.pixel_size)
@@ -193,6 +193,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(pred, truth, tolerance_A=args.tolerance)
     print(format_report(report))
     return EXIT_OK
+
+
+def format_report(report: dict) -> str:
+    """The evaluate dict as a small text table: detection, RMS error, then per label and per element."""
+    f = lambda v: "  -  " if v != v else f"{v:.3f}"  # noqa: E731 (NaN-safe)
+    lines = [f"detection (tolerance {report['tolerance_A']:g} Å, border {report['border_A']:g} Å): "
+             f"precision {f(report['precision'])}  recall {f(report['recall'])}  F1 {f(report['f1'])}  "
+             f"(pred {report['n_pred']}, truth {report['n_truth']}, matched {report['tp']})",
+             f"RMS position error: {report['rms_error_pm']:.1f} pm"]
+    for key in ("per_label", "per_element"):
+        if key not in report:
+            continue
+        lines.append(f"{key.replace('_', ' ')}:")
+        lines.append(f"  {'name':<8}{'truth':>7}{'pred':>7}{'precision':>11}{'recall':>8}{'F1':>7}")
+        for name, r in report[key].items():
+            lines.append(f"  {name:<8}{r['n_truth']:>7}{r['n_pred']:>7}{f(r['precision']):>11}{f(r['recall']):>8}"
+                         f"{f(r['f1']):>7}")
+    return "\n".join(lines)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
