@@ -165,15 +165,28 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .io.images import read_image
-    from .pipeline import analyze
+    from .pipeline import analyze, save_stack
 
-    image = read_image(args.image)
-    pixel_size = args.pixel_size or image.pixel_size_A
     _prepare_outdir_check(Path(args.output), args.force)
-    result = analyze(image.data, model=args.model, pixel_size=pixel_size)
+    image = read_image(args.image, allow_stack=True)
+    pixel_size = args.pixel_size or image.pixel_size_A
+    if pixel_size is None:
+        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px)",
+                                  source=args.image)
+    if image.frames == 1:
+        result = analyze(image.frame(0), model=args.model, pixel_size=pixel_size)
+        with OutputFolder(args.output, args.force) as tmp:
+            result.save(tmp)
+        print(result.summary())
+        return EXIT_OK
+    from tqdm import tqdm
+
+    results = [analyze(image.frame(i), model=args.model, pixel_size=pixel_size)
+               for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
     with OutputFolder(args.output, args.force) as tmp:
-        result.save(tmp)
-    print(result.summary())
+        save_stack(results, tmp)
+    print(f"{image.frames} frames; per frame: " + "; ".join(
+        f"{i}: " + ", ".join(f"{k} {v}" for k, v in r.defect_counts().items()) for i, r in enumerate(results)))
     return EXIT_OK
 
 

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,5 +142,26 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
                     defects=defects, timings_s=timings)
 
 
-def timings_json(analysis: Analysis) -> str:
-    return json.dumps({k: round(v, 4) for k, v in analysis.timings_s.items()})
+def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False) -> None:
+    """Write a stack's results: ``frame_NNNN/`` with the five outputs per frame, plus top-level ``atoms.csv`` and
+    ``defects.csv`` for all frames with a ``frame`` column last (the contract's columns stay first)."""
+    import csv
+
+    from .io.safe_write import atomic_output
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for i, result in enumerate(results):
+        result.save(outdir / f"frame_{i:04d}", force=force)
+    for name in ("atoms.csv", "defects.csv"):
+        with atomic_output(outdir / name, force) as handle:
+            writer = csv.writer(handle)
+            header_written = False
+            for i in range(len(results)):
+                with open(outdir / f"frame_{i:04d}" / name, newline="", encoding="utf-8") as src:
+                    reader = csv.reader(src)
+                    header = next(reader)
+                    if not header_written:
+                        writer.writerow(header + ["frame"])
+                        header_written = True
+                    writer.writerows(row + [i] for row in reader)
