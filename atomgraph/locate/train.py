@@ -1,0 +1,244 @@
+"""Train a locator on simulated images only (generated on the fly), then score it on fresh held-out images.
+
+Training images come from :func:`atomgraph.simulate` with every setting drawn from the config's ``image:`` ranges
+(pixel size, dose, probe, distortions, background). They pass through the same :func:`prepare` as at inference.
+A pool of simulated images is refreshed continuously; batches are random crops with flips and 90° rotations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.spatial import cKDTree
+
+from ..config import load_config
+from ..errors import AtomgraphInputError
+from ..io.safe_write import atomic_path, check_writable
+from ..simulate import simulate
+from .network import STRIDE, LocatorNet, n_parameters
+from .normalize import prepare
+
+log = logging.getLogger(__name__)
+
+CROP_PX = 64              # training crop side on the native grid (px)
+SIM_NATIVE_PX = 96        # side of each simulated image on the native grid (px)
+HEAT_SIGMA_PX = 1.0       # Gaussian width of the center heatmap target (native px)
+CLASS_RADIUS_PX = 1.6     # pixels within this distance of a column carry its class target (native px)
+POOL_SIZE = 96
+REFRESH_PER_STEP = 2
+BATCH = 16
+DEFAULT_STEPS = 4000
+TRAIN_SEED_STRIDE = 1_000_000   # training image seeds: (seed + 1) * stride + k
+EVAL_SEED_BASE = 900_000        # held-out images: disjoint from every training seed
+WIDTHS = (8, 16, 32)
+
+
+def make_targets(shape: tuple[int, int], xy_native: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Heatmap (h, w) with a Gaussian at each column and a class map (h, w) (-1 = ignored) on the native grid."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(float)
+    if len(xy_native) == 0:
+        return np.zeros(shape, np.float32), np.full(shape, -1, np.int64)
+    d, idx = cKDTree(xy_native).query(grid)
+    heat = np.exp(-0.5 * (d / HEAT_SIGMA_PX) ** 2).reshape(shape).astype(np.float32)
+    classes = np.where(d <= CLASS_RADIUS_PX, cls[idx], -1).reshape(shape).astype(np.int64)
+    return heat, classes
+
+
+def simulate_sample(config: dict, classes: list[str], native_A: float, seed: int) -> tuple[np.ndarray, ...]:
+    """One training image: normalized native image, heatmap target and class target."""
+    rng = np.random.default_rng(seed)
+    lo, hi = config["image"]["pixel_size_A"] if isinstance(config["image"]["pixel_size_A"], list) \
+        else [config["image"]["pixel_size_A"]] * 2
+    px = float(rng.uniform(lo, hi))
+    size = int(np.clip(round(SIM_NATIVE_PX * native_A / px), 64, 512))
+    sim = simulate(config, size=size, pixel_size=px, seed=seed)
+    image = sim.image
+    if rng.random() < 0.3:  # mild detector non-linearity
+        lo_v, hi_v = float(image.min()), float(image.max())
+        image = lo_v + (hi_v - lo_v) * ((image - lo_v) / max(hi_v - lo_v, 1e-9)) ** rng.uniform(0.7, 1.4)
+    native = prepare(image, px, native_A)
+    real = ~sim.truth.vacancy
+    xy = native.to_native(sim.truth.positions_px[real])
+    index = {c: i for i, c in enumerate(classes)}
+    cls = np.array([index.get(e, -1) for e in sim.truth.element[real]], dtype=np.int64)
+    heat, cmap = make_targets(native.normalized.shape, xy, cls)
+    return native.normalized, heat, cmap
+
+
+def _crop_batch(pool: list, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    xs, hs, cs = [], [], []
+    for k in rng.integers(0, len(pool), BATCH):
+        img, heat, cmap = pool[k]
+        h, w = img.shape
+        c = min(CROP_PX, h // STRIDE * STRIDE, w // STRIDE * STRIDE)
+        y0, x0 = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
+        trio = [a[y0:y0 + c, x0:x0 + c] for a in (img, heat, cmap)]
+        r, flip = int(rng.integers(4)), bool(rng.integers(2))
+        trio = [np.rot90(a, r) for a in trio]
+        if flip:
+            trio = [a[:, ::-1] for a in trio]
+        pad = [(0, CROP_PX - c), (0, CROP_PX - c)]
+        xs.append(np.pad(trio[0], pad))
+        hs.append(np.pad(trio[1], pad))
+        cs.append(np.pad(trio[2], pad, constant_values=-1))
+    return (torch.from_numpy(np.stack(xs)[:, None].copy()), torch.from_numpy(np.stack(hs)[:, None].copy()),
+            torch.from_numpy(np.stack(cs).copy()))
+
+
+def held_out_metrics(weights: Path, config: dict, n_images: int = 6, size: int = 256) -> dict:
+    """Detection F1, precision, recall and RMS error (pm) on fresh images (seeds from EVAL_SEED_BASE) per dose."""
+    from ..evaluate import evaluate
+    from .infer import locate
+
+    lo, hi = config["image"]["dose_e_per_A2"]
+    doses = {"low": 2e4, "standard": float(10 ** ((math.log10(lo) + math.log10(hi)) / 2)), "high": float(hi)}
+    out = {}
+    for name, dose in doses.items():
+        rows = []
+        for i in range(n_images):
+            sim = simulate(config, size=size, dose=dose, seed=EVAL_SEED_BASE + i)
+            pred = locate(sim.image, weights, pixel_size=sim.pixel_size_A)
+            rows.append(evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape))
+        tp = sum(r["tp"] for r in rows)
+        n_pred = sum(r["n_pred"] for r in rows)
+        n_truth = sum(r["n_truth"] for r in rows)
+        rms = math.sqrt(sum(r["rms_error_A"] ** 2 * r["tp"] for r in rows) / max(tp, 1))
+        elem = {}
+        for r in rows:
+            for e, v in r.get("per_element", {}).items():
+                acc = elem.setdefault(e, [0, 0, 0])
+                acc[0] += v["tp"]; acc[1] += v["n_pred"]; acc[2] += v["n_truth"]  # noqa: E702
+        out[name] = {"dose_e_per_A2": dose, "images": n_images, "size_px": size,
+                     "seeds": [EVAL_SEED_BASE, EVAL_SEED_BASE + n_images - 1],
+                     "precision": tp / max(n_pred, 1), "recall": tp / max(n_truth, 1),
+                     "f1": 2 * tp / max(n_pred + n_truth, 1), "rms_error_pm": 100 * rms,
+                     "species_recall": {e: a[0] / max(a[2], 1) for e, a in elem.items()},
+                     "species_precision": {e: a[0] / max(a[1], 1) for e, a in elem.items()}}
+    return out
+
+
+def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minutes: float | None = None,
+                  progress: bool = True, force: bool = False, steps: int = DEFAULT_STEPS) -> dict:
+    """Train a locator on simulated images and write ``output`` (.safetensors) plus its JSON model card.
+
+    Parameters
+    ----------
+    config : material config (path or built-in name); its ``locator:`` section gives ``pixel_size_A`` (the native
+        sampling, Å/px) and ``classes``.
+    output : weights path (``.safetensors``); the card is written beside it with suffix ``.json``.
+    seed : seed of the network init, the batch order and every training image (fully deterministic without
+        ``minutes``).
+    minutes : optional wall-clock cap; training stops early when reached (then the result depends on speed).
+    progress : show a tqdm progress bar.
+    force : overwrite existing outputs.
+    steps : optimizer steps.
+
+    Returns
+    -------
+    dict : the model card.
+    """
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    cfg = load_config(config)
+    output = Path(output)
+    if output.suffix != ".safetensors":
+        raise AtomgraphInputError("locator weights must be a .safetensors file", source=str(output))
+    check_writable(output, force)
+    check_writable(output.with_suffix(".json"), force)
+    loc_cfg = cfg.get("locator") or {}
+    if "classes" not in loc_cfg or "pixel_size_A" not in loc_cfg:
+        raise AtomgraphInputError("config has no locator: pixel_size_A / classes section", source=str(config))
+    classes, native_A = [str(c) for c in loc_cfg["classes"]], float(loc_cfg["pixel_size_A"])
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    base = (seed + 1) * TRAIN_SEED_STRIDE
+    n_sims = 0
+
+    def fresh():
+        nonlocal n_sims
+        n_sims += 1
+        return simulate_sample(cfg, classes, native_A, base + n_sims - 1)
+
+    t0 = time.time()
+    pool = [fresh() for _ in range(POOL_SIZE)]
+    counts = np.bincount(np.concatenate([p[2][p[2] >= 0] for p in pool]), minlength=len(classes)).astype(float)
+    class_weight = torch.tensor((counts.sum() / np.maximum(counts, 1)) ** 0.5, dtype=torch.float32)
+    class_weight = class_weight / class_weight.min()
+    class_weight = torch.clamp(class_weight, max=10.0)
+
+    net = LocatorNet(len(classes), WIDTHS)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    bar = tqdm(total=steps, disable=not progress, desc=f"train locator {cfg['name']}", unit="step")
+    loss_avg, done = None, 0
+    for step in range(steps):
+        if minutes is not None and time.time() - t0 > 60 * minutes:
+            log.info("time cap reached after %d steps", step)
+            break
+        frac = step / steps
+        for g in opt.param_groups:
+            g["lr"] = 3e-3 * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for _ in range(REFRESH_PER_STEP):
+            pool[int(rng.integers(len(pool)))] = fresh()
+        x, heat, cmap = _crop_batch(pool, rng)
+        out = net(x)
+        bce = F.binary_cross_entropy_with_logits(out[:, :1], heat, weight=1.0 + 4.0 * heat)
+        ce = F.cross_entropy(out[:, 1:], cmap, weight=class_weight, ignore_index=-1) if (cmap >= 0).any() \
+            else out.sum() * 0
+        loss = bce + 0.3 * ce
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lv = loss.item()
+        loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
+        done = step + 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss_avg:.4f}", images=n_sims)
+    bar.close()
+    train_seconds = time.time() - t0
+
+    state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    card = {
+        "kind": "locator", "name": cfg["name"], "config": str(config), "classes": classes,
+        "native_pixel_size_A": native_A, "threshold": 0.3,
+        "architecture": {"type": "LocatorNet", "widths": list(WIDTHS), "outputs": ["center"] + classes},
+        "parameters": n_parameters(net),
+        "training": {"seed": seed, "steps": done, "batch": BATCH, "crop_px": CROP_PX,
+                     "images_simulated": n_sims, "image_seeds": [base, base + n_sims - 1],
+                     "seconds": round(train_seconds, 1), "threads": torch.get_num_threads(),
+                     "final_loss": loss_avg, "class_weight": class_weight.tolist(),
+                     "data_ranges": cfg["image"]},
+    }
+    with atomic_path(output, force) as tmp:
+        save_file(state, str(tmp), metadata={"card": json.dumps({k: card[k] for k in (
+            "kind", "name", "classes", "native_pixel_size_A", "threshold", "architecture")})})
+    card["sha256"] = hashlib.sha256(output.read_bytes()).hexdigest()
+    card["weights_bytes"] = output.stat().st_size
+    card_path = output.with_suffix(".json")
+    with atomic_path(card_path, True) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card["held_out"] = held_out_metrics(output, cfg)
+    with atomic_path(card_path, True) as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    log.info("locator written to %s (%d parameters)", output, card["parameters"])
+    return card
+
+
+if __name__ == "__main__":  # python -m atomgraph.locate.train CONFIG OUTPUT [minutes] [threads]
+    import sys
+
+    logging.basicConfig(level=logging.INFO)
+    if len(sys.argv) > 4:
+        torch.set_num_threads(int(sys.argv[4]))
+    train_locator(sys.argv[1], sys.argv[2], minutes=float(sys.argv[3]) if len(sys.argv) > 3 else None, force=True)

@@ -1,0 +1,87 @@
+"""locate: the shipped locators find atoms on fresh simulated images, sub-pixel, tiled == untiled, clear errors."""
+
+import numpy as np
+import pytest
+
+import atomgraph
+from atomgraph.errors import AtomgraphInputError
+from atomgraph.evaluate import evaluate, match_atoms
+from atomgraph.locate import locate
+
+# seeds far from the training seeds (>= 1_000_000) and from the model cards' held-out seeds (900_000+)
+SEED = 4242
+
+
+@pytest.fixture(scope="module")
+def graphene():
+    return atomgraph.simulate("graphene-si", size=192, pixel_size=0.1, dose=1e5, seed=SEED)
+
+
+@pytest.mark.parametrize("material,pixel_size,dose", [("graphene-si", 0.1, 1e5), ("mose2-w", 0.12, 5e4)])
+def test_finds_at_least_99_percent_of_atoms(material, pixel_size, dose):
+    sim = atomgraph.simulate(material, size=192, pixel_size=pixel_size, dose=dose, seed=SEED + 1)
+    atoms = locate(sim.image, material, pixel_size=pixel_size)
+    r = evaluate(atoms, sim.truth, tolerance_A=0.5, border_A=1.0, image_shape=sim.image.shape)
+    assert r["recall"] >= 0.99 and r["precision"] >= 0.99, r
+
+
+def test_positions_are_sub_pixel(graphene):
+    atoms = locate(graphene.image, "graphene-si", pixel_size=0.1)
+    m = match_atoms(atoms, graphene.truth, image_shape=graphene.image.shape)
+    rms_px = np.sqrt(np.mean(m.distance_A**2)) / 0.1
+    assert rms_px < 0.25
+    frac = atoms.positions_px - np.round(atoms.positions_px)
+    assert np.std(frac) > 0.15  # not snapped to the pixel grid
+
+
+def test_output_columns(graphene):
+    atoms = locate(graphene.image, "graphene-si", pixel_size=0.1)
+    assert set(atoms.element) <= {"C", "Si"}
+    assert np.all((atoms.score >= 0) & (atoms.score <= 1))
+    p = np.column_stack([atoms.extra["p_C"], atoms.extra["p_Si"]])
+    assert np.allclose(p.sum(1), 1.0, atol=1e-5)
+    assert np.isfinite(atoms.intensity).all() and np.median(atoms.intensity) > 0
+    si = graphene.truth.positions_A[graphene.truth.element == "Si"]
+    if len(si):
+        d = np.linalg.norm(atoms.positions_A[:, None] - si[None], axis=2)
+        assert np.all(atoms.extra["p_Si"][d.argmin(0)] > 0.5)
+
+
+def test_tiled_and_untiled_give_the_same_atoms():
+    sim = atomgraph.simulate("graphene-si", size=384, pixel_size=0.1, dose=1e5, seed=SEED + 2)
+    whole = locate(sim.image, "graphene-si", pixel_size=0.1)
+    tiled = locate(sim.image, "graphene-si", pixel_size=0.1, tile_size=48)
+    assert len(whole) == len(tiled)
+    order_w = np.lexsort(whole.positions_A.T)
+    order_t = np.lexsort(tiled.positions_A.T)
+    assert np.allclose(whole.positions_A[order_w], tiled.positions_A[order_t], atol=1e-4)
+
+
+def test_integer_images_are_accepted(graphene):
+    img = np.round(graphene.image - graphene.image.min()).astype(np.uint16)
+    assert len(locate(img, "graphene-si", pixel_size=0.1)) > 100
+
+
+@pytest.mark.parametrize("bad,message", [
+    (np.full((64, 64), np.nan), "NaN"),
+    (np.where(np.eye(64) > 0, np.inf, 1.0), "infinite"),
+    (np.zeros((8, 64, 64)), "2D"),
+    (np.zeros((0, 0)), "empty"),
+    (np.full((64, 64), 3.0), "constant"),
+    (np.random.default_rng(0).random((4, 4)), "too small"),
+])
+def test_bad_images_raise_input_error(bad, message):
+    with pytest.raises(AtomgraphInputError, match=message):
+        locate(bad, "graphene-si", pixel_size=0.1)
+
+
+def test_pixel_size_is_required(graphene):
+    with pytest.raises(AtomgraphInputError, match="pixel size is needed"):
+        locate(graphene.image, "graphene-si")
+    with pytest.raises(AtomgraphInputError, match="pixel size"):
+        locate(graphene.image, "graphene-si", pixel_size=-1)
+
+
+def test_unknown_model_is_an_input_error(graphene):
+    with pytest.raises(AtomgraphInputError, match="unknown locator"):
+        locate(graphene.image, "no-such-model", pixel_size=0.1)
