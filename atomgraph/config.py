@@ -52,6 +52,8 @@ SCHEMA: dict[str, Any] = {
         "rotation_deg": RANGE,
         "line_jitter_px": RANGE,
         "line_jitter_correlation": RANGE,
+        "scan_lag_px": RANGE,
+        "line_gain_noise": RANGE,
         "drift_fraction": RANGE,
         "shear": RANGE,
         "scale_anisotropy": RANGE,

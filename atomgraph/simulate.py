@@ -48,6 +48,8 @@ class ImageSettings:
     rotation_deg: float
     line_jitter_px: float
     line_jitter_correlation: float
+    scan_lag_px: float
+    line_gain_noise: float
     drift_x_fraction: float
     drift_y_fraction: float
     shear: float
@@ -122,6 +124,8 @@ def draw_settings(image_cfg: dict, rng: np.random.Generator, pixel_size: float |
         rotation_deg=g("rotation_deg", 0.0),
         line_jitter_px=g("line_jitter_px", 0.0),
         line_jitter_correlation=g("line_jitter_correlation", 0.0),
+        scan_lag_px=g("scan_lag_px", 0.0),
+        line_gain_noise=g("line_gain_noise", 0.0),
         drift_x_fraction=drift * rng.choice([-1.0, 1.0]),
         drift_y_fraction=drift * rng.uniform(-1.0, 1.0),
         shear=g("shear", 0.0),
@@ -135,11 +139,12 @@ def draw_settings(image_cfg: dict, rng: np.random.Generator, pixel_size: float |
         distort=bool(distort),
     )
     if not distort:
-        settings.thermal_jitter_A = settings.line_jitter_px = 0.0
+        settings.thermal_jitter_A = settings.line_jitter_px = settings.scan_lag_px = 0.0
         settings.drift_x_fraction = settings.drift_y_fraction = 0.0
         settings.shear = settings.scale_anisotropy = 0.0
     if not noise:
         settings.background_fraction = settings.read_noise = settings.detector_offset = 0.0
+        settings.line_gain_noise = 0.0
         settings.gain = 1.0
     return settings
 
@@ -215,11 +220,17 @@ def render(xy_px: np.ndarray, electrons: np.ndarray, shape: tuple[int, int], s: 
     grid = _splat(xy_px + pad, electrons, (ph, pw))
     spectrum = fft.rfft2(grid) * _probe_transfer((ph, pw), s)
     image = fft.irfft2(spectrum, s=(ph, pw))
-    if line_shift_px is not None and np.any(line_shift_px):
-        shifts = np.zeros(ph)
-        shifts[pad:pad + h] = line_shift_px
+    jitter = line_shift_px is not None and np.any(line_shift_px)
+    if jitter or s.scan_lag_px > 0:
+        # along the fast-scan axis (x): per-row shifts (line jitter) and detector lag (one-sided exponential blur)
         kx = fft.rfftfreq(pw)[None, :]
-        rows = fft.rfft(image, axis=1) * np.exp(-2j * math.pi * kx * shifts[:, None])
+        rows = fft.rfft(image, axis=1)
+        if jitter:
+            shifts = np.zeros(ph)
+            shifts[pad:pad + h] = line_shift_px
+            rows *= np.exp(-2j * math.pi * kx * shifts[:, None])
+        if s.scan_lag_px > 0:
+            rows /= 1.0 + 2j * math.pi * kx * s.scan_lag_px
         image = fft.irfft(rows, n=pw, axis=1)
     return np.clip(image[pad:pad + h, pad:pad + w], 0.0, None)
 
@@ -316,6 +327,8 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
     truth_line_shift = gaussian_filter1d(line_shift, max(sigma_px, 0.5)) if s.line_jitter_px > 0 else None
     xy_px = _distort_positions(cols.positions_A / px, shape, s, rng, None)
     expected = render(xy_px, electrons, shape, s, line_shift if s.line_jitter_px > 0 else None)
+    if s.line_gain_noise > 0:  # scan-line gain fluctuations (horizontal streaks)
+        expected *= np.clip(1.0 + rng.normal(0.0, s.line_gain_noise, size=(h, 1)), 0.0, None)
     if truth_line_shift is not None:
         xy_px[:, 0] += np.interp(xy_px[:, 1], np.arange(h), truth_line_shift)
 
