@@ -68,6 +68,7 @@ SCHEMA: dict[str, Any] = {
         "cutoffs_A": dict,
         "vacancy_fill_radius_A": Number,
         "vacancy_label": str,
+        "vacancy_max_fraction": Number,  # at most this many inferred vacancy nodes per real atom (overflow flagged)
     },
     "locator": {
         "pixel_size_A": Number,

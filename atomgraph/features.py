@@ -1,0 +1,163 @@
+"""Node and edge features of the atom graph, as small pure NumPy functions.
+
+Every function takes arrays and returns arrays; none keeps state. All features are invariant under rotation and
+translation of the input positions (they use distances, angle *differences* and moduli of bond-orientational order
+parameters only), so the classifier sees the same numbers whatever the image orientation.
+
+Edge conventions: ``edge_index`` is (2, E) with both directions present; ``src = edge_index[0]`` is the node the
+statistic is aggregated on, ``dst = edge_index[1]`` its neighbor, and ``vectors_A = pos[dst] - pos[src]`` (Å).
+Geometric statistics use only edges to *real* neighbors (``real_dst``), i.e. measured positions, never inferred
+vacancy sites; vacancy neighbors are counted separately.
+
+Node features built by :func:`node_features` (name: unit, meaning)
+
+- ``species_<X>``: probability in [0, 1] that the column is element X: the locator's ``p_<X>`` when present, else the
+  one-hot of the given element; all zero for vacancy nodes.
+- ``species_other``: 1 when a real column's element is outside the material's vocabulary (coordinate files).
+- ``intensity_rel``: dimensionless, column intensity divided by the median intensity of its sublattice class in the
+  same image (e.g. W / median of metal columns, Se1 / median of chalcogen columns); 0 when unknown.
+- ``intensity_missing``: 1 when the intensity is unknown (NaN, e.g. coordinate files, vacancy nodes), else 0.
+- ``coordination``: count, number of real neighbors.
+- ``n_vacancy_neighbors``: count, number of vacancy-node neighbors.
+- ``bond_mean_A``, ``bond_min_A``, ``bond_max_A``, ``bond_std_A``: Å, statistics of the lengths to real neighbors.
+- ``angle_gap_min_deg``, ``angle_gap_max_deg``, ``angle_gap_std_deg``: degrees, statistics of the angular gaps
+  between consecutive bonds around the node (gaps sum to 360; one neighbor gives a single gap of 360).
+- ``psi3``, ``psi4``, ``psi6``: dimensionless in [0, 1], bond-orientational order ``|mean_j exp(i k theta_j)|``.
+- ``offcenter_A``: Å, distance from the node to the centroid of its real neighbors.
+- ``local_density_rel``: dimensionless, real atoms within ``density_radius_A`` divided by the median of that count
+  over real atoms (about 1 inside the lattice, about 0.5 at the border of the point cloud, low in holes).
+- ``is_vacancy``: 1 for vacancy nodes, else 0.
+- ``detection_score``: detection score in [0, 1] (1 for coordinates given by a user, and for vacancy nodes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GEOMETRY_NAMES = ["coordination", "n_vacancy_neighbors", "bond_mean_A", "bond_min_A", "bond_max_A", "bond_std_A",
+                  "angle_gap_min_deg", "angle_gap_max_deg", "angle_gap_std_deg", "psi3", "psi4", "psi6",
+                  "offcenter_A"]
+
+
+def species_evidence(element: np.ndarray, vacancy: np.ndarray, extra: dict, classes: list[str]
+                     ) -> tuple[np.ndarray, list[str]]:
+    """Per-node species probabilities over ``classes``, plus ``species_other``.
+
+    Uses ``extra['p_<class>']`` (the locator's class probabilities; NaN read as 0) when any is present, otherwise the
+    one-hot of ``element``. Vacancy nodes get zeros. Returns (N, len(classes) + 1) float and the names.
+    """
+    n = len(element)
+    out = np.zeros((n, len(classes) + 1))
+    have_probs = any(f"p_{c}" in extra for c in classes)
+    for k, c in enumerate(classes):
+        if have_probs:
+            if f"p_{c}" in extra:
+                out[:, k] = np.nan_to_num(np.asarray(extra[f"p_{c}"], dtype=float), nan=0.0)
+        else:
+            out[:, k] = element == c
+    known = np.isin(element.astype(str), np.array(classes, dtype=str)) if classes else np.zeros(n, bool)
+    out[:, -1] = ~known & ~vacancy
+    out[vacancy] = 0.0
+    return out, [f"species_{c}" for c in classes] + ["species_other"]
+
+
+def relative_intensity(intensity: np.ndarray, group: np.ndarray, min_group: int = 3
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Intensity divided by the median of its group (sublattice class within one image).
+
+    Parameters
+    ----------
+    intensity : (N,) float, image units, NaN when unknown.
+    group : (N,) int, group code per node (e.g. ``frame * n_classes + class``); negative codes are not normalized.
+    min_group : groups with fewer known intensities than this use the median over all known intensities.
+
+    Returns
+    -------
+    rel : (N,) float, dimensionless (0 where unknown); missing : (N,) float, 1 where the intensity is unknown.
+    """
+    intensity = np.asarray(intensity, dtype=float)
+    known = np.isfinite(intensity) & (group >= 0)
+    rel = np.zeros(len(intensity))
+    if known.any():
+        overall = np.median(intensity[known])
+        codes = np.unique(group[known])
+        for g in codes:  # one iteration per sublattice class: a handful
+            sel = known & (group == g)
+            med = np.median(intensity[sel]) if sel.sum() >= min_group else overall
+            rel[sel] = intensity[sel] / med if med != 0 else 0.0
+    missing = (~known).astype(float)
+    return rel, missing
+
+
+def _segment_minmax(values: np.ndarray, src_sorted: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-node min and max of ``values`` for edges sorted by ``src_sorted`` (0 for nodes without edges)."""
+    vmin = np.zeros(n)
+    vmax = np.zeros(n)
+    if len(values) == 0:
+        return vmin, vmax
+    starts = np.flatnonzero(np.r_[True, src_sorted[1:] != src_sorted[:-1]])
+    nodes = src_sorted[starts]
+    vmin[nodes] = np.minimum.reduceat(values, starts)
+    vmax[nodes] = np.maximum.reduceat(values, starts)
+    return vmin, vmax
+
+
+def bond_geometry(edge_index: np.ndarray, vectors_A: np.ndarray, real_dst: np.ndarray, n: int) -> np.ndarray:
+    """The :data:`GEOMETRY_NAMES` features, (N, 13) float (see the module docstring for units).
+
+    ``edge_index`` must be sorted by source node (as :func:`atomgraph.graph.build_graph` returns it).
+    """
+    src_all = edge_index[0]
+    n_vac = np.bincount(src_all[~real_dst], minlength=n).astype(float)
+    src = src_all[real_dst]
+    vec = vectors_A[real_dst]
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    coord = np.bincount(src, minlength=n).astype(float)
+    safe = np.maximum(coord, 1.0)
+    mean = np.bincount(src, length, n) / safe
+    var = np.bincount(src, length**2, n) / safe - mean**2
+    std = np.sqrt(np.clip(var, 0.0, None))
+    lmin, lmax = _segment_minmax(length, src, n)
+
+    theta = np.arctan2(vec[:, 1], vec[:, 0])
+    psi = []
+    for k in (3, 4, 6):
+        c = np.bincount(src, np.cos(k * theta), n) / safe
+        s = np.bincount(src, np.sin(k * theta), n) / safe
+        psi.append(np.hypot(c, s))
+    cx = np.bincount(src, vec[:, 0], n) / safe
+    cy = np.bincount(src, vec[:, 1], n) / safe
+    offcenter = np.hypot(cx, cy)
+
+    # angular gaps between consecutive bonds around each node (cyclic)
+    order = np.lexsort((theta, src))
+    s_sorted, t_sorted = src[order], theta[order]
+    gmin = np.zeros(n)
+    gmax = np.zeros(n)
+    gstd = np.zeros(n)
+    if len(s_sorted):
+        nxt = np.arange(1, len(s_sorted) + 1)
+        last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+        starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
+        first_of = np.repeat(starts, np.diff(np.r_[starts, len(s_sorted)]))
+        nxt[last] = first_of[last]
+        gap = np.degrees(np.mod(t_sorted[nxt] - t_sorted, 2 * np.pi))
+        gap[last & (nxt == np.arange(len(s_sorted)))] = 360.0  # a single neighbor: one full-circle gap
+        gmin, gmax = _segment_minmax(gap, s_sorted, n)
+        gmean = np.bincount(s_sorted, gap, n) / safe
+        gstd = np.sqrt(np.clip(np.bincount(s_sorted, gap**2, n) / safe - gmean**2, 0.0, None))
+    return np.column_stack([coord, n_vac, mean, lmin, lmax, std, gmin, gmax, gstd, *psi, offcenter])
+
+
+def local_density(pairs: np.ndarray, distances_A: np.ndarray, radius_A: float, real: np.ndarray) -> np.ndarray:
+    """Number of real atoms within ``radius_A`` (Å) of each node, from a precomputed pair list (i < j)."""
+    n = len(real)
+    keep = distances_A <= radius_A
+    i, j = pairs[keep, 0], pairs[keep, 1]
+    return (np.bincount(i, real[j].astype(float), n) + np.bincount(j, real[i].astype(float), n))
+
+
+def gaussian_expansion(lengths_A: np.ndarray, centers_A: np.ndarray, width_A: float) -> np.ndarray:
+    """Radial basis ``exp(-((d - c) / width)^2 / 2)`` of edge lengths (Å) at ``centers_A``; (E, K) float."""
+    d = np.asarray(lengths_A, dtype=float)[:, None]
+    return np.exp(-0.5 * ((d - np.asarray(centers_A)[None, :]) / float(width_A)) ** 2)

@@ -1,0 +1,187 @@
+"""Graph writers and readers: GraphML, node-link JSON, extxyz, CSV and PyG ``.pt``. Every write is atomic.
+
+:func:`write_graph` picks the format from the suffix:
+
+- ``.graphml``: networkx GraphML; scalar attributes only (positions split into ``x_px, y_px, x_A, y_A``); every node
+  carries id, positions, element, label, prob, vacancy, score, intensity, extras and the node features; every edge
+  ``length_A`` (Å). Read back with :func:`read_graphml` (``networkx.read_graphml`` with integer node ids).
+- ``.json``: networkx node-link data with ``edges="edges"``; NaN written as ``null`` (strict JSON) and read back as
+  NaN by :func:`read_json`.
+- ``.extxyz``: ``ase.io`` extended XYZ of the nodes (vacancy nodes as ``X``) with per-atom arrays (``label``,
+  ``prob``, ``score``, ``intensity``, ``vacancy``, ``atom_id``, one array per node feature) and the undirected edges
+  in ``info['edges']`` (flat ``i0 j0 i1 j1 ...``) and ``info['edge_length_A']``. Empty strings are stored as ``_``
+  (extxyz cannot hold empty fields); :func:`read_extxyz` restores them.
+- ``.csv``: the Atoms CSV of the nodes (:func:`atomgraph.io.tables.write_atoms_csv`) plus ``<stem>_edges.csv`` with
+  ``source,target,length_A`` (each undirected edge once).
+- ``.pt``: a dict of plain tensors, lists and strings (:func:`atomgraph.graph.pyg_dict`), so
+  ``torch.load(path, weights_only=True)`` loads it; :func:`read_pyg` returns a ``torch_geometric.data.Data``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AtomgraphInputError
+from ..graph import AtomGraph, pyg_dict
+from .safe_write import atomic_output, atomic_path, check_writable
+from .tables import write_atoms_csv
+
+EMPTY = "_"  # stand-in for empty strings in extxyz
+FORMATS = (".graphml", ".json", ".extxyz", ".csv", ".pt")
+
+
+def edges_csv_path(path: str | Path) -> Path:
+    """The edges file written beside a graph CSV: ``<stem>_edges.csv``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_edges.csv")
+
+
+def write_graph(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
+    """Write ``graph`` in the format its suffix names (see the module docstring); return the paths written."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    writers = {".graphml": write_graphml, ".json": write_json, ".extxyz": write_extxyz, ".csv": write_csv,
+               ".pt": write_pt}
+    if suffix not in writers:
+        raise AtomgraphInputError(f"unknown graph format '{suffix}' (use one of {', '.join(FORMATS)})",
+                                  source=str(path))
+    return writers[suffix](graph, path, force=force)
+
+
+def write_graphml(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
+    """GraphML via ``networkx.write_graphml`` (scalar attributes only)."""
+    import networkx as nx
+
+    g = graph.to_networkx()
+    with atomic_path(path, force) as tmp:
+        nx.write_graphml(g, tmp)
+    return [Path(path)]
+
+
+def read_graphml(path: str | Path):
+    """A ``networkx.Graph`` from GraphML, node ids as ints."""
+    import networkx as nx
+
+    return nx.read_graphml(path, node_type=int)
+
+
+def _nan_to_none(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
+    """Node-link JSON (``networkx.node_link_data(G, edges="edges")``); NaN and inf written as ``null``."""
+    import networkx as nx
+
+    data = nx.node_link_data(graph.to_networkx(), edges="edges")
+    data["graph"] = {k: _nan_to_none(v) for k, v in data["graph"].items()}
+    data["nodes"] = [{k: _nan_to_none(v) for k, v in node.items()} for node in data["nodes"]]
+    with atomic_output(path, force) as handle:
+        json.dump(data, handle, allow_nan=False)
+    return [Path(path)]
+
+
+def read_json(path: str | Path):
+    """A ``networkx.Graph`` from node-link JSON (``edges="edges"``); ``null`` values come back as NaN and the node
+    key (``"id"`` in the file, equal to the node's id) is also restored as the ``id`` attribute."""
+    import networkx as nx
+
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    data["graph"] = {k: (float("nan") if v is None else v) for k, v in data.get("graph", {}).items()}
+    data["nodes"] = [{k: (float("nan") if v is None else v) for k, v in node.items()} for node in data["nodes"]]
+    g = nx.node_link_graph(data, edges="edges")
+    for node, attrs in g.nodes(data=True):  # node-link keeps the node attribute 'id' as the node key itself
+        attrs.setdefault("id", node)
+    return g
+
+
+def write_extxyz(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
+    """Extended XYZ via ``ase.io.write`` with per-atom arrays and the edges in ``info``."""
+    import ase.io
+
+    atoms = graph.atoms.to_ase()
+    atoms.set_array("label", np.array([x if x else EMPTY for x in graph.atoms.label.astype(str)], dtype="U16"))
+    for key, value in graph.atoms.extra.items():
+        value = np.asarray(value)
+        if value.ndim == 1 and value.dtype.kind in "biuf" and key not in atoms.arrays:
+            atoms.set_array(key, value)
+    for k, name in enumerate(graph.feature_names):
+        atoms.set_array(name, graph.node_features[:, k].astype(float))
+    src, dst = graph.edge_index
+    once = src < dst
+    atoms.info["edges"] = np.column_stack([src[once], dst[once]]).ravel().astype(int)
+    atoms.info["edge_length_A"] = graph.edge_length_A[once].astype(float)
+    for key, value in graph.graph_attributes().items():
+        atoms.info[key] = value
+    with atomic_path(path, force) as tmp:
+        ase.io.write(tmp, atoms, format="extxyz")
+    return [Path(path)]
+
+
+def read_extxyz(path: str | Path):
+    """``ase.Atoms`` from our extxyz, with ``_`` strings restored to ``''`` and ``info['edges']`` as (E, 2) ints."""
+    import ase.io
+
+    atoms = ase.io.read(path, format="extxyz")
+    if "label" in atoms.arrays:
+        atoms.set_array("label", np.array(["" if x == EMPTY else x for x in atoms.arrays["label"]], dtype="U16"))
+    edges = np.atleast_1d(np.asarray(atoms.info.get("edges", np.empty(0)), dtype=int))
+    atoms.info["edges"] = edges.reshape(-1, 2)
+    atoms.info["edge_length_A"] = np.atleast_1d(np.asarray(atoms.info.get("edge_length_A", np.empty(0)), float))
+    return atoms
+
+
+def write_csv(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
+    """Atoms CSV of the nodes plus ``<stem>_edges.csv`` (``source,target,length_A``, each edge once)."""
+    edges_path = edges_csv_path(path)
+    check_writable(path, force)
+    check_writable(edges_path, force)
+    write_atoms_csv(graph.atoms, path, force=force)
+    src, dst = graph.edge_index
+    once = src < dst
+    with atomic_output(edges_path, force) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "target", "length_A"])
+        writer.writerows(zip(src[once].tolist(), dst[once].tolist(),
+                             (f"{d:.4f}" for d in graph.edge_length_A[once])))
+    return [Path(path), edges_path]
+
+
+def read_graph_csv(path: str | Path) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray]:
+    """Nodes (rows of the Atoms CSV as dicts of strings), edges (E, 2) int and lengths (E,) Å."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        nodes = list(csv.DictReader(handle))
+    with open(edges_csv_path(path), encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    edges = np.array([[int(r["source"]), int(r["target"])] for r in rows], dtype=int).reshape(-1, 2)
+    lengths = np.array([float(r["length_A"]) for r in rows], dtype=float)
+    return nodes, edges, lengths
+
+
+def write_pt(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
+    """PyG fields as a dict of plain tensors/lists/strings (loads with ``torch.load(weights_only=True)``)."""
+    import torch
+
+    with atomic_path(path, force) as tmp:
+        torch.save(pyg_dict(graph), tmp)
+    return [Path(path)]
+
+
+def read_pyg(path: str | Path):
+    """A ``torch_geometric.data.Data`` from a ``.pt`` written by :func:`write_pt` (``weights_only=True``)."""
+    import torch
+    from torch_geometric.data import Data
+
+    data = torch.load(path, weights_only=True)
+    if not isinstance(data, dict) or "x" not in data or "edge_index" not in data:
+        raise AtomgraphInputError("not an atomgraph .pt graph (expected a dict with x and edge_index)",
+                                  source=str(path))
+    return Data(**data)
