@@ -24,8 +24,9 @@ Node features built by :func:`node_features` (name: unit, meaning)
   between consecutive bonds around the node (gaps sum to 360; one neighbor gives a single gap of 360).
 - ``psi3``, ``psi4``, ``psi6``: dimensionless in [0, 1], bond-orientational order ``|mean_j exp(i k theta_j)|``.
 - ``offcenter_A``: Å, distance from the node to the centroid of its real neighbors.
-- ``local_density_rel``: dimensionless, real atoms within ``density_radius_A`` divided by the median of that count
-  over real atoms (about 1 inside the lattice, about 0.5 at the border of the point cloud, low in holes).
+- ``shell_completeness_rel``: dimensionless, :func:`shell_completeness` (bonds within two hops) divided by its
+  median over real atoms: 1 inside the lattice, about 0.5-0.8 at the border of the point cloud, in holes and next
+  to vacancies.
 - ``is_vacancy``: 1 for vacancy nodes, else 0.
 - ``detection_score``: detection score in [0, 1] (1 for coordinates given by a user, and for vacancy nodes).
 """
@@ -102,6 +103,10 @@ def _segment_minmax(values: np.ndarray, src_sorted: np.ndarray, n: int) -> tuple
     return vmin, vmax
 
 
+def _segment_sum_complex(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(index, values.real, n) + 1j * np.bincount(index, values.imag, n)
+
+
 def bond_geometry(edge_index: np.ndarray, vectors_A: np.ndarray, real_dst: np.ndarray, n: int) -> np.ndarray:
     """The :data:`GEOMETRY_NAMES` features, (N, 13) float (see the module docstring for units).
 
@@ -119,45 +124,46 @@ def bond_geometry(edge_index: np.ndarray, vectors_A: np.ndarray, real_dst: np.nd
     std = np.sqrt(np.clip(var, 0.0, None))
     lmin, lmax = _segment_minmax(length, src, n)
 
-    theta = np.arctan2(vec[:, 1], vec[:, 0])
-    psi = []
-    for k in (3, 4, 6):
-        c = np.bincount(src, np.cos(k * theta), n) / safe
-        s = np.bincount(src, np.sin(k * theta), n) / safe
-        psi.append(np.hypot(c, s))
+    z = (vec[:, 0] + 1j * vec[:, 1]) / np.maximum(length, 1e-12)  # unit bond directions exp(i theta)
+    z2 = z * z
+    z3 = z2 * z
+    psi = [np.abs(_segment_sum_complex(zk, src, n) / safe) for zk in (z3, z2 * z2, z3 * z3)]
     cx = np.bincount(src, vec[:, 0], n) / safe
     cy = np.bincount(src, vec[:, 1], n) / safe
     offcenter = np.hypot(cx, cy)
 
-    # angular gaps between consecutive bonds around each node (cyclic)
-    order = np.lexsort((theta, src))
+    # angular gaps between consecutive bonds around each node (cyclic); one float sort key: node + angle fraction
+    theta = np.arctan2(vec[:, 1], vec[:, 0])
+    order = np.argsort(src + (theta + np.pi) / (2 * np.pi + 1e-9))
     s_sorted, t_sorted = src[order], theta[order]
     gmin = np.zeros(n)
     gmax = np.zeros(n)
     gstd = np.zeros(n)
     if len(s_sorted):
-        nxt = np.arange(1, len(s_sorted) + 1)
+        m = len(s_sorted)
+        nxt = np.arange(1, m + 1)
         last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
         starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-        first_of = np.repeat(starts, np.diff(np.r_[starts, len(s_sorted)]))
+        first_of = np.repeat(starts, np.diff(np.r_[starts, m]))
         nxt[last] = first_of[last]
         gap = np.degrees(np.mod(t_sorted[nxt] - t_sorted, 2 * np.pi))
-        gap[last & (nxt == np.arange(len(s_sorted)))] = 360.0  # a single neighbor: one full-circle gap
+        gap[last & (nxt == np.arange(m))] = 360.0  # a single neighbor: one full-circle gap
         gmin, gmax = _segment_minmax(gap, s_sorted, n)
         gmean = np.bincount(s_sorted, gap, n) / safe
         gstd = np.sqrt(np.clip(np.bincount(s_sorted, gap**2, n) / safe - gmean**2, 0.0, None))
     return np.column_stack([coord, n_vac, mean, lmin, lmax, std, gmin, gmax, gstd, *psi, offcenter])
 
 
-def local_density(pairs: np.ndarray, distances_A: np.ndarray, radius_A: float, real: np.ndarray) -> np.ndarray:
-    """Number of real atoms within ``radius_A`` (Å) of each node, from a precomputed pair list (i < j)."""
-    n = len(real)
-    keep = distances_A <= radius_A
-    i, j = pairs[keep, 0], pairs[keep, 1]
-    return (np.bincount(i, real[j].astype(float), n) + np.bincount(j, real[i].astype(float), n))
+def shell_completeness(edge_index: np.ndarray, real_dst: np.ndarray, n: int) -> np.ndarray:
+    """Bonds within two hops of each node: its real coordination plus the real coordinations of its real
+    neighbors (12 inside an ideal honeycomb; fewer at borders, holes and next to vacancies), (N,) float."""
+    src, dst = edge_index[0][real_dst], edge_index[1][real_dst]
+    coord = np.bincount(src, minlength=n).astype(float)
+    return coord + np.bincount(src, coord[dst], n)
 
 
 def gaussian_expansion(lengths_A: np.ndarray, centers_A: np.ndarray, width_A: float) -> np.ndarray:
-    """Radial basis ``exp(-((d - c) / width)^2 / 2)`` of edge lengths (Å) at ``centers_A``; (E, K) float."""
-    d = np.asarray(lengths_A, dtype=float)[:, None]
-    return np.exp(-0.5 * ((d - np.asarray(centers_A)[None, :]) / float(width_A)) ** 2)
+    """Radial basis ``exp(-((d - c) / width)^2 / 2)`` of edge lengths (Å) at ``centers_A``; (E, K) float32."""
+    d = np.asarray(lengths_A, dtype=np.float32)[:, None]
+    x = (d - np.asarray(centers_A, dtype=np.float32)[None, :]) * np.float32(1.0 / float(width_A))
+    return np.exp(np.float32(-0.5) * x * x)

@@ -27,6 +27,7 @@ Example
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "?"  # element key of real atoms whose element is not given
 DENSITY_RADIUS_BONDS = 2.3  # surroundings radius in bonds: 12 neighbors (1st, 2nd, 3rd shells) in a honeycomb
+DENSITY_SAMPLE = 4000  # real atoms (strided) whose surroundings count sets the typical count
 UNKNOWN_PAIR_CUTOFF_BONDS = 1.3  # cutoff for element pairs the config does not name, in bonds
 N_RBF = 16
 RBF_RANGE_BONDS = (0.6, 1.7)
@@ -64,7 +66,7 @@ class AtomGraph:
     edge_features : (E, K) float32.
     material : material name.
     flags : ``vacancy_overflow`` (bool), ``n_vacancies_dropped``, ``n_vacancies_added``, ``cutoff_mode``,
-        ``cutoff_A`` (pair -> Å), ``bond_A``, ``expected_density``.
+        ``cutoff_A`` (pair -> Å), ``bond_A``, ``expected_density`` (typical real atoms within 2.3 bonds).
     edge_feature_names : K names (``length_rbf_<center>_A``: Gaussian of the length centered at that many Å;
         ``length_rel``: length / nominal bond; ``to_vacancy``: 1 when either end is a vacancy node).
     """
@@ -184,7 +186,9 @@ def pyg_dict(graph: AtomGraph) -> dict:
 def as_atom_table(atoms) -> AtomTable:
     """An :class:`AtomTable` copy from an AtomTable or ``ase.Atoms`` (3D structures are projected into columns)."""
     if isinstance(atoms, AtomTable):
-        return atoms.copy()
+        out = copy.copy(atoms)  # arrays are shared and never modified in place; extra is a new dict
+        out.extra = dict(atoms.extra)
+        return out
     try:
         from ase import Atoms
     except ImportError:  # pragma: no cover - ase is a dependency
@@ -319,9 +323,9 @@ def species_classes(material: Material) -> list[str]:
     return list(classes) if classes else sorted(element_classes(material))
 
 
-def _intensity_group(table: AtomTable, material: Material) -> np.ndarray:
+def _intensity_group(element: np.ndarray, table: AtomTable, material: Material) -> np.ndarray:
     cls = element_classes(material)
-    uniq, inv = np.unique(table.element.astype(str), return_inverse=True)
+    uniq, inv = np.unique(element, return_inverse=True)
     mapped = np.array([cls.get(e, e) for e in uniq], dtype=str)
     group = np.unique(mapped, return_inverse=True)[1][inv].astype(np.int64)
     if "frame" in table.extra:
@@ -337,8 +341,10 @@ def edge_feature_table(lengths_A: np.ndarray, to_vacancy: np.ndarray, bond_A: fl
     ``length_rel`` (length / bond), ``to_vacancy`` (0/1). Returns (E, N_RBF + 2) float32 and the names."""
     centers = np.linspace(*RBF_RANGE_BONDS, N_RBF) * bond_A
     width = float(centers[1] - centers[0])
-    rbf = F.gaussian_expansion(lengths_A, centers, width)
-    table = np.column_stack([rbf, lengths_A / bond_A, to_vacancy.astype(float)]).astype(np.float32)
+    table = np.empty((len(lengths_A), N_RBF + 2), dtype=np.float32)
+    table[:, :N_RBF] = F.gaussian_expansion(lengths_A, centers, width)
+    table[:, N_RBF] = lengths_A / bond_A
+    table[:, N_RBF + 1] = to_vacancy
     names = [f"length_rbf_{c:.2f}_A" for c in centers] + ["length_rel", "to_vacancy"]
     return table, names
 
@@ -352,25 +358,47 @@ def _directed(pairs: np.ndarray, n: int) -> np.ndarray:
     return np.vstack([src[order], dst[order]])
 
 
+def _merge_edges(edge_index: np.ndarray, pairs: np.ndarray, n: int) -> np.ndarray:
+    """Sorted (2, E) edges plus new undirected ``pairs`` (both directions), sorted (a merge of two sorted runs)."""
+    new = _directed(pairs, n)
+    key = np.concatenate([edge_index[0] * n + edge_index[1], new[0] * n + new[1]])
+    order = np.argsort(key, kind="stable")
+    return np.hstack([edge_index, new])[:, order]
+
+
 def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
+    """``table`` followed by vacancy nodes at ``positions_A`` (a new table; ``table`` is not modified)."""
     m = len(positions_A)
-    extra = {}
+    out = copy.copy(table)  # field by field below: no per-row string conversion
+    out.positions_A = np.concatenate([table.positions_A, positions_A])
+    out.element = np.concatenate([table.element, np.full(m, VACANCY_ELEMENT, dtype=object)])
+    out.label = np.concatenate([table.label, np.full(m, "", dtype=object)])
+    out.prob = np.r_[table.prob, np.full(m, np.nan)]
+    out.score = np.r_[table.score, np.ones(m)]
+    out.intensity = np.r_[table.intensity, np.full(m, np.nan)]
+    out.vacancy = np.r_[table.vacancy, np.ones(m, bool)]
+    out.ids = np.arange(len(table) + m)
+    out.extra = {}
     for key, value in table.extra.items():
         value = np.asarray(value)
+        shape = (m,) + value.shape[1:]
         if value.dtype.kind == "f":
-            fill = np.zeros((m,) + value.shape[1:]) if key.startswith("p_") else np.full((m,) + value.shape[1:],
-                                                                                         np.nan)
+            fill = np.zeros(shape) if key.startswith("p_") else np.full(shape, np.nan)
         elif value.dtype.kind in "iu":
-            fill = np.full((m,) + value.shape[1:], -1 if key == "input_id" else 0, dtype=value.dtype)
+            fill = np.full(shape, -1 if key == "input_id" else 0, dtype=value.dtype)
         elif value.dtype.kind == "b":
-            fill = np.zeros((m,) + value.shape[1:], bool)
+            fill = np.zeros(shape, bool)
         else:
-            fill = np.full((m,) + value.shape[1:], "", dtype=object)
-        extra[key] = np.concatenate([value, fill])
-    new = AtomTable(positions_A, [VACANCY_ELEMENT] * m, pixel_size_A=table.pixel_size_A, vacancy=np.ones(m, bool))
-    out = AtomTable.concat([table, new])
-    out.extra = extra
+            fill = np.full(shape, "", dtype=object)
+        out.extra[key] = np.concatenate([value, fill])
     return out
+
+
+def _real_count(tree: cKDTree, points_A: np.ndarray, radius_A: float) -> np.ndarray:
+    """Number of tree points within ``radius_A`` of each point (vectorized inside the k-d tree)."""
+    if len(points_A) == 0:
+        return np.zeros(0)
+    return np.asarray(tree.query_ball_point(points_A, radius_A, return_length=True), dtype=float)
 
 
 def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, cutoff: str | float | dict = "config",
@@ -411,8 +439,8 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     n0 = len(table)
 
     real = ~table.vacancy
-    key = np.where(real, np.where(table.element.astype(str) == "", UNKNOWN, table.element.astype(str)),
-                   VACANCY_ELEMENT).astype(str)
+    element = table.element.astype(str)
+    key = np.where(real, np.where(element == "", UNKNOWN, element), VACANCY_ELEMENT)
     keys, code = np.unique(np.append(key, VACANCY_ELEMENT), return_inverse=True)
     code = code[:-1]
     cut, named, mode = cutoff_matrix(keys, mat, cutoff, table.positions_A[real], bond)
@@ -421,58 +449,63 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     pos = table.positions_A
     tree = cKDTree(pos) if n0 else None
     if n0 > 1:
-        pairs = tree.query_pairs(max(float(cut.max()), density_radius), output_type="ndarray")
+        pairs = tree.query_pairs(float(cut.max()), output_type="ndarray")
     else:
         pairs = np.empty((0, 2), np.int64)
-    dist = np.hypot(*(pos[pairs[:, 1]] - pos[pairs[:, 0]]).T) if len(pairs) else np.empty(0)
-    density = F.local_density(pairs, dist, density_radius, real)
-    expected = float(np.median(density[real])) if real.any() else 0.0
-    pair_cut = cut[code[pairs[:, 0]], code[pairs[:, 1]]] if len(pairs) else np.empty(0)
+    diff = pos[pairs[:, 1]] - pos[pairs[:, 0]]
+    dist = np.hypot(diff[:, 0], diff[:, 1])
+    pair_cut = cut[code[pairs[:, 0]], code[pairs[:, 1]]]
     keep = (dist <= pair_cut) & (pair_cut > 0)
     edge_index = _directed(pairs[keep], max(n0, 1))
 
     flags = {"vacancy_overflow": False, "n_vacancies_dropped": 0, "n_vacancies_added": 0, "cutoff_mode": mode,
-             "cutoff_A": named, "bond_A": bond, "expected_density": expected,
-             "n_input_vacancies": int((~real).sum())}
+             "cutoff_A": named, "bond_A": bond, "n_input_vacancies": int((~real).sum())}
     if vacancies and real.sum() >= 3:
+        real_idx = np.flatnonzero(real)
+        real_tree = tree if len(real_idx) == n0 else cKDTree(pos[real_idx])
+        sample = pos[real_idx[:: max(1, len(real_idx) // DENSITY_SAMPLE)]]  # strided: rotation invariant
+        expected = float(np.median(_real_count(real_tree, sample, density_radius))) - 1.0  # minus the atom itself
+        flags["expected_density"] = expected
         sites = infer_vacancy_sites(pos, real, edge_index, bond_A=bond, fill_radius_A=fill,
                                     density_radius_A=density_radius, expected_density=expected, tree=tree,
-                                    max_fraction=max_fraction)
+                                    real_tree=real_tree, max_fraction=max_fraction)
         flags.update(vacancy_overflow=sites.overflow, n_vacancies_dropped=sites.n_dropped,
                      n_vacancies_added=len(sites.positions_A))
         if len(sites.positions_A):
             m = len(sites.positions_A)
             vcode = int(np.flatnonzero(keys == VACANCY_ELEMENT)[0])
-            # vacancy -> existing nodes
-            sdm = cKDTree(sites.positions_A).sparse_distance_matrix(
-                tree, max(float(cut[vcode].max()), density_radius), output_type="ndarray")
+            site_tree = cKDTree(sites.positions_A)
+            sdm = site_tree.sparse_distance_matrix(tree, float(cut[vcode].max()), output_type="ndarray")
             vk, nj, vd = sdm["i"].astype(np.int64), sdm["j"].astype(np.int64), sdm["v"]
             ok = (vd <= cut[vcode, code[nj]]) & (cut[vcode, code[nj]] > 0)
-            new_pairs = [pairs[keep], np.column_stack([nj[ok], n0 + vk[ok]])]
-            # vacancy -> vacancy
-            vv = cKDTree(sites.positions_A).query_pairs(cut[vcode, vcode], output_type="ndarray")
-            new_pairs.append(n0 + vv)
+            vv = site_tree.query_pairs(cut[vcode, vcode], output_type="ndarray")
+            new_pairs = np.concatenate([np.column_stack([nj[ok], n0 + vk[ok]]), n0 + vv]).astype(np.int64)
             table = _append_vacancies(table, sites.positions_A)
             pos = table.positions_A
-            code = np.r_[code, np.full(m, vcode)]
-            dens_new = np.bincount(vk[real[nj] & (vd <= density_radius)], minlength=m).astype(float)
-            density = np.r_[density, dens_new]
-            edge_index = _directed(np.concatenate(new_pairs).astype(np.int64), len(table))
+            edge_index = _merge_edges(edge_index, new_pairs, len(table))
             real = ~table.vacancy
     n = len(table)
     vectors = pos[edge_index[1]] - pos[edge_index[0]]
     length = np.hypot(vectors[:, 0], vectors[:, 1])
     real_dst = real[edge_index[1]]
 
-    species, species_names = F.species_evidence(table.element.astype(str), table.vacancy, table.extra,
-                                                species_classes(mat))
-    rel, missing = F.relative_intensity(table.intensity, _intensity_group(table, mat))
+    element = table.element.astype(str)
+    species, species_names = F.species_evidence(element, table.vacancy, table.extra, species_classes(mat))
+    rel, missing = F.relative_intensity(table.intensity, _intensity_group(element, table, mat))
     geometry = F.bond_geometry(edge_index, vectors, real_dst, n)
-    density_rel = density / expected if expected > 0 else np.zeros(n)
-    node_features = np.column_stack([species, rel, missing, geometry, density_rel, table.vacancy.astype(float),
-                                     np.nan_to_num(table.score, nan=0.0)]).astype(np.float32)
+    shell = F.shell_completeness(edge_index, real_dst, n)
+    shell_ref = float(np.median(shell[real])) if real.any() else 0.0
+    columns = [species, rel, missing, geometry, shell / shell_ref if shell_ref > 0 else np.zeros(n),
+               table.vacancy, np.nan_to_num(table.score, nan=0.0)]
     names = (species_names + ["intensity_rel", "intensity_missing"] + F.GEOMETRY_NAMES
-             + ["local_density_rel", "is_vacancy", "detection_score"])
+             + ["shell_completeness_rel", "is_vacancy", "detection_score"])
+    node_features = np.empty((n, len(names)), dtype=np.float32)
+    col = 0
+    for block in columns:  # a handful of blocks, each written straight into the float32 table
+        block = np.asarray(block)
+        width = 1 if block.ndim == 1 else block.shape[1]
+        node_features[:, col:col + width] = block.reshape(n, width)
+        col += width
     to_vac = ~real[edge_index[0]] | ~real_dst
     edge_feats, edge_names = edge_feature_table(length, to_vac, bond)
     log.debug("graph: %d nodes (%d vacancy), %d edges", n, int((~real).sum()), edge_index.shape[1])

@@ -103,7 +103,7 @@ def predict_missing_neighbors(positions_A: np.ndarray, edge_index: np.ndarray, c
 
 def infer_vacancy_sites(positions_A: np.ndarray, real: np.ndarray, edge_index: np.ndarray, *, bond_A: float,
                         fill_radius_A: float, density_radius_A: float, expected_density: float,
-                        tree: cKDTree | None = None, min_support: int = 3, consensus_radius_A: float | None = None,
+                        tree: cKDTree | None = None, real_tree: cKDTree | None = None, min_support: int = 3, consensus_radius_A: float | None = None,
                         min_density_rel: float = 0.75, max_fraction: float = 0.05,
                         angle_tolerance_deg: float = 30.0) -> VacancySites:
     """Vacancy sites of a honeycomb point cloud (see the module docstring for the rules).
@@ -118,15 +118,16 @@ def infer_vacancy_sites(positions_A: np.ndarray, real: np.ndarray, edge_index: n
     density_radius_A : radius (Å) of the surroundings count.
     expected_density : typical number of real atoms within ``density_radius_A`` of a real atom.
     tree : k-d tree of ``positions_A`` (built when not given).
+    real_tree : k-d tree of the real atoms only (built when not given; ``tree`` when every node is real).
     min_support : predictions that must agree (3: every neighbor of an interior honeycomb site).
-    consensus_radius_A : predictions closer than this (Å) are the same site (default ``0.4 * bond_A``).
+    consensus_radius_A : predictions closer than this (Å) are the same site (default ``0.5 * bond_A``).
     min_density_rel : surroundings count over ``expected_density`` a site needs.
     max_fraction : at most this many vacancy nodes per real atom (at least 4); the rest are dropped and flagged.
     angle_tolerance_deg : the two bonds of a predicting atom must be ``120 ± tol`` degrees apart.
     """
     positions_A = np.asarray(positions_A, dtype=float)
     n_real = int(real.sum())
-    consensus = 0.4 * bond_A if consensus_radius_A is None else float(consensus_radius_A)
+    consensus = 0.5 * bond_A if consensus_radius_A is None else float(consensus_radius_A)
     sources, pred = predict_missing_neighbors(positions_A, edge_index, real, bond_A, angle_tolerance_deg)
     stats = {"n_predictions": int(len(pred))}
     if len(pred) < min_support:
@@ -157,8 +158,9 @@ def infer_vacancy_sites(positions_A: np.ndarray, real: np.ndarray, edge_index: n
     ok &= ~np.isfinite(nearest)
     stats["n_consensus"] = int(k)
     if ok.any():
-        near = tree.query_ball_point(site[ok], density_radius_A)
-        counts = np.array([int(real[idx].sum()) for idx in near])  # one short list per candidate site
+        if real_tree is None:
+            real_tree = tree if bool(real.all()) else cKDTree(positions_A[real])
+        counts = np.asarray(real_tree.query_ball_point(site[ok], density_radius_A, return_length=True), float)
         dens = np.zeros(k)
         dens[ok] = counts / max(expected_density, 1e-9)
         ok &= dens >= min_density_rel
