@@ -1,0 +1,134 @@
+"""Baselines the GNN is measured against (``benchmarks/bench_classify.py``).
+
+- :func:`rule_based`: element-pair bond cutoffs and coordination counting (graphene: a Si with four C within
+  2.10 Å is ``Si4``, else ``Si3``; C–C bonds up to 1.75 Å), intensity thresholds per sublattice (TMD: a metal column
+  brighter than ``w_ratio`` times the metal median is ``W``; a chalcogen column dimmer than ``se1_ratio`` times the
+  chalcogen median is ``Se1``), vacancy nodes are the vacancy label (``Sevac``). Without intensities the given
+  element decides (W) and chalcogens are ``Se2``.
+- :class:`LocalClassifier`: scikit-learn ``HistGradientBoostingClassifier`` on the per-node features of the graph
+  (``AtomGraph.node_features``: species, relative intensity, coordination, bond and angle statistics, order
+  parameters) plus the classifier's own node inputs; no message passing beyond those one-hop statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..atoms import AtomTable
+from ..materials import get_material
+
+SI_C_CUTOFF_A = 2.10
+C_C_CUTOFF_A = 1.75
+W_RATIO = 1.6        # geometric midpoint of Mo (1) and W ((74/42)**1.7 = 2.6)
+SE1_RATIO = 0.71     # geometric midpoint of Se1 (0.5) and Se2 (1)
+
+
+def _labeled(atoms: AtomTable, labels: np.ndarray) -> AtomTable:
+    out = atoms.copy()
+    out.label = np.asarray(labels, dtype=object)
+    out.prob = np.where(out.label != "", 1.0, np.nan)
+    return out
+
+
+def _relative(intensity: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Intensity over the group's median; NaN where unknown."""
+    rel = np.full(len(intensity), np.nan)
+    ok = group & np.isfinite(intensity) & (intensity > 0)
+    if ok.sum() >= 3:
+        rel[ok] = intensity[ok] / np.median(intensity[ok])
+    return rel
+
+
+def rule_based(graph, material: str | None = None, *, w_ratio: float = W_RATIO,
+               se1_ratio: float = SE1_RATIO) -> AtomTable:
+    """Label the nodes of an AtomGraph by rules (module docstring); returns a labeled copy of ``graph.atoms``."""
+    mat = get_material(material or graph.material)
+    atoms = graph.atoms
+    element = np.asarray(atoms.element, dtype=object)
+    vacancy = np.asarray(atoms.vacancy, bool)
+    labels = np.full(len(atoms), "", dtype=object)
+    family = mat.config["family"]
+    host = mat.config["lattice"]["host"]
+    if family == "honeycomb":
+        host_el, host_label = host["A"], mat.config["host_labels"]["A"]
+        dopant = {d["recipe"]: d for d in mat.config["defects"]}
+        sub_label = dopant.get("substitution", {}).get("label", "Si3")
+        div_label = dopant.get("divacancy_center", {}).get("label", "Si4")
+        dopant_el = dopant.get("substitution", {}).get("element", "Si")
+        labels[~vacancy] = host_label
+        is_dopant = element == dopant_el
+        if is_dopant.any() and (element == host_el).any():
+            tree = cKDTree(atoms.positions_A[element == host_el])
+            n_host = np.array([len(v) for v in tree.query_ball_point(atoms.positions_A[is_dopant], SI_C_CUTOFF_A)])
+            labels[is_dopant] = np.where(n_host >= 4, div_label, sub_label)
+    else:
+        metal, chalcogen = host["metal"], host["chalcogen"]
+        hl = mat.config["host_labels"]
+        by_recipe = {d["recipe"]: d for d in mat.config["defects"]}
+        sub = by_recipe.get("metal_substitution", {})
+        se1 = by_recipe.get("chalcogen_single_vacancy", {}).get("label")
+        vac = by_recipe.get("chalcogen_double_vacancy", {}).get("label", "")
+        is_metal = ~vacancy & np.isin(element, [metal, sub.get("element", "")])
+        is_chalc = ~vacancy & ~is_metal
+        intensity = np.asarray(atoms.intensity, float)
+        rel_m = _relative(intensity, is_metal)
+        rel_c = _relative(intensity, is_chalc)
+        labels[is_metal] = hl["metal"]
+        bright = np.where(np.isfinite(rel_m), rel_m > w_ratio, element == sub.get("element"))
+        labels[is_metal & bright] = sub.get("label", hl["metal"])
+        labels[is_chalc] = hl["chalcogen"]
+        if se1:
+            labels[is_chalc & np.isfinite(rel_c) & (rel_c < se1_ratio)] = se1
+        labels[vacancy] = vac
+    return _labeled(atoms, labels)
+
+
+class LocalClassifier:
+    """Gradient-boosted trees on per-node features (no message passing).
+
+    Args:
+        material: material name.
+        max_iter: boosting iterations.
+        seed: random state.
+    """
+
+    def __init__(self, material: str, max_iter: int = 200, seed: int = 0) -> None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        from .train import material_meta
+
+        self.meta = material_meta(get_material(material))
+        self.model = HistGradientBoostingClassifier(max_iter=max_iter, random_state=seed,
+                                                    class_weight="balanced", early_stopping=False)
+
+    def features(self, graph) -> np.ndarray:
+        """(N, F) graph node features + the GNN's own node inputs."""
+        from .encode import node_inputs
+
+        own = node_inputs(graph.atoms, self.meta["species"])
+        return np.nan_to_num(np.column_stack([graph.node_features, own]).astype(np.float32))
+
+    def fit(self, graphs: list, targets: list[np.ndarray]) -> "LocalClassifier":
+        """Fit on graphs and per-node targets (class index; background = number of labels; -1 ignored)."""
+        x = np.concatenate([self.features(g) for g in graphs])
+        y = np.concatenate(targets)
+        keep = y >= 0
+        self.model.fit(x[keep], y[keep])
+        return self
+
+    def predict(self, graph) -> AtomTable:
+        """A labeled copy of ``graph.atoms`` (arg max over the outputs each node may take)."""
+        from . import allowed_mask
+
+        labels = self.meta["labels"]
+        atoms = graph.atoms
+        if len(atoms) == 0:
+            return _labeled(atoms, [])
+        proba = np.zeros((len(atoms), len(labels) + 1))
+        proba[:, self.model.classes_] = self.model.predict_proba(self.features(graph))
+        proba[~allowed_mask(atoms.vacancy, labels, self.meta["vacancy_label"])] = -1.0
+        best = np.argmax(proba, axis=1)
+        out = _labeled(atoms, np.array(labels + [""], dtype=object)[best])
+        out.prob = proba[np.arange(len(atoms)), best]
+        return out

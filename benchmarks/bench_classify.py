@@ -1,0 +1,180 @@
+"""Classifier: GNN vs rule-based vs gradient boosting, per label, on freshly simulated test images; and speed.
+
+Test inputs per material (image seeds 900000 + i, never used in training; defects placed up to 4x denser than the
+config so rare labels have counts worth a precision):
+
+- ``coords``: what a coordinate file holds: truth columns + 0.05 Å Gaussian noise, elements, column intensities.
+- ``located``: end to end, ``locate`` on the image -> ``build_graph`` -> classify, at a standard dose (1e5 e/Å²) and
+  a low dose (the config's lowest); only when bundled locator weights exist.
+- ``perturbed``: (only without locator weights) truth perturbed like a locator, as a stand-in.
+
+Scores: :func:`atomgraph.evaluate.evaluate` per label (mutual-nearest matching within 0.5 Å, 1 Å border excluded),
+summed over images. The gradient-boosting baseline is fitted here on training-seed graphs.
+
+Run: python benchmarks/bench_classify.py [--images 12] [--size 512] [--sk-graphs 300] [--materials graphene-si ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from atomgraph.classify import classify
+from atomgraph.classify.baselines import LocalClassifier, rule_based
+from atomgraph.classify.train import (TRAIN_SEED_OFFSET, _locator_available, make_example, make_input,
+                                      material_meta)
+from atomgraph.evaluate import evaluate, match_atoms
+from atomgraph.graph import build_graph
+from atomgraph.materials import get_material
+
+TEST_SEED = 900_000
+METHODS = ("GNN", "rules", "HGB")
+
+
+def fit_baseline(name: str, n_graphs: int, located: bool) -> LocalClassifier:
+    mat = get_material(name)
+    meta = material_meta(mat)
+    rng = np.random.default_rng(123)
+    modes = ["perturbed", "coords"] + (["located"] if located else [])
+    graphs, targets = [], []
+    for i in range(n_graphs):
+        ex, graph, _ = make_example(mat, meta, TRAIN_SEED_OFFSET * 7 + i, modes[i % len(modes)], rng,
+                                    size_px=int(rng.integers(160, 321)))
+        graphs.append(graph)
+        targets.append(ex.target)
+    return LocalClassifier(name).fit(graphs, targets)
+
+
+def score(pred, truth, shape, totals: dict) -> None:
+    res = evaluate(pred, truth, tolerance_A=0.5, border_A=1.0, image_shape=shape)
+    for label, s in res.get("per_label", {}).items():
+        t = totals.setdefault(label, {"tp": 0, "n_pred": 0, "n_truth": 0})
+        for k in t:
+            t[k] += s[k]
+
+
+def confusion(pred, truth, shape, table: dict) -> None:
+    m = match_atoms(pred, truth, 0.5, 1.0, shape)
+    for p, t in zip(pred.label[m.pred_index], truth.label[m.truth_index]):
+        table[(str(t), str(p) or "(none)")] = table.get((str(t), str(p) or "(none)"), 0) + 1
+    missed = m.truth_scored.copy()
+    missed[m.truth_index] = False
+    for t in truth.label[missed]:
+        table[(str(t), "(missed)")] = table.get((str(t), "(missed)"), 0) + 1
+    false = m.pred_scored.copy()
+    false[m.pred_index] = False
+    for p in pred.label[false]:
+        if p:
+            table[("(false)", str(p))] = table.get(("(false)", str(p)), 0) + 1
+
+
+def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClassifier) -> dict:
+    mat = get_material(name)
+    totals = {m: {} for m in METHODS}
+    conf: dict = {}
+    for i in range(n_images):
+        rng = np.random.default_rng([TEST_SEED, i])
+        atoms, truth = make_input(mat, TEST_SEED + i, mode, rng, size_px=size, dose=dose,
+                                  coord_sigma_A=0.05 if mode == "coords" else None)
+        if mode == "coords":
+            atoms.intensity = truth.subset(~truth.vacancy).intensity
+        graph = build_graph(atoms, material=name)
+        shape = (size, size)
+        preds = {"GNN": classify(graph, name).atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
+        for method, pred in preds.items():
+            score(pred, truth, shape, totals[method])
+        confusion(preds["GNN"], truth, shape, conf)
+    return {"totals": totals, "confusion": conf}
+
+
+def print_table(title: str, result: dict, labels: list[str]) -> None:
+    print(f"\n#### {title}\n")
+    print("| label | n | " + " | ".join(f"{m} P | {m} R" for m in METHODS) + " |")
+    print("|---|---" + "|---|---" * len(METHODS) + "|")
+    for label in labels:
+        row = []
+        n = result["totals"]["GNN"].get(label, {}).get("n_truth", 0)
+        for m in METHODS:
+            t = result["totals"][m].get(label)
+            if not t:
+                row += ["–", "–"]
+                continue
+            p = t["tp"] / t["n_pred"] if t["n_pred"] else float("nan")
+            r = t["tp"] / t["n_truth"] if t["n_truth"] else float("nan")
+            row += [f"{p:.4f}", f"{r:.4f}"]
+        print(f"| {label} | {n} | " + " | ".join(row) + " |")
+    truth_rows = sorted({t for t, _ in result["confusion"]}, key=lambda s: (s.startswith("("), s))
+    cols = sorted({p for _, p in result["confusion"]}, key=lambda s: (s.startswith("("), s))
+    print("\nGNN confusion (rows truth, columns prediction):\n")
+    print("| truth \\ pred | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for t in truth_rows:
+        print(f"| {t} | " + " | ".join(str(result["confusion"].get((t, c), 0)) for c in cols) + " |")
+
+
+def speed(name: str, n_target: int = 100_000, repeats: int = 3) -> dict:
+    mat = get_material(name)
+    side = float(np.sqrt(n_target * (9.0 if name == "graphene-si" else 14.0) / 3.45))
+    from atomgraph.atoms import project_to_columns
+
+    table = project_to_columns(mat.build_lattice(side, side).to_atoms())
+    table = table.subset(np.arange(min(len(table), n_target)))
+    t0 = time.perf_counter()
+    graph = build_graph(table, material=name)
+    t_graph = time.perf_counter() - t0
+    classify(graph, name)  # warm-up (loads weights)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        classify(graph, name)
+        times.append(time.perf_counter() - t0)
+    return {"nodes": len(graph.atoms), "edges": graph.num_edges, "build_graph_s": t_graph,
+            "classify_s": float(np.median(times)), "threads": torch.get_num_threads()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--materials", nargs="+", default=["graphene-si", "mose2-w"])
+    parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--sk-graphs", type=int, default=300)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--no-speed", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    out = {}
+    for name in args.materials:
+        mat = get_material(name)
+        located = _locator_available(name)
+        t0 = time.perf_counter()
+        hgb = fit_baseline(name, args.sk_graphs, located)
+        print(f"\n### {name} (HGB fitted on {args.sk_graphs} graphs in {time.perf_counter() - t0:.0f} s)")
+        sets = [("coords", "coords", None)]
+        if located:
+            lo = mat.config["image"]["dose_e_per_A2"][0]
+            sets += [("located, dose 1e5", "located", 1e5), (f"located, dose {lo:g}", "located", lo)]
+        else:
+            sets += [("perturbed (no locator weights)", "perturbed", None)]
+        for title, mode, dose in sets:
+            t0 = time.perf_counter()
+            res = run_set(name, mode, args.images, args.size, dose, hgb)
+            print_table(f"{name}: {title}, {args.images} images {args.size}² ({time.perf_counter() - t0:.0f} s)",
+                        res, mat.labels)
+            out[f"{name}/{title}"] = {"totals": res["totals"],
+                                      "confusion": {f"{t}->{p}": v for (t, p), v in res["confusion"].items()}}
+        if not args.no_speed:
+            s = speed(name)
+            print(f"\nspeed {name}: {s['nodes']} nodes, {s['edges']} graph edges: build_graph {s['build_graph_s']:.2f} s,"
+                  f" classify {s['classify_s']:.3f} s ({s['threads']} threads)")
+            out[f"{name}/speed"] = s
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(out, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
