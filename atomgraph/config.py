@@ -73,6 +73,7 @@ SCHEMA: dict[str, Any] = {
     "locator": {
         "pixel_size_A": Number,
         "classes": list,
+        "train_dose_e_per_A2": RANGE,  # dose range of the locator's training images (default: image range)
     },
 }
 

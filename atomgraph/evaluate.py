@@ -118,7 +118,9 @@ def evaluate(pred: AtomTable, truth: AtomTable, tolerance_A: float = 0.5, border
     -------
     dict
         ``precision``, ``recall``, ``f1``, ``tp``, ``n_pred``, ``n_truth`` over real atoms (vacancy nodes excluded);
-        ``rms_error_pm`` and ``rms_error_A`` (matched real atoms; picometres and Å); ``per_label`` (labels present in
+        ``rms_error_pm`` and ``rms_error_A`` (matched real atoms; picometres and Å); ``mean_offset_A`` (x, y mean of
+        pred - truth, Å) and ``rms_error_pm_centered`` (RMS after removing that global offset, pm: a whole-image
+        translation, e.g. from detector lag, changes no bond or label); ``per_label`` (labels present in
         both tables: a match counts for label L when both carry L; vacancy sites included); ``per_element``
         (real atoms by element); ``tolerance_A``, ``border_A``.
     """
@@ -128,8 +130,12 @@ def evaluate(pred: AtomTable, truth: AtomTable, tolerance_A: float = 0.5, border
                int(np.sum(m.truth_scored & ~truth.vacancy)))
     d = m.distance_A[real]
     rms = float(np.sqrt(np.mean(d**2))) if len(d) else float("nan")
+    delta = pred.positions_A[m.pred_index[real]] - truth.positions_A[m.truth_index[real]]
+    offset = delta.mean(0) if len(delta) else np.full(2, np.nan)
+    rms_c = float(np.sqrt(np.mean(np.sum((delta - offset) ** 2, 1)))) if len(delta) else float("nan")
     result = {"tolerance_A": float(tolerance_A), "border_A": float(border_A), **det,
-              "rms_error_A": rms, "rms_error_pm": 100.0 * rms}
+              "rms_error_A": rms, "rms_error_pm": 100.0 * rms,
+              "mean_offset_A": [float(v) for v in offset], "rms_error_pm_centered": 100.0 * rms_c}
     if np.any(pred.label != "") and np.any(truth.label != ""):
         result["per_label"] = _per_key(pred.label, truth.label, m)
     if np.any(pred.element != "") and np.any(truth.element != ""):

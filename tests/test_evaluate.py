@@ -87,3 +87,13 @@ def test_bad_tolerance_is_an_input_error():
     truth = grid_truth()
     with pytest.raises(AtomgraphInputError):
         evaluate(truth, truth, tolerance_A=0.0)
+
+
+def test_global_offset_is_reported_and_removed_in_centered_rms():
+    truth = grid_truth()
+    pred = truth.copy()
+    pred.positions_A = pred.positions_A + np.array([0.1, 0.0])
+    r = evaluate(pred, truth, border_A=0.0)
+    assert r["mean_offset_A"] == pytest.approx([0.1, 0.0])
+    assert r["rms_error_pm"] == pytest.approx(10.0)
+    assert r["rms_error_pm_centered"] == pytest.approx(0.0, abs=1e-9)

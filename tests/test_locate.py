@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 import atomgraph
 from atomgraph.errors import AtomgraphInputError
-from atomgraph.evaluate import evaluate, match_atoms
+from atomgraph.evaluate import evaluate
 from atomgraph.locate import locate
 
 # seeds far from the training seeds (>= 1_000_000) and from the model cards' held-out seeds (900_000+)
@@ -25,11 +26,14 @@ def test_finds_at_least_99_percent_of_atoms(material, pixel_size, dose):
     assert r["recall"] >= 0.99 and r["precision"] >= 0.99, r
 
 
-def test_positions_are_sub_pixel(graphene):
-    atoms = locate(graphene.image, "graphene-si", pixel_size=0.1)
-    m = match_atoms(atoms, graphene.truth, image_shape=graphene.image.shape)
-    rms_px = np.sqrt(np.mean(m.distance_A**2)) / 0.1
-    assert rms_px < 0.25
+def test_positions_are_sub_pixel():
+    # 0.2 Å/px: half a pixel is 10 pm. The simulator's detector lag shifts the whole image along x by up to 1 px
+    # (not observable in one frame), so the bound is on the error after removing the global offset.
+    sim = atomgraph.simulate("graphene-si", size=160, pixel_size=0.2, dose=1e5, seed=SEED + 3)
+    atoms = locate(sim.image, "graphene-si", pixel_size=0.2)
+    r = evaluate(atoms, sim.truth, image_shape=sim.image.shape)
+    assert r["rms_error_pm_centered"] / 20.0 < 0.25
+    assert np.hypot(*r["mean_offset_A"]) / 0.2 <= 1.2
     frac = atoms.positions_px - np.round(atoms.positions_px)
     assert np.std(frac) > 0.15  # not snapped to the pixel grid
 
@@ -52,9 +56,9 @@ def test_tiled_and_untiled_give_the_same_atoms():
     whole = locate(sim.image, "graphene-si", pixel_size=0.1)
     tiled = locate(sim.image, "graphene-si", pixel_size=0.1, tile_size=48)
     assert len(whole) == len(tiled)
-    order_w = np.lexsort(whole.positions_A.T)
-    order_t = np.lexsort(tiled.positions_A.T)
-    assert np.allclose(whole.positions_A[order_w], tiled.positions_A[order_t], atol=1e-4)
+    d, _ = cKDTree(whole.positions_A).query(tiled.positions_A)
+    assert d.max() < 1e-4
+    assert np.allclose(np.sort(whole.extra["p_Si"]), np.sort(tiled.extra["p_Si"]), atol=1e-4)
 
 
 def test_integer_images_are_accepted(graphene):

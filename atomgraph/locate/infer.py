@@ -158,7 +158,9 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
     xy_px = native.to_original(xy_nat)
     radius = int(round(REFINE_RADIUS_A / px))
     xy_px = refine_quadratic(arr, xy_px, max(radius, 1))
-    keep = merge_close(xy_px * px, score, MERGE_DISTANCE_A)
+    h, w = arr.shape
+    inside = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] <= w - 0.5) & (xy_px[:, 1] >= -0.5) & (xy_px[:, 1] <= h - 0.5)
+    keep = merge_close(xy_px * px, score, MERGE_DISTANCE_A) & inside
     xy_px, score, xy_nat = xy_px[keep], score[keep], native.to_native(xy_px[keep])
 
     p = np.stack([map_coordinates(c, [xy_nat[:, 1], xy_nat[:, 0]], order=1, mode="nearest") for c in probs], 1) \

@@ -74,8 +74,6 @@ def refine_quadratic(image: np.ndarray, xy: np.ndarray, radius: int, iterations:
         ok &= (np.abs(sx) <= radius) & (np.abs(sy) <= radius)
         new = np.column_stack([cx + sx, cy + sy])
         xy = np.where(ok[:, None], new, xy)
-    xy[:, 0] = np.clip(xy[:, 0], -0.5, w - 0.5)
-    xy[:, 1] = np.clip(xy[:, 1], -0.5, h - 0.5)
     return xy
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
-from ..config import load_config
+from ..config import draw_log, load_config
 from ..errors import AtomgraphInputError
 from ..io.safe_write import atomic_path, check_writable
 from ..simulate import simulate
@@ -61,7 +61,9 @@ def simulate_sample(config: dict, classes: list[str], native_A: float, seed: int
         else [config["image"]["pixel_size_A"]] * 2
     px = float(rng.uniform(lo, hi))
     size = int(np.clip(round(SIM_NATIVE_PX * native_A / px), 64, 512))
-    sim = simulate(config, size=size, pixel_size=px, seed=seed)
+    dose_range = (config.get("locator") or {}).get("train_dose_e_per_A2")
+    dose = draw_log(dose_range, rng) if dose_range is not None else None
+    sim = simulate(config, size=size, pixel_size=px, dose=dose, seed=seed)
     image = sim.image
     if rng.random() < 0.3:  # mild detector non-linearity
         lo_v, hi_v = float(image.min()), float(image.max())
@@ -218,7 +220,8 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
                      "images_simulated": n_sims, "image_seeds": [base, base + n_sims - 1],
                      "seconds": round(train_seconds, 1), "threads": torch.get_num_threads(),
                      "final_loss": loss_avg, "class_weight": class_weight.tolist(),
-                     "data_ranges": cfg["image"]},
+                     "data_ranges": {**cfg["image"], **({"dose_e_per_A2": loc_cfg["train_dose_e_per_A2"]}
+                                                       if "train_dose_e_per_A2" in loc_cfg else {})}},
     }
     with atomic_path(output, force) as tmp:
         save_file(state, str(tmp), metadata={"card": json.dumps({k: card[k] for k in (
@@ -228,9 +231,11 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     card_path = output.with_suffix(".json")
     with atomic_path(card_path, True) as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    card["held_out"] = held_out_metrics(output, cfg)
+    card["metrics"] = held_out_metrics(output, cfg)
+    output.chmod(0o644)
     with atomic_path(card_path, True) as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card_path.chmod(0o644)
     log.info("locator written to %s (%d parameters)", output, card["parameters"])
     return card
 
