@@ -1,8 +1,8 @@
 """Labeled nodes -> defects: one row per defect, with its center and member sites.
 
-A defect is a connected group of nodes carrying a defect label (any label that is not a host label of the
-material), together with their direct neighbors as member sites: a ``Si4`` and its four C neighbors are one defect;
-two bonded Si form one defect labeled ``Si3+Si3``. The table is the Defects CSV of the contract:
+A defect is a connected group of bonded nodes carrying the same defect label (any label that is not a host label of
+the material), together with their direct neighbors as member sites: a ``Si4`` and its four C neighbors are one
+defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two defects. The table is the Defects CSV of the contract:
 ``id,label,x_px,y_px,x_A,y_A,site_ids`` (``site_ids`` space-separated node ids) followed by ``prob`` (lowest
 probability among the defect nodes), ``uncertain`` and ``n_sites``.
 """
@@ -58,7 +58,7 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     if len(idx) == 0:
         return []
     src, dst = np.asarray(graph.edge_index)
-    both = is_defect[src] & is_defect[dst]
+    both = is_defect[src] & is_defect[dst] & (labels[src] == labels[dst])
     n = len(atoms)
     adjacency = coo_matrix((np.ones(int(both.sum())), (src[both], dst[both])), shape=(n, n))
     _, component = connected_components(adjacency, directed=False)

@@ -34,6 +34,17 @@ def _nice_length(length_A: float) -> float:
     return float(10**exponent)
 
 
+def _typical_spacing_px(xy: np.ndarray) -> float:
+    """Median nearest-neighbor distance of points (px)."""
+    from scipy.spatial import cKDTree
+
+    finite = xy[np.all(np.isfinite(xy), axis=1)]
+    if len(finite) < 2:
+        return 10.0
+    d, _ = cKDTree(finite).query(finite, k=2)
+    return float(np.median(d[:, 1]))
+
+
 def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects=(), title: str | None = None,
                    host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), height_in: float = 8.0):
     """A matplotlib Figure: the image, atoms colored by label, defects circled and named, legend, scale bar.
@@ -65,26 +76,31 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     xy = atoms.positions_px
     labels = np.array([str(x) if str(x) else "atom" for x in atoms.label], dtype=object)
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
-    base = max(4.0, 1400.0 / max(np.sqrt(max(len(atoms), 1)), 1.0) / 10.0)
+    # marker diameter: about a third of the typical neighbor spacing, in points
+    points_per_px = 72.0 * height_in / h
+    spacing_px = _typical_spacing_px(xy[~vacancy]) if len(xy) > 1 else 10.0
+    base = float(np.clip(0.35 * spacing_px * points_per_px, 1.5, 14.0)) ** 2
     extra: dict = {}
     handles = []
     for label in sorted(set(labels), key=lambda s: (s in host_labels, s)):
         mask = labels == label
         is_host = label in host_labels or label == "atom"
         color = _color(label, extra) if label != "atom" else "#4da6ff"
-        size = base * (0.6 if is_host else 2.0)
+        size = base * (1.0 if is_host else 2.5)
         marker = "x" if np.all(vacancy[mask]) else "o"
         ax.scatter(xy[mask, 0], xy[mask, 1], s=size, c=color, marker=marker, linewidths=1.0,
-                   alpha=0.55 if is_host else 0.95, edgecolors="none" if marker == "o" else None)
+                   alpha=0.6 if is_host else 0.95, edgecolors="none" if marker == "o" else None)
         handles.append(Line2D([], [], marker=marker, linestyle="", color=color, markersize=7,
                               label=f"{label} ({int(mask.sum())})"))
-    radius_px = 2.2 / pixel_size_A if pixel_size_A else 12.0
+    radius_px = 1.7 / pixel_size_A if pixel_size_A else 12.0
     for d in defects:
         color = _color(d.label.split("+")[0], extra)
         ax.add_patch(matplotlib.patches.Circle(tuple(d.center_px), radius_px, fill=False, edgecolor=color,
                                                linewidth=1.8))
-        ax.text(d.center_px[0] + radius_px * 0.8, d.center_px[1] - radius_px * 0.8, d.label, color=color,
-                fontsize=10, fontweight="bold", ha="left", va="bottom",
+        right = d.center_px[0] > 0.85 * w
+        ax.text(d.center_px[0] + (-1 if right else 1) * radius_px * 0.8, d.center_px[1] - radius_px * 0.8,
+                d.label, color=color, fontsize=10, fontweight="bold", ha="right" if right else "left",
+                va="bottom", clip_on=True,
                 bbox=dict(facecolor="black", alpha=0.4, edgecolor="none", pad=1.0))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=9, framealpha=0.75)
