@@ -294,8 +294,8 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
                 raise
             if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None:
                 data = _apply_palette(data, page.colormap)
-            if data.ndim == len(shape) + 1 and data.shape[-1] == 1:
-                data = data[..., 0]
+            if rgb and data.ndim >= 3 and data.shape[-1] not in (3, 4) and data.shape[-3] in (3, 4):
+                data = np.moveaxis(data, -3, -1)  # planar (separate) RGB -> samples last
             return data, pixel_size_A, rgb
     except AtomgraphInputError:
         raise

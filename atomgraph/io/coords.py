@@ -1,0 +1,426 @@
+"""Reading coordinate files into an :class:`~atomgraph.atoms.AtomTable`.
+
+Two kinds of input (see ARCHITECTURE.md, "Coordinate inputs"):
+
+- CSV with ``x_px,y_px`` (needs a pixel size) or ``x_A,y_A`` (Å), optional ``element``, ``intensity``, ``label``,
+  ``prob``, ``id`` (and ``score``, ``vacancy`` of our own Atoms CSV); other columns are ignored. Our truth CSV and
+  Atoms CSV read back as they were written.
+- Anything ``ase.io.read`` reads (xyz, extxyz, cif, POSCAR, ...): positions in Å, projected along z into columns
+  with :func:`~atomgraph.atoms.project_to_columns`.
+
+Every user mistake raises :class:`~atomgraph.errors.AtomgraphInputError` with one line naming the file (and the line
+and column where it applies).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import itertools
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..atoms import AtomTable, project_to_columns
+from ..errors import AtomgraphInputError
+
+log = logging.getLogger(__name__)
+
+MAX_ATOMS = 1_000_000
+DUPLICATE_DISTANCE_A = 0.05
+MAX_COORD_FILE_BYTES = 2 * 1024**3  # refuse before parsing
+CSV_EXTENSIONS = (".csv", ".tsv")
+PIXEL_COLUMNS = ("x_px", "y_px")
+ANGSTROM_COLUMNS = ("x_A", "y_A")
+OPTIONAL_COLUMNS = ("element", "intensity", "label", "prob", "id", "score", "vacancy")
+KNOWN_COLUMNS = PIXEL_COLUMNS + ANGSTROM_COLUMNS + OPTIONAL_COLUMNS
+# ASE formats that are not local files
+_REFUSED_ASE_FORMATS = {"postgresql", "mysql"}
+
+
+def read_coordinates(path: str | os.PathLike, *, pixel_size_A: float | None = None) -> AtomTable:
+    """Read atom positions from a CSV or any file ``ase.io.read`` reads.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.csv``/``.tsv`` with a header row (``x_px,y_px`` or ``x_A,y_A``; see module docstring), or a structure
+        file for ``ase.io.read`` (positions in Å, projected along z; the first frame of a multi-frame file).
+    pixel_size_A : float, optional
+        Å per pixel. Needed for ``x_px,y_px`` input; for Å input it sets the table's pixel size (else taken from
+        ``x_A/x_px`` when the file has both, or left ``None``).
+
+    Returns
+    -------
+    AtomTable
+        One row per atom or column (vacancy sites have ``element == ''``), ``score`` 1 unless given.
+
+    Raises
+    ------
+    AtomgraphInputError
+        Missing/empty file, missing or misspelled columns, non-numeric values (line and column named), unknown
+        elements, duplicate points (closer than 0.05 Å), no atoms, more than 10**6 atoms, a file ASE can't read.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "atoms.csv")
+    >>> _ = open(path, "w").write("x_px,y_px,element\\n10,20,C\\n12.5,20,Si\\n")
+    >>> table = read_coordinates(path, pixel_size_A=0.1)
+    >>> table.positions_A.round(2).tolist(), list(table.element)
+    ([[1.0, 2.0], [1.25, 2.0]], ['C', 'Si'])
+    """
+    path = Path(path)
+    source = str(path)
+    pixel_size_A = _check_pixel_size(pixel_size_A, source)
+    _check_file(path, source)
+    if path.suffix.lower() in CSV_EXTENSIONS or _looks_like_csv_table(path):
+        table = _read_csv(path, source, pixel_size_A)
+    else:
+        table = _read_ase(path, source, pixel_size_A)
+    _check_duplicates(table, source)
+    log.debug("read %d atoms from %s", len(table), source)
+    return table
+
+
+def _looks_like_csv_table(path: Path) -> bool:
+    """A .txt/.dat (or extension-less) file whose first line is a header with our coordinate columns."""
+    if path.suffix.lower() not in (".txt", ".dat", ""):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    names = {_canonical(n) for n in first.replace("\t", ",").replace(";", ",").split(",")}
+    return set(PIXEL_COLUMNS) <= names or set(ANGSTROM_COLUMNS) <= names
+
+
+def _check_pixel_size(pixel_size_A: float | None, source: str) -> float | None:
+    if pixel_size_A is None:
+        return None
+    try:
+        value = float(pixel_size_A)
+    except (TypeError, ValueError):
+        raise AtomgraphInputError(f"pixel size must be a number of Å per pixel, got {pixel_size_A!r}",
+                                  source=source) from None
+    if not math.isfinite(value) or value <= 0:
+        raise AtomgraphInputError(f"pixel size must be a positive number of Å per pixel, got {pixel_size_A!r}",
+                                  source=source)
+    return value
+
+
+def _check_file(path: Path, source: str) -> None:
+    if not path.exists():
+        raise AtomgraphInputError("file not found", source=source)
+    if path.is_dir():
+        raise AtomgraphInputError("is a folder, not a file", source=source)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise AtomgraphInputError(f"cannot be read ({exc.strerror or exc})", source=source) from None
+    if size == 0:
+        raise AtomgraphInputError("is empty (0 bytes); no atoms", source=source)
+    if size > MAX_COORD_FILE_BYTES:
+        raise AtomgraphInputError(f"is too large for a coordinate file ({size} bytes)", source=source)
+
+
+def _too_many(n: int, source: str) -> None:
+    if n > MAX_ATOMS:
+        raise AtomgraphInputError(f"too many atoms ({n} > {MAX_ATOMS}); split the field of view", source=source)
+
+
+# ------------------------------------------------------------------------------------------------------------ CSV
+def _read_text(path: Path, source: str) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise AtomgraphInputError("is a binary file, not a CSV text table", source=source)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes everything
+            raise AtomgraphInputError("is not a text file", source=source) from None
+
+
+def _canonical(name: str) -> str:
+    """Header name -> our column name when it matches ignoring case and spaces; else the stripped name."""
+    stripped = name.strip().strip('"').strip()
+    lowered = stripped.lower()
+    for known in KNOWN_COLUMNS:
+        if lowered == known.lower():
+            return known
+    return stripped
+
+
+def _missing_columns_message(found: list[str]) -> str:
+    shown = ", ".join(found) if found else "(none)"
+    hints = []
+    for name in found:
+        close = difflib.get_close_matches(name.lower(), [c.lower() for c in PIXEL_COLUMNS + ANGSTROM_COLUMNS],
+                                          n=1, cutoff=0.6)
+        if close:
+            canonical = next(c for c in PIXEL_COLUMNS + ANGSTROM_COLUMNS if c.lower() == close[0])
+            hints.append(f"'{name}' -> '{canonical}'?")
+    hint = f"; did you mean {', '.join(hints)}" if hints else ""
+    return (f"has no coordinate columns: found {shown}; expected x_px,y_px (pixels, with a pixel size) "
+            f"or x_A,y_A (Å){hint}")
+
+
+def _read_csv(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
+    text = _read_text(path, source)
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
+    if first is None:
+        raise AtomgraphInputError("has no header and no atoms", source=source)
+    header_line = lines[first]
+    delimiter = "," if "," in header_line else ("\t" if "\t" in header_line else (";" if ";" in header_line
+                                                                                 else ","))
+    n_rows = sum(1 for line in lines[first + 1:] if line.strip())
+    _too_many(n_rows, source)
+    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
+    try:
+        header = [_canonical(h) for h in next(reader)]
+    except csv.Error as exc:
+        raise AtomgraphInputError(f"has an unreadable header ({exc})", source=source) from None
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise AtomgraphInputError(f"has repeated columns: {', '.join(dupes)}", source=source)
+    col = {name: i for i, name in enumerate(header)}
+    has_px = all(c in col for c in PIXEL_COLUMNS)
+    has_A = all(c in col for c in ANGSTROM_COLUMNS)
+    if not has_px and not has_A:
+        raise AtomgraphInputError(_missing_columns_message(header), source=source)
+    if has_px and not has_A and pixel_size_A is None:
+        raise AtomgraphInputError("x_px/y_px need --pixel-size (Å per pixel), or give x_A/y_A columns",
+                                  source=source)
+
+    values: dict[str, list] = {name: [] for name in KNOWN_COLUMNS if name in col}
+    line_numbers: list[int] = []
+    try:
+        for row in reader:
+            line_no = first + reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if row[0].lstrip().startswith("#"):
+                continue
+            if len(row) < len(header):
+                raise AtomgraphInputError(f"line {line_no} has {len(row)} fields, the header has {len(header)}",
+                                          source=source)
+            line_numbers.append(line_no)
+            for name in values:
+                values[name].append(row[col[name]].strip())
+    except csv.Error as exc:
+        raise AtomgraphInputError(f"is not a readable CSV ({exc})", source=source) from None
+    n = len(line_numbers)
+    if n == 0:
+        raise AtomgraphInputError("has a header but no atoms", source=source)
+    _too_many(n, source)
+
+    def numbers(name: str, *, required: bool) -> np.ndarray:
+        out = np.empty(n)
+        for k, cell in enumerate(values[name]):
+            if cell == "" and not required:
+                out[k] = np.nan
+                continue
+            try:
+                out[k] = float(cell)
+            except ValueError:
+                raise AtomgraphInputError(f"line {line_numbers[k]}, column {name}: {cell!r} is not a number",
+                                          source=source) from None
+            if required and not math.isfinite(out[k]):
+                raise AtomgraphInputError(f"line {line_numbers[k]}, column {name}: {cell!r} is not a finite number",
+                                          source=source)
+        return out
+
+    if has_A:
+        positions_A = np.column_stack([numbers("x_A", required=True), numbers("y_A", required=True)])
+        if has_px:
+            positions_px = np.column_stack([numbers("x_px", required=True), numbers("y_px", required=True)])
+            pixel_size_A = _consistent_pixel_size(positions_A, positions_px, pixel_size_A, source)
+    else:
+        positions_px = np.column_stack([numbers("x_px", required=True), numbers("y_px", required=True)])
+        positions_A = positions_px * pixel_size_A
+    if not np.isfinite(positions_A).all() or np.abs(positions_A).max() > 1e9:
+        raise AtomgraphInputError("has coordinates too large to be positions in an image", source=source)
+
+    kwargs: dict = {}
+    if "element" in values:
+        element = _elements(values["element"], line_numbers, source)
+    else:  # species unknown: empty element, but these are atoms, not vacancy sites
+        element = np.full(n, "", dtype=object)
+        kwargs["vacancy"] = np.zeros(n, dtype=bool)
+        log.info("%s has no element column; species left empty (atoms, not vacancies)", source)
+    if "label" in values:
+        kwargs["label"] = values["label"]
+    for name in ("intensity", "prob", "score"):
+        if name in values:
+            kwargs[name] = numbers(name, required=False)
+    if "score" in kwargs:
+        kwargs["score"] = np.where(np.isnan(kwargs["score"]), 1.0, kwargs["score"])
+    if "vacancy" in values:
+        kwargs["vacancy"] = _booleans(values["vacancy"], line_numbers, source)
+    if "id" in values:
+        kwargs["ids"] = _ids(values["id"], line_numbers, source)
+    return AtomTable(positions_A=positions_A, element=element, pixel_size_A=pixel_size_A, **kwargs)
+
+
+def _consistent_pixel_size(positions_A: np.ndarray, positions_px: np.ndarray, pixel_size_A: float | None,
+                           source: str) -> float | None:
+    """The pixel size the file's x_A/x_px imply (least squares), checked against a given one."""
+    denom = float((positions_px**2).sum())
+    if denom <= 0:
+        return pixel_size_A
+    implied = float((positions_A * positions_px).sum() / denom)
+    if pixel_size_A is None:
+        return implied if implied > 0 else None
+    if abs(implied - pixel_size_A) > 0.01 * pixel_size_A:
+        raise AtomgraphInputError(f"pixel size {pixel_size_A:g} Å given, but the file's x_A/x_px columns imply "
+                                  f"{implied:.4g} Å", source=source)
+    return pixel_size_A
+
+
+def _elements(cells: list[str], line_numbers: list[int], source: str) -> np.ndarray:
+    from ase.data import chemical_symbols
+
+    valid = set(chemical_symbols[1:])
+    out = np.empty(len(cells), dtype=object)
+    for k, cell in enumerate(cells):
+        if cell in ("", "X"):
+            out[k] = ""
+        elif cell in valid:
+            out[k] = cell
+        else:
+            guess = cell[:1].upper() + cell[1:].lower()
+            hint = f" (did you mean '{guess}'?)" if guess in valid else ""
+            raise AtomgraphInputError(f"line {line_numbers[k]}: unknown element {cell!r}{hint}; use chemical "
+                                      "symbols, or leave it empty for a vacancy", source=source)
+    return out
+
+
+def _booleans(cells: list[str], line_numbers: list[int], source: str) -> np.ndarray:
+    true, false = {"1", "true", "yes", "t", "y"}, {"0", "false", "no", "f", "n", ""}
+    out = np.zeros(len(cells), dtype=bool)
+    for k, cell in enumerate(cells):
+        low = cell.lower()
+        if low in true:
+            out[k] = True
+        elif low not in false:
+            raise AtomgraphInputError(f"line {line_numbers[k]}, column vacancy: {cell!r} is not 0/1",
+                                      source=source)
+    return out
+
+
+def _ids(cells: list[str], line_numbers: list[int], source: str) -> np.ndarray:
+    out = np.empty(len(cells), dtype=np.int64)
+    for k, cell in enumerate(cells):
+        try:
+            value = float(cell)
+            if not value.is_integer() or abs(value) > 2**62:
+                raise ValueError
+            out[k] = int(value)
+        except ValueError:
+            raise AtomgraphInputError(f"line {line_numbers[k]}, column id: {cell!r} is not an integer",
+                                      source=source) from None
+    uniq, counts = np.unique(out, return_counts=True)
+    if (counts > 1).any():
+        raise AtomgraphInputError(f"column id: id {int(uniq[counts > 1][0])} appears {int(counts.max())} times",
+                                  source=source)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------ ASE
+def _read_ase(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
+    import ase.io
+    from ase.io.formats import filetype
+
+    try:
+        fmt = filetype(str(path), guess=True)
+    except Exception as exc:
+        raise AtomgraphInputError(f"is not a coordinate file atomgraph can read: use a CSV with x_px,y_px or "
+                                  f"x_A,y_A, or a format ase.io.read knows ({_short(exc)})", source=source) from None
+    from ase.io.formats import ioformats
+
+    if fmt not in ioformats or not ioformats[fmt].can_read:
+        raise AtomgraphInputError(f"unknown coordinate format {path.suffix or fmt!r}: use a CSV with x_px,y_px or "
+                                  "x_A,y_A, or a format ase.io.read knows (xyz, extxyz, cif, vasp/POSCAR, pdb, ...)",
+                                  source=source)
+    if fmt in _REFUSED_ASE_FORMATS:
+        raise AtomgraphInputError(f"format {fmt!r} is not read from files", source=source)
+    if fmt in ("xyz", "extxyz"):
+        _precheck_xyz(path, source)
+    try:
+        # slice(0, 1): ASE's xyz reader scans every frame header for index=0 (slice(0, None)), one past it here
+        frames = ase.io.read(str(path), index=slice(0, 1), format=fmt, do_not_split_by_at_sign=True)
+    except MemoryError:
+        raise AtomgraphInputError("is too large to read into memory", source=source) from None
+    except Exception as exc:  # ASE parsers raise many types on bad input
+        raise AtomgraphInputError(f"could not be read as {fmt} by ase.io.read ({_short(exc)})",
+                                  source=source) from None
+    atoms = frames[0] if isinstance(frames, list) and frames else (frames or None)
+    if atoms is None or len(atoms) == 0:
+        raise AtomgraphInputError("has no atoms", source=source)
+    _too_many(len(atoms), source)
+    positions = np.asarray(atoms.positions, dtype=float)
+    if not np.isfinite(positions).all():
+        raise AtomgraphInputError(f"has {int((~np.isfinite(positions)).any(axis=1).sum())} atoms with NaN/inf "
+                                  "positions", source=source)
+    if np.abs(positions).max() > 1e9:
+        raise AtomgraphInputError("has coordinates too large to be positions in an image", source=source)
+    table = project_to_columns(atoms, pixel_size_A=pixel_size_A)
+    if len(table) < len(atoms):
+        log.info("%s: %d atoms projected along z into %d columns", source, len(atoms), len(table))
+    return table
+
+
+def _precheck_xyz(path: Path, source: str, frames: int = 2) -> None:
+    """Check the atom-count lines of the first frames of an xyz file before ASE loops over them.
+
+    ASE reads as many lines as a frame header says (a count of 10**10 would never end) and scans one frame past the
+    one asked for, so the first ``frames`` headers are checked here.
+    """
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for frame in range(frames):
+            header = handle.readline()
+            if header.strip() == "":
+                return
+            try:
+                n = int(header)
+            except ValueError:
+                return  # ASE reports the bad header
+            where = "" if frame == 0 else f" (frame {frame})"
+            if n < 0:
+                raise AtomgraphInputError(f"xyz header{where} declares {n} atoms", source=source)
+            _too_many(n, source)
+            lines = sum(1 for _ in itertools.islice(handle, n + 1))
+            if lines < n + 1 and frame == 0:
+                raise AtomgraphInputError(f"xyz header declares {n} atoms but the file has only "
+                                          f"{max(lines - 1, 0)} atom lines (truncated?)", source=source)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# ---------------------------------------------------------------------------------------------------- duplicates
+def _check_duplicates(table: AtomTable, source: str) -> None:
+    """Refuse points closer than DUPLICATE_DISTANCE_A (Å): duplicates, not neighbours."""
+    from scipy.spatial import cKDTree
+
+    if len(table) < 2:
+        return
+    pairs = cKDTree(table.positions_A).query_pairs(DUPLICATE_DISTANCE_A, output_type="ndarray")
+    if len(pairs):
+        i, j = sorted(pairs[0])
+        raise AtomgraphInputError(f"has {len(pairs)} duplicate point pair(s) closer than {DUPLICATE_DISTANCE_A} Å "
+                                  f"(first: atoms {i} and {j} at x={table.positions_A[i, 0]:.3f} Å, "
+                                  f"y={table.positions_A[i, 1]:.3f} Å); remove them", source=source)
