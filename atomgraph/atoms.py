@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 VACANCY_ELEMENT = ""  # vacancy nodes have an empty element
+NO_LABEL = "-"  # how an empty label is stored in ase.Atoms arrays (extxyz cannot hold empty strings)
 
 
 def _str_array(values, n: int) -> np.ndarray:
@@ -132,7 +133,8 @@ class AtomTable:
         symbols = [e if e else "X" for e in self.element]
         positions = np.column_stack([self.positions_A, np.zeros(len(self))])
         atoms = Atoms(symbols=symbols, positions=positions, pbc=False)
-        atoms.set_array("label", np.array([str(x) for x in self.label], dtype="U16"))
+        # extxyz splits columns on whitespace, so an empty label is written as "-" (read back as "")
+        atoms.set_array("label", np.array([str(x) or NO_LABEL for x in self.label], dtype="U16"))
         atoms.set_array("prob", self.prob.astype(float))
         atoms.set_array("score", self.score.astype(float))
         atoms.set_array("intensity", self.intensity.astype(float))
@@ -150,7 +152,7 @@ class AtomTable:
         arrays = atoms.arrays
         kwargs = {}
         if "label" in arrays:
-            kwargs["label"] = arrays["label"]
+            kwargs["label"] = ["" if str(x) == NO_LABEL else str(x) for x in arrays["label"]]
         for name in ("prob", "score", "intensity"):
             if name in arrays:
                 kwargs[name] = arrays[name]
