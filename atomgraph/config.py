@@ -74,6 +74,8 @@ SCHEMA: dict[str, Any] = {
         "pixel_size_A": Number,
         "classes": list,
         "train_dose_e_per_A2": RANGE,  # dose range of the locator's training images (default: image range)
+        "train_mix": dict,             # other material -> fraction of training images drawn from its config
+        "train_element_map": dict,     # element of a mixed-in material -> one of ``classes``
     },
 }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.ndimage import map_coordinates
+from scipy.ndimage import gaussian_filter, map_coordinates
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TILE_PX = 1024     # network tile side on the native grid (px)
 TILE_MARGIN_PX = 32        # context on each side of a tile (px, > half the receptive field, multiple of STRIDE)
-REFINE_RADIUS_A = 0.35     # half-width of the sub-pixel quadratic fit on the original image (Å)
+REFINE_RADIUS_A = 0.25     # half-width of the sub-pixel quadratic fit on the original image (Å)
+REFINE_SMOOTH_A = 0.25     # Gaussian smoothing of the original image before that fit (Å)
+REFINE_MODES = ("image", "heatmap")  # final positions: quadratic fit on the smoothed image, or the heatmap peak
 MERGE_DISTANCE_A = 0.8     # peaks closer than this are one column (Å)
 
 
@@ -46,7 +48,7 @@ def locator_meta(card: dict) -> dict:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, mtime: float) -> Locator:
+def _load(path: str, mtime: float, card_mtime: float) -> Locator:
     from safetensors import SafetensorError
     from safetensors.torch import safe_open
 
@@ -78,7 +80,8 @@ def _load(path: str, mtime: float) -> Locator:
 def load_locator(model: str | Path = "graphene-si") -> Locator:
     """Load a bundled locator by name (``graphene-si``, ``mose2-w``) or from a ``.safetensors`` path (cached)."""
     path = weights_path("locator", model)
-    return _load(str(path.resolve()), path.stat().st_mtime)
+    card = path.with_suffix(".json")
+    return _load(str(path.resolve()), path.stat().st_mtime, card.stat().st_mtime if card.is_file() else 0.0)
 
 
 def run_network(net: LocatorNet, normalized: np.ndarray, tile_px: int = DEFAULT_TILE_PX,
@@ -142,9 +145,21 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
     >>> abs(len(atoms) - len(sim.truth)) < 10
     True
     """
+    return locate_atoms(image, model, pixel_size, tile_size=tile_size, threshold=threshold)
+
+
+def locate_atoms(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: float | None = None, *,
+                 tile_size: int | None = None, threshold: float | None = None, refine: str | None = None
+                 ) -> AtomTable:
+    """:func:`locate` with the choice of final positions exposed: ``refine`` is ``"image"`` (quadratic fit on the
+    smoothed original image), ``"heatmap"`` (Gaussian interpolation of the network's center heatmap, mapped back to
+    the original pixels) or None (the model card's ``refine``, default ``"image"``)."""
     arr = check_image(image)
     px = check_pixel_size(pixel_size)
     loc = load_locator(model)
+    refine = loc.card.get("refine", "image") if refine is None else refine
+    if refine not in REFINE_MODES:
+        raise AtomgraphInputError(f"refine must be one of {', '.join(REFINE_MODES)}, got {refine!r}")
     thr = loc.threshold if threshold is None else float(threshold)
     if not 0.0 < thr < 1.0:
         raise AtomgraphInputError(f"threshold must be between 0 and 1, got {threshold!r}")
@@ -156,8 +171,10 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
     heat, probs = run_network(loc.net, native.normalized, tile)
     xy_nat, score = find_peaks(heat, thr)
     xy_px = native.to_original(xy_nat)
-    radius = int(round(REFINE_RADIUS_A / px))
-    xy_px = refine_quadratic(arr, xy_px, max(radius, 1))
+    if refine == "image":
+        sigma = REFINE_SMOOTH_A / px
+        smooth = gaussian_filter(arr, sigma, truncate=3.0) if sigma >= 0.3 else arr
+        xy_px = refine_quadratic(smooth, xy_px, max(int(round(REFINE_RADIUS_A / px)), 1), iterations=3)
     h, w = arr.shape
     inside = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] <= w - 0.5) & (xy_px[:, 1] >= -0.5) & (xy_px[:, 1] <= h - 0.5)
     keep = merge_close(xy_px * px, score, MERGE_DISTANCE_A) & inside

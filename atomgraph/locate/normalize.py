@@ -107,19 +107,20 @@ def resample(image: np.ndarray, pixel_size_A: float, native_A: float) -> tuple[n
 
 
 def normalize(native: np.ndarray, native_A: float) -> np.ndarray:
-    """Remove the large-scale background (Gaussian, ``BACKGROUND_SIGMA_A``) and scale by robust percentiles.
+    """Remove the large-scale background (Gaussian, ``BACKGROUND_SIGMA_A``) and scale robustly.
 
-    The result has the lattice contrast at roughly unit range: (x - background) / (p99 - p1), clipped to [-3, 5].
+    The result has the lattice contrast at roughly unit range: (x - median) / (4 MAD), clipped to [-4, 8]; the
+    median absolute deviation keeps bright contamination patches from squashing the lattice contrast.
     """
     x = native.astype(np.float32)
     x = x - gaussian_filter(x, BACKGROUND_SIGMA_A / native_A, mode="reflect", truncate=3.0)
     sample = x[:: max(1, x.shape[0] // 256), :: max(1, x.shape[1] // 256)]
-    lo, hi = np.percentile(sample, [1.0, 99.0])
-    span = float(hi - lo)
+    center = float(np.median(sample))
+    span = 4.0 * float(np.median(np.abs(sample - center)))  # robust to bright patches covering < half the frame
     if not span > 0:
         span = float(x.std()) or 1.0
-    x = (x - float(np.median(sample))) / span
-    return np.clip(x, -3.0, 5.0).astype(np.float32)
+    x = (x - center) / span
+    return np.clip(x, -4.0, 8.0).astype(np.float32)
 
 
 def prepare(image: np.ndarray, pixel_size_A: float, native_A: float) -> NativeImage:

@@ -11,7 +11,7 @@ from scipy.spatial import cKDTree
 
 
 def find_peaks(heat: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Local maxima (3x3) of a heatmap above ``threshold``, refined by a 3x3 quadratic (separable) fit.
+    """Local maxima (3x3) of a heatmap above ``threshold``, refined by separable Gaussian (log-parabola) interpolation.
 
     Returns
     -------
@@ -27,8 +27,10 @@ def find_peaks(heat: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarr
     c = score
 
     def vertex(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        curv = lo - 2 * c + hi
-        off = np.where(curv < 0, 0.5 * (lo - hi) / np.where(curv < 0, curv, -1.0), 0.0)
+        # Gaussian (log-quadratic) interpolation: exact for the Gaussian-shaped heatmap peaks
+        l0, c0, h0 = (np.log(np.clip(v, 1e-6, None)) for v in (lo, c, hi))
+        curv = l0 - 2 * c0 + h0
+        off = np.where(curv < 0, 0.5 * (l0 - h0) / np.where(curv < 0, curv, -1.0), 0.0)
         return np.clip(off, -0.5, 0.5)
 
     dx = vertex(heat[iy, xm], heat[iy, xp])

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
 from ..config import draw_log, load_config
@@ -38,7 +39,9 @@ BATCH = 16
 DEFAULT_STEPS = 4000
 TRAIN_SEED_STRIDE = 1_000_000   # training image seeds: (seed + 1) * stride + k
 EVAL_SEED_BASE = 900_000        # held-out images: disjoint from every training seed
+VALID_SEED_BASE = 800_000       # validation images (choice of the refinement mode)
 WIDTHS = (8, 16, 32)
+CONTAMINATION_P = 0.2     # share of training images with an amorphous contamination patch
 
 
 def make_targets(shape: tuple[int, int], xy_native: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +57,26 @@ def make_targets(shape: tuple[int, int], xy_native: np.ndarray, cls: np.ndarray)
     return heat, classes
 
 
+def add_contamination(image: np.ndarray, xy_px: np.ndarray, settings, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Hard negatives: a bright amorphous patch (smooth mask, probe-scale texture, 1.5-5x the lattice contrast)
+    over part of the image. Returns the image and a mask of the columns it hides (dropped from the targets)."""
+    h, w = image.shape
+    px = settings.pixel_size_A
+    field = gaussian_filter(rng.normal(size=(h, w)), rng.uniform(3.0, 8.0) / px)
+    field = (field - field.mean()) / max(field.std(), 1e-9)
+    mask = np.clip((field - rng.uniform(0.3, 1.5)) * 2.0, 0.0, 1.0)
+    texture = gaussian_filter(rng.random((h, w)), rng.uniform(0.3, 0.6) / px)
+    texture = (texture - texture.min()) / max(float(np.ptp(texture)), 1e-9)
+    lo, hi = np.percentile(image, [1, 99])
+    amplitude = rng.uniform(1.5, 5.0) * (hi - lo)
+    added = mask * amplitude * (0.5 + texture)
+    noisy = added + rng.normal(size=(h, w)) * np.sqrt(np.maximum(added, 0) * max(hi - lo, 1e-9) / 50.0)
+    ij = np.clip(np.rint(xy_px[:, ::-1]).astype(int), 0, [h - 1, w - 1])
+    hidden = mask[ij[:, 0], ij[:, 1]] > 0.5
+    return (image + noisy).astype(np.float32), hidden
+
+
 def simulate_sample(config: dict, classes: list[str], native_A: float, seed: int) -> tuple[np.ndarray, ...]:
     """One training image: normalized native image, heatmap target and class target."""
     rng = np.random.default_rng(seed)
@@ -61,17 +84,30 @@ def simulate_sample(config: dict, classes: list[str], native_A: float, seed: int
         else [config["image"]["pixel_size_A"]] * 2
     px = float(rng.uniform(lo, hi))
     size = int(np.clip(round(SIM_NATIVE_PX * native_A / px), 64, 512))
-    dose_range = (config.get("locator") or {}).get("train_dose_e_per_A2")
+    loc_cfg = config.get("locator") or {}
+    dose_range = loc_cfg.get("train_dose_e_per_A2")
     dose = draw_log(dose_range, rng) if dose_range is not None else None
-    sim = simulate(config, size=size, pixel_size=px, dose=dose, seed=seed)
+    source = config
+    mix = loc_cfg.get("train_mix") or {}
+    u, acc = rng.random(), 0.0
+    for other, fraction in mix.items():  # a share of images from related materials (same native grid)
+        acc += float(fraction)
+        if u < acc:
+            source, dose = load_config(other), None
+            break
+    sim = simulate(source, size=size, pixel_size=px, dose=dose, seed=seed)
     image = sim.image
+    real = ~sim.truth.vacancy
+    if rng.random() < CONTAMINATION_P:
+        image, hidden = add_contamination(image, sim.truth.positions_px[real], sim.settings, rng)
+        real[np.flatnonzero(real)[hidden]] = False
     if rng.random() < 0.3:  # mild detector non-linearity
         lo_v, hi_v = float(image.min()), float(image.max())
         image = lo_v + (hi_v - lo_v) * ((image - lo_v) / max(hi_v - lo_v, 1e-9)) ** rng.uniform(0.7, 1.4)
     native = prepare(image, px, native_A)
-    real = ~sim.truth.vacancy
     xy = native.to_native(sim.truth.positions_px[real])
     index = {c: i for i, c in enumerate(classes)}
+    index.update({e: index[c] for e, c in (loc_cfg.get("train_element_map") or {}).items() if c in index})
     cls = np.array([index.get(e, -1) for e in sim.truth.element[real]], dtype=np.int64)
     heat, cmap = make_targets(native.normalized.shape, xy, cls)
     return native.normalized, heat, cmap
@@ -95,6 +131,29 @@ def _crop_batch(pool: list, rng: np.random.Generator) -> tuple[torch.Tensor, ...
         cs.append(np.pad(trio[2], pad, constant_values=-1))
     return (torch.from_numpy(np.stack(xs)[:, None].copy()), torch.from_numpy(np.stack(hs)[:, None].copy()),
             torch.from_numpy(np.stack(cs).copy()))
+
+
+def choose_refinement(weights: Path, config: dict, n_images: int = 4, size: int = 256) -> tuple[str, dict]:
+    """Pick the final-position mode (image fit or heatmap peak) with the lower RMS error on validation images
+    (seeds from VALID_SEED_BASE, disjoint from training and held-out seeds) at the config's typical dose."""
+    from ..evaluate import evaluate
+    from .infer import REFINE_MODES, locate_atoms
+
+    lo, hi = config["image"]["dose_e_per_A2"]
+    dose = float(10 ** ((math.log10(lo) + math.log10(hi)) / 2))
+    sims = [simulate(config, size=size, dose=dose, seed=VALID_SEED_BASE + i) for i in range(n_images)]
+    rms = {}
+    for mode in REFINE_MODES:
+        sq = tp = 0.0
+        for sim in sims:
+            pred = locate_atoms(sim.image, weights, pixel_size=sim.pixel_size_A, refine=mode)
+            r = evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape)
+            sq += r["rms_error_A"] ** 2 * r["tp"]
+            tp += r["tp"]
+        rms[mode] = 100 * math.sqrt(sq / max(tp, 1))
+    best = min(rms, key=rms.get)
+    return best, {"dose_e_per_A2": dose, "images": n_images, "seeds": [VALID_SEED_BASE, VALID_SEED_BASE + n_images - 1],
+                  "rms_error_pm": rms}
 
 
 def held_out_metrics(weights: Path, config: dict, n_images: int = 6, size: int = 256) -> dict:
@@ -127,6 +186,24 @@ def held_out_metrics(weights: Path, config: dict, n_images: int = 6, size: int =
                      "species_recall": {e: a[0] / max(a[2], 1) for e, a in elem.items()},
                      "species_precision": {e: a[0] / max(a[1], 1) for e, a in elem.items()}}
     return out
+
+
+def finalize_card(weights: Path, config: dict, card: dict) -> dict:
+    """Choose the refinement mode on validation images, score held-out images, and write the card beside
+    ``weights`` (JSON, readable by all)."""
+    card_path = Path(weights).with_suffix(".json")
+
+    def write() -> None:
+        with atomic_path(card_path, True) as tmp:
+            tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        card_path.chmod(0o644)
+
+    card["refine"], card["refine_validation"] = choose_refinement(Path(weights), config)
+    write()
+    card["metrics"] = held_out_metrics(Path(weights), config)
+    write()
+    Path(weights).chmod(0o644)
+    return card
 
 
 def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minutes: float | None = None,
@@ -181,14 +258,17 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     class_weight = torch.clamp(class_weight, max=10.0)
 
     net = LocatorNet(len(classes), WIDTHS)
+    t_start = time.time()
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     bar = tqdm(total=steps, disable=not progress, desc=f"train locator {cfg['name']}", unit="step")
     loss_avg, done = None, 0
     for step in range(steps):
-        if minutes is not None and time.time() - t0 > 60 * minutes:
+        if minutes is not None and time.time() - t_start > 60 * minutes:
             log.info("time cap reached after %d steps", step)
             break
         frac = step / steps
+        if minutes is not None:  # anneal by whichever runs out first: steps or the time cap
+            frac = max(frac, (time.time() - t_start) / (60 * minutes))
         for g in opt.param_groups:
             g["lr"] = 3e-3 * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * frac)))
         for _ in range(REFRESH_PER_STEP):
@@ -231,11 +311,7 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     card_path = output.with_suffix(".json")
     with atomic_path(card_path, True) as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    card["metrics"] = held_out_metrics(output, cfg)
-    output.chmod(0o644)
-    with atomic_path(card_path, True) as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    card_path.chmod(0o644)
+    finalize_card(output, cfg, card)
     log.info("locator written to %s (%d parameters)", output, card["parameters"])
     return card
 
