@@ -32,7 +32,7 @@ from atomgraph.graph import build_graph
 from atomgraph.materials import get_material
 
 TEST_SEED = 900_000
-METHODS = ("GNN", "rules", "HGB")
+METHODS = ["GNN", "rules", "HGB"]
 
 
 def fit_baseline(name: str, n_graphs: int, located: bool) -> LocalClassifier:
@@ -72,7 +72,8 @@ def confusion(pred, truth, shape, table: dict) -> None:
             table[("(false)", str(p))] = table.get(("(false)", str(p)), 0) + 1
 
 
-def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClassifier) -> dict:
+def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClassifier, gnn: str,
+            extra: dict) -> dict:
     mat = get_material(name)
     totals = {m: {} for m in METHODS}
     conf: dict = {}
@@ -84,7 +85,8 @@ def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClas
             atoms.intensity = truth.subset(~truth.vacancy).intensity
         graph = build_graph(atoms, material=name)
         shape = (size, size)
-        preds = {"GNN": classify(graph, name).atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
+        preds = {"GNN": classify(graph, gnn).atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
+        preds.update({key: classify(graph, path).atoms for key, path in extra.items()})
         for method, pred in preds.items():
             score(pred, truth, shape, totals[method])
         confusion(preds["GNN"], truth, shape, conf)
@@ -116,7 +118,7 @@ def print_table(title: str, result: dict, labels: list[str]) -> None:
         print(f"| {t} | " + " | ".join(str(result["confusion"].get((t, c), 0)) for c in cols) + " |")
 
 
-def speed(name: str, n_target: int = 100_000, repeats: int = 3) -> dict:
+def speed(name: str, weights: str, n_target: int = 100_000, repeats: int = 3) -> dict:
     mat = get_material(name)
     side = float(np.sqrt(n_target * (9.0 if name == "graphene-si" else 14.0) / 3.45))
     from atomgraph.atoms import project_to_columns
@@ -126,11 +128,11 @@ def speed(name: str, n_target: int = 100_000, repeats: int = 3) -> dict:
     t0 = time.perf_counter()
     graph = build_graph(table, material=name)
     t_graph = time.perf_counter() - t0
-    classify(graph, name)  # warm-up (loads weights)
+    classify(graph, weights)  # warm-up (loads weights)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        classify(graph, name)
+        classify(graph, weights)
         times.append(time.perf_counter() - t0)
     return {"nodes": len(graph.atoms), "edges": graph.num_edges, "build_graph_s": t_graph,
             "classify_s": float(np.median(times)), "threads": torch.get_num_threads()}
@@ -144,7 +146,19 @@ def main() -> None:
     parser.add_argument("--sk-graphs", type=int, default=300)
     parser.add_argument("--json", default=None)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--gnn", action="append", default=[], metavar="MATERIAL=WEIGHTS",
+                        help="weights to use as 'GNN' instead of the bundled ones")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME:MATERIAL=WEIGHTS",
+                        help="further GNN weights to compare, as an extra column NAME")
     args = parser.parse_args()
+    gnn = dict(item.split("=", 1) for item in args.gnn)
+    extras: dict = {}
+    for item in args.extra:
+        key, rest = item.split(":", 1)
+        material, path = rest.split("=", 1)
+        extras.setdefault(material, {})[key] = path
+        if key not in METHODS:
+            METHODS.append(key)
     torch.set_num_threads(2)
     out = {}
     for name in args.materials:
@@ -161,13 +175,13 @@ def main() -> None:
             sets += [("perturbed (no locator weights)", "perturbed", None)]
         for title, mode, dose in sets:
             t0 = time.perf_counter()
-            res = run_set(name, mode, args.images, args.size, dose, hgb)
+            res = run_set(name, mode, args.images, args.size, dose, hgb, gnn.get(name, name), extras.get(name, {}))
             print_table(f"{name}: {title}, {args.images} images {args.size}² ({time.perf_counter() - t0:.0f} s)",
                         res, mat.labels)
             out[f"{name}/{title}"] = {"totals": res["totals"],
                                       "confusion": {f"{t}->{p}": v for (t, p), v in res["confusion"].items()}}
         if not args.no_speed:
-            s = speed(name)
+            s = speed(name, gnn.get(name, name))
             print(f"\nspeed {name}: {s['nodes']} nodes, {s['edges']} graph edges: build_graph {s['build_graph_s']:.2f} s,"
                   f" classify {s['classify_s']:.3f} s ({s['threads']} threads)")
             out[f"{name}/speed"] = s

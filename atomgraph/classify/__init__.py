@@ -6,8 +6,10 @@ against (``benchmarks/bench_classify.py``).
 
 Output per node: ``label`` (the material's vocabulary), ``prob`` (its probability), ``extra['p_<label>']`` (every
 label's probability) and ``extra['uncertain']`` (best probability below the threshold; the label stays the arg max).
-Real atoms take a label of the vocabulary other than the vacancy label; vacancy nodes are either the vacancy label
-(``Sevac``) or ``''`` (no vacancy: a site the lattice suggested but that is not one; every graphene vacancy node).
+Real atoms take a label of the vocabulary other than the vacancy label, or ``''`` when the model finds the detection
+is no column of the lattice (a locator false atom: trained on unmatched detections); vacancy nodes are either the
+vacancy label (``Sevac``) or ``''`` (a site the lattice suggested but that is not a vacancy; every graphene vacancy
+node). ``''`` nodes are never defects.
 """
 
 from __future__ import annotations
@@ -70,17 +72,22 @@ def load_classifier(model: str | Path = "graphene-si") -> Classifier:
     return _load(str(path), os.path.getmtime(path))
 
 
-def predict_proba(clf: Classifier, atoms: AtomTable) -> np.ndarray:
+def predict_proba(clf: Classifier, graph) -> np.ndarray:
     """(N, L + 1) probabilities over ``clf.labels`` plus background (last), masked by node kind.
 
-    Real atoms: every label except the vacancy label. Vacancy nodes: the vacancy label or background.
+    Real atoms: every label except the vacancy label, or background (a detection that is no column of the
+    lattice, e.g. a false atom of the locator). Vacancy nodes: the vacancy label or background.
     """
+    atoms = graph.atoms
     n = len(atoms)
     labels = clf.labels
     if n == 0:
         return np.zeros((0, len(labels) + 1), np.float32)
     meta = clf.meta
-    x, edge_index, edge_attr = encode(atoms, meta["species"], meta["bond_A"], meta["cutoff_bonds"])
+    x, edge_index, edge_attr = encode(graph, meta)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        x[bad] = clf.net.input_mean.numpy()[np.nonzero(bad)[1]]
     with torch.inference_mode():
         logits = clf.net(torch.from_numpy(x), torch.from_numpy(edge_index), torch.from_numpy(edge_attr))
         allowed = torch.from_numpy(allowed_mask(np.asarray(atoms.vacancy, bool), labels, meta.get("vacancy_label")))
@@ -92,7 +99,6 @@ def allowed_mask(vacancy: np.ndarray, labels: list[str], vacancy_label: str | No
     """(N, L + 1) bool: which outputs a node may take (see :func:`predict_proba`)."""
     n_out = len(labels) + 1
     real_ok = np.ones(n_out, bool)
-    real_ok[-1] = False
     vac_ok = np.zeros(n_out, bool)
     vac_ok[-1] = True
     if vacancy_label in labels:
@@ -153,8 +159,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
     clf = load_classifier(model)
     graph = _as_graph(graph_or_atoms, clf.material)
+    probs = predict_proba(clf, graph)
     atoms = graph.atoms.copy()
-    probs = predict_proba(clf, atoms)
     labels = clf.labels
     names = np.array(labels + [""], dtype=object)
     best = np.argmax(probs, axis=1) if len(atoms) else np.zeros(0, int)

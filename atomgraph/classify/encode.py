@@ -7,6 +7,8 @@ directions, so a rotated (or mirrored, or translated) copy of a structure gets e
   lengths, both directions. A uniform cutoff (not element-pair cutoffs) so that a wrong species guess of the locator
   does not remove an edge; the network sees the length of every edge and decides.
 - :func:`edge_inputs`: Gaussian radial basis of the edge length in units of the ideal bond length.
+- :func:`graph_feature_inputs`: the graph builder's own invariant node features (coordination, bond and angle
+  statistics, order parameters, sublattice-relative intensity, ...), selected by the names stored with the model.
 - :func:`node_inputs`: species evidence (locator probabilities ``extra['p_<class>']`` when present, else a one-hot
   of ``element``), vacancy flag, log column intensity relative to the image and to the node's species, whether the
   intensity is known, and the detection score.
@@ -14,10 +16,14 @@ directions, so a rotated (or mirrored, or translated) copy of a structure gets e
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
+
+log = logging.getLogger(__name__)
 
 CUTOFF_BONDS = 1.55      # first neighbor shell: graphene 2.20 Å, MoSe2 2.95 Å (second shell at 1.73 bonds)
 N_RBF = 12
@@ -98,8 +104,37 @@ def node_inputs(atoms: AtomTable, species: list[str]) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def encode(atoms: AtomTable, species: list[str], bond_A: float,
-           cutoff_bonds: float = CUTOFF_BONDS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Node inputs (N, F), edge_index (2, E) and edge inputs (E, K) of one graph's nodes."""
-    edge_index, length_A = neighbor_edges(atoms.positions_A, cutoff_bonds * bond_A)
-    return node_inputs(atoms, species), edge_index, edge_inputs(length_A, bond_A)
+def graph_feature_inputs(graph, names: list[str]) -> np.ndarray:
+    """(N, len(names)) the graph's own node features (``AtomGraph.node_features``) selected by name.
+
+    A name the graph lacks (a newer or older graph builder) is filled with NaN, which the model's input
+    standardization maps to 0 after :func:`encode` replaces it by the training mean.
+    """
+    n = len(graph.atoms)
+    if not names:
+        return np.zeros((n, 0), np.float32)
+    have = list(getattr(graph, "feature_names", []) or [])
+    feats = np.asarray(getattr(graph, "node_features", np.zeros((n, 0))), dtype=np.float32)
+    out = np.full((n, len(names)), np.nan, np.float32)
+    missing = []
+    for k, name in enumerate(names):
+        if name in have:
+            out[:, k] = feats[:, have.index(name)]
+        else:
+            missing.append(name)
+    if missing:
+        log.warning("graph lacks node features %s; the classifier fills them with training means", missing)
+    return out
+
+
+def encode(graph, meta: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Node inputs (N, F), edge_index (2, E) and edge inputs (E, K) of an AtomGraph for a model's ``meta``.
+
+    Node inputs are :func:`node_inputs` followed by the graph features named in ``meta['graph_features']``
+    (NaN where missing: callers replace NaN by the model's input mean).
+    """
+    atoms = graph.atoms
+    edge_index, length_A = neighbor_edges(atoms.positions_A, meta["cutoff_bonds"] * meta["bond_A"])
+    x = np.column_stack([node_inputs(atoms, meta["species"]),
+                         graph_feature_inputs(graph, meta.get("graph_features", []))]).astype(np.float32)
+    return x, edge_index, edge_inputs(length_A, meta["bond_A"])

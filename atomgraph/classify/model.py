@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,10 +34,15 @@ class EdgeConv(nn.Module):
         self.eps = nn.Parameter(torch.zeros(1))
         self.mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
 
-    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor,
+                offsets: torch.Tensor | None = None) -> torch.Tensor:
+        """``offsets`` (N + 1): start of each target node's edges when edges are sorted by target (faster)."""
         src, dst = edge_index
-        message = torch.relu(h.index_select(0, src) + self.edge(edge_attr))
-        aggregated = torch.zeros_like(h).index_add_(0, dst, message)
+        message = h.index_select(0, src).add_(self.edge(edge_attr)).relu_()
+        if offsets is not None:
+            aggregated = torch.segment_reduce(message, "sum", offsets=offsets)
+        else:
+            aggregated = torch.zeros_like(h).index_add_(0, dst, message)
         return h + self.mlp((1.0 + self.eps) * h + aggregated)
 
 
@@ -55,14 +61,25 @@ class NodeClassifier(nn.Module):
         super().__init__()
         self.config = {"n_inputs": n_inputs, "n_classes": n_classes, "edge_dim": edge_dim, "hidden": hidden,
                        "layers": layers}
+        self.register_buffer("input_mean", torch.zeros(n_inputs))
+        self.register_buffer("input_std", torch.ones(n_inputs))
         self.embed = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
         self.convs = nn.ModuleList(EdgeConv(hidden, edge_dim) for _ in range(layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, n_classes))
 
+    def set_input_scale(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Standardize inputs as ``(x - mean) / std`` (stored with the weights)."""
+        self.input_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.input_std.copy_(torch.as_tensor(np.maximum(std, 1e-3), dtype=torch.float32))
+
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        h = self.embed(x)
+        h = self.embed((x - self.input_mean) / self.input_std)
+        dst = edge_index[1]
+        offsets = None
+        if dst.numel() and bool((dst[1:] >= dst[:-1]).all()):  # sorted by target: segment sums
+            offsets = torch.searchsorted(dst, torch.arange(len(x) + 1, dtype=dst.dtype))
         for conv in self.convs:
-            h = conv(h, edge_index, edge_attr)
+            h = conv(h, edge_index, edge_attr, offsets)
         return self.head(h)
 
 

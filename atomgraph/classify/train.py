@@ -14,7 +14,7 @@ inference as at prediction time) from three kinds of input, drawn per image:
     columns (absent in some graphs, as in a CSV without it), no species probabilities.
 
 Targets: a real node takes the label of the truth column it mutually matches within 0.5 Å (unmatched real nodes,
-i.e. false atoms, are left out of the loss); a vacancy node takes the vacancy label (``Sevac``) when it matches a
+i.e. false atoms, take the background class, reported as label ``''``); a vacancy node takes the vacancy label (``Sevac``) when it matches a
 truth vacancy site within 0.5 Å, else the background class. Defects are placed more densely than in the config
 (counts up to 4x) so rare labels are seen often. Train and held-out images use disjoint seed ranges.
 """
@@ -47,7 +47,7 @@ HELDOUT_SEED_OFFSET = 500_000      # held-out images in the card: 5e5 + i (bench
 MATCH_TOLERANCE_A = 0.5
 IGNORE = -1
 
-DEFAULTS = {"hidden": 32, "layers": 4, "minutes": 10.0, "data_fraction": 0.3, "lr": 3e-3, "batch_graphs": 4,
+DEFAULTS = {"hidden": 32, "layers": 4, "minutes": 10.0, "data_fraction": 0.4, "lr": 3e-3, "batch_graphs": 4,
             "size_px": [160, 320], "max_graphs": 2500, "heldout_graphs": 24}
 
 
@@ -162,8 +162,7 @@ def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy
     for vac in (False, True):
         ni = np.flatnonzero(nodes.vacancy == vac)
         ti = np.flatnonzero(truth.vacancy == vac)
-        if vac:
-            target[ni] = len(labels)
+        target[ni] = len(labels)  # unmatched: background (false atom / not a vacancy)
         if len(ni) == 0 or len(ti) == 0:
             continue
         d, j = cKDTree(truth.positions_A[ti]).query(nodes.positions_A[ni], distance_upper_bound=tolerance_A)
@@ -197,9 +196,9 @@ def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random
     from . import allowed_mask
 
     atoms, truth = make_input(mat, seed, mode, rng, **kwargs)
-    graph = build_graph(atoms, material=mat.name)
+    graph = build_graph(atoms, material=mat)
     nodes = graph.atoms
-    x, edge_index, edge_attr = encode(nodes, meta["species"], meta["bond_A"], meta["cutoff_bonds"])
+    x, edge_index, edge_attr = encode(graph, meta)
     target = match_targets(nodes, truth, meta["labels"], meta["vacancy_label"])
     allowed = allowed_mask(nodes.vacancy, meta["labels"], meta["vacancy_label"])
     return Example(x, edge_index, edge_attr, target, allowed, mode), graph, truth
@@ -255,7 +254,7 @@ def _locator_available(name: str) -> bool:
 
 
 def _mode_weights(located: bool) -> dict:
-    return {"located": 0.4, "perturbed": 0.3, "coords": 0.3} if located else {"perturbed": 0.6, "coords": 0.4}
+    return {"located": 0.5, "perturbed": 0.2, "coords": 0.3} if located else {"perturbed": 0.6, "coords": 0.4}
 
 
 def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, minutes: float | None = None,
@@ -271,8 +270,8 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     minutes : wall-clock budget (data generation + training); default 10.
     progress : show tqdm progress bars.
     force : overwrite existing output.
-    modes : mode -> sampling weight (default: located/perturbed/coords when locator weights exist, else
-        perturbed/coords).
+    modes : mode -> sampling weight (default: located 0.5 / perturbed 0.2 / coords 0.3 when locator weights
+        exist, else perturbed 0.6 / coords 0.4).
 
     Returns
     -------
@@ -305,6 +304,9 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     rng = np.random.default_rng(seed)
     budget_s = 60.0 * float(settings["minutes"])
     t0 = time.perf_counter()
+    probe = make_example(mat, {**meta, "graph_features": []}, HELDOUT_SEED_OFFSET - 1, "coords",
+                         np.random.default_rng(seed), size_px=96)[1]
+    meta["graph_features"] = [str(name) for name in probe.feature_names]
 
     # held-out graphs first (fixed count), then training graphs until the data budget is spent
     heldout: list[Example] = []
@@ -328,12 +330,20 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     t_data = time.perf_counter() - t0
     all_targets = np.concatenate([e.target for e in data])
     counts = np.bincount(all_targets[all_targets >= 0], minlength=len(names)).astype(float)
-    weight = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** 0.5, 0.0)
+    weight = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** 0.25, 0.0)
     weight = weight / np.sum(weight * counts) * counts.sum()
+    weight[-1] = min(weight[-1], 1.0)  # background: do not push real columns to "no label"
     log.info("class counts %s", dict(zip(names, counts.astype(int).tolist())))
 
     net = NodeClassifier(data[0].x.shape[1], len(names), N_RBF, hidden=int(settings["hidden"]),
                          layers=int(settings["layers"]))
+    stacked = np.concatenate([e.x for e in data])
+    mean, std = np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0)
+    mean, std = np.nan_to_num(mean), np.nan_to_num(std, nan=1.0)
+    net.set_input_scale(mean, std)
+    for e in data + heldout:  # missing values (NaN) read as the mean, as at prediction time
+        bad = ~np.isfinite(e.x)
+        e.x[bad] = mean[np.nonzero(bad)[1]]
     optim = torch.optim.AdamW(net.parameters(), lr=float(settings["lr"]), weight_decay=1e-4)
     loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weight, dtype=torch.float32), ignore_index=IGNORE)
     train_budget = budget_s - (time.perf_counter() - t0)
@@ -359,7 +369,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
             loss.backward()
             optim.step()
             steps += 1
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if steps % 50 == 0:
                 bar.n = int(elapsed)
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", epoch=epoch)
@@ -386,7 +396,8 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
         "name": f"classifier-{mat.name}", "kind": "classifier", "material": mat.name, "labels": labels,
         "architecture": {**net.config, "type": "GINE-style edge-conditioned message passing, sum aggregation",
                          "inputs": "species evidence, vacancy flag, log relative intensity (image, species), "
-                                   "intensity-known flag, detection score; edges: RBF of length/bond",
+                                   "intensity-known flag, detection score, the graph's node features "
+                                   f"{meta['graph_features']}; edges: RBF of length/bond",
                          "cutoff_bonds": CUTOFF_BONDS, "bond_A": meta["bond_A"]},
         "parameters": n_parameters(net), "weights_bytes": output.stat().st_size, "sha256": sha,
         "training": {"seed": seed, "image_seeds": f"{TRAIN_SEED_OFFSET * (seed + 1)}..+{len(data) - 1}",
