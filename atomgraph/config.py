@@ -62,6 +62,7 @@ SCHEMA: dict[str, Any] = {
         "gain": RANGE,
         "read_noise": RANGE,
         "detector_offset": RANGE,
+        "dopant_blur_A": RANGE,  # rms spread of dopant columns (moving/flipping dopants look wide and lumpy)
     },
     "graph": {
         "bond_A": Number,

@@ -61,6 +61,7 @@ class ImageSettings:
     detector_offset: float
     noise: bool
     distort: bool
+    dopant_blur_A: float = 0.0
 
 
 @dataclass
@@ -138,8 +139,10 @@ def draw_settings(image_cfg: dict, rng: np.random.Generator, pixel_size: float |
         noise=bool(noise),
         distort=bool(distort),
     )
+    settings.dopant_blur_A = g("dopant_blur_A", 0.0)  # drawn last: the other draws keep their order
     if not distort:
         settings.thermal_jitter_A = settings.line_jitter_px = settings.scan_lag_px = 0.0
+        settings.dopant_blur_A = 0.0
         settings.drift_x_fraction = settings.drift_y_fraction = 0.0
         settings.shear = settings.scale_anisotropy = 0.0
     if not noise:
@@ -167,6 +170,25 @@ def _distort_positions(xy_px: np.ndarray, shape: tuple[int, int], s: ImageSettin
         rows = np.arange(len(line_shift_px))
         out[:, 0] += np.interp(out[:, 1], rows, line_shift_px)
     return out
+
+
+def _dopant_cloud(xy_px: np.ndarray, electrons: np.ndarray, dopant: np.ndarray, s: ImageSettings,
+                  rng: np.random.Generator, n_points: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Spread each dopant column over a cloud of ``n_points`` sub-points (anisotropic Gaussian, random axes up to
+    ``dopant_blur_A`` rms, centroid kept at the column): a dopant that moves or flips during the scan (beam-driven
+    Si dynamics, Si3 buckling up/down) looks wider, elongated and lumpy next to the host columns.
+    Returns the positions and electrons to render in place of the dopant columns."""
+    idx = np.flatnonzero(dopant)
+    if s.dopant_blur_A <= 0 or idx.size == 0:
+        return np.zeros((0, 2)), np.zeros(0)
+    axes = rng.uniform(0.0, 1.0, size=(idx.size, 1, 2)) * (s.dopant_blur_A / s.pixel_size_A)
+    pts = rng.normal(size=(idx.size, n_points, 2)) * axes
+    pts -= pts.mean(axis=1, keepdims=True)
+    ang = rng.uniform(0.0, math.pi, size=(idx.size, 1))
+    c, sn = np.cos(ang), np.sin(ang)
+    pts = np.stack([c * pts[..., 0] - sn * pts[..., 1], sn * pts[..., 0] + c * pts[..., 1]], axis=-1)
+    xy = (xy_px[idx, None, :] + pts).reshape(-1, 2)
+    return xy, np.repeat(electrons[idx] / n_points, n_points)
 
 
 def _line_jitter(n_rows: int, s: ImageSettings, rng: np.random.Generator) -> np.ndarray:
@@ -326,7 +348,15 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
     line_shift = _line_jitter(h, s, rng)
     truth_line_shift = gaussian_filter1d(line_shift, max(sigma_px, 0.5)) if s.line_jitter_px > 0 else None
     xy_px = _distort_positions(cols.positions_A / px, shape, s, rng, None)
-    expected = render(xy_px, electrons, shape, s, line_shift if s.line_jitter_px > 0 else None)
+    host_elements = list(mat.config["lattice"]["host"].values())
+    dopant = (cols.element != "") & ~np.isin(cols.element, host_elements)
+    cloud_xy, cloud_e = _dopant_cloud(xy_px, electrons, dopant, s, rng)
+    if len(cloud_e):
+        render_xy = np.concatenate([xy_px[~dopant], cloud_xy])
+        render_e = np.concatenate([electrons[~dopant], cloud_e])
+    else:
+        render_xy, render_e = xy_px, electrons
+    expected = render(render_xy, render_e, shape, s, line_shift if s.line_jitter_px > 0 else None)
     if s.line_gain_noise > 0:  # scan-line gain fluctuations (horizontal streaks)
         expected *= np.clip(1.0 + rng.normal(0.0, s.line_gain_noise, size=(h, 1)), 0.0, None)
     if truth_line_shift is not None:
