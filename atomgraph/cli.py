@@ -61,14 +61,8 @@ def _defect_counts(items: list[str] | None) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------------------- outputs
 def _prepare_outdir(path: Path, force: bool) -> Path:
     """A fresh temporary folder beside ``path``; refuses a non-empty ``path`` without ``force``."""
-    if path.exists() and not path.is_dir():
-        raise AtomgraphInputError("output exists and is not a folder", source=str(path))
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise AtomgraphInputError("output folder is not empty; use --force to overwrite", source=str(path))
-    parent = path.resolve().parent
-    if not parent.exists():
-        raise AtomgraphInputError("parent folder does not exist", source=str(parent))
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+    _prepare_outdir_check(path, force)
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
 
 
 def _commit_outdir(tmp: Path, path: Path) -> None:
@@ -103,11 +97,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    from .io.safe_write import plain_name, safe_child
     from .io.tables import write_truth_csv
     from .materials import get_material
     from .simulate import simulate
 
     material = get_material(args.material)  # validate before touching the disk
+    plain_name(material.name, "config key 'name'", source=args.material)  # names the files written below
     counts = _defect_counts(args.defect)
     if args.count < 1:
         raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
@@ -121,8 +117,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             sim = simulate(material, size=args.size, pixel_size=args.pixel_size, dose=args.dose, seed=seed,
                            counts=counts or None)
             name = f"{material.name}_seed{seed:05d}"
-            np.save(tmp / f"{name}.npy", sim.image)
-            write_truth_csv(sim.truth, tmp / f"{name}.csv")
+            np.save(safe_child(tmp, f"{name}.npy"), sim.image)
+            write_truth_csv(sim.truth, safe_child(tmp, f"{name}.csv"))
             manifest["images"].append({"name": name, "image": f"{name}.npy", "truth": f"{name}.csv",
                                        **sim.manifest()})
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -140,9 +136,12 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from .io.tables import write_atoms_csv
     from .locate import locate
 
+    from .pipeline import check_scale
+
     check_writable(args.output, args.force)
     image = read_image(args.image)
-    pixel_size = args.pixel_size or image.pixel_size_A
+    pixel_size = _pixel_size(args, image)
+    check_scale(image.shape, pixel_size, args.model)
     atoms = locate(image.data, model=args.model, pixel_size=pixel_size)
     write_atoms_csv(atoms, args.output, force=args.force)
     print(f"{len(atoms)} atoms -> {args.output}")
@@ -152,27 +151,44 @@ def cmd_locate(args: argparse.Namespace) -> int:
 def cmd_classify(args: argparse.Namespace) -> int:
     from .classify import classify
     from .io.coords import read_coordinates
-    from .io.graphs import write_graph
-    from .io.safe_write import check_writable
+    from .io.graphs import check_graph_output, write_graph
 
-    check_writable(args.output, args.force)
+    check_graph_output(args.output, args.force)
     atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
+    _check_known_elements(atoms, args.model, args.coords)
     graph = classify(atoms, model=args.model)
     write_graph(graph, args.output, force=args.force)
     _print_label_counts(graph.atoms.label)
     return EXIT_OK
 
 
+def _check_known_elements(atoms, model: str, source: str) -> None:
+    """Refuse atoms whose element the classifier has no input for (U in a graphene file): the model would label
+    them from geometry alone with a host or defect label, which is silently wrong. Atoms without an element (no
+    ``element`` column, or vacancy rows) are fine."""
+    import numpy as np
+
+    from .classify import load_classifier
+
+    known = list(load_classifier(model).meta.get("species", []))
+    element = np.asarray(atoms.element, dtype=object)
+    unknown = (element != "") & ~np.isin(element, known) & ~np.asarray(atoms.vacancy, bool)
+    if unknown.any():
+        names, counts = np.unique(element[unknown].astype(str), return_counts=True)
+        found = ", ".join(f"{n} ({c} atom{'s' if c > 1 else ''})" for n, c in zip(names, counts.tolist()))
+        raise AtomgraphInputError(f"element {found} is not known to the {model} classifier (it knows "
+                                  f"{', '.join(known)}); remove those atoms, or drop the element column to classify "
+                                  "from positions alone", source=source)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .io.images import read_image
-    from .pipeline import analyze, save_stack
+    from .pipeline import analyze, check_scale, save_stack
 
     _prepare_outdir_check(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
-    pixel_size = args.pixel_size or image.pixel_size_A
-    if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px)",
-                                  source=args.image)
+    pixel_size = _pixel_size(args, image)
+    check_scale(image.shape, pixel_size, args.model)
     if image.frames == 1:
         result = analyze(image.frame(0), model=args.model, pixel_size=pixel_size)
         with OutputFolder(args.output, args.force) as tmp:
@@ -190,11 +206,25 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pixel_size(args: argparse.Namespace, image) -> float:
+    """--pixel-size, else the file's calibration; neither is a usage error naming the file."""
+    pixel_size = args.pixel_size or image.pixel_size_A
+    if pixel_size is None:
+        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px)",
+                                  source=args.image)
+    return pixel_size
+
+
 def _prepare_outdir_check(path: Path, force: bool) -> None:
+    """Refuse an output folder that is a file, not empty (without ``force``), or whose parent is missing, before
+    any work is done."""
     if path.exists() and not path.is_dir():
         raise AtomgraphInputError("output exists and is not a folder", source=str(path))
     if path.is_dir() and any(path.iterdir()) and not force:
         raise AtomgraphInputError("output folder is not empty; use --force to overwrite", source=str(path))
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise AtomgraphInputError("parent folder does not exist", source=str(parent))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -47,6 +47,10 @@ UNKNOWN = "?"  # element key of real atoms whose element is not given
 DENSITY_RADIUS_BONDS = 2.3  # surroundings radius in bonds: 12 neighbors (1st, 2nd, 3rd shells) in a honeycomb
 DENSITY_SAMPLE = 4000  # real atoms (strided) whose surroundings count sets the typical count
 UNKNOWN_PAIR_CUTOFF_BONDS = 1.3  # cutoff for element pairs the config does not name, in bonds
+MAX_COORDINATE_A = 1e9  # |x|, |y| beyond this (0.1 m) are not atomic coordinates in Å
+SPACING_RANGE_BONDS = (0.4, 4.0)  # accepted median nearest-neighbor distance, in bonds of the material
+SPACING_MIN_ATOMS = 10  # the spacing check needs at least this many real atoms
+SPACING_SAMPLE = 2000  # real atoms (strided) whose nearest neighbor the spacing check measures
 N_RBF = 16
 RBF_RANGE_BONDS = (0.6, 1.7)
 
@@ -401,6 +405,41 @@ def _real_count(tree: cKDTree, points_A: np.ndarray, radius_A: float) -> np.ndar
     return np.asarray(tree.query_ball_point(points_A, radius_A, return_length=True), dtype=float)
 
 
+def check_coordinates(positions_A: np.ndarray) -> np.ndarray:
+    """``positions_A`` as floats; :class:`AtomgraphInputError` for NaN/inf or a coordinate over 1e9 Å."""
+    positions_A = np.asarray(positions_A, float)
+    if not np.all(np.isfinite(positions_A)):
+        raise AtomgraphInputError("atom positions contain NaN or infinite values")
+    if positions_A.size and float(np.abs(positions_A).max()) > MAX_COORDINATE_A:
+        raise AtomgraphInputError(f"atom positions reach {float(np.abs(positions_A).max()):.3g} Å: these are not "
+                                  "atomic coordinates in Å (check the units)")
+    return positions_A
+
+
+def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, material: str = "",
+                    tree: cKDTree | None = None) -> None:
+    """Refuse positions that cannot be atomic columns in Å before any neighbor search.
+
+    NaN/inf, coordinates beyond :data:`MAX_COORDINATE_A`, and (with at least :data:`SPACING_MIN_ATOMS` real atoms)
+    a median nearest-neighbor distance outside :data:`SPACING_RANGE_BONDS` bonds: positions in nm or pixels given
+    as Å would otherwise put every atom within the cutoff of every other (a graph of N² edges, minutes and
+    gigabytes), and positions in pm would give a graph without edges and confident nonsense labels. ``tree`` is a
+    cKDTree of ``positions_A`` when the caller has one (built here otherwise).
+    """
+    positions_A = check_coordinates(positions_A)
+    pos = positions_A[np.asarray(real, bool)]
+    if len(pos) < SPACING_MIN_ATOMS:
+        return
+    sample = pos[:: max(1, len(pos) // SPACING_SAMPLE)]
+    dist, _ = (tree if tree is not None else cKDTree(positions_A)).query(sample, k=2)
+    spacing = float(np.median(dist[:, 1]))
+    lo, hi = SPACING_RANGE_BONDS
+    if not lo * bond_A <= spacing <= hi * bond_A:
+        raise AtomgraphInputError(
+            f"the median nearest-neighbor distance of the atoms is {spacing:.3g} Å, but {material or 'the material'} "
+            f"has {bond_A:.3g} Å bonds: are the positions in Å (not nm, pm or pixels), and is the pixel size right?")
+
+
 def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, cutoff: str | float | dict = "config",
                 vacancies: bool = True) -> AtomGraph:
     """Neighbor graph of atomic columns with inferred vacancy sites and invariant features.
@@ -425,6 +464,12 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     AtomGraph
         Nodes are the input rows (ids renumbered 0..N-1, the input ids in ``extra['input_id']``) followed by the
         inferred vacancy nodes.
+
+    Raises
+    ------
+    AtomgraphInputError
+        Positions that cannot be columns in Å (:func:`check_positions`): NaN/inf, beyond 1e9 Å, or a median
+        nearest-neighbor distance outside 0.4-4 bonds of the material (nm, pm or pixels given as Å).
     """
     mat = get_material(material)
     gcfg = mat.config.get("graph", {})
@@ -432,8 +477,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     fill = float(gcfg.get("vacancy_fill_radius_A", 0.6 * bond))
     max_fraction = float(gcfg.get("vacancy_max_fraction", 0.05))
     table = as_atom_table(atoms)
-    if not np.all(np.isfinite(table.positions_A)):
-        raise AtomgraphInputError("atom positions contain NaN or infinite values")
+    check_coordinates(table.positions_A)
     table.extra["input_id"] = table.ids.astype(np.int64)
     table.ids = np.arange(len(table))
     n0 = len(table)
@@ -448,6 +492,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
 
     pos = table.positions_A
     tree = cKDTree(pos) if n0 else None
+    check_positions(pos, real, bond, mat.name, tree=tree)  # before the neighbor search, which is O(N²) when dense
     if n0 > 1:
         pairs = tree.query_pairs(float(cut.max()), output_type="ndarray")
     else:

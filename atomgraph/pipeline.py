@@ -19,6 +19,37 @@ from .atoms import AtomTable
 from .errors import AtomgraphInputError
 
 OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.graphml", "graph.json", "overlay.png")
+MAX_NATIVE_PIXELS = 2**28  # the locator's grid, like the readers' limit on pixels (refused before allocating)
+
+
+def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str = "graphene-si") -> None:
+    """Refuse, before anything is allocated, an image the locator would resample to an absurd size.
+
+    The network runs at the model's native pixel size, so an image of ``H x W`` px at ``pixel_size_A`` becomes
+    ``H * pixel_size_A / native_A`` px per side: a wrong pixel size (1e9 Å/px, or nm typed as Å) would ask for
+    terabytes. ``shape`` is the image's shape (the last two axes are used); a missing pixel size is left to
+    :func:`atomgraph.locate.locate` to report.
+    """
+    import math
+
+    from .locate.infer import load_locator
+
+    if pixel_size_A is None or len(shape) < 2:
+        return
+    try:
+        px = float(pixel_size_A)
+    except (TypeError, ValueError):
+        return  # locate names the bad value
+    if not (math.isfinite(px) and px > 0):
+        return
+    native_A = load_locator(model).native_A
+    h, w = int(shape[-2]), int(shape[-1])
+    hn, wn = h * px / native_A, w * px / native_A
+    if hn * wn > MAX_NATIVE_PIXELS:
+        raise AtomgraphInputError(
+            f"{h}x{w} px at {px:g} Å/px is a {h * px / 10:.4g} x {w * px / 10:.4g} nm field of view; the "
+            f"{model} locator works at {native_A:g} Å/px, which would need {hn:.3g} x {wn:.3g} px (more than "
+            f"{MAX_NATIVE_PIXELS}): check the pixel size (Å per pixel, not nm) or crop the image")
 
 
 @dataclass
@@ -127,6 +158,8 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
 
     if pixel_size is None:
         raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
+    shape = getattr(image, "shape", None)
+    check_scale(shape if isinstance(shape, tuple) else (), pixel_size, model)
     timings = {}
     t0 = time.perf_counter()
     atoms = locate(image, model=model, pixel_size=pixel_size, tile_size=tile_size)

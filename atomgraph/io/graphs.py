@@ -41,16 +41,25 @@ def edges_csv_path(path: str | Path) -> Path:
     return path.with_name(f"{path.stem}_edges.csv")
 
 
+def check_graph_output(path: str | Path, force: bool = False) -> list[Path]:
+    """Before any work: the format is known and every file :func:`write_graph` would write (``.csv`` also writes
+    ``<stem>_edges.csv``) is writable (exists only with ``force``, folder exists). Returns those paths."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _WRITERS:
+        raise AtomgraphInputError(f"unknown graph format '{suffix}' (use one of {', '.join(FORMATS)})",
+                                  source=str(path))
+    paths = [path, edges_csv_path(path)] if suffix == ".csv" else [path]
+    for p in paths:
+        check_writable(p, force)
+    return paths
+
+
 def write_graph(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
     """Write ``graph`` in the format its suffix names (see the module docstring); return the paths written."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    writers = {".graphml": write_graphml, ".json": write_json, ".extxyz": write_extxyz, ".csv": write_csv,
-               ".pt": write_pt}
-    if suffix not in writers:
-        raise AtomgraphInputError(f"unknown graph format '{suffix}' (use one of {', '.join(FORMATS)})",
-                                  source=str(path))
-    return writers[suffix](graph, path, force=force)
+    check_graph_output(path, force)
+    return _WRITERS[path.suffix.lower()](graph, path, force=force)
 
 
 def write_graphml(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
@@ -144,10 +153,11 @@ def write_csv(graph: AtomGraph, path: str | Path, force: bool = False) -> list[P
     edges_path = edges_csv_path(path)
     check_writable(path, force)
     check_writable(edges_path, force)
-    write_atoms_csv(graph.atoms, path, force=force)
     src, dst = graph.edge_index
     once = src < dst
-    with atomic_output(edges_path, force) as handle:
+    # both files go to temporaries first: a failure in either leaves neither behind
+    with atomic_path(path, force) as nodes_tmp, atomic_output(edges_path, force) as handle:
+        write_atoms_csv(graph.atoms, nodes_tmp, force=True)
         writer = csv.writer(handle)
         writer.writerow(["source", "target", "length_A"])
         writer.writerows(zip(src[once].tolist(), dst[once].tolist(),
@@ -180,8 +190,19 @@ def read_pyg(path: str | Path):
     import torch
     from torch_geometric.data import Data
 
-    data = torch.load(path, weights_only=True)
+    if not Path(path).is_file():
+        raise AtomgraphInputError("file not found", source=str(path))
+    try:
+        data = torch.load(path, weights_only=True)  # never unpickles arbitrary objects
+    except Exception as exc:  # noqa: BLE001 - a foreign, corrupt or malicious file is a user error
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise AtomgraphInputError(f"is not a readable atomgraph .pt graph (torch.load with weights_only=True: "
+                                  f"{first})", source=str(path)) from None
     if not isinstance(data, dict) or "x" not in data or "edge_index" not in data:
         raise AtomgraphInputError("not an atomgraph .pt graph (expected a dict with x and edge_index)",
                                   source=str(path))
     return Data(**data)
+
+
+_WRITERS = {".graphml": write_graphml, ".json": write_json, ".extxyz": write_extxyz, ".csv": write_csv,
+            ".pt": write_pt}

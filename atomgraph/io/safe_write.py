@@ -28,6 +28,28 @@ def check_writable(path: str | Path, force: bool = False) -> Path:
     return path
 
 
+def safe_child(folder: str | Path, name: str, what: str = "file name") -> Path:
+    """``folder / name`` for a ``name`` that came from a file (a config's ``name``, a manifest entry): refuse a name
+    that is absolute, contains a path separator or ``..``, or would land outside ``folder`` (also through a symlink),
+    so content read from a file can never make atomgraph write outside the output folder."""
+    text = plain_name(name, what)
+    root = Path(folder).resolve()
+    if (root / text).resolve().parent != root:  # an existing symlink pointing elsewhere
+        raise AtomgraphInputError(f"{what} {text!r} leads outside the output folder (a link?); refusing to write")
+    return Path(folder) / text
+
+
+def plain_name(name: str, what: str = "file name", source: str | None = None) -> str:
+    """``name`` itself when it is a plain file name: not empty, no path separator, no ``..``, not absolute, no
+    control characters; else :class:`AtomgraphInputError` naming ``what`` (e.g. ``"config key 'name'"``)."""
+    text = str(name)
+    if (not text or text in (".", "..") or "/" in text or "\\" in text or any(ord(c) < 32 for c in text)
+            or Path(text).is_absolute()):
+        raise AtomgraphInputError(f"{what} {text!r} is not a plain file name (no folders, '..' or absolute paths); "
+                                  "refusing to write outside the output folder", source=source)
+    return text
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path, force: bool = False, mode: str = "w") -> Iterator:
     """Open a temporary file beside ``path`` for writing; rename it to ``path`` on success, delete it on error.
