@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/bench_locate.py accuracy [--images 8]
-    python benchmarks/bench_locate.py speed [--repeats 7]
+    python benchmarks/bench_locate.py speed [--repeats 7]      # BENCH_THREADS=1 for the size table on 1 thread
     python benchmarks/bench_locate.py one SIZE      # (internal) one size in a fresh process: time + peak RSS
 
 All runs use torch.set_num_threads(2). Evaluation seeds (500_000+) are disjoint from training seeds (>= 1_000_000)
@@ -12,6 +12,7 @@ and from the model cards' held-out seeds (900_000+). Positions are scored with a
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import math
 import resource
@@ -27,7 +28,8 @@ import atomgraph
 from atomgraph.evaluate import evaluate
 from atomgraph.locate import load_locator, locate
 
-torch.set_num_threads(2)
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))  # intra-op threads for the size table
+torch.set_num_threads(THREADS)
 EVAL_SEED = 500_000
 CASES = [("graphene-si", 1e5), ("graphene-si", 1e6), ("graphene-si", 2e4),
          ("mose2-w", 5e4), ("mose2-w", 2e4)]
@@ -114,7 +116,7 @@ def one(size: int, repeats: int, px: float = 0.1) -> dict:
 
 def speed(repeats: int) -> None:
     """Speed table (each size in a fresh process for an honest peak RSS) and the AtomAI-like U-Net ratio."""
-    print("| size px (0.1 Å/px) | median s | min s | atoms | peak RSS MiB (whole process) |")
+    print(f"| size px (0.1 Å/px), {THREADS} thread(s) | median s | min s | atoms | peak RSS MiB (whole process) |")
     print("|---|---|---|---|---|")
     for size in (256, 512, 1024, 2048, 4096):
         n = repeats if size <= 1024 else max(3, repeats // 2) if size == 2048 else 3
@@ -122,28 +124,32 @@ def speed(repeats: int) -> None:
                              capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         print(f"| {size} | {r['median_s']:.3f} | {r['min_s']:.3f} | {r['atoms']} | {r['peak_rss_MiB']:.0f} |")
-    # side by side on the same 1024² image, interleaved so machine load hits both alike
+    # side by side on the same 1024² image, interleaved so machine load hits both alike; 2 threads, then 1 thread
+    # (on a loaded machine, 2 OpenMP threads per process oversubscribe the cores and can be much slower than 1)
     unet = AtomAIUnet().eval()
     n_unet = sum(p.numel() for p in unet.parameters())
     ours = load_locator("graphene-si")
+    n_ours = sum(p.numel() for p in ours.net.parameters())
     image = atomgraph.simulate("graphene-si", size=1024, pixel_size=0.1, dose=1e5, seed=EVAL_SEED).image
     x = torch.from_numpy((image - image.mean()) / image.std())[None, None]
-    t_unet, t_ours = [], []
-    locate(image, "graphene-si", pixel_size=0.1)
-    with torch.inference_mode():
-        unet(x)
-        for _ in range(repeats):
-            t = time.perf_counter()
+    for threads in (2, 1):
+        torch.set_num_threads(threads)
+        t_unet, t_ours = [], []
+        locate(image, "graphene-si", pixel_size=0.1)
+        with torch.inference_mode():
             unet(x)
-            t_unet.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            locate(image, "graphene-si", pixel_size=0.1)
-            t_ours.append(time.perf_counter() - t)
-    mu, mo = float(np.median(t_unet)), float(np.median(t_ours))
-    n_ours = sum(p.numel() for p in ours.net.parameters())
-    print(f"\n1024² graphene at 0.1 Å/px, {repeats} interleaved runs, 2 threads:")
-    print(f"AtomAI-like U-Net forward only ({n_unet} params): median {mu:.3f} s")
-    print(f"atomgraph locate, whole step ({n_ours} params): median {mo:.3f} s  -> ratio {mu / mo:.1f}x")
+            for _ in range(repeats):
+                t = time.perf_counter()
+                unet(x)
+                t_unet.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                locate(image, "graphene-si", pixel_size=0.1)
+                t_ours.append(time.perf_counter() - t)
+        mu, mo = float(np.median(t_unet)), float(np.median(t_ours))
+        print(f"\n1024² graphene at 0.1 Å/px, {repeats} interleaved runs, {threads} thread(s):")
+        print(f"AtomAI-like U-Net forward only ({n_unet} params): median {mu:.3f} s")
+        print(f"atomgraph locate, whole step ({n_ours} params): median {mo:.3f} s  -> ratio {mu / mo:.1f}x")
+    torch.set_num_threads(2)
 
 
 if __name__ == "__main__":
