@@ -176,7 +176,8 @@ def locate_atoms(image: np.ndarray, model: str | Path = "graphene-si", pixel_siz
         smooth = gaussian_filter(arr, sigma, truncate=3.0) if sigma >= 0.3 else arr
         xy_px = refine_quadratic(smooth, xy_px, max(int(round(REFINE_RADIUS_A / px)), 1), iterations=3)
     h, w = arr.shape
-    inside = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] <= w - 0.5) & (xy_px[:, 1] >= -0.5) & (xy_px[:, 1] <= h - 0.5)
+    edge = 0.5 - 1e-3  # peaks pushed onto the frame edge (clipped interpolation) are dropped, not kept by rounding
+    inside = (xy_px[:, 0] > -edge) & (xy_px[:, 0] < w - 1 + edge) & (xy_px[:, 1] > -edge) & (xy_px[:, 1] < h - 1 + edge)
     keep = merge_close(xy_px * px, score, MERGE_DISTANCE_A) & inside
     xy_px, score, xy_nat = xy_px[keep], score[keep], native.to_native(xy_px[keep])
 
