@@ -361,6 +361,9 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
         expected *= np.clip(1.0 + rng.normal(0.0, s.line_gain_noise, size=(h, 1)), 0.0, None)
     if truth_line_shift is not None:
         xy_px[:, 0] += np.interp(xy_px[:, 1], np.arange(h), truth_line_shift)
+    # detector lag delays the signal along the fast-scan axis: every column appears shifted by the lag's mean
+    # (one whole-image shift that no single frame can tell from a lattice translation), so the truth follows it
+    xy_px[:, 0] += s.scan_lag_px
 
     if noise:
         expected = expected + _background(shape, s, float(expected.mean()), rng)
