@@ -175,7 +175,7 @@ def images(draw):
         return (arr > 50) if dtype is np.bool_ else arr.astype(dtype)
 
 
-# absurd pixel sizes (1e9 Å/px) crash locate itself (see test_locate_absurd_pixel_size_is_a_clean_error);
+# absurd pixel sizes (1e9 Å/px) are refused by locate itself (test_locate_absurd_pixel_size_is_a_clean_error);
 # the CLI and analyze() refuse them first with atomgraph.pipeline.check_scale.
 pixel_sizes = st.one_of(st.floats(0.02, 0.4), st.floats(0.02, 0.4),
                         st.sampled_from([None, 0.0, -0.1, np.nan, np.inf, 1e-9, "0.1", "abc", True]))
@@ -201,11 +201,8 @@ def test_analyze_refuses_an_absurd_pixel_size_before_allocating():
         assert message and "check the pixel size" in message
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="locate() resamples to the native grid without a size limit (torch RuntimeError); fix in "
-                          "atomgraph/locate/normalize.py (resample: refuse > 2**28 native px). The CLI and analyze() "
-                          "guard with atomgraph.pipeline.check_scale. Remove this marker when fixed.")
 def test_locate_absurd_pixel_size_is_a_clean_error():
     image = np.random.default_rng(0).random((64, 64))
-    with pytest.raises(AtomgraphInputError):
-        locate(image, pixel_size=1e9)
+    for pixel_size in (1e9, 1e4):  # refused by resample() before allocating the native grid (> 2**28 px)
+        with pytest.raises(AtomgraphInputError, match="check the pixel size"):
+            locate(image, pixel_size=pixel_size)

@@ -19,6 +19,7 @@ from ..errors import AtomgraphInputError
 
 MIN_SIZE_PX = 16          # smallest image side accepted (px)
 MIN_NATIVE_PX = 8         # smallest side on the native grid (px)
+MAX_NATIVE_PIXELS = 2**28  # largest native grid (px), like the readers' limit: refused before allocating
 BACKGROUND_SIGMA_A = 4.0  # Gaussian width of the large-scale background removed before the network (Å)
 
 
@@ -91,8 +92,13 @@ def resample(image: np.ndarray, pixel_size_A: float, native_A: float) -> tuple[n
     Returns the resampled float32 image and the per-axis scale (original px per native px, x then y).
     """
     h, w = image.shape
-    hn = max(int(round(h * pixel_size_A / native_A)), 1)
-    wn = max(int(round(w * pixel_size_A / native_A)), 1)
+    hf, wf = h * pixel_size_A / native_A, w * pixel_size_A / native_A
+    if hf * wf > MAX_NATIVE_PIXELS:
+        raise AtomgraphInputError(f"{h}x{w} px at {pixel_size_A:g} Å/px would be {hf:.3g} x {wf:.3g} px on the "
+                                  f"locator's {native_A:g} Å/px grid (more than {MAX_NATIVE_PIXELS}): check the pixel "
+                                  "size (Å per pixel, not nm) or crop the image")
+    hn = max(int(round(hf)), 1)
+    wn = max(int(round(wf)), 1)
     if min(hn, wn) < MIN_NATIVE_PX:
         raise AtomgraphInputError(f"image is too small: {image.shape} px at {pixel_size_A:g} Å/px covers under "
                                   f"{MIN_NATIVE_PX * native_A:g} Å per side")
