@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
-import importlib.resources
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +180,14 @@ def config_path(material: str | Path) -> Path | None:
 def configs_dir() -> Path:
     """Where the built-in configs live: the installed ``atomgraph.configs`` or the checkout's ``configs/``."""
     try:
-        return Path(str(importlib.resources.files("atomgraph.configs")))
-    except ModuleNotFoundError:  # running from a source checkout that was not installed
-        return Path(__file__).resolve().parent.parent / "configs"
+        spec = importlib.util.find_spec("atomgraph.configs")
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:  # installed: a data-only (namespace) package
+        for location in spec.submodule_search_locations:
+            if (Path(location) / "graphene_si.yaml").is_file():
+                return Path(location)
+    return Path(__file__).resolve().parent.parent / "configs"  # a source checkout that was not installed
 
 
 def load_config(material: str | Path | dict) -> dict:
