@@ -106,6 +106,9 @@ def load_model(path: str | Path) -> tuple[NodeClassifier, dict]:
     if "architecture" not in metadata or "meta" not in metadata:
         raise ValueError("not a classifier weights file (no architecture metadata)")
     model = NodeClassifier(**json.loads(metadata["architecture"]))
-    model.load_state_dict(load_file(str(path)))
+    state = load_file(str(path))
+    for name in ("input_mean", "input_std"):  # weights written before input standardization existed
+        state.setdefault(name, getattr(model, name))
+    model.load_state_dict(state)
     model.eval()
     return model, json.loads(metadata["meta"])
