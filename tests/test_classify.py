@@ -105,7 +105,7 @@ def test_outputs_probabilities_and_uncertain_flag():
     sim = simulate("graphene-si", size=128, pixel_size=0.1, seed=3, counts={"Si3": 2, "Si4": 1})
     graph = classify(_coordinates(sim), "graphene-si", threshold=0.9)
     nodes = graph.atoms
-    p = np.column_stack([nodes.extra[f"p_{k}"] for k in ("C", "Si3", "Si4")])
+    p = np.column_stack([nodes.extra[f"prob_{k}"] for k in ("C", "Si3", "Si4")])
     real = ~nodes.vacancy
     assert np.allclose(p[real].sum(axis=1), 1.0, atol=1e-5)
     assert list(nodes.label[real]) == list(np.array(["C", "Si3", "Si4"])[p[real].argmax(axis=1)])

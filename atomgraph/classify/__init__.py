@@ -4,7 +4,7 @@
 data; :mod:`atomgraph.classify.baselines` holds the rule-based and scikit-learn baselines the GNN is measured
 against (``benchmarks/bench_classify.py``).
 
-Output per node: ``label`` (the material's vocabulary), ``prob`` (its probability), ``extra['p_<label>']`` (every
+Output per node: ``label`` (the material's vocabulary), ``prob`` (its probability), ``extra['prob_<label>']`` (every
 label's probability) and ``extra['uncertain']`` (best probability below the threshold; the label stays the arg max).
 Real atoms take a label of the vocabulary other than the vacancy label, or ``''`` when the model finds the detection
 is no column of the lattice (a locator false atom: trained on unmatched detections); vacancy nodes are either the
@@ -143,7 +143,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     Returns
     -------
     AtomGraph
-        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['p_<label>']`` and
+        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
         ``extra['uncertain']``. ``element`` is set where the label implies it (``W`` -> W, ``Si4`` -> Si);
         vacancy nodes keep ``''``.
 
@@ -168,7 +168,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     atoms.label = names[best]
     atoms.prob = prob
     for k, label in enumerate(labels):
-        atoms.extra[f"p_{label}"] = probs[:, k].astype(float)
+        atoms.extra[f"prob_{label}"] = probs[:, k].astype(float)  # p_<class> stays the locator's evidence
     atoms.extra["uncertain"] = prob < float(threshold)
     implied = clf.meta.get("label_elements", {})
     element = np.asarray(atoms.element, dtype=object).copy()
