@@ -1,7 +1,7 @@
 """Locate benchmark: accuracy on fresh simulated images, speed and peak memory vs image size, AtomAI-like U-Net ratio.
 
 Usage:
-    python benchmarks/bench_locate.py accuracy [--images 8]
+    python benchmarks/bench_locate.py accuracy [--images 8] [--weights graphene-si=PATH.safetensors ...]
     python benchmarks/bench_locate.py speed [--repeats 7]      # BENCH_THREADS=1 for the size table on 1 thread
     python benchmarks/bench_locate.py one SIZE      # (internal) one size in a fresh process: time + peak RSS
 
@@ -35,8 +35,11 @@ CASES = [("graphene-si", 1e5), ("graphene-si", 1e6), ("graphene-si", 2e4),
          ("mose2-w", 5e4), ("mose2-w", 2e4)]
 
 
-def accuracy(n_images: int, size: int = 384) -> None:
-    """Pooled detection precision/recall/F1 and RMS error per material and dose (pixel size drawn per image)."""
+def accuracy(n_images: int, size: int = 384, weights: dict[str, str] | None = None) -> None:
+    """Pooled detection precision/recall/F1 and RMS error per material and dose (pixel size drawn per image).
+
+    ``weights`` maps a material to a locator ``.safetensors`` path (card beside it) used instead of the bundled one."""
+    weights = weights or {}
     print(f"| model | dose e/Å² | images ({size}², px 0.06–0.2 Å drawn) | precision | recall | F1 | RMS pm | "
           "RMS pm, global offset removed | species acc. |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -46,7 +49,7 @@ def accuracy(n_images: int, size: int = 384) -> None:
         sp_ok = sp_n = 0
         for i in range(n_images):
             sim = atomgraph.simulate(material, size=size, dose=dose, seed=EVAL_SEED + i)
-            pred = locate(sim.image, material, pixel_size=sim.pixel_size_A)
+            pred = locate(sim.image, weights.get(material, material), pixel_size=sim.pixel_size_A)
             r = evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape)
             tp += r["tp"]; n_pred += r["n_pred"]; n_truth += r["n_truth"]  # noqa: E702
             sq += r["rms_error_A"] ** 2 * r["tp"]
@@ -158,9 +161,11 @@ if __name__ == "__main__":
     p.add_argument("size", nargs="?", type=int)
     p.add_argument("--images", type=int, default=8)
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--weights", action="append", default=[], metavar="MATERIAL=PATH",
+                   help="accuracy: score this locator .safetensors (card beside it) instead of the bundled one")
     a = p.parse_args()
     if a.what == "accuracy":
-        accuracy(a.images)
+        accuracy(a.images, weights=dict(w.split("=", 1) for w in a.weights))
     elif a.what == "speed":
         speed(a.repeats)
     else:
