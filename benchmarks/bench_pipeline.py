@@ -1,6 +1,6 @@
 """Whole ``analyze`` (locate -> graph -> classify -> defects, no file I/O): time and peak memory per image size.
 
-Each size runs in a fresh subprocess so its peak RSS is its own. Times are medians over repeats, 2 torch threads.
+Each size runs in a fresh subprocess so its peak RSS is its own. Times are medians over repeats; torch runs inference on the library default thread count (1; ATOMGRAPH_THREADS overrides).
 Run: python benchmarks/bench_pipeline.py [--sizes 256 512 1024 2048 4096] [--repeats 5] [--model graphene-si]
 """
 
@@ -14,7 +14,7 @@ import sys
 CHILD = r"""
 import json, resource, statistics, sys, time
 import torch
-torch.set_num_threads(2)
+# inference threads: the library default (1; ATOMGRAPH_THREADS overrides)
 import atomgraph
 size, repeats, model = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 sim = atomgraph.simulate(model, size=size, pixel_size=0.1, dose=2e5, seed=99)

@@ -26,6 +26,7 @@ import torch
 
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
+from ..threads import inference_threads
 from .encode import encode
 from .model import NodeClassifier, load_model
 
@@ -159,7 +160,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
     clf = load_classifier(model)
     graph = _as_graph(graph_or_atoms, clf.material)
-    probs = predict_proba(clf, graph)
+    with inference_threads():
+        probs = predict_proba(clf, graph)
     atoms = graph.atoms.copy()
     labels = clf.labels
     names = np.array(labels + [""], dtype=object)

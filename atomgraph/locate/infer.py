@@ -14,6 +14,7 @@ from scipy.ndimage import gaussian_filter, map_coordinates
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
+from ..threads import inference_threads
 from ..weights import weights_path
 from .network import STRIDE, LocatorNet
 from .normalize import check_image, check_pixel_size, prepare
@@ -168,7 +169,8 @@ def locate_atoms(image: np.ndarray, model: str | Path = "graphene-si", pixel_siz
         raise AtomgraphInputError(f"tile size must be at least 16 px, got {tile_size!r}")
 
     native = prepare(arr, px, loc.native_A)
-    heat, probs = run_network(loc.net, native.normalized, tile)
+    with inference_threads():
+        heat, probs = run_network(loc.net, native.normalized, tile)
     xy_nat, score = find_peaks(heat, thr)
     xy_px = native.to_original(xy_nat)
     if refine == "image":
