@@ -1,6 +1,7 @@
 """Whole ``analyze`` (locate -> graph -> classify -> defects, no file I/O): time and peak memory per image size.
 
-Each size runs in a fresh subprocess so its peak RSS is its own. Times are medians over repeats; torch runs inference on the library default thread count (1; ATOMGRAPH_THREADS overrides).
+Each size runs in a fresh subprocess so its peak RSS is its own. Times are medians over repeats; torch runs
+inference on the library's default thread count (1; ATOMGRAPH_THREADS overrides).
 Run: python benchmarks/bench_pipeline.py [--sizes 256 512 1024 2048 4096] [--repeats 5] [--model graphene-si]
 """
 
