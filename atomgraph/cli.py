@@ -278,13 +278,27 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not models:
         print("no bundled models")
+    print(f"{'kind':<11}{'model':<13}{'params':>8}{'kB':>6}  held-out (fresh simulated images)")
     for m in models:
         card = m["card"]
-        metrics = card.get("metrics", {})
-        shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in
-                          list(metrics.items())[:4] if not isinstance(v, (dict, list)))
-        print(f"{m['kind']:<10} {m['name']:<12} params={card.get('parameters', '?'):<8} {shown}")
+        print(f"{m['kind']:<11}{m['name']:<13}{card.get('parameters', 0):>8}"
+              f"{card.get('weights_bytes', 0) / 1000:>6.0f}  {_card_headline(card)}")
+    print("`atomgraph models --json` prints the full cards (config, seeds, data ranges, metrics, sha256).")
     return EXIT_OK
+
+
+def _card_headline(card: dict) -> str:
+    """One line of a model card's held-out metrics."""
+    metrics = card.get("metrics") or {}
+    if "standard" in metrics:
+        std = metrics["standard"]
+        return (f"classes {', '.join(card.get('classes', []))}; at {std.get('dose_e_per_A2', 0):.0e} e/Å²: "
+                f"F1 {std.get('f1', float('nan')):.4f}, RMS {std.get('rms_error_pm', float('nan')):.1f} pm")
+    located = (card.get("heldout") or {}).get("metrics", {}).get("located", {}).get("per_label", {})
+    if located:
+        parts = [f"{k} {v['precision']:.2f}/{v['recall']:.2f}" for k, v in located.items() if not k.startswith("(")]
+        return "labels P/R from located atoms: " + ", ".join(parts)
+    return ""
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
