@@ -19,12 +19,13 @@ import pytest
 
 import atomgraph
 from atomgraph.atoms import AtomTable
+from atomgraph.config import configs_dir
 from atomgraph.cli import main
 from atomgraph.errors import AtomgraphInputError
 from atomgraph.io.safe_write import atomic_output, atomic_path, plain_name, safe_child
 
 PACKAGE = Path(atomgraph.__file__).resolve().parent
-CONFIG = PACKAGE.parent / "configs" / "graphene_si.yaml"
+CONFIG = configs_dir() / "graphene_si.yaml"  # the installed configs (or the checkout's)
 
 
 # ------------------------------------------------------------------------------------------- static source check
