@@ -342,24 +342,25 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
     p.set_defaults(func=cmd_simulate)
 
+    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str) -> None:
+        p.add_argument("--model", default="graphene-si", help="graphene-si, mose2-w, or a .safetensors path")
+        p.add_argument("--pixel-size", type=_positive(float), default=None, help=pixel_help)
+
     p = sub.add_parser("locate", help="find atomic columns in an image")
     p.add_argument("image")
-    p.add_argument("--model", default="graphene-si")
-    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: from the file)")
+    model_and_pixel_size(p, "Å/px (default: from the file)")
     common(p, "atoms CSV")
     p.set_defaults(func=cmd_locate)
 
     p = sub.add_parser("classify", help="label local environments from a coordinate file")
     p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
-    p.add_argument("--model", default="graphene-si")
-    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (for x_px/y_px input)")
+    model_and_pixel_size(p, "Å/px (for x_px/y_px input)")
     common(p, "graph file: .graphml .json .csv .extxyz .pt")
     p.set_defaults(func=cmd_classify)
 
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
-    p.add_argument("--model", default="graphene-si")
-    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: from the file)")
+    model_and_pixel_size(p, "Å/px (default: from the file)")
     common(p, "output folder")
     p.set_defaults(func=cmd_analyze)
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
+from .checks import check_input_file
 
 log = logging.getLogger(__name__)
 
@@ -116,20 +117,7 @@ def _check_pixel_size(pixel_size_A: float | None, source: str) -> float | None:
 
 
 def _check_file(path: Path, source: str) -> None:
-    if not path.exists():
-        raise AtomgraphInputError("file not found", source=source)
-    if path.is_dir():
-        raise AtomgraphInputError("is a folder, not a file", source=source)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise AtomgraphInputError(f"cannot be read ({exc.strerror or exc})", source=source) from None
-    if size == 0:
-        raise AtomgraphInputError("is empty (0 bytes); no atoms", source=source)
-    if size > MAX_COORD_FILE_BYTES:
-        raise AtomgraphInputError(f"is too large for a coordinate file ({size} bytes)", source=source)
+    check_input_file(path, source, empty_hint="; no atoms", max_bytes=MAX_COORD_FILE_BYTES)
 
 
 def _too_many(n: int, source: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from .checks import check_input_file
 
 log = logging.getLogger(__name__)
 
@@ -135,18 +136,7 @@ def read_image(path: str | os.PathLike, *, allow_stack: bool = False, max_pixels
 
 # --------------------------------------------------------------------------------------------------------- checks
 def _check_file(path: Path, source: str) -> None:
-    if not path.exists():
-        raise AtomgraphInputError("file not found", source=source)
-    if path.is_dir():
-        raise AtomgraphInputError("is a folder, not a file", source=source)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise AtomgraphInputError(f"cannot be read ({exc.strerror or exc})", source=source) from None
-    if size == 0:
-        raise AtomgraphInputError("is empty (0 bytes)", source=source)
+    check_input_file(path, source)
 
 
 _MAGIC = [
