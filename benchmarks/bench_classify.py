@@ -30,6 +30,7 @@ from atomgraph.classify.train import (TRAIN_SEED_OFFSET, _locator_available, mak
 from atomgraph.evaluate import evaluate, match_atoms
 from atomgraph.graph import build_graph
 from atomgraph.materials import get_material
+from atomgraph.threads import inference_thread_count
 
 TEST_SEED = 900_000
 METHODS = ["GNN", "rules", "HGB"]
@@ -135,7 +136,7 @@ def speed(name: str, weights: str, n_target: int = 100_000, repeats: int = 3) ->
         classify(graph, weights)
         times.append(time.perf_counter() - t0)
     return {"nodes": len(graph.atoms), "edges": graph.num_edges, "build_graph_s": t_graph,
-            "classify_s": float(np.median(times)), "threads": torch.get_num_threads()}
+            "classify_s": float(np.median(times)), "threads": inference_thread_count()}
 
 
 def main() -> None:
