@@ -2,9 +2,7 @@
 
 Messages are ``relu(h_j + W e_ij)`` with ``e_ij`` a radial basis of the bond length only, summed over neighbors
 (sum aggregation keeps coordination counts visible), so the network is invariant to rotation, mirror and
-translation by construction. The layer is the update rule of ``torch_geometric.nn.GINEConv`` written with
-``index_select``/``index_add_``: same math, about 2x faster on CPU for 100k-node graphs and no optional
-dependencies (pyg-lib / torch_scatter).
+translation by construction. Each layer is ``torch_geometric.nn.GINEConv`` plus a residual connection.
 
 Weights are stored as safetensors with the architecture in the file's metadata (:func:`save_model`,
 :func:`load_model`); loading never unpickles.
@@ -23,6 +21,9 @@ from torch import nn
 class EdgeConv(nn.Module):
     """One GINE update with a residual: ``h_i + MLP((1 + eps) h_i + sum_j relu(h_j + W e_ij))``.
 
+    The message passing is :class:`torch_geometric.nn.GINEConv` (sum aggregation, trainable ``eps``, a linear map
+    of the edge features); this module adds the residual connection.
+
     Args:
         hidden: node feature width.
         edge_dim: edge input width (radial basis size).
@@ -30,20 +31,30 @@ class EdgeConv(nn.Module):
 
     def __init__(self, hidden: int, edge_dim: int) -> None:
         super().__init__()
-        self.edge = nn.Linear(edge_dim, hidden)
-        self.eps = nn.Parameter(torch.zeros(1))
-        self.mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        from torch_geometric.nn import GINEConv
 
-    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor,
-                offsets: torch.Tensor | None = None) -> torch.Tensor:
-        """``offsets`` (N + 1): start of each target node's edges when edges are sorted by target (faster)."""
-        src, dst = edge_index
-        message = h.index_select(0, src).add_(self.edge(edge_attr)).relu_()
-        if offsets is not None:
-            aggregated = torch.segment_reduce(message, "sum", offsets=offsets)
-        else:
-            aggregated = torch.zeros_like(h).index_add_(0, dst, message)
-        return h + self.mlp((1.0 + self.eps) * h + aggregated)
+        mlp = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.conv = GINEConv(mlp, train_eps=True, edge_dim=edge_dim)
+
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        return h + self.conv(h, edge_index, edge_attr)
+
+
+#: parameter names of weights saved before the layer was torch_geometric's GINEConv -> current names
+_LEGACY_KEYS = {"edge.weight": "conv.lin.weight", "edge.bias": "conv.lin.bias", "eps": "conv.eps",
+                "mlp.0.weight": "conv.nn.0.weight", "mlp.0.bias": "conv.nn.0.bias",
+                "mlp.2.weight": "conv.nn.2.weight", "mlp.2.bias": "conv.nn.2.bias"}
+
+
+def _upgrade_keys(state: dict) -> dict:
+    """Rename per-layer parameters of older weight files (``convs.K.edge.weight`` -> ``convs.K.conv.lin.weight``)."""
+    out = {}
+    for key, value in state.items():
+        parts = key.split(".", 2)
+        if len(parts) == 3 and parts[0] == "convs" and parts[2] in _LEGACY_KEYS:
+            key = f"convs.{parts[1]}.{_LEGACY_KEYS[parts[2]]}"
+        out[key] = value
+    return out
 
 
 class NodeClassifier(nn.Module):
@@ -74,12 +85,8 @@ class NodeClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
         h = self.embed((x - self.input_mean) / self.input_std)
-        dst = edge_index[1]
-        offsets = None
-        if dst.numel() and bool((dst[1:] >= dst[:-1]).all()):  # sorted by target: segment sums
-            offsets = torch.searchsorted(dst, torch.arange(len(x) + 1, dtype=dst.dtype))
         for conv in self.convs:
-            h = conv(h, edge_index, edge_attr, offsets)
+            h = conv(h, edge_index, edge_attr)
         return self.head(h)
 
 
@@ -106,7 +113,7 @@ def load_model(path: str | Path) -> tuple[NodeClassifier, dict]:
     if "architecture" not in metadata or "meta" not in metadata:
         raise ValueError("not a classifier weights file (no architecture metadata)")
     model = NodeClassifier(**json.loads(metadata["architecture"]))
-    state = load_file(str(path))
+    state = _upgrade_keys(load_file(str(path)))
     for name in ("input_mean", "input_std"):  # weights written before input standardization existed
         state.setdefault(name, getattr(model, name))
     model.load_state_dict(state)
