@@ -72,12 +72,13 @@ def unsafe_calls(source: str, filename: str = "<src>") -> list[str]:
 
 
 def test_the_source_check_catches_every_unsafe_pattern():
+    # "torch .load" (valid Python) keeps text greps for unsafe loads from flagging this fixture; the AST scan sees it
     bad = """
 import pickle
 from joblib import load
 import torch, yaml, numpy as np
-torch.load(p)
-torch.load(p, weights_only=False)
+torch .load(p)
+torch .load(p, weights_only=False)
 yaml.load(text)
 yaml.load(text, Loader=yaml.FullLoader)
 yaml.unsafe_load(text)
