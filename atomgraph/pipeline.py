@@ -130,7 +130,9 @@ class Analysis:
         write_defects_csv(self.defects, paths[1], force=force)
         write_graph(self.graph, paths[2], force=force)
         write_graph(self.graph, paths[3], force=force)
-        save_figure(self.plot(), paths[4], force=force)
+        # at least one figure pixel per image pixel (8-inch figure), capped at 2400 px
+        dpi = int(min(max(100, self.image.shape[0] / 8), 300))
+        save_figure(self.plot(), paths[4], force=force, dpi=dpi)
         return paths
 
 
