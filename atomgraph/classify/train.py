@@ -35,6 +35,7 @@ from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
+from ..io.safe_write import atomic_output, atomic_path, check_writable
 from ..materials import Material, get_material
 from .encode import CUTOFF_BONDS, N_RBF, encode
 from .model import NodeClassifier, n_parameters, save_model
@@ -284,8 +285,9 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     if output.suffix != ".safetensors":
         raise AtomgraphInputError("classifier weights must be written to a .safetensors path", source=str(output))
     card_path = output.with_suffix(".json")
-    if not force and (output.exists() or card_path.exists()):
-        raise AtomgraphInputError("exists (use --force to overwrite)", source=str(output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(output, force)
+    check_writable(card_path, force)
     mat = get_material(config)
     settings = dict(DEFAULTS)
     settings.update(mat.config.get("classifier", {}) or {})
@@ -387,10 +389,8 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
             pred = predict_examples(net, subset)
             metrics[mode] = node_scores(pred, np.concatenate([e.target for e in subset]), names)
     meta["label_elements"] = label_elements(mat)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_suffix(".safetensors.tmp")
-    save_model(net, tmp, meta)
-    tmp.replace(output)
+    with atomic_path(output, force) as tmp:
+        save_model(net, tmp, meta)
     sha = hashlib.sha256(output.read_bytes()).hexdigest()
     card = {
         "name": f"classifier-{mat.name}", "kind": "classifier", "material": mat.name, "labels": labels,
@@ -412,9 +412,8 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
                     "note": "fresh simulated images never used in training; node-level scores on matched nodes",
                     "metrics": metrics},
     }
-    tmp_card = card_path.with_suffix(".json.tmp")
-    tmp_card.write_text(json.dumps(card, indent=1), encoding="utf-8")
-    tmp_card.replace(card_path)
+    with atomic_output(card_path, force) as handle:
+        handle.write(json.dumps(card, indent=1))
     log.info("wrote %s (%d parameters, %.0f s)", output, card["parameters"], t_total)
     return card
 
