@@ -14,18 +14,18 @@ DEMO_SETTINGS = dict(size=512, pixel_size=0.1, dose=2e5, seed=2026)
 
 def run_demo(output: Path, force: bool = False) -> int:
     """Run the demo into ``output`` (refuses a non-empty folder unless ``force``); returns the exit code."""
-    from .cli import OutputFolder
+    from .cli import OutputFolder, _prepare_outdir_check
     import numpy as np
 
     from .io.tables import write_truth_csv
     from .pipeline import analyze
     from .simulate import simulate
 
-    folder = OutputFolder(output, force)  # checks the folder before any work
+    _prepare_outdir_check(output, force)  # refuse a non-empty folder before any work
     t0 = time.perf_counter()
     sim = simulate(DEMO_MATERIAL, **DEMO_SETTINGS)
     result = analyze(sim.image, model=DEMO_MATERIAL, pixel_size=sim.pixel_size_A)
-    with folder as tmp:
+    with OutputFolder(output, force) as tmp:  # the temporary folder exists only while writing
         result.save(tmp)
         np.save(tmp / "image.npy", sim.image)
         write_truth_csv(sim.truth, tmp / "truth.csv")
