@@ -8,7 +8,7 @@ pixel (row i, column j) has its center at ``x_px = j, y_px = i``). It converts t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -161,9 +161,6 @@ class AtomTable:
         if pixel_size_A is None:
             pixel_size_A = atoms.info.get("pixel_size_A")
         return cls(positions_A=atoms.positions[:, :2], element=element, pixel_size_A=pixel_size_A, **kwargs)
-
-    def replace(self, **changes) -> "AtomTable":
-        return replace(self, **changes)
 
 
 def project_to_columns(atoms, pixel_size_A: float | None = None, tolerance_A: float = 0.3,

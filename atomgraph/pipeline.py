@@ -97,10 +97,11 @@ class Analysis:
                  f"{len(self.defects)} defects, model {self.model}, {self.pixel_size_A:.4g} Å/px"]
         lines.append(f"{'label':<10}{'sites':>8}{'defects':>9}")
         defects = self.defect_counts()
-        for label, n in self.label_counts().items():
+        sites = self.label_counts()
+        for label, n in sites.items():
             lines.append(f"{label or '-':<10}{n:>8}{defects.get(label, 0):>9}")
         for label, n in defects.items():
-            if label not in self.label_counts():
+            if label not in sites:
                 lines.append(f"{label:<10}{'':>8}{n:>9}")
         return "\n".join(lines)
 
