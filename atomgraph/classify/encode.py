@@ -22,6 +22,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
+from ..features import gaussian_expansion
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,8 @@ def edge_inputs(length_A: np.ndarray, bond_A: float, n_rbf: int = N_RBF) -> np.n
     """(E, n_rbf) float32 Gaussian radial basis of ``length_A / bond_A`` (centers 0.4 .. 1.6 bonds)."""
     lo, hi = RBF_RANGE_BONDS
     centers = np.linspace(lo, hi, n_rbf, dtype=np.float32)
-    width = (hi - lo) / (n_rbf - 1)
-    r = (np.asarray(length_A, np.float32) / np.float32(bond_A))[:, None]
-    return np.exp(-0.5 * ((r - centers[None, :]) / width) ** 2).astype(np.float32)
+    r = np.asarray(length_A, np.float32) / np.float32(bond_A)  # in bonds: centers and width are in bonds too
+    return gaussian_expansion(r, centers, (hi - lo) / (n_rbf - 1))
 
 
 def species_evidence(atoms: AtomTable, species: list[str]) -> np.ndarray:
