@@ -48,6 +48,9 @@ class AtomTable:
         Stable ids, 0..N-1 unless set.
     extra : dict of (N, ...) arrays
         Further per-atom data (e.g. ``species_prob`` from the locator, ``frame`` for stacks).
+    image_shape_px : (rows, cols) or None
+        Shape of the image the atoms were found in (None for coordinate input): the frame spans
+        ``x_px, y_px`` in ``[-0.5, cols - 0.5] x [-0.5, rows - 0.5]``; the lattice model uses it as the observed region.
     """
 
     positions_A: np.ndarray
@@ -60,6 +63,7 @@ class AtomTable:
     vacancy: np.ndarray | None = None
     ids: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
+    image_shape_px: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         self.positions_A = np.asarray(self.positions_A, dtype=float).reshape(-1, 2)
@@ -73,6 +77,8 @@ class AtomTable:
         self.ids = np.arange(n) if self.ids is None else np.asarray(self.ids, dtype=int)
         if self.pixel_size_A is not None:
             self.pixel_size_A = float(self.pixel_size_A)
+        if self.image_shape_px is not None:
+            self.image_shape_px = (int(self.image_shape_px[0]), int(self.image_shape_px[1]))
         for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"AtomTable.{name} has {len(getattr(self, name))} rows, positions have {n}")
@@ -123,7 +129,7 @@ class AtomTable:
             kwargs[name] = np.concatenate([getattr(t, name) for t in tables])
         keys = set.intersection(*(set(t.extra) for t in tables))
         kwargs["extra"] = {k: np.concatenate([np.asarray(t.extra[k]) for t in tables]) for k in keys}
-        return AtomTable(pixel_size_A=first.pixel_size_A, **kwargs)
+        return AtomTable(pixel_size_A=first.pixel_size_A, image_shape_px=first.image_shape_px, **kwargs)
 
     def to_ase(self):
         """``ase.Atoms`` of the real atoms and vacancy sites (vacancies as ``X``, z = 0) with per-atom arrays

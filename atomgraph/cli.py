@@ -264,8 +264,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .locate.train import train_locator as train
     else:
         from .classify.train import train_classifier as train
-    card = train(args.config, args.output, seed=args.seed, force=args.force)
-    print(json.dumps({k: card[k] for k in ("name", "metrics") if k in card}, indent=2))
+    if args.minutes is not None and not args.minutes > 0:
+        raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
+    card = train(args.config, args.output, seed=args.seed, force=args.force, minutes=args.minutes)
+    print(json.dumps({k: card[k] for k in ("name", "metrics", "calibration") if k in card}, indent=2))
     return EXIT_OK
 
 
@@ -376,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stage", choices=["locator", "classifier"])
     p.add_argument("--config", required=True, help="material config .yaml (or a built-in name)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="wall-clock budget (default: locator about 14 min by steps, classifier 10 min)")
     common(p, "weights file (.safetensors); a .json model card is written beside it")
     p.set_defaults(func=cmd_train)
 

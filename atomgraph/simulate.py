@@ -378,7 +378,8 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
 
     in_frame = ((xy_px[:, 0] >= -0.5) & (xy_px[:, 0] < w - 0.5) & (xy_px[:, 1] >= -0.5) & (xy_px[:, 1] < h - 0.5))
     truth = AtomTable.from_pixels(xy_px[in_frame], px, cols.element[in_frame], label=cols.label[in_frame],
-                                  prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame])
+                                  prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
+                                  image_shape_px=(h, w))
     label_counts = {label: int(np.sum(truth.label == label)) for label in mat.labels}
     atoms = structure.to_atoms()
     frame = np.array([w - 0.5, h - 0.5]) * px

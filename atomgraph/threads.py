@@ -36,3 +36,11 @@ def inference_threads(n: int | None = None) -> Iterator[None]:
     finally:
         if torch.get_num_threads() != previous:
             torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def training_threads() -> Iterator[None]:
+    """Train on one thread (small graphs: one thread is faster and leaves a core to data generation or another
+    job); the previous count is restored even when training fails."""
+    with inference_threads(1):
+        yield

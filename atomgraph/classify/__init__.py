@@ -27,7 +27,7 @@ import torch
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..threads import inference_threads
-from .encode import encode
+from .encode import check_compatible, encode
 from .model import NodeClassifier, load_model
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,10 @@ __all__ = ["classify", "load_classifier", "predict_proba", "Classifier"]
 class Classifier:
     """A loaded model with what it needs to read a graph.
 
-    ``meta`` holds ``material``, ``labels`` (vocabulary), ``vacancy_label`` (or None), ``species`` (classes of the
-    species evidence), ``bond_A`` (ideal bond, Å), ``cutoff_bonds`` and ``label_elements`` (label -> element).
+    ``meta`` holds ``material``, ``labels`` (vocabulary), ``vacancy_label`` (or None), ``graph_version``,
+    ``node_features`` / ``edge_features`` (the graph's feature names it reads), ``label_elements`` (label ->
+    element), ``intensity_labels`` (labels that need a column intensity), ``temperature`` and ``threshold``
+    (calibration).
     """
 
     net: NodeClassifier
@@ -62,6 +64,7 @@ def _load(path: str, mtime: float) -> Classifier:
         net, meta = load_model(path)
     except Exception as exc:  # a corrupt or foreign file is a user error
         raise AtomgraphInputError(f"cannot read classifier weights ({exc})", source=path) from None
+    check_compatible(meta, source=path)
     return Classifier(net=net, meta=meta, path=path)
 
 
@@ -73,39 +76,60 @@ def load_classifier(model: str | Path = "graphene-si") -> Classifier:
     return _load(str(path), os.path.getmtime(path))
 
 
-def predict_proba(clf: Classifier, graph) -> np.ndarray:
-    """(N, L + 1) probabilities over ``clf.labels`` plus background (last), masked by node kind.
+def predict_proba(clf: Classifier, graph, *, calibrated: bool = True) -> np.ndarray:
+    """(N, L + 1) probabilities over ``clf.labels`` plus background (last), masked by :func:`allowed_mask`.
 
-    Real atoms: every label except the vacancy label, or background (a detection that is no column of the
-    lattice, e.g. a false atom of the locator). Vacancy nodes: the vacancy label or background.
+    ``calibrated``: divide the logits by the model's temperature (fitted on held-out simulations), so a
+    probability of 0.9 is right about nine times in ten on data like those.
     """
     atoms = graph.atoms
-    n = len(atoms)
     labels = clf.labels
-    if n == 0:
+    if len(atoms) == 0:
         return np.zeros((0, len(labels) + 1), np.float32)
-    meta = clf.meta
-    x, edge_index, edge_attr = encode(graph, meta)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        x[bad] = clf.net.input_mean.numpy()[np.nonzero(bad)[1]]
+    x, edge_index, edge_attr = encode(graph, clf.meta)
+    allowed = allowed_mask(atoms, clf.meta)
+    temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
     with torch.inference_mode():
         logits = clf.net(torch.from_numpy(x), torch.from_numpy(edge_index), torch.from_numpy(edge_attr))
-        allowed = torch.from_numpy(allowed_mask(np.asarray(atoms.vacancy, bool), labels, meta.get("vacancy_label")))
-        logits = logits.masked_fill(~allowed, float("-inf"))
+        logits = (logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
         return torch.softmax(logits, dim=1).numpy()
 
 
-def allowed_mask(vacancy: np.ndarray, labels: list[str], vacancy_label: str | None) -> np.ndarray:
-    """(N, L + 1) bool: which outputs a node may take (see :func:`predict_proba`)."""
+def given_elements(atoms: AtomTable) -> bool:
+    """True when the elements are facts (a coordinate file or a user), False when a locator guessed them: a
+    locator's table carries its per-class probabilities ``extra['p_<class>']``."""
+    return not any(str(k).startswith("p_") for k in atoms.extra)
+
+
+def allowed_mask(atoms: AtomTable, meta: dict) -> np.ndarray:
+    """(N, L + 1) bool: which outputs each node may take (labels of ``meta['labels']``, then background).
+
+    - Vacancy nodes: the vacancy label (``Sevac``) or background.
+    - Located atoms: every label, or background (a detection that is no column of the lattice). The vacancy label
+      too: a faint detection on an empty chalcogen site is an empty site (the node becomes a vacancy node).
+    - Atoms whose element is given (:func:`given_elements`): only labels that imply that element (``W`` -> ``W``;
+      ``Si`` -> ``Si3``/``Si4``), or background; labels that need a column intensity (``Se1``) only where the
+      intensity is known.
+    """
+    labels = list(meta["labels"])
     n_out = len(labels) + 1
-    real_ok = np.ones(n_out, bool)
+    vacancy = np.asarray(atoms.vacancy, bool)
+    vacancy_label = meta.get("vacancy_label")
     vac_ok = np.zeros(n_out, bool)
     vac_ok[-1] = True
     if vacancy_label in labels:
-        real_ok[labels.index(vacancy_label)] = False
         vac_ok[labels.index(vacancy_label)] = True
-    return np.where(np.asarray(vacancy, bool)[:, None], vac_ok[None, :], real_ok[None, :])
+    out = np.ones((len(atoms), n_out), bool)
+    if given_elements(atoms):
+        implied = meta.get("label_elements", {})
+        element = np.asarray(atoms.element, dtype=object).astype(str)
+        known_intensity = np.isfinite(np.asarray(atoms.intensity, float))
+        for k, label in enumerate(labels):
+            out[:, k] = element == implied.get(label, "")
+            if label in meta.get("intensity_labels", []):
+                out[:, k] &= known_intensity
+    out[vacancy] = vac_ok
+    return out
 
 
 def _as_graph(graph_or_atoms, material: str):
@@ -127,7 +151,7 @@ def _as_graph(graph_or_atoms, material: str):
     raise AtomgraphInputError(f"classify needs an AtomGraph, AtomTable or ase.Atoms, got {type(obj).__name__}")
 
 
-def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: float = 0.5):
+def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: float | None = None):
     """Label every node of a graph with the GNN classifier.
 
     Parameters
@@ -138,32 +162,37 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         probabilities (``extra['p_<class>']``) and column intensities are used when present.
     model : str or Path
         Bundled model name (``graphene-si``, ``mose2-w``) or a path to classifier ``.safetensors`` weights.
-    threshold : float
-        Nodes whose best probability is below it get ``extra['uncertain'] = True`` (label unchanged).
+    threshold : float or None
+        Nodes whose best (calibrated) probability is below it get ``extra['uncertain'] = True`` (label unchanged).
+        None: the model's threshold, chosen on held-out simulations.
 
     Returns
     -------
     AtomGraph
         A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
-        ``extra['uncertain']``. ``element`` is set where the label implies it (``W`` -> W, ``Si4`` -> Si);
-        vacancy nodes keep ``''``.
+        ``extra['uncertain']``. Given elements (coordinate input) are kept; a locator's element guess is replaced
+        where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the vacancy label
+        becomes a vacancy node (element ``''``).
 
     Examples
     --------
     >>> from atomgraph import simulate
     >>> sim = simulate("graphene-si", size=96, pixel_size=0.1, seed=0, counts={"Si3": 1, "Si4": 0})
     >>> graph = classify(sim.truth.subset(sim.truth.element != ""), "graphene-si")
-    >>> sorted(set(graph.atoms.label) - {""})
-    ['C', 'Si3']
+    >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
+    (['C', 'Si3'], ['C', 'Si'])
     """
+    clf = load_classifier(model)
+    if threshold is None:
+        threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    clf = load_classifier(model)
     graph = _as_graph(graph_or_atoms, clf.material)
     with inference_threads():
         probs = predict_proba(clf, graph)
     atoms = graph.atoms.copy()
     labels = clf.labels
+    given = given_elements(atoms)
     names = np.array(labels + [""], dtype=object)
     best = np.argmax(probs, axis=1) if len(atoms) else np.zeros(0, int)
     prob = probs[np.arange(len(atoms)), best].astype(float)
@@ -171,14 +200,22 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     atoms.prob = prob
     for k, label in enumerate(labels):
         atoms.extra[f"prob_{label}"] = probs[:, k].astype(float)  # p_<class> stays the locator's evidence
-    atoms.extra["uncertain"] = prob < float(threshold)
-    implied = clf.meta.get("label_elements", {})
+    uncertain = prob < float(threshold)
+    intensity_labels = set(clf.meta.get("intensity_labels", []))
+    if given and intensity_labels:  # e.g. a Se column without intensity: Se2 is the guess, not a finding
+        uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
+            atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
+    atoms.extra["uncertain"] = uncertain
+    vacancy_label = clf.meta.get("vacancy_label")
+    emptied = (atoms.label == vacancy_label) & ~atoms.vacancy if vacancy_label else np.zeros(len(atoms), bool)
+    atoms.vacancy = atoms.vacancy | emptied
     element = np.asarray(atoms.element, dtype=object).copy()
-    for label, elem in implied.items():
-        element[(atoms.label == label) & ~atoms.vacancy] = elem
+    if not given:
+        for label, elem in clf.meta.get("label_elements", {}).items():
+            element[(atoms.label == label) & ~atoms.vacancy] = elem
     element[atoms.vacancy] = ""
     atoms.element = element
     graph.atoms = atoms
-    n_uncertain = int(atoms.extra["uncertain"].sum())
-    log.info("classified %d nodes with %s (%d uncertain)", len(atoms), Path(clf.path).name, n_uncertain)
+    log.info("classified %d nodes with %s (%d uncertain, %d located columns read as empty sites)", len(atoms),
+             Path(clf.path).name, int(uncertain.sum()), int(emptied.sum()))
     return graph

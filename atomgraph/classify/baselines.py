@@ -103,11 +103,8 @@ class LocalClassifier:
                                                     class_weight="balanced", early_stopping=False)
 
     def features(self, graph) -> np.ndarray:
-        """(N, F) graph node features + the GNN's own node inputs."""
-        from .encode import node_inputs
-
-        own = node_inputs(graph.atoms, self.meta["species"])
-        return np.nan_to_num(np.column_stack([graph.node_features, own]).astype(np.float32))
+        """(N, F) the graph's node features (the GNN's node inputs too)."""
+        return np.nan_to_num(np.asarray(graph.node_features, dtype=np.float32))
 
     def fit(self, graphs: list, targets: list[np.ndarray]) -> "LocalClassifier":
         """Fit on graphs and per-node targets (class index; background = number of labels; -1 ignored)."""
@@ -127,7 +124,7 @@ class LocalClassifier:
             return _labeled(atoms, [])
         proba = np.zeros((len(atoms), len(labels) + 1))
         proba[:, self.model.classes_] = self.model.predict_proba(self.features(graph))
-        proba[~allowed_mask(atoms.vacancy, labels, self.meta["vacancy_label"])] = -1.0
+        proba[~allowed_mask(atoms, self.meta)] = -1.0
         best = np.argmax(proba, axis=1)
         out = _labeled(atoms, np.array(labels + [""], dtype=object)[best])
         out.prob = proba[np.arange(len(atoms)), best]

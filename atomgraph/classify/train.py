@@ -37,7 +37,9 @@ from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
 from ..io.safe_write import atomic_output, atomic_path, check_writable
 from ..materials import Material, get_material
-from .encode import CUTOFF_BONDS, N_RBF, encode
+from ..graph import GRAPH_VERSION
+from .encode import encode
+from ..threads import training_threads
 from .model import NodeClassifier, n_parameters, save_model
 
 log = logging.getLogger(__name__)
@@ -54,14 +56,13 @@ DEFAULTS = {"hidden": 32, "layers": 4, "minutes": 10.0, "data_fraction": 0.4, "l
 
 # --------------------------------------------------------------------------------------------------- data
 def material_meta(mat: Material) -> dict:
-    """What a model needs to read a graph of ``mat`` (stored in the weights' metadata)."""
+    """What a model needs to read a graph of ``mat`` (stored in the weights' metadata); the feature names are
+    added from the first graph built (:func:`train_classifier`)."""
     graph_cfg = mat.config.get("graph", {})
-    species = list(mat.config.get("locator", {}).get("classes", []))
-    if not species:
-        species = sorted({v for v in mat.config["lattice"]["host"].values()}
-                         | {d["element"] for d in mat.config["defects"] if "element" in d})
+    intensity_labels = [d["label"] for d in mat.config["defects"] if d["recipe"].endswith("single_vacancy")]
     return {"material": mat.name, "labels": mat.labels, "vacancy_label": graph_cfg.get("vacancy_label"),
-            "species": species, "bond_A": float(mat.bond_A), "cutoff_bonds": CUTOFF_BONDS}
+            "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
+            "intensity_labels": intensity_labels}
 
 
 def boosted_counts(mat: Material, rng: np.random.Generator) -> dict:
@@ -133,25 +134,65 @@ def coordinate_file_like(truth: AtomTable, rng: np.random.Generator, sigma_A: fl
                      intensity=real.intensity if keep_intensity else None)
 
 
+def add_spurious_near_dopants(atoms: AtomTable, truth: AtomTable, host: set[str], bond_A: float,
+                               rng: np.random.Generator, p: float = 0.3) -> AtomTable:
+    """Add false columns 1.27-1.62 bonds (graphene: 1.8-2.3 Å) from some dopant columns, at random angles.
+
+    On real frames a spurious column or a slightly displaced neighbor next to a threefold Si is what made
+    distance-counting call it fourfold; the lattice model says where the sites are, and these examples teach the
+    classifier to trust it. Each dopant gets one with probability ``p``; they are kept 0.8 Å from any column.
+    """
+    dopant = ~truth.vacancy & ~np.isin(truth.element.astype(str), list(host))
+    centers = truth.positions_A[dopant]
+    centers = centers[rng.random(len(centers)) < p]
+    if len(centers) == 0 or len(atoms) == 0:
+        return atoms
+    angle = rng.uniform(0, 2 * np.pi, len(centers))
+    radius = rng.uniform(1.27, 1.62, len(centers)) * bond_A
+    cand = centers + radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    cand = cand[cKDTree(truth.positions_A).query(cand)[0] > 0.8]
+    if len(cand) == 0:
+        return atoms
+    m = len(cand)
+    host_el = sorted(host)[0]
+    extra = {}
+    for key, value in atoms.extra.items():
+        value = np.asarray(value)
+        fill = (np.full(m, float(key == f"p_{host_el}")) if key.startswith("p_")
+                else np.zeros((m,) + value.shape[1:], value.dtype))
+        extra[key] = np.concatenate([value, fill])
+    med = float(np.nanmedian(atoms.intensity)) if np.isfinite(atoms.intensity).any() else np.nan
+    return AtomTable(np.vstack([atoms.positions_A, cand]), np.r_[atoms.element, np.full(m, host_el, dtype=object)],
+                     pixel_size_A=atoms.pixel_size_A, score=np.r_[atoms.score, rng.uniform(0.3, 0.9, m)],
+                     intensity=np.r_[atoms.intensity, med * rng.uniform(0.3, 1.0, m)], extra=extra,
+                     image_shape_px=atoms.image_shape_px)
+
+
 def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *, size_px: int = 256,
-               dose: float | None = None, boost: bool = True, coord_sigma_A: float | None = None):
-    """(input atoms, truth) for one simulated image; ``mode`` one of :data:`MODES`."""
+               dose: float | None = None, boost: bool = True, coord_sigma_A: float | None = None,
+               spurious: bool = True):
+    """(input atoms, truth) for one simulated image; ``mode`` one of :data:`MODES`. ``spurious``: half of the
+    located and perturbed inputs get false columns next to dopants (:func:`add_spurious_near_dopants`)."""
+    from ..graph.features import species_classes
     from ..simulate import simulate
 
     counts = boosted_counts(mat, rng) if boost else None
     sim = simulate(mat.config, size=size_px, dose=dose, seed=int(seed), counts=counts)
     truth = sim.truth
-    species = material_meta(mat)["species"]
     if mode == "located":
         from ..locate import locate
 
         atoms = locate(sim.image, model=mat.name, pixel_size=sim.pixel_size_A)
     elif mode == "perturbed":
-        atoms = perturb_like_locator(truth, species, rng)
+        atoms = perturb_like_locator(truth, species_classes(mat), rng)
+        atoms.image_shape_px = sim.image.shape
     elif mode == "coords":
         atoms = coordinate_file_like(truth, rng, coord_sigma_A)
     else:
         raise ValueError(f"unknown mode {mode!r}")
+    if spurious and mode != "coords" and rng.random() < 0.5:
+        host = set(mat.config["lattice"]["host"].values())
+        atoms = add_spurious_near_dopants(atoms, truth, host, mat.bond_A, rng)
     return atoms, truth
 
 
@@ -175,6 +216,12 @@ def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy
         if vac:
             idx = np.where(matched_labels == vacancy_label, idx, len(labels))
         target[ni[ok]] = idx
+    # a located column on an empty site (a faint false detection where both chalcogens are missing) is that site
+    vac_truth = np.flatnonzero(truth.vacancy & (truth.label == vacancy_label)) if vacancy_label else []
+    loose = np.flatnonzero(~nodes.vacancy & (target == len(labels)))
+    if len(vac_truth) and len(loose):
+        d, _ = cKDTree(truth.positions_A[vac_truth]).query(nodes.positions_A[loose], distance_upper_bound=tolerance_A)
+        target[loose[np.isfinite(d)]] = lookup[vacancy_label]
     return target
 
 
@@ -201,7 +248,7 @@ def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random
     nodes = graph.atoms
     x, edge_index, edge_attr = encode(graph, meta)
     target = match_targets(nodes, truth, meta["labels"], meta["vacancy_label"])
-    allowed = allowed_mask(nodes.vacancy, meta["labels"], meta["vacancy_label"])
+    allowed = allowed_mask(nodes, meta)
     return Example(x, edge_index, edge_attr, target, allowed, mode), graph, truth
 
 
@@ -258,6 +305,148 @@ def _mode_weights(located: bool) -> dict:
     return {"located": 0.5, "perturbed": 0.2, "coords": 0.3} if located else {"perturbed": 0.6, "coords": 0.4}
 
 
+CALIBRATION_SEED_OFFSET = 600_000  # calibration images: 6e5 + i (neither training nor held-out)
+RIGHT_FLAGGED_MAX = 0.015          # the uncertainty threshold flags at most this fraction of right labels
+
+
+def _settings(mat: Material, minutes: float | None) -> dict:
+    settings = dict(DEFAULTS)
+    settings.update(mat.config.get("classifier", {}) or {})
+    if minutes is not None:
+        settings["minutes"] = float(minutes)
+    return settings
+
+
+def make_dataset(mat: Material, meta: dict, settings: dict, modes: dict, seed: int, budget_s: float,
+                 progress: bool) -> tuple[list[Example], list[Example], list[Example]]:
+    """(training, held-out, calibration) examples: fixed held-out and calibration sets, then training graphs
+    until ``budget_s`` seconds or ``settings['max_graphs']``."""
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    names = list(modes)
+    p = np.array([modes[m] for m in names], float)
+    p /= p.sum()
+    fixed = {}
+    for kind, offset, salt in (("heldout", HELDOUT_SEED_OFFSET, 7), ("calibration", CALIBRATION_SEED_OFFSET, 11)):
+        fixed[kind] = [make_example(mat, meta, offset + i, names[i % len(names)],
+                                    np.random.default_rng([seed, salt, i]), size_px=256)[0]
+                       for i in range(int(settings["heldout_graphs"]))]
+    rng = np.random.default_rng(seed)
+    lo_px, hi_px = settings["size_px"]
+    data: list[Example] = []
+    bar = tqdm(total=int(settings["max_graphs"]), desc=f"simulate {mat.name}", disable=not progress)
+    while len(data) < int(settings["max_graphs"]) and time.perf_counter() - t0 < budget_s:
+        mode = names[int(rng.choice(len(names), p=p))]
+        data.append(make_example(mat, meta, TRAIN_SEED_OFFSET * (seed + 1) + len(data), mode, rng,
+                                 size_px=int(rng.integers(lo_px, hi_px + 1)))[0])
+        bar.update(1)
+    bar.close()
+    return data, fixed["heldout"], fixed["calibration"]
+
+
+def class_weights(data: list[Example], n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class loss weights (inverse frequency to the 1/4 power; background at most 1) and the class counts."""
+    targets = np.concatenate([e.target for e in data])
+    counts = np.bincount(targets[targets >= 0], minlength=n_classes).astype(float)
+    weight = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** 0.25, 0.0)
+    weight = weight / np.sum(weight * counts) * counts.sum()
+    weight[-1] = min(weight[-1], 1.0)  # background: do not push real columns to "no label"
+    return weight, counts
+
+
+def fit(net: NodeClassifier, data: list[Example], settings: dict, weight: np.ndarray, budget_s: float,
+        rng: np.random.Generator, progress: bool) -> dict:
+    """Train ``net`` on ``data`` for ``budget_s`` seconds (or ``settings['steps']``), AdamW with cosine decay."""
+    from tqdm.auto import tqdm
+
+    optim = torch.optim.AdamW(net.parameters(), lr=float(settings["lr"]), weight_decay=1e-4)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weight, dtype=torch.float32), ignore_index=IGNORE)
+    max_steps = int(settings.get("steps") or 0) or None
+    bs = int(settings["batch_graphs"])
+    steps, epoch, losses = 0, 0, []
+    t0 = time.perf_counter()
+    bar = tqdm(total=int(budget_s), desc="train", unit="s", disable=not progress)
+    while True:
+        for start in range(0, len(data), bs):
+            elapsed = time.perf_counter() - t0
+            frac = steps / max_steps if max_steps else elapsed / budget_s
+            if frac >= 1.0:
+                bar.close()
+                net.eval()
+                return {"steps": steps, "epochs": epoch, "final_loss": float(np.mean(losses[-100:] or [np.nan]))}
+            for group in optim.param_groups:  # cosine decay over the budget
+                group["lr"] = float(settings["lr"]) * 0.5 * (1 + math.cos(math.pi * frac))
+            order = rng.permutation(len(data)) if start == 0 else order
+            x, ei, ea, target, allowed = batch([data[j] for j in order[start:start + bs]])
+            loss = loss_fn(net(x, ei, ea).masked_fill(~allowed, -1e4), target)
+            optim.zero_grad()
+            loss.backward()
+            optim.step()
+            steps += 1
+            losses.append(float(loss.detach()))
+            if steps % 50 == 0:
+                bar.n = int(elapsed)
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", epoch=epoch)
+                bar.refresh()
+        epoch += 1
+
+
+def _logits(net: NodeClassifier, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """Masked logits (nodes with a target only) and their targets, concatenated over ``examples``."""
+    out, targets = [], []
+    with torch.inference_mode():
+        for e in examples:
+            x, ei, ea, target, allowed = batch([e])
+            logits = net(x, ei, ea).masked_fill(~allowed, -1e4).numpy()
+            keep = e.target != IGNORE
+            out.append(logits[keep])
+            targets.append(e.target[keep])
+    return np.concatenate(out), np.concatenate(targets)
+
+
+def expected_calibration_error(prob: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """ECE of the top-label probability: sum over equal-width bins of |accuracy - confidence| x bin fraction."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(prob, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(correct[sel].mean() - prob[sel].mean())
+    return float(ece)
+
+
+def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def calibrate(net: NodeClassifier, examples: list[Example]) -> dict:
+    """Temperature (grid search on the negative log-likelihood) and the uncertainty threshold of held-out
+    calibration graphs, with the expected calibration error before and after and the flag rates."""
+    logits, target = _logits(net, examples)
+    temps = np.exp(np.linspace(np.log(0.5), np.log(8.0), 61))
+    nll = [-np.mean(np.log(_softmax(logits, t)[np.arange(len(target)), target] + 1e-12)) for t in temps]
+    temperature = float(temps[int(np.argmin(nll))])
+    out = {"temperature": temperature, "n_nodes": int(len(target))}
+    for name, t in (("before", 1.0), ("after", temperature)):
+        p = _softmax(logits, t)
+        out[f"ece_{name}"] = expected_calibration_error(p.max(1), p.argmax(1) == target)
+    p = _softmax(logits, temperature)
+    best, right = p.max(1), p.argmax(1) == target
+    candidates = np.sort(best[right])
+    k = int(np.floor(RIGHT_FLAGGED_MAX * len(candidates)))
+    threshold = float(min(candidates[k], 0.999)) if len(candidates) else 0.5
+    threshold = max(threshold, 0.5)
+    out.update(threshold=threshold, right_flagged=float(np.mean(best[right] < threshold)) if right.any() else 0.0,
+               wrong_flagged=float(np.mean(best[~right] < threshold)) if (~right).any() else float("nan"),
+               n_wrong=int((~right).sum()))
+    return out
+
+
 def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, minutes: float | None = None,
                      progress: bool = True, force: bool = False, modes: dict | None = None) -> dict:
     """Train a classifier for the material of ``config`` and write ``output`` (.safetensors) + card (.json).
@@ -265,7 +454,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     Parameters
     ----------
     config : material config (YAML path or built-in name); an optional ``classifier:`` section overrides
-        :data:`DEFAULTS` (hidden, layers, minutes, lr, ...).
+        :data:`DEFAULTS` (hidden, layers, minutes, steps, lr, ...).
     output : weights path; the card is written beside it with suffix ``.json``.
     seed : seed of data generation, initialization and batching.
     minutes : wall-clock budget (data generation + training); default 10.
@@ -277,10 +466,8 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     Returns
     -------
     dict
-        The model card: name, material, labels, parameters, seeds, data description, held-out metrics, sha256.
+        The model card: name, material, labels, parameters, seeds, data, held-out metrics, calibration, sha256.
     """
-    from tqdm.auto import tqdm
-
     output = Path(output)
     if output.suffix != ".safetensors":
         raise AtomgraphInputError("classifier weights must be written to a .safetensors path", source=str(output))
@@ -289,133 +476,68 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     check_writable(output, force)
     check_writable(card_path, force)
     mat = get_material(config)
-    settings = dict(DEFAULTS)
-    settings.update(mat.config.get("classifier", {}) or {})
-    if minutes is not None:
-        settings["minutes"] = float(minutes)
+    settings = _settings(mat, minutes)
     meta = material_meta(mat)
-    labels = meta["labels"]
-    names = labels + [""]
+    names = meta["labels"] + [""]
     modes = modes or _mode_weights(_locator_available(mat.name))
-    mode_names = list(modes)
-    mode_p = np.array([modes[m] for m in mode_names], float)
-    mode_p /= mode_p.sum()
-    torch.manual_seed(seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small graphs: one thread is faster and leaves a core to the data/other jobs
-    rng = np.random.default_rng(seed)
     budget_s = 60.0 * float(settings["minutes"])
     t0 = time.perf_counter()
-    probe = make_example(mat, {**meta, "graph_features": []}, HELDOUT_SEED_OFFSET - 1, "coords",
-                         np.random.default_rng(seed), size_px=96)[1]
-    meta["graph_features"] = [str(name) for name in probe.feature_names]
-
-    # held-out graphs first (fixed count), then training graphs until the data budget is spent
-    heldout: list[Example] = []
-    for i in range(int(settings["heldout_graphs"])):
-        mode = mode_names[i % len(mode_names)]
-        ex, _, _ = make_example(mat, meta, HELDOUT_SEED_OFFSET + i, mode, np.random.default_rng([seed, 7, i]),
-                                size_px=256)
-        heldout.append(ex)
-    data: list[Example] = []
-    data_budget = budget_s * float(settings["data_fraction"])
-    lo_px, hi_px = settings["size_px"]
-    bar = tqdm(total=int(settings["max_graphs"]), desc=f"simulate {mat.name}", disable=not progress)
-    while len(data) < int(settings["max_graphs"]) and time.perf_counter() - t0 < data_budget:
-        i = len(data)
-        mode = mode_names[int(rng.choice(len(mode_names), p=mode_p))]
-        ex, _, _ = make_example(mat, meta, TRAIN_SEED_OFFSET * (seed + 1) + i, mode, rng,
-                                size_px=int(rng.integers(lo_px, hi_px + 1)))
-        data.append(ex)
-        bar.update(1)
-    bar.close()
-    t_data = time.perf_counter() - t0
-    all_targets = np.concatenate([e.target for e in data])
-    counts = np.bincount(all_targets[all_targets >= 0], minlength=len(names)).astype(float)
-    weight = np.where(counts > 0, (counts.sum() / np.maximum(counts, 1)) ** 0.25, 0.0)
-    weight = weight / np.sum(weight * counts) * counts.sum()
-    weight[-1] = min(weight[-1], 1.0)  # background: do not push real columns to "no label"
-    log.info("class counts %s", dict(zip(names, counts.astype(int).tolist())))
-
-    net = NodeClassifier(data[0].x.shape[1], len(names), N_RBF, hidden=int(settings["hidden"]),
-                         layers=int(settings["layers"]))
-    stacked = np.concatenate([e.x for e in data])
-    mean, std = np.nanmean(stacked, axis=0), np.nanstd(stacked, axis=0)
-    mean, std = np.nan_to_num(mean), np.nan_to_num(std, nan=1.0)
-    net.set_input_scale(mean, std)
-    for e in data + heldout:  # missing values (NaN) read as the mean, as at prediction time
-        bad = ~np.isfinite(e.x)
-        e.x[bad] = mean[np.nonzero(bad)[1]]
-    optim = torch.optim.AdamW(net.parameters(), lr=float(settings["lr"]), weight_decay=1e-4)
-    loss_fn = torch.nn.CrossEntropyLoss(weight=torch.tensor(weight, dtype=torch.float32), ignore_index=IGNORE)
-    train_budget = budget_s - (time.perf_counter() - t0)
-    bs = int(settings["batch_graphs"])
-    steps, epoch, losses = 0, 0, []
-    t_train0 = time.perf_counter()
-    bar = tqdm(total=int(train_budget), desc=f"train {mat.name}", unit="s", disable=not progress)
-    done = False
-    while not done:
-        order = rng.permutation(len(data))
-        for start in range(0, len(order), bs):
-            elapsed = time.perf_counter() - t_train0
-            if elapsed >= train_budget:
-                done = True
-                break
-            frac = elapsed / train_budget
-            for group in optim.param_groups:  # cosine decay over the time budget
-                group["lr"] = float(settings["lr"]) * 0.5 * (1 + math.cos(math.pi * frac))
-            x, ei, ea, target, allowed = batch([data[j] for j in order[start:start + bs]])
-            logits = net(x, ei, ea).masked_fill(~allowed, -1e4)
-            loss = loss_fn(logits, target)
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-            steps += 1
-            losses.append(float(loss.detach()))
-            if steps % 50 == 0:
-                bar.n = int(elapsed)
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", epoch=epoch)
-                bar.refresh()
-        epoch += 1
-    bar.close()
-    torch.set_num_threads(threads)
-    net.eval()
-    t_total = time.perf_counter() - t0
-
+    probe = make_example(mat, {**meta, "node_features": [], "edge_features": []}, HELDOUT_SEED_OFFSET - 1,
+                         "coords", np.random.default_rng(seed), size_px=96)[1]
+    meta["node_features"] = [str(x) for x in probe.feature_names]
+    meta["edge_features"] = [str(x) for x in probe.edge_feature_names]
+    torch.manual_seed(seed)
+    with training_threads():
+        data, heldout, calibration = make_dataset(mat, meta, settings, modes, seed,
+                                                  budget_s * float(settings["data_fraction"]), progress)
+        t_data = time.perf_counter() - t0
+        weight, counts = class_weights(data, len(names))
+        net = NodeClassifier(data[0].x.shape[1], len(names), data[0].edge_attr.shape[1],
+                             hidden=int(settings["hidden"]), layers=int(settings["layers"]))
+        stacked = np.concatenate([e.x for e in data])
+        net.set_input_scale(stacked.mean(axis=0), stacked.std(axis=0))
+        training = fit(net, data, settings, weight, budget_s - (time.perf_counter() - t0),
+                       np.random.default_rng([seed, 3]), progress)
+        cal = calibrate(net, calibration)
+    meta.update(temperature=cal["temperature"], threshold=cal["threshold"])
     metrics = {}
-    for mode in mode_names:
+    for mode in modes:
         subset = [e for e in heldout if e.mode == mode]
         if subset:
-            pred = predict_examples(net, subset)
-            metrics[mode] = node_scores(pred, np.concatenate([e.target for e in subset]), names)
-    meta["label_elements"] = label_elements(mat)
+            metrics[mode] = node_scores(predict_examples(net, subset), np.concatenate([e.target for e in subset]),
+                                        names)
     with atomic_path(output, force) as tmp:
         save_model(net, tmp, meta)
-    sha = hashlib.sha256(output.read_bytes()).hexdigest()
-    card = {
-        "name": f"classifier-{mat.name}", "kind": "classifier", "material": mat.name, "labels": labels,
-        "architecture": {**net.config, "type": "GINE-style edge-conditioned message passing, sum aggregation",
-                         "inputs": "species evidence, vacancy flag, log relative intensity (image, species), "
-                                   "intensity-known flag, detection score, the graph's node features "
-                                   f"{meta['graph_features']}; edges: RBF of length/bond",
-                         "cutoff_bonds": CUTOFF_BONDS, "bond_A": meta["bond_A"]},
-        "parameters": n_parameters(net), "weights_bytes": output.stat().st_size, "sha256": sha,
-        "training": {"seed": seed, "image_seeds": f"{TRAIN_SEED_OFFSET * (seed + 1)}..+{len(data) - 1}",
-                     "graphs": len(data), "modes": {m: sum(e.mode == m for e in data) for m in mode_names},
-                     "nodes": int(sum(len(e.x) for e in data)), "class_counts": dict(zip(
-                         [n or "(none)" for n in names], counts.astype(int).tolist())),
-                     "steps": steps, "epochs": epoch, "final_loss": float(np.mean(losses[-100:])),
-                     "data_seconds": round(t_data, 1), "total_seconds": round(t_total, 1),
-                     "settings": settings, "locator_used": "located" in mode_names},
-        "data": __doc__.split("\n\n", 1)[1].strip(),
-        "heldout": {"image_seeds": f"{HELDOUT_SEED_OFFSET}..+{len(heldout) - 1}", "size_px": 256,
-                    "note": "fresh simulated images never used in training; node-level scores on matched nodes",
-                    "metrics": metrics},
-    }
+    card = model_card(mat, net, output, meta, settings, seed, data, heldout, counts, names, training, cal, metrics,
+                      t_data, time.perf_counter() - t0)
     with atomic_output(card_path, force) as handle:
         handle.write(json.dumps(card, indent=1))
-    log.info("wrote %s (%d parameters, %.0f s)", output, card["parameters"], t_total)
+    log.info("wrote %s (%d parameters, %.0f s)", output, card["parameters"], card["training"]["total_seconds"])
     return card
+
+
+def model_card(mat, net, output, meta, settings, seed, data, heldout, counts, names, training, cal, metrics,
+               t_data, t_total) -> dict:
+    """The JSON card written beside the weights (what was trained on what, and how it scored on held-out data)."""
+    return {
+        "name": f"classifier-{mat.name}", "kind": "classifier", "material": mat.name, "labels": meta["labels"],
+        "graph_version": GRAPH_VERSION,
+        "architecture": {**net.config, "type": "GINEConv message passing with residuals, sum aggregation",
+                         "node_inputs": meta["node_features"], "edge_inputs": meta["edge_features"]},
+        "parameters": n_parameters(net), "weights_bytes": output.stat().st_size,
+        "sha256": hashlib.sha256(output.read_bytes()).hexdigest(),
+        "training": {"seed": seed, "image_seeds": f"{TRAIN_SEED_OFFSET * (seed + 1)}..+{len(data) - 1}",
+                     "graphs": len(data), "modes": {m: sum(e.mode == m for e in data) for m in set(e.mode for e in data)},
+                     "nodes": int(sum(len(e.x) for e in data)),
+                     "class_counts": dict(zip([n or "(none)" for n in names], counts.astype(int).tolist())),
+                     **training, "data_seconds": round(t_data, 1), "total_seconds": round(t_total, 1),
+                     "settings": settings},
+        "data": __doc__.split("\n\n", 1)[1].strip(),
+        "calibration": {"image_seeds": f"{CALIBRATION_SEED_OFFSET}..+{len(heldout) - 1}", **cal},
+        "heldout": {"image_seeds": f"{HELDOUT_SEED_OFFSET}..+{len(heldout) - 1}", "size_px": 256,
+                    "note": "fresh simulated images never used in training; node-level scores on matched nodes "
+                            "(arg max, so calibration does not change them)", "metrics": metrics},
+    }
 
 
 def label_elements(mat: Material) -> dict:

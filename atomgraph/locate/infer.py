@@ -192,4 +192,4 @@ def locate_atoms(image: np.ndarray, model: str | Path = "graphene-si", pixel_siz
     extra = {f"p_{c}": p[:, i] for i, c in enumerate(loc.classes)}
     log.info("located %d columns (native grid %s at %.3f Å/px)", len(xy_px), native.raw.shape, loc.native_A)
     return AtomTable.from_pixels(xy_px, px, element, score=np.clip(score, 0.0, 1.0), intensity=intensity,
-                                 extra=extra)
+                                 extra=extra, image_shape_px=arr.shape[:2])

@@ -29,11 +29,22 @@ Node features built by :func:`node_features` (name: unit, meaning)
   to vacancies.
 - ``is_vacancy``: 1 for vacancy nodes, else 0.
 - ``detection_score``: detection score in [0, 1] (1 for coordinates given by a user, and for vacancy nodes).
+- the lattice model's features (:data:`atomgraph.graph.lattice.FEATURE_NAMES`): offsets from the nearest expected
+  site and bond midpoint, anchor agreement, occupancy of the expected neighbor sites, distance to the region border.
+
+Edge features (:func:`edge_feature_table`): a Gaussian radial basis of the length, the length over the nominal bond,
+and a vacancy-edge flag.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..atoms import AtomTable
+from ..materials import Material
+
+N_RBF = 16
+RBF_RANGE_BONDS = (0.6, 1.7)
 
 GEOMETRY_NAMES = ["coordination", "n_vacancy_neighbors", "bond_mean_A", "bond_min_A", "bond_max_A", "bond_std_A",
                   "angle_gap_min_deg", "angle_gap_max_deg", "angle_gap_std_deg", "psi3", "psi4", "psi6",
@@ -167,3 +178,50 @@ def gaussian_expansion(lengths_A: np.ndarray, centers_A: np.ndarray, width_A: fl
     d = np.asarray(lengths_A, dtype=np.float32)[:, None]
     x = (d - np.asarray(centers_A, dtype=np.float32)[None, :]) * np.float32(1.0 / float(width_A))
     return np.exp(np.float32(-0.5) * x * x)
+
+
+def element_classes(material: Material) -> dict[str, str]:
+    """Element -> sublattice class for intensity normalization: the host element of the sublattice it sits on
+    (graphene: C and Si -> C; MoSe2: Mo and W -> Mo, Se -> Se)."""
+    host = material.config["lattice"]["host"]
+    classes = {el: el for el in host.values()}
+    for defect in material.config.get("defects", []):
+        element = defect.get("element")
+        recipe = material.family.RECIPES.get(defect.get("recipe"))
+        if element and recipe is not None:
+            roles = [r for r in recipe.roles if r in host]
+            if roles:
+                classes.setdefault(element, host[roles[0]])
+    return classes
+
+
+def species_classes(material: Material) -> list[str]:
+    """The species vocabulary: the locator's classes when the config names them, else the elements."""
+    classes = material.config.get("locator", {}).get("classes")
+    return list(classes) if classes else sorted(element_classes(material))
+
+
+def intensity_group(element: np.ndarray, table: AtomTable, material: Material) -> np.ndarray:
+    cls = element_classes(material)
+    uniq, inv = np.unique(element, return_inverse=True)
+    mapped = np.array([cls.get(e, e) for e in uniq], dtype=str)
+    group = np.unique(mapped, return_inverse=True)[1][inv].astype(np.int64)
+    if "frame" in table.extra:
+        frame = np.unique(np.asarray(table.extra["frame"]), return_inverse=True)[1]
+        group = frame.astype(np.int64) * (group.max(initial=0) + 1) + group
+    group[table.vacancy] = -1
+    return group
+
+
+def edge_feature_table(lengths_A: np.ndarray, to_vacancy: np.ndarray, bond_A: float
+                       ) -> tuple[np.ndarray, list[str]]:
+    """Edge features: ``N_RBF`` Gaussians of the length (centers ``0.6..1.7 * bond_A``, width one spacing),
+    ``length_rel`` (length / bond), ``to_vacancy`` (0/1). Returns (E, N_RBF + 2) float32 and the names."""
+    centers = np.linspace(*RBF_RANGE_BONDS, N_RBF) * bond_A
+    width = float(centers[1] - centers[0])
+    table = np.empty((len(lengths_A), N_RBF + 2), dtype=np.float32)
+    table[:, :N_RBF] = gaussian_expansion(lengths_A, centers, width)
+    table[:, N_RBF] = lengths_A / bond_A
+    table[:, N_RBF + 1] = to_vacancy
+    names = [f"length_rbf_{c:.2f}_A" for c in centers] + ["length_rel", "to_vacancy"]
+    return table, names

@@ -1,0 +1,286 @@
+"""Atoms -> lattice model -> neighbor graph with vacancy sites and lattice-relative features.
+
+:func:`build_graph` is the third pipeline stage. It takes the locator's :class:`~atomgraph.atoms.AtomTable` (or a
+coordinate file's, or an ``ase.Atoms``) and returns an :class:`~atomgraph.graph.container.AtomGraph`:
+
+1. Edges: one ``scipy.spatial.cKDTree.query_pairs`` at the largest cutoff, then a per-element-pair cutoff
+   (config ``graph.cutoffs_A``; ``0.0`` means no edge for that pair, e.g. Mo-Mo in a TMD projection). Edges to vacancy
+   nodes use, per neighbor element, the smallest non-zero cutoff involving that element (the host bond).
+2. The lattice model (:mod:`atomgraph.graph.lattice`): the ideal lattice fitted to the columns with a smooth local
+   strain field; its empty expected sites become vacancy nodes, appended after the input rows.
+3. Node features (:mod:`atomgraph.graph.features`: species evidence, intensity, bond geometry, and the lattice
+   model's site/midpoint offsets and neighbor-site occupancy) and edge features. The classifier reads exactly these
+   nodes, edges and features.
+
+Example
+-------
+>>> import numpy as np
+>>> from atomgraph.atoms import AtomTable
+>>> a = 2.46
+>>> cell = np.array([[0.0, 0.0], [a / 2, a / (2 * np.sqrt(3))]])
+>>> grid = np.array([[i * a + j * a / 2, j * a * np.sqrt(3) / 2] for i in range(12) for j in range(12)])
+>>> xy = (grid[:, None, :] + cell[None]).reshape(-1, 2)
+>>> keep = np.ones(len(xy), bool); keep[150] = False   # one carbon missing inside the flake
+>>> g = build_graph(AtomTable(xy[keep], ["C"] * int(keep.sum())), "graphene-si")
+>>> int(g.atoms.vacancy.sum()), bool(np.allclose(g.atoms.positions_A[g.atoms.vacancy][0], xy[150], atol=0.05))
+(1, True)
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..atoms import VACANCY_ELEMENT, AtomTable
+from ..errors import AtomgraphInputError
+from ..materials import Material, get_material
+from . import features as F
+from .container import GRAPH_VERSION, AtomGraph
+from .cutoffs import cutoff_matrix
+from .lattice import LatticeModel, Region, fit_lattice
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "?"  # element key of real atoms whose element is not given
+MAX_COORDINATE_A = 1e9  # |x|, |y| beyond this (0.1 m) are not atomic coordinates in Å
+SPACING_RANGE_BONDS = (0.4, 4.0)  # accepted median nearest-neighbor distance, in bonds of the material
+SPACING_MIN_ATOMS = 10  # the spacing check needs at least this many real atoms
+SPACING_SAMPLE = 2000  # real atoms (strided) whose nearest neighbor the spacing check measures
+
+
+def as_atom_table(atoms) -> AtomTable:
+    """An :class:`AtomTable` copy from an AtomTable or ``ase.Atoms`` (3D structures are projected into columns)."""
+    if isinstance(atoms, AtomTable):
+        out = copy.copy(atoms)  # arrays are shared and never modified in place; extra is a new dict
+        out.extra = dict(atoms.extra)
+        return out
+    try:
+        from ase import Atoms
+    except ImportError:  # pragma: no cover - ase is a dependency
+        Atoms = ()
+    if isinstance(atoms, Atoms):
+        from ..atoms import project_to_columns
+
+        if "vacancy" in atoms.arrays or "atom_id" in atoms.arrays:  # written by AtomTable.to_ase / our extxyz
+            return AtomTable.from_ase(atoms)
+        return project_to_columns(atoms)
+    raise AtomgraphInputError(f"build_graph needs an AtomTable or ase.Atoms, got {type(atoms).__name__}")
+
+
+def _directed(pairs: np.ndarray, n: int) -> np.ndarray:
+    """(P, 2) undirected pairs -> (2, 2P) both directions, sorted by source then target."""
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
+    order = np.argsort(src * n + dst, kind="stable")
+    return np.vstack([src[order], dst[order]])
+
+
+def _merge_edges(edge_index: np.ndarray, pairs: np.ndarray, n: int) -> np.ndarray:
+    """Sorted (2, E) edges plus new undirected ``pairs`` (both directions), sorted (a merge of two sorted runs)."""
+    new = _directed(pairs, n)
+    key = np.concatenate([edge_index[0] * n + edge_index[1], new[0] * n + new[1]])
+    order = np.argsort(key, kind="stable")
+    return np.hstack([edge_index, new])[:, order]
+
+
+def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
+    """``table`` followed by vacancy nodes at ``positions_A`` (a new table; ``table`` is not modified)."""
+    m = len(positions_A)
+    out = copy.copy(table)  # field by field below: no per-row string conversion
+    out.positions_A = np.concatenate([table.positions_A, positions_A])
+    out.element = np.concatenate([table.element, np.full(m, VACANCY_ELEMENT, dtype=object)])
+    out.label = np.concatenate([table.label, np.full(m, "", dtype=object)])
+    out.prob = np.r_[table.prob, np.full(m, np.nan)]
+    out.score = np.r_[table.score, np.ones(m)]
+    out.intensity = np.r_[table.intensity, np.full(m, np.nan)]
+    out.vacancy = np.r_[table.vacancy, np.ones(m, bool)]
+    out.ids = np.arange(len(table) + m)
+    out.extra = {}
+    for key, value in table.extra.items():
+        value = np.asarray(value)
+        shape = (m,) + value.shape[1:]
+        if value.dtype.kind == "f":
+            fill = np.zeros(shape) if key.startswith("p_") else np.full(shape, np.nan)
+        elif value.dtype.kind in "iu":
+            fill = np.full(shape, -1 if key == "input_id" else 0, dtype=value.dtype)
+        elif value.dtype.kind == "b":
+            fill = np.zeros(shape, bool)
+        else:
+            fill = np.full(shape, "", dtype=object)
+        out.extra[key] = np.concatenate([value, fill])
+    return out
+
+
+def check_coordinates(positions_A: np.ndarray) -> np.ndarray:
+    """``positions_A`` as floats; :class:`AtomgraphInputError` for NaN/inf or a coordinate over 1e9 Å."""
+    positions_A = np.asarray(positions_A, float)
+    if not np.all(np.isfinite(positions_A)):
+        raise AtomgraphInputError("atom positions contain NaN or infinite values")
+    if positions_A.size and float(np.abs(positions_A).max()) > MAX_COORDINATE_A:
+        raise AtomgraphInputError(f"atom positions reach {float(np.abs(positions_A).max()):.3g} Å: these are not "
+                                  "atomic coordinates in Å (check the units)")
+    return positions_A
+
+
+def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, material: str = "",
+                    tree: cKDTree | None = None) -> None:
+    """Refuse positions that cannot be atomic columns in Å before any neighbor search.
+
+    NaN/inf, coordinates beyond :data:`MAX_COORDINATE_A`, and (with at least :data:`SPACING_MIN_ATOMS` real atoms)
+    a median nearest-neighbor distance outside :data:`SPACING_RANGE_BONDS` bonds: positions in nm or pixels given
+    as Å would otherwise put every atom within the cutoff of every other (a graph of N² edges, minutes and
+    gigabytes), and positions in pm would give a graph without edges and confident nonsense labels. ``tree`` is a
+    cKDTree of ``positions_A`` when the caller has one (built here otherwise).
+    """
+    positions_A = check_coordinates(positions_A)
+    pos = positions_A[np.asarray(real, bool)]
+    if len(pos) < SPACING_MIN_ATOMS:
+        return
+    sample = pos[:: max(1, len(pos) // SPACING_SAMPLE)]
+    dist, _ = (tree if tree is not None else cKDTree(positions_A)).query(sample, k=2)
+    spacing = float(np.median(dist[:, 1]))
+    lo, hi = SPACING_RANGE_BONDS
+    if not lo * bond_A <= spacing <= hi * bond_A:
+        raise AtomgraphInputError(
+            f"the median nearest-neighbor distance of the atoms is {spacing:.3g} Å, but {material or 'the material'} "
+            f"has {bond_A:.3g} Å bonds: are the positions in Å (not nm, pm or pixels), and is the pixel size right?")
+
+
+def element_roles(material: Material) -> tuple[dict[str, str], tuple[str, str]]:
+    """Element -> sublattice role (config ``lattice.host`` keys; dopants take their host's role) and the two roles."""
+    host = material.config["lattice"]["host"]
+    roles = tuple(host)[:2]
+    by_host = {el: role for role, el in host.items()}
+    return {el: by_host[h] for el, h in F.element_classes(material).items() if h in by_host}, roles
+
+
+def fit_material_lattice(table: AtomTable, material: Material) -> LatticeModel:
+    """The lattice model of ``material`` fitted to the nodes of ``table`` (frame from the table's image shape)."""
+    gcfg = material.config.get("graph", {})
+    bond = float(gcfg.get("bond_A", material.bond_A))
+    roles_map, roles = element_roles(material)
+    region = Region.from_atoms(table.positions_A[~table.vacancy], table.pixel_size_A, table.image_shape_px)
+    return fit_lattice(table.positions_A, ~table.vacancy, table.element.astype(str), bond_A=bond,
+                       fill_radius_A=float(gcfg.get("vacancy_fill_radius_A", 0.6 * bond)), region=region,
+                       element_roles=roles_map, roles=roles,
+                       max_fraction=float(gcfg.get("vacancy_max_fraction", 0.05)))
+
+
+def _edges(table: AtomTable, cut: np.ndarray, code: np.ndarray, tree: cKDTree | None) -> np.ndarray:
+    """(2, E) edges among the rows of ``table`` within their element-pair cutoffs, both directions, sorted."""
+    n0 = len(table)
+    if n0 < 2:
+        return np.empty((2, 0), np.int64)
+    pos = table.positions_A
+    pairs = tree.query_pairs(float(cut.max()), output_type="ndarray")
+    dist = np.hypot(*(pos[pairs[:, 1]] - pos[pairs[:, 0]]).T)
+    pair_cut = cut[code[pairs[:, 0]], code[pairs[:, 1]]]
+    return _directed(pairs[(dist <= pair_cut) & (pair_cut > 0)], n0)
+
+
+def _vacancy_pairs(sites_A: np.ndarray, tree: cKDTree, cut: np.ndarray, code: np.ndarray, vcode: int,
+                   n0: int) -> np.ndarray:
+    """(P, 2) undirected pairs between new vacancy nodes (numbered from ``n0``) and existing nodes / each other."""
+    site_tree = cKDTree(sites_A)
+    sdm = site_tree.sparse_distance_matrix(tree, float(cut[vcode].max()), output_type="ndarray")
+    vk, nj, vd = sdm["i"].astype(np.int64), sdm["j"].astype(np.int64), sdm["v"]
+    ok = (vd <= cut[vcode, code[nj]]) & (cut[vcode, code[nj]] > 0)
+    vv = site_tree.query_pairs(cut[vcode, vcode], output_type="ndarray")
+    return np.concatenate([np.column_stack([nj[ok], n0 + vk[ok]]), n0 + vv]).astype(np.int64)
+
+
+def node_feature_table(table: AtomTable, edge_index: np.ndarray, material: Material, lattice: LatticeModel
+                       ) -> tuple[np.ndarray, list[str]]:
+    """(N, F) float32 node features and their names (see :mod:`atomgraph.graph.features`)."""
+    n = len(table)
+    pos, real = table.positions_A, ~table.vacancy
+    vectors = pos[edge_index[1]] - pos[edge_index[0]]
+    real_dst = real[edge_index[1]]
+    element = table.element.astype(str)
+    species, species_names = F.species_evidence(element, table.vacancy, table.extra, F.species_classes(material))
+    rel, missing = F.relative_intensity(table.intensity, F.intensity_group(element, table, material))
+    geometry = F.bond_geometry(edge_index, vectors, real_dst, n)
+    shell = F.shell_completeness(edge_index, real_dst, n)
+    shell_ref = float(np.median(shell[real])) if real.any() else 0.0
+    lattice_feats, _ = lattice.describe(pos, real)
+    columns = [species, rel, missing, geometry, shell / shell_ref if shell_ref > 0 else np.zeros(n),
+               table.vacancy, np.nan_to_num(table.score, nan=0.0), lattice_feats]
+    names = (species_names + ["intensity_rel", "intensity_missing"] + F.GEOMETRY_NAMES
+             + ["shell_completeness_rel", "is_vacancy", "detection_score"] + lattice.feature_names)
+    blocks = [np.asarray(c, float) for c in columns]
+    table = np.column_stack([b[:, None] if b.ndim == 1 else b for b in blocks]) if n else np.zeros((0, len(names)))
+    return table.astype(np.float32), names
+
+
+def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, cutoff: str | float | dict = "config",
+                vacancies: bool = True) -> AtomGraph:
+    """Neighbor graph of atomic columns on the fitted lattice, with vacancy nodes and invariant features.
+
+    Parameters
+    ----------
+    atoms : AtomTable or ase.Atoms
+        Columns in Å (``positions_A``). Rows with ``vacancy=True`` are kept as given vacancy nodes. An ``ase.Atoms``
+        is projected along z into columns (:func:`atomgraph.atoms.project_to_columns`) unless it was written from an
+        AtomTable. A table from an image (``image_shape_px`` set) has its frame as the observed region; otherwise
+        the convex hull of the atoms is.
+    material : str or Material
+        Built-in name, config path or Material: gives the lattice, cutoffs, nominal bond and vocabulary.
+    cutoff : ``"config"``, ``"auto"``, float or dict
+        ``"config"``: per element pair from ``graph.cutoffs_A`` (0 = no edge). ``"auto"``: one cutoff at the first
+        minimum of the pair-distance histogram. float: one cutoff for all pairs (Å). dict ``{"A-B": Å}``: overrides
+        of the config per pair.
+    vacancies : bool
+        Add vacancy nodes at the empty expected sites of the lattice model.
+
+    Returns
+    -------
+    AtomGraph
+        Nodes are the input rows (ids renumbered 0..N-1, the input ids in ``extra['input_id']``) followed by the
+        vacancy nodes; ``flags`` holds the lattice model's statistics.
+
+    Raises
+    ------
+    AtomgraphInputError
+        Positions that cannot be columns in Å (:func:`check_positions`): NaN/inf, beyond 1e9 Å, or a median
+        nearest-neighbor distance outside 0.4-4 bonds of the material (nm, pm or pixels given as Å).
+    """
+    mat = get_material(material)
+    bond = float(mat.config.get("graph", {}).get("bond_A", mat.bond_A))
+    table = as_atom_table(atoms)
+    check_coordinates(table.positions_A)
+    table.extra["input_id"] = table.ids.astype(np.int64)
+    table.ids = np.arange(len(table))
+    n0 = len(table)
+    real = ~table.vacancy
+    element = table.element.astype(str)
+    key = np.where(real, np.where(element == "", UNKNOWN, element), VACANCY_ELEMENT)
+    keys, code = np.unique(np.append(key, VACANCY_ELEMENT), return_inverse=True)
+    code = code[:-1]
+    cut, named, mode = cutoff_matrix(keys, mat, cutoff, table.positions_A[real], bond)
+    tree = cKDTree(table.positions_A) if n0 else None
+    check_positions(table.positions_A, real, bond, mat.name, tree=tree)  # before the O(N²)-when-dense search
+    edge_index = _edges(table, cut, code, tree)
+
+    lattice = fit_material_lattice(table, mat)
+    flags = {"cutoff_mode": mode, "cutoff_A": named, "bond_A": bond, "n_input_vacancies": int((~real).sum()),
+             "n_vacancies_added": 0, "vacancy_overflow": lattice.n_vacancies_dropped > 0,
+             "n_vacancies_dropped": lattice.n_vacancies_dropped, "graph_version": GRAPH_VERSION,
+             **{f"lattice_{k}": v for k, v in lattice.stats.items() if not isinstance(v, list)}}
+    if vacancies and len(lattice.vacancies_A):
+        vcode = int(np.flatnonzero(keys == VACANCY_ELEMENT)[0])
+        new_pairs = _vacancy_pairs(lattice.vacancies_A, tree, cut, code, vcode, n0)
+        table = _append_vacancies(table, lattice.vacancies_A)
+        edge_index = _merge_edges(edge_index, new_pairs, len(table))
+        flags["n_vacancies_added"] = len(lattice.vacancies_A)
+    node_features, names = node_feature_table(table, edge_index, mat, lattice)
+    pos = table.positions_A
+    length = np.hypot(*(pos[edge_index[1]] - pos[edge_index[0]]).T)
+    to_vac = table.vacancy[edge_index[0]] | table.vacancy[edge_index[1]]
+    edge_feats, edge_names = F.edge_feature_table(length, to_vac, bond)
+    log.debug("graph: %d nodes (%d vacancy), %d edges", len(table), int(table.vacancy.sum()), edge_index.shape[1])
+    return AtomGraph(atoms=table, edge_index=edge_index, edge_length_A=length, node_features=node_features,
+                     feature_names=names, edge_features=edge_feats, material=mat.name, flags=flags,
+                     edge_feature_names=edge_names)

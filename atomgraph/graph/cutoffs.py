@@ -1,0 +1,111 @@
+"""Neighbor cutoffs per element pair: from the config, one for all pairs, or estimated from the pair distances."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..atoms import VACANCY_ELEMENT
+from ..errors import AtomgraphInputError
+from ..materials import Material
+
+UNKNOWN_PAIR_CUTOFF_BONDS = 1.3  # cutoff for element pairs the config does not name, in bonds
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a <= b else (b, a)
+
+
+def _config_cutoffs(graph_cfg: dict) -> dict[tuple[str, str], float]:
+    out = {}
+    for key, value in (graph_cfg.get("cutoffs_A") or {}).items():
+        parts = str(key).split("-")
+        if len(parts) != 2 or not all(parts):
+            raise AtomgraphInputError(f"cutoff key '{key}' must look like 'A-B' (two element symbols)")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise AtomgraphInputError(f"cutoff for '{key}' must be a number, got {value!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise AtomgraphInputError(f"cutoff for '{key}' must be >= 0 Å, got {value!r}")
+        out[_pair(*parts)] = value
+    return out
+
+
+def estimate_cutoff(positions_A: np.ndarray, bin_A: float = 0.02, max_points: int = 20000) -> float:
+    """Cutoff (Å) at the first minimum of the pair-distance histogram after its first peak.
+
+    Uses up to ``max_points`` atoms (an evenly strided subset). The first peak is the nearest-neighbor distance
+    ``d1`` (median nearest-neighbor distance); the minimum is searched in ``[d1, 1.75 d1]`` (the second shell of a
+    honeycomb is at ``sqrt(3) d1``), and the middle of the lowest bins is returned.
+    """
+    pos = np.asarray(positions_A, dtype=float)
+    if len(pos) < 3:
+        raise AtomgraphInputError("cutoff='auto' needs at least 3 atoms")
+    sub = pos[:: max(1, len(pos) // max_points)]
+    tree = cKDTree(pos)
+    d, _ = tree.query(sub, k=2)
+    d1 = float(np.median(d[:, 1]))
+    if not d1 > 0:
+        raise AtomgraphInputError("cutoff='auto': atoms coincide (zero nearest-neighbor distance)")
+    pairs = cKDTree(sub).sparse_distance_matrix(tree, 1.8 * d1, output_type="ndarray")
+    dist = pairs["v"][pairs["v"] > 0]
+    edges = np.arange(0.0, 1.8 * d1 + bin_A, bin_A)
+    hist, _ = np.histogram(dist, edges)
+    smooth = np.convolve(hist, np.ones(5) / 5.0, mode="same")
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    window = (centers >= d1) & (centers <= 1.75 * d1)
+    idx = np.flatnonzero(window)
+    low = idx[smooth[idx] <= smooth[idx].min() + 1e-9]
+    return float(centers[int(np.median(low))])
+
+
+def cutoff_matrix(keys: np.ndarray, material: Material, cutoff: str | float | dict, positions_A: np.ndarray,
+                  bond_A: float) -> tuple[np.ndarray, dict, str]:
+    """(K, K) cutoffs (Å) between the element keys (``''`` vacancy, ``'?'`` unknown), the named pairs, the mode.
+
+    ``cutoff``: ``"config"`` (config ``graph.cutoffs_A``, pairs it does not name get ``1.3 * bond_A``), ``"auto"``
+    (one cutoff from :func:`estimate_cutoff`), a float (one cutoff for all pairs, Å) or a dict ``{"A-B": Å}``
+    overriding the config per pair.
+    """
+    table = _config_cutoffs(material.config.get("graph", {}))
+    single = None
+    if isinstance(cutoff, str):
+        if cutoff == "auto":
+            single, mode = estimate_cutoff(positions_A), "auto"
+        elif cutoff == "config":
+            mode = "config"
+        else:
+            raise AtomgraphInputError(f"cutoff must be 'config', 'auto', a number (Å) or a dict, got '{cutoff}'")
+    elif isinstance(cutoff, dict):
+        table.update(_config_cutoffs({"cutoffs_A": cutoff}))
+        mode = "dict"
+    elif isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
+        single, mode = float(cutoff), "float"
+        if not (math.isfinite(single) and single > 0):
+            raise AtomgraphInputError(f"cutoff must be a positive number of Å, got {cutoff!r}")
+    else:
+        raise AtomgraphInputError(f"cutoff must be 'config', 'auto', a number (Å) or a dict, got {cutoff!r}")
+    keys = [str(k) for k in keys]
+    k = len(keys)
+    mat = np.zeros((k, k))
+    default = UNKNOWN_PAIR_CUTOFF_BONDS * bond_A
+    nonzero = [v for v in table.values() if v > 0]
+    for a in range(k):
+        for b in range(k):  # K is the number of distinct elements: a handful
+            ea, eb = keys[a], keys[b]
+            if single is not None:
+                mat[a, b] = single
+            elif VACANCY_ELEMENT in (ea, eb):
+                other = eb if ea == VACANCY_ELEMENT else ea
+                if other == VACANCY_ELEMENT:
+                    mat[a, b] = min(nonzero) if nonzero else default
+                else:
+                    with_other = [v for p, v in table.items() if other in p and v > 0]
+                    mat[a, b] = min(with_other) if with_other else default
+            else:
+                mat[a, b] = table.get(_pair(ea, eb), default)
+    named = {f"{keys[a] or 'vacancy'}-{keys[b] or 'vacancy'}": float(mat[a, b])
+             for a in range(k) for b in range(a, k)}
+    return mat, named, mode
