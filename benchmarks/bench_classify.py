@@ -8,8 +8,14 @@ config so rare labels have counts worth a precision):
   a low dose (the config's lowest); only when bundled locator weights exist.
 - ``perturbed``: (only without locator weights) truth perturbed like a locator, as a stand-in.
 
-Scores: :func:`atomgraph.evaluate.evaluate` per label (mutual-nearest matching within 0.5 Å, 1 Å border excluded),
-summed over images. The gradient-boosting baseline is fitted here on training-seed graphs.
+- ``xyz3d``: the simulated 3D structure (``ase.Atoms``) as an xyz file gives it, projected into columns by
+  ``classify`` itself (no intensity column: Se1/Se2 come from counting the atoms of each column).
+
+Scores: :func:`atomgraph.evaluate.evaluate` per label (mutual-nearest matching within 0.5 Å, sites within
+``--border`` 1.5 Å of the frame excluded), summed over images. The gradient-boosting baseline is fitted here on
+training-seed graphs. For the GNN also: calibration (share of wrong labels flagged ``uncertain``, share of right
+labels flagged, expected calibration error of ``prob``) and, for coordinate input, whether every given element
+is kept.
 
 Run: python benchmarks/bench_classify.py [--images 12] [--size 512] [--sk-graphs 300] [--materials graphene-si ...]
 """
@@ -25,8 +31,8 @@ import torch
 
 from atomgraph.classify import classify
 from atomgraph.classify.baselines import LocalClassifier, rule_based
-from atomgraph.classify.train import (TRAIN_SEED_OFFSET, _locator_available, make_example, make_input,
-                                      material_meta)
+from atomgraph.classify.train import (TRAIN_SEED_OFFSET, _locator_available, expected_calibration_error,
+                                      make_example, make_input, material_meta)
 from atomgraph.evaluate import evaluate, match_atoms
 from atomgraph.graph import build_graph
 from atomgraph.materials import get_material
@@ -50,8 +56,11 @@ def fit_baseline(name: str, n_graphs: int, located: bool) -> LocalClassifier:
     return LocalClassifier(name).fit(graphs, targets)
 
 
+BORDER_A = 1.5
+
+
 def score(pred, truth, shape, totals: dict) -> None:
-    res = evaluate(pred, truth, tolerance_A=0.5, border_A=1.0, image_shape=shape)
+    res = evaluate(pred, truth, tolerance_A=0.5, border_A=BORDER_A, image_shape=shape)
     for label, s in res.get("per_label", {}).items():
         t = totals.setdefault(label, {"tp": 0, "n_pred": 0, "n_truth": 0})
         for k in t:
@@ -59,7 +68,7 @@ def score(pred, truth, shape, totals: dict) -> None:
 
 
 def confusion(pred, truth, shape, table: dict) -> None:
-    m = match_atoms(pred, truth, 0.5, 1.0, shape)
+    m = match_atoms(pred, truth, 0.5, BORDER_A, shape)
     for p, t in zip(pred.label[m.pred_index], truth.label[m.truth_index]):
         table[(str(t), str(p) or "(none)")] = table.get((str(t), str(p) or "(none)"), 0) + 1
     missed = m.truth_scored.copy()
@@ -73,25 +82,67 @@ def confusion(pred, truth, shape, table: dict) -> None:
             table[("(false)", str(p))] = table.get(("(false)", str(p)), 0) + 1
 
 
+def calibration(pred, truth, shape, acc: dict) -> None:
+    """Right/wrong labels of matched and false nodes, how many of each are flagged uncertain, and (prob, right)."""
+    m = match_atoms(pred, truth, 0.5, BORDER_A, shape)
+    right = pred.label[m.pred_index] == truth.label[m.truth_index]
+    flagged = np.asarray(pred.extra["uncertain"], bool)
+    false = m.pred_scored.copy()
+    false[m.pred_index] = False
+    false &= pred.label != ""                      # a labeled node where no truth site is: wrong
+    for key, value in (("right", int(right.sum())), ("right_flagged", int((right & flagged[m.pred_index]).sum())),
+                       ("wrong", int((~right).sum() + false.sum())),
+                       ("wrong_flagged", int((~right & flagged[m.pred_index]).sum() + (false & flagged).sum()))):
+        acc[key] = acc.get(key, 0) + value
+    acc.setdefault("prob", []).extend(pred.prob[m.pred_index].tolist() + pred.prob[false].tolist())
+    acc.setdefault("correct", []).extend(right.tolist() + [False] * int(false.sum()))
+
+
+def xyz3d_input(mat, seed: int, size: int, rng):
+    """(ase.Atoms of the simulated structure, its projected columns with labels as truth)."""
+    from atomgraph.atoms import project_to_columns
+    from atomgraph.classify.train import boosted_counts
+    from atomgraph.simulate import simulate
+
+    sim = simulate(mat.config, size=size, seed=seed, counts=boosted_counts(mat, rng))
+    truth = project_to_columns(sim.atoms)
+    return sim.atoms, truth
+
+
 def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClassifier, gnn: str,
             extra: dict) -> dict:
     mat = get_material(name)
     totals = {m: {} for m in METHODS}
     conf: dict = {}
+    calib: dict = {}
+    kept = [0, 0]                                      # given elements kept, given elements
     for i in range(n_images):
         rng = np.random.default_rng([TEST_SEED, i])
-        atoms, truth = make_input(mat, TEST_SEED + i, mode, rng, size_px=size, dose=dose,
-                                  coord_sigma_A=0.05 if mode == "coords" else None)
+        if mode == "xyz3d":
+            atoms, truth = xyz3d_input(mat, TEST_SEED + i, size, rng)
+            shape = None
+        else:
+            atoms, truth = make_input(mat, TEST_SEED + i, mode, rng, size_px=size, dose=dose, spurious=False,
+                                      coord_sigma_A=0.05 if mode == "coords" else None)
+            shape = (size, size)
         if mode == "coords":
             atoms.intensity = truth.subset(~truth.vacancy).intensity
         graph = build_graph(atoms, material=name)
-        shape = (size, size)
-        preds = {"GNN": classify(graph, gnn).atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
+        gnn_graph = classify(graph, gnn)
+        preds = {"GNN": gnn_graph.atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
         preds.update({key: classify(graph, path).atoms for key, path in extra.items()})
         for method, pred in preds.items():
             score(pred, truth, shape, totals[method])
         confusion(preds["GNN"], truth, shape, conf)
-    return {"totals": totals, "confusion": conf}
+        calibration(preds["GNN"], truth, shape, calib)
+        if mode in ("coords", "xyz3d"):
+            given = ~graph.atoms.vacancy & (graph.atoms.extra["input_id"] >= 0)
+            kept[0] += int(np.sum(gnn_graph.atoms.element[given] == graph.atoms.element[given]))
+            kept[1] += int(given.sum())
+    prob, correct = np.array(calib.pop("prob", [])), np.array(calib.pop("correct", []), bool)
+    calib["ece"] = expected_calibration_error(prob, correct) if len(prob) else float("nan")
+    return {"totals": totals, "confusion": conf, "calibration": calib,
+            "elements_kept": kept if mode in ("coords", "xyz3d") else None}
 
 
 def print_table(title: str, result: dict, labels: list[str]) -> None:
@@ -112,6 +163,14 @@ def print_table(title: str, result: dict, labels: list[str]) -> None:
         print(f"| {label} | {n} | " + " | ".join(row) + " |")
     truth_rows = sorted({t for t, _ in result["confusion"]}, key=lambda s: (s.startswith("("), s))
     cols = sorted({p for _, p in result["confusion"]}, key=lambda s: (s.startswith("("), s))
+    c = result.get("calibration") or {}
+    if c:
+        print(f"\nGNN calibration: wrong labels flagged uncertain {c['wrong_flagged']}/{c['wrong']} "
+              f"= {c['wrong_flagged'] / max(c['wrong'], 1):.3f}; right labels flagged {c['right_flagged']}/"
+              f"{c['right']} = {c['right_flagged'] / max(c['right'], 1):.4f}; ECE {c['ece']:.4f}")
+    if result.get("elements_kept"):
+        k, n = result["elements_kept"]
+        print(f"given elements kept: {k}/{n} = {k / max(n, 1):.4f}")
     print("\nGNN confusion (rows truth, columns prediction):\n")
     print("| truth \\ pred | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
@@ -146,12 +205,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--sk-graphs", type=int, default=300)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--border", type=float, default=BORDER_A, help="exclude sites this close to the frame (Å)")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--gnn", action="append", default=[], metavar="MATERIAL=WEIGHTS",
                         help="weights to use as 'GNN' instead of the bundled ones")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME:MATERIAL=WEIGHTS",
                         help="further GNN weights to compare, as an extra column NAME")
     args = parser.parse_args()
+    globals()["BORDER_A"] = args.border
     gnn = dict(item.split("=", 1) for item in args.gnn)
     extras: dict = {}
     for item in args.extra:
@@ -168,7 +229,7 @@ def main() -> None:
         t0 = time.perf_counter()
         hgb = fit_baseline(name, args.sk_graphs, located)
         print(f"\n### {name} (HGB fitted on {args.sk_graphs} graphs in {time.perf_counter() - t0:.0f} s)")
-        sets = [("coords", "coords", None)]
+        sets = [("coords", "coords", None), ("3D xyz (ase.Atoms)", "xyz3d", None)]
         if located:
             lo = mat.config["image"]["dose_e_per_A2"][0]
             sets += [("located, dose 1e5", "located", 1e5), (f"located, dose {lo:g}", "located", lo)]
@@ -179,7 +240,7 @@ def main() -> None:
             res = run_set(name, mode, args.images, args.size, dose, hgb, gnn.get(name, name), extras.get(name, {}))
             print_table(f"{name}: {title}, {args.images} images {args.size}² ({time.perf_counter() - t0:.0f} s)",
                         res, mat.labels)
-            out[f"{name}/{title}"] = {"totals": res["totals"],
+            out[f"{name}/{title}"] = {"totals": res["totals"], "calibration": res["calibration"],
                                       "confusion": {f"{t}->{p}": v for (t, p), v in res["confusion"].items()}}
         if not args.no_speed:
             s = speed(name, gnn.get(name, name))

@@ -19,9 +19,10 @@ columns and lets it vary smoothly over the frame, so drift, shear, scan distorti
 5. **Expected sites and their occupancy.** Each anchor predicts its three neighbor sites. A prediction with a node
    within ``occupied`` (0.35 bond) is occupied, within the fill radius *filled* (a displaced or interstitial node
    such as Si4), else empty. Empty predictions of distinct anchors that agree form a candidate vacancy; it becomes a
-   vacancy node when at least two anchors support it, it lies inside the observed region (the image frame, or the
-   convex hull of the points for coordinate input) and its second shell is occupied (so nothing is invented in
-   holes, on amorphous patches or outside the frame).
+   vacancy node when it lies inside the observed region (the image frame, or the convex hull of the points for
+   coordinate input), at least two anchors support it (one within 1.5 bonds of an image frame's edge, where the
+   other neighbors are unseen or are edge atoms, and none is empty) and its second shell is occupied (so nothing is invented in holes, on amorphous
+   patches or outside the frame).
 
 All lengths are in Å unless a name says ``bonds`` (units of the nominal bond length). Everything is vectorized:
 a few k-d tree queries and array passes, no per-atom Python loop.
@@ -49,6 +50,7 @@ GLOBAL_FIT_BONDS = 20000          # bonds (strided sample) for the global orient
 SMOOTH_HOPS = 3                   # the strain field averages the bonds within this many bonds of an atom
 PRIOR_BONDS = 2.0                 # weight of the global fit in each local map, in bond-equivalents
 SECOND_SHELL_MIN = 0.75           # occupied fraction of the in-region second shell a vacancy needs
+EDGE_SINGLE_SUPPORT_BONDS = 1.5   # within this of the frame edge (bonds) one anchor may support a vacancy
 REGION_MARGIN_BONDS = 0.15        # sites this far outside the frame still count as inside (edge columns)
 FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consistency", "sites_occupied",
                  "sites_filled", "sites_empty", "sites_outside", "edge_distance_bonds"]
@@ -442,8 +444,22 @@ def _vacancy_sites(anchor_pos, anchor_sign, anchor_maps, open_dirs, e, lat, node
     site = np.column_stack([np.bincount(comp, pred[:, 0], n_comp), np.bincount(comp, pred[:, 1], n_comp)])
     site /= np.maximum(support, 1)[:, None]
     sign = -np.sign(np.bincount(comp, anchor_sign[who], n_comp)).astype(int)  # the site's own sublattice
-    ok = (support >= 2) & (sign != 0)
+    ok = (support >= 1) & (sign != 0)
     ok &= _site_status(site, node_tree, occ_r, fill_r, region, 0.0) == EMPTY  # the agreed site, not just each guess
+    single = np.flatnonzero(ok & (support == 1))
+    if region.frame_A is not None:  # one anchor suffices only next to an image frame's edge (a point cloud's
+        # border is no frame: there unseen and missing cannot be told apart)
+        ok[single[region.edge_distance(site[single]) > EDGE_SINGLE_SUPPORT_BONDS * bond_A]] = False
+        single = single[ok[single]]
+    else:
+        ok[single] = False
+        single = single[:0]
+    if len(single):  # every other first-neighbor site must hold a node (an edge atom) or lie outside the frame
+        _, nearest = a_tree.query(site[single], k=1)
+        first = site[single][:, None, :] + sign[single, None, None] * np.einsum("nij,kj->nki", anchor_maps[nearest],
+                                                                                  e)
+        st = _site_status(first.reshape(-1, 2), node_tree, occ_r, fill_r, region, margin).reshape(-1, 3)
+        ok[single[(st == EMPTY).any(axis=1)]] = False
     if ok.any():  # second shell: the six same-sublattice sites around the candidate must mostly hold nodes
         _, nearest = a_tree.query(site[ok], k=1)
         second = (site[ok][:, None, :] + _second_shell(anchor_maps[nearest], lat)).reshape(-1, 2)
