@@ -193,6 +193,7 @@ def library(data: Path, cache: Path | None) -> None:
     frames = np.load(lib)
     info = {d["key"]: d for d in json.loads(meta.read_text())["images"]}
     confusion = defaultdict(Counter)           # truth class -> predicted label ('missed' when unmatched)
+    calib = Counter()                          # (right / wrong / false, flagged uncertain) over single Si
     n_si_true = n_si_found = n_fp = 0
     fits, sheet, worst = [], [], []
     sic = defaultdict(list)                    # truth class (single Si) -> projected Si–C lengths measured (Å)
@@ -229,6 +230,9 @@ def library(data: Path, cache: Path | None) -> None:
                     n_si_found += 1
                     pred = r["label"][i] if r["label"][i] in SI_LABELS else f"el.Si/{r['label'][i]}"
                     j = i
+                    if cls in ("Si1C3", "Si1C4"):
+                        right = pred == {"Si1C3": "Si3", "Si1C4": "Si4"}[cls]
+                        calib[("right" if right else "wrong", bool(r["uncertain"][i]))] += 1
                 elif j >= 0 and dd[j] <= MATCH_A:
                     pred = f"{r['label'][j] or '-'}" + (" (vac)" if r["vacancy"][j] else "")
                 else:
@@ -243,6 +247,8 @@ def library(data: Path, cache: Path | None) -> None:
                     q = r["positions_A"][j]
                     sic[cls] += list(np.hypot(*(r["positions_A"][real_idx[jc[ok]]] - q).T))
         n_fp += len(si_idx) - len(used)
+        for i in set(si_idx.tolist()) - used:  # a Si label where the authors marked none: wrong
+            calib[("false", bool(r["uncertain"][i]))] += 1
         title = f"{key} {px:.3f}Å/px " + "+".join(sorted({df['class'] for df in d['defects']}))
         sheet.append((image, r, title, truth_xy))
         worst.append((key, r, truth_xy, image, title))
@@ -259,6 +265,10 @@ def library(data: Path, cache: Path | None) -> None:
     print(f"extra Si predictions (false positives, not within {MATCH_A} Å of a labeled Si): {n_fp} "
           f"in {len(info)} frames")
     print(f"Si3/Si4 accuracy on matched Si1C3/Si1C4: {acc_n}/{matched_single} = {acc_n / max(matched_single, 1):.3f}")
+    n_right, n_wrong = calib[("right", False)] + calib[("right", True)], calib[("wrong", False)] + calib[("wrong", True)]
+    print(f"uncertain flags on matched single Si: wrong Si3/Si4 flagged {calib[('wrong', True)]}/{n_wrong}, right "
+          f"flagged {calib[('right', True)]}/{n_right}; extra Si predictions flagged {calib[('false', True)]}/"
+          f"{calib[('false', True)] + calib[('false', False)]}")
     cols = sorted({k for v in confusion.values() for k in v}, key=lambda k: (k not in SI_LABELS, k))
     print("\n| truth \\ predicted | " + " | ".join(cols) + " | n |")
     print("|---" * (len(cols) + 2) + "|")

@@ -67,7 +67,8 @@ def test_si4_from_an_xyz_file_is_classified_si4(tmp_path):
 
 
 def test_si4_read_through_the_coordinate_reader(tmp_path):
-    coords = pytest.importorskip("atomgraph.io.coords")
+    from atomgraph.io import coords
+
     atoms, center = _si4_structure()
     path = tmp_path / "si4.xyz"
     write(path, atoms)
@@ -122,3 +123,48 @@ def test_bad_threshold_and_unknown_model_are_input_errors():
         classify(table, "graphene-si", threshold=1.5)
     with pytest.raises(AtomgraphInputError):
         classify(table, "no-such-material")
+
+
+def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
+    sim = simulate("mose2-w", size=200, pixel_size=0.1, seed=21, counts={"W": 0.06, "Se1": 4, "Sevac": 2})
+    table = _coordinates(sim)
+    nodes = classify(table, "mose2-w").atoms
+    n = len(table)
+    assert list(nodes.element[:n]) == list(table.element)  # every input atom keeps its element
+    w = table.element == "W"
+    assert w.sum() > 3 and set(nodes.label[:n][w]) == {"W"}
+    no_intensity = AtomTable(table.positions_A, table.element)  # a 2D CSV without an intensity column
+    bare = classify(no_intensity, "mose2-w").atoms
+    se = np.flatnonzero(no_intensity.element == "Se")
+    assert set(bare.label[se]) == {"Se2"} and bare.extra["uncertain"][se].all()
+    assert not bare.extra["uncertain"][np.flatnonzero(no_intensity.element == "Mo")].any()
+
+
+def test_weights_of_another_graph_version_are_refused(tmp_path):
+    from atomgraph.classify.model import load_model, save_model
+    from atomgraph.weights import weights_path
+
+    net, meta = load_model(weights_path("classifier", "graphene-si"))
+    old = tmp_path / "old.safetensors"
+    save_model(net, old, {**meta, "graph_version": 1})
+    table = AtomTable(np.array([[0.0, 0.0], [1.42, 0.0], [2.13, 1.23]]), ["C"] * 3)
+    with pytest.raises(AtomgraphInputError, match="retrain"):
+        classify(table, old)
+
+
+def test_a_faint_detection_on_an_empty_chalcogen_site_becomes_a_vacancy():
+    sim = simulate("mose2-w", size=200, pixel_size=0.1, seed=5, counts={"W": 0.0, "Se1": 0, "Sevac": 1})
+    truth = sim.truth
+    site = truth.positions_A[truth.label == "Sevac"][0]
+    real = truth.subset(~truth.vacancy)
+    se = real.element == "Se"
+    med = float(np.median(real.intensity[se]))
+    xy = np.vstack([real.positions_A, site + 0.05])  # the locator's faint false column on the empty site
+    element = np.r_[real.element, ["Se"]]
+    p_se = np.r_[se.astype(float), 0.9]
+    located = AtomTable(xy, element, pixel_size_A=0.1, intensity=np.r_[real.intensity, 0.2 * med],
+                        score=np.r_[np.full(len(real), 0.95), 0.4], image_shape_px=sim.image.shape,
+                        extra={"p_Se": p_se, "p_Mo": 1.0 - p_se, "p_W": np.zeros(len(xy))})
+    nodes = classify(located, "mose2-w").atoms
+    k = len(real)
+    assert nodes.label[k] == "Sevac" and nodes.vacancy[k] and nodes.element[k] == ""

@@ -415,7 +415,7 @@ def test_too_many_atoms_is_refused(tmp_path, monkeypatch):
     with pytest.raises(AtomgraphInputError, match=r"too many atoms \(101 > 100\)"):
         read_coordinates(path)
     xyz = tmp_path / "many.xyz"
-    xyz.write_text(f"101\n\n" + "".join(f"C {i} 0 0\n" for i in range(101)))
+    xyz.write_text("101\n\n" + "".join(f"C {i} 0 0\n" for i in range(101)))
     with pytest.raises(AtomgraphInputError, match=r"too many atoms \(101 > 100\)"):
         read_coordinates(xyz)
 

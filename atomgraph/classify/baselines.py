@@ -63,7 +63,7 @@ def rule_based(graph, material: str | None = None, *, w_ratio: float = W_RATIO,
             n_host = np.array([len(v) for v in tree.query_ball_point(atoms.positions_A[is_dopant], SI_C_CUTOFF_A)])
             labels[is_dopant] = np.where(n_host >= 4, div_label, sub_label)
     else:
-        metal, chalcogen = host["metal"], host["chalcogen"]
+        metal = host["metal"]
         hl = mat.config["host_labels"]
         by_recipe = {d["recipe"]: d for d in mat.config["defects"]}
         sub = by_recipe.get("metal_substitution", {})

@@ -368,6 +368,7 @@ def fit(net: NodeClassifier, data: list[Example], settings: dict, weight: np.nda
     t0 = time.perf_counter()
     bar = tqdm(total=int(budget_s), desc="train", unit="s", disable=not progress)
     while True:
+        order = rng.permutation(len(data))
         for start in range(0, len(data), bs):
             elapsed = time.perf_counter() - t0
             frac = steps / max_steps if max_steps else elapsed / budget_s
@@ -377,7 +378,6 @@ def fit(net: NodeClassifier, data: list[Example], settings: dict, weight: np.nda
                 return {"steps": steps, "epochs": epoch, "final_loss": float(np.mean(losses[-100:] or [np.nan]))}
             for group in optim.param_groups:  # cosine decay over the budget
                 group["lr"] = float(settings["lr"]) * 0.5 * (1 + math.cos(math.pi * frac))
-            order = rng.permutation(len(data)) if start == 0 else order
             x, ei, ea, target, allowed = batch([data[j] for j in order[start:start + bs]])
             loss = loss_fn(net(x, ei, ea).masked_fill(~allowed, -1e4), target)
             optim.zero_grad()
