@@ -31,8 +31,9 @@ import torch
 
 from atomgraph.classify import classify
 from atomgraph.classify.baselines import LocalClassifier, rule_based
-from atomgraph.classify.train import (TRAIN_SEED_OFFSET, _locator_available, expected_calibration_error,
-                                      make_example, make_input, material_meta)
+from atomgraph.classify.calibration import expected_calibration_error
+from atomgraph.classify.data import boosted_counts, make_example, make_input, material_meta
+from atomgraph.classify.train import TRAIN_SEED_OFFSET, locator_available
 from atomgraph.evaluate import evaluate, match_atoms
 from atomgraph.graph import build_graph
 from atomgraph.materials import get_material
@@ -101,7 +102,6 @@ def calibration(pred, truth, shape, acc: dict) -> None:
 def xyz3d_input(mat, seed: int, size: int, rng):
     """(ase.Atoms of the simulated structure, its projected columns with labels as truth)."""
     from atomgraph.atoms import project_to_columns
-    from atomgraph.classify.train import boosted_counts
     from atomgraph.simulate import simulate
 
     sim = simulate(mat.config, size=size, seed=seed, counts=boosted_counts(mat, rng))
@@ -225,7 +225,7 @@ def main() -> None:
     out = {}
     for name in args.materials:
         mat = get_material(name)
-        located = _locator_available(name)
+        located = locator_available(name)
         t0 = time.perf_counter()
         hgb = fit_baseline(name, args.sk_graphs, located)
         print(f"\n### {name} (HGB fitted on {args.sk_graphs} graphs in {time.perf_counter() - t0:.0f} s)")

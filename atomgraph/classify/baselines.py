@@ -96,7 +96,7 @@ class LocalClassifier:
     def __init__(self, material: str, max_iter: int = 200, seed: int = 0) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        from .train import material_meta
+        from .data import material_meta
 
         self.meta = material_meta(get_material(material))
         self.model = HistGradientBoostingClassifier(max_iter=max_iter, random_state=seed,

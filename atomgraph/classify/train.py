@@ -1,22 +1,9 @@
 """Train the node classifier on simulated data and write safetensors weights with a model card.
 
-Training graphs are built with :func:`atomgraph.graph.build_graph` (so vacancy nodes come from the same lattice
-inference as at prediction time) from three kinds of input, drawn per image:
-
-``located``
-    atoms found by the bundled locator in the simulated image (its real misses, false atoms, position errors and
-    species guesses); used only when locator weights for the material exist.
-``perturbed``
-    truth columns perturbed like a locator: Gaussian position noise (0.02-0.12 Å), a few missed columns (dim ones
-    more often), a few false atoms, log-normal intensity noise and soft, occasionally wrong species probabilities.
-``coords``
-    what a coordinate file holds: truth columns + 0-0.07 Å noise, exact elements, intensity from the projected
-    columns (absent in some graphs, as in a CSV without it), no species probabilities.
-
-Targets: a real node takes the label of the truth column it mutually matches within 0.5 Å (unmatched real nodes,
-i.e. false atoms, take the background class, reported as label ``''``); a vacancy node takes the vacancy label (``Sevac``) when it matches a
-truth vacancy site within 0.5 Å, else the background class. Defects are placed more densely than in the config
-(counts up to 4x) so rare labels are seen often. Train and held-out images use disjoint seed ranges.
+Steps of a screen each: :func:`make_dataset` (training, held-out and calibration graphs from
+:mod:`atomgraph.classify.data`), :func:`fit` (AdamW, cosine decay over a time or step budget),
+:func:`atomgraph.classify.calibration.calibrate` (temperature and uncertainty threshold), :func:`model_card`.
+Train, held-out and calibration images use disjoint seed ranges.
 """
 
 from __future__ import annotations
@@ -26,245 +13,29 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
-from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
+from ..graph import GRAPH_VERSION
 from ..io.safe_write import atomic_output, atomic_path, check_writable
 from ..materials import Material, get_material
-from ..graph import GRAPH_VERSION
-from .encode import encode
 from ..threads import training_threads
+from . import data as data_module
+from .calibration import calibrate
+from .data import IGNORE, Example, batch, make_example, material_meta
 from .model import NodeClassifier, n_parameters, save_model
 
 log = logging.getLogger(__name__)
 
-MODES = ("located", "perturbed", "coords")
 TRAIN_SEED_OFFSET = 1_000_000      # training images: seeds 1e6 * (seed + 1) + i
 HELDOUT_SEED_OFFSET = 500_000      # held-out images in the card: 5e5 + i (benchmarks use 9e5 + i)
-MATCH_TOLERANCE_A = 0.5
-IGNORE = -1
-
 DEFAULTS = {"hidden": 32, "layers": 4, "minutes": 10.0, "data_fraction": 0.4, "lr": 3e-3, "batch_graphs": 4,
             "size_px": [160, 320], "max_graphs": 2500, "heldout_graphs": 24}
 
 
-# --------------------------------------------------------------------------------------------------- data
-def material_meta(mat: Material) -> dict:
-    """What a model needs to read a graph of ``mat`` (stored in the weights' metadata); the feature names are
-    added from the first graph built (:func:`train_classifier`)."""
-    graph_cfg = mat.config.get("graph", {})
-    intensity_labels = [d["label"] for d in mat.config["defects"] if d["recipe"].endswith("single_vacancy")]
-    return {"material": mat.name, "labels": mat.labels, "vacancy_label": graph_cfg.get("vacancy_label"),
-            "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
-            "intensity_labels": intensity_labels}
-
-
-def boosted_counts(mat: Material, rng: np.random.Generator) -> dict:
-    """Defect counts up to 4x the config's (fractions up to 2x) so rare labels are frequent in training."""
-    counts = {}
-    for defect in mat.config["defects"]:
-        if "fraction" in defect:
-            lo, hi = defect["fraction"] if isinstance(defect["fraction"], list) else [defect["fraction"]] * 2
-            counts[defect["label"]] = float(rng.uniform(lo, 2 * hi))
-        else:
-            spec = defect.get("count", 1)
-            lo, hi = spec if isinstance(spec, list) else (spec, spec)
-            counts[defect["label"]] = int(rng.integers(int(lo), 4 * int(hi) + 2))
-    return counts
-
-
-def _species_index(element: np.ndarray, species: list[str]) -> np.ndarray:
-    index = np.full(len(element), -1)
-    for k, s in enumerate(species):
-        index[element == s] = k
-    return index
-
-
-def perturb_like_locator(truth: AtomTable, species: list[str], rng: np.random.Generator) -> AtomTable:
-    """Truth columns degraded like a locator's output (see module docstring, ``perturbed``)."""
-    real = truth.subset(~truth.vacancy)
-    n = len(real)
-    sigma = rng.uniform(0.02, 0.12)
-    element = np.asarray(real.element, dtype=object)
-    dim = np.zeros(n, bool)
-    for e in set(element):  # dim columns (Se1) are missed more often than full ones
-        group = element == e
-        dim[group] = real.intensity[group] < 0.75 * np.median(real.intensity[group])
-    miss_p = np.where(dim, rng.uniform(0.0, 0.08), rng.uniform(0.0, 0.004))
-    keep = rng.random(n) >= miss_p
-    pos = real.positions_A[keep] + rng.normal(0, sigma, (int(keep.sum()), 2))
-    intensity = real.intensity[keep] * np.exp(rng.normal(0, rng.uniform(0.03, 0.2), int(keep.sum())))
-    sp = _species_index(np.asarray(real.element[keep], dtype=object), species)
-    n_false = int(rng.binomial(n, rng.uniform(0.0, 0.006)))
-    if n_false:
-        lo, hi = real.positions_A.min(0), real.positions_A.max(0)
-        cand = rng.uniform(lo, hi, (n_false, 2))
-        far = cKDTree(pos).query(cand)[0] > 0.8
-        cand = cand[far]
-        pos = np.vstack([pos, cand])
-        intensity = np.concatenate([intensity, np.median(intensity) * np.exp(rng.normal(-0.5, 0.5, len(cand)))])
-        sp = np.concatenate([sp, rng.integers(0, len(species), len(cand))])
-    m = len(pos)
-    confuse = rng.random(m) < rng.uniform(0.0, 0.01)
-    sp = np.where(confuse, (sp + rng.integers(1, max(len(species), 2), m)) % len(species), sp)
-    conf = 1.0 - rng.beta(1.0, rng.uniform(4.0, 40.0), m)
-    p = np.tile(((1.0 - conf) / max(len(species) - 1, 1))[:, None], (1, len(species)))
-    p[np.arange(m), sp] = conf
-    score = np.clip(rng.normal(0.9, 0.08, m), 0.3, 1.0)
-    score[len(score) - (m - int(keep.sum())):] = rng.uniform(0.2, 0.8, m - int(keep.sum()))
-    extra = {f"p_{s}": p[:, k] for k, s in enumerate(species)}
-    return AtomTable(pos, np.array(species, dtype=object)[np.argmax(p, 1)], pixel_size_A=truth.pixel_size_A,
-                     score=score, intensity=intensity, extra=extra)
-
-
-def coordinate_file_like(truth: AtomTable, rng: np.random.Generator, sigma_A: float | None = None,
-                         keep_intensity: bool | None = None) -> AtomTable:
-    """Truth columns as a coordinate file gives them: positions + Gaussian noise (Å), exact elements, intensity."""
-    real = truth.subset(~truth.vacancy)
-    sigma_A = rng.uniform(0.0, 0.07) if sigma_A is None else sigma_A
-    keep_intensity = rng.random() > 0.2 if keep_intensity is None else keep_intensity
-    pos = real.positions_A + rng.normal(0, sigma_A, real.positions_A.shape)
-    return AtomTable(pos, real.element, pixel_size_A=truth.pixel_size_A,
-                     intensity=real.intensity if keep_intensity else None)
-
-
-def add_spurious_near_dopants(atoms: AtomTable, truth: AtomTable, host: set[str], bond_A: float,
-                               rng: np.random.Generator, p: float = 0.3) -> AtomTable:
-    """Add false columns 1.27-1.62 bonds (graphene: 1.8-2.3 Å) from some dopant columns, at random angles.
-
-    On real frames a spurious column or a slightly displaced neighbor next to a threefold Si is what made
-    distance-counting call it fourfold; the lattice model says where the sites are, and these examples teach the
-    classifier to trust it. Each dopant gets one with probability ``p``; they are kept 0.8 Å from any column.
-    """
-    dopant = ~truth.vacancy & ~np.isin(truth.element.astype(str), list(host))
-    centers = truth.positions_A[dopant]
-    centers = centers[rng.random(len(centers)) < p]
-    if len(centers) == 0 or len(atoms) == 0:
-        return atoms
-    angle = rng.uniform(0, 2 * np.pi, len(centers))
-    radius = rng.uniform(1.27, 1.62, len(centers)) * bond_A
-    cand = centers + radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-    cand = cand[cKDTree(truth.positions_A).query(cand)[0] > 0.8]
-    if len(cand) == 0:
-        return atoms
-    m = len(cand)
-    host_el = sorted(host)[0]
-    extra = {}
-    for key, value in atoms.extra.items():
-        value = np.asarray(value)
-        fill = (np.full(m, float(key == f"p_{host_el}")) if key.startswith("p_")
-                else np.zeros((m,) + value.shape[1:], value.dtype))
-        extra[key] = np.concatenate([value, fill])
-    med = float(np.nanmedian(atoms.intensity)) if np.isfinite(atoms.intensity).any() else np.nan
-    return AtomTable(np.vstack([atoms.positions_A, cand]), np.r_[atoms.element, np.full(m, host_el, dtype=object)],
-                     pixel_size_A=atoms.pixel_size_A, score=np.r_[atoms.score, rng.uniform(0.3, 0.9, m)],
-                     intensity=np.r_[atoms.intensity, med * rng.uniform(0.3, 1.0, m)], extra=extra,
-                     image_shape_px=atoms.image_shape_px)
-
-
-def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *, size_px: int = 256,
-               dose: float | None = None, boost: bool = True, coord_sigma_A: float | None = None,
-               spurious: bool = True):
-    """(input atoms, truth) for one simulated image; ``mode`` one of :data:`MODES`. ``spurious``: half of the
-    located and perturbed inputs get false columns next to dopants (:func:`add_spurious_near_dopants`)."""
-    from ..graph.features import species_classes
-    from ..simulate import simulate
-
-    counts = boosted_counts(mat, rng) if boost else None
-    sim = simulate(mat.config, size=size_px, dose=dose, seed=int(seed), counts=counts)
-    truth = sim.truth
-    if mode == "located":
-        from ..locate import locate
-
-        atoms = locate(sim.image, model=mat.name, pixel_size=sim.pixel_size_A)
-    elif mode == "perturbed":
-        atoms = perturb_like_locator(truth, species_classes(mat), rng)
-        atoms.image_shape_px = sim.image.shape
-    elif mode == "coords":
-        atoms = coordinate_file_like(truth, rng, coord_sigma_A)
-    else:
-        raise ValueError(f"unknown mode {mode!r}")
-    if spurious and mode != "coords" and rng.random() < 0.5:
-        host = set(mat.config["lattice"]["host"].values())
-        atoms = add_spurious_near_dopants(atoms, truth, host, mat.bond_A, rng)
-    return atoms, truth
-
-
-def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy_label: str | None,
-                  tolerance_A: float = MATCH_TOLERANCE_A) -> np.ndarray:
-    """Per-node class index (background = len(labels)) or :data:`IGNORE` (see module docstring)."""
-    target = np.full(len(nodes), IGNORE, dtype=np.int64)
-    lookup = {label: k for k, label in enumerate(labels)}
-    for vac in (False, True):
-        ni = np.flatnonzero(nodes.vacancy == vac)
-        ti = np.flatnonzero(truth.vacancy == vac)
-        target[ni] = len(labels)  # unmatched: background (false atom / not a vacancy)
-        if len(ni) == 0 or len(ti) == 0:
-            continue
-        d, j = cKDTree(truth.positions_A[ti]).query(nodes.positions_A[ni], distance_upper_bound=tolerance_A)
-        _, back = cKDTree(nodes.positions_A[ni]).query(truth.positions_A[ti], distance_upper_bound=tolerance_A)
-        ok = np.isfinite(d)
-        ok[ok] &= back[j[ok]] == np.flatnonzero(ok)
-        matched_labels = truth.label[ti[j[ok]]]
-        idx = np.array([lookup.get(str(lbl), IGNORE) for lbl in matched_labels], dtype=np.int64)
-        if vac:
-            idx = np.where(matched_labels == vacancy_label, idx, len(labels))
-        target[ni[ok]] = idx
-    # a located column on an empty site (a faint false detection where both chalcogens are missing) is that site
-    vac_truth = np.flatnonzero(truth.vacancy & (truth.label == vacancy_label)) if vacancy_label else []
-    loose = np.flatnonzero(~nodes.vacancy & (target == len(labels)))
-    if len(vac_truth) and len(loose):
-        d, _ = cKDTree(truth.positions_A[vac_truth]).query(nodes.positions_A[loose], distance_upper_bound=tolerance_A)
-        target[loose[np.isfinite(d)]] = lookup[vacancy_label]
-    return target
-
-
-@dataclass
-class Example:
-    """One encoded graph: node inputs, edges, edge inputs, targets and allowed-output mask."""
-
-    x: np.ndarray
-    edge_index: np.ndarray
-    edge_attr: np.ndarray
-    target: np.ndarray
-    allowed: np.ndarray
-    mode: str
-
-
-def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random.Generator,
-                 **kwargs) -> tuple[Example, object, AtomTable]:
-    """Simulate, build the graph and encode one training example; returns (example, graph, truth)."""
-    from ..graph import build_graph
-    from . import allowed_mask
-
-    atoms, truth = make_input(mat, seed, mode, rng, **kwargs)
-    graph = build_graph(atoms, material=mat)
-    nodes = graph.atoms
-    x, edge_index, edge_attr = encode(graph, meta)
-    target = match_targets(nodes, truth, meta["labels"], meta["vacancy_label"])
-    allowed = allowed_mask(nodes, meta)
-    return Example(x, edge_index, edge_attr, target, allowed, mode), graph, truth
-
-
-def batch(examples: list[Example]) -> tuple[torch.Tensor, ...]:
-    """Disjoint union of graphs as tensors (x, edge_index, edge_attr, target, allowed)."""
-    offsets = np.cumsum([0] + [len(e.x) for e in examples[:-1]])
-    x = np.concatenate([e.x for e in examples])
-    edge_index = np.concatenate([e.edge_index + o for e, o in zip(examples, offsets)], axis=1)
-    edge_attr = np.concatenate([e.edge_attr for e in examples])
-    target = np.concatenate([e.target for e in examples])
-    allowed = np.concatenate([e.allowed for e in examples])
-    return (torch.from_numpy(x), torch.from_numpy(edge_index), torch.from_numpy(edge_attr),
-            torch.from_numpy(target), torch.from_numpy(allowed))
-
-
-# ------------------------------------------------------------------------------------------------ scoring
 def node_scores(pred: np.ndarray, target: np.ndarray, names: list[str]) -> dict:
     """Per-class precision/recall over nodes with a target (background included) and the confusion matrix."""
     ok = target != IGNORE
@@ -294,8 +65,7 @@ def predict_examples(net: NodeClassifier, examples: list[Example]) -> np.ndarray
     return np.concatenate(preds) if preds else np.zeros(0, int)
 
 
-# ----------------------------------------------------------------------------------------------- training
-def _locator_available(name: str) -> bool:
+def locator_available(name: str) -> bool:
     from ..weights import WEIGHTS_DIR
 
     return (WEIGHTS_DIR / f"locator-{name}.safetensors").is_file()
@@ -306,7 +76,6 @@ def _mode_weights(located: bool) -> dict:
 
 
 CALIBRATION_SEED_OFFSET = 600_000  # calibration images: 6e5 + i (neither training nor held-out)
-RIGHT_FLAGGED_MAX = 0.015          # the uncertainty threshold flags at most this fraction of right labels
 
 
 def _settings(mat: Material, minutes: float | None) -> dict:
@@ -392,60 +161,6 @@ def fit(net: NodeClassifier, data: list[Example], settings: dict, weight: np.nda
         epoch += 1
 
 
-def _logits(net: NodeClassifier, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """Masked logits (nodes with a target only) and their targets, concatenated over ``examples``."""
-    out, targets = [], []
-    with torch.inference_mode():
-        for e in examples:
-            x, ei, ea, target, allowed = batch([e])
-            logits = net(x, ei, ea).masked_fill(~allowed, -1e4).numpy()
-            keep = e.target != IGNORE
-            out.append(logits[keep])
-            targets.append(e.target[keep])
-    return np.concatenate(out), np.concatenate(targets)
-
-
-def expected_calibration_error(prob: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
-    """ECE of the top-label probability: sum over equal-width bins of |accuracy - confidence| x bin fraction."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(prob, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - prob[sel].mean())
-    return float(ece)
-
-
-def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def calibrate(net: NodeClassifier, examples: list[Example]) -> dict:
-    """Temperature (grid search on the negative log-likelihood) and the uncertainty threshold of held-out
-    calibration graphs, with the expected calibration error before and after and the flag rates."""
-    logits, target = _logits(net, examples)
-    temps = np.exp(np.linspace(np.log(0.5), np.log(8.0), 61))
-    nll = [-np.mean(np.log(_softmax(logits, t)[np.arange(len(target)), target] + 1e-12)) for t in temps]
-    temperature = float(temps[int(np.argmin(nll))])
-    out = {"temperature": temperature, "n_nodes": int(len(target))}
-    for name, t in (("before", 1.0), ("after", temperature)):
-        p = _softmax(logits, t)
-        out[f"ece_{name}"] = expected_calibration_error(p.max(1), p.argmax(1) == target)
-    p = _softmax(logits, temperature)
-    best, right = p.max(1), p.argmax(1) == target
-    candidates = np.sort(best[right])
-    k = int(np.floor(RIGHT_FLAGGED_MAX * len(candidates)))
-    threshold = float(min(candidates[k], 0.999)) if len(candidates) else 0.5
-    threshold = max(threshold, 0.5)
-    out.update(threshold=threshold, right_flagged=float(np.mean(best[right] < threshold)) if right.any() else 0.0,
-               wrong_flagged=float(np.mean(best[~right] < threshold)) if (~right).any() else float("nan"),
-               n_wrong=int((~right).sum()))
-    return out
-
 
 def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, minutes: float | None = None,
                      progress: bool = True, force: bool = False, modes: dict | None = None) -> dict:
@@ -479,7 +194,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     settings = _settings(mat, minutes)
     meta = material_meta(mat)
     names = meta["labels"] + [""]
-    modes = modes or _mode_weights(_locator_available(mat.name))
+    modes = modes or _mode_weights(locator_available(mat.name))
     budget_s = 60.0 * float(settings["minutes"])
     t0 = time.perf_counter()
     probe = make_example(mat, {**meta, "node_features": [], "edge_features": []}, HELDOUT_SEED_OFFSET - 1,
@@ -532,7 +247,7 @@ def model_card(mat, net, output, meta, settings, seed, data, heldout, counts, na
                      "class_counts": dict(zip([n or "(none)" for n in names], counts.astype(int).tolist())),
                      **training, "data_seconds": round(t_data, 1), "total_seconds": round(t_total, 1),
                      "settings": settings},
-        "data": __doc__.split("\n\n", 1)[1].strip(),
+        "data": data_module.__doc__.split("\n\n", 1)[1].strip(),
         "calibration": {"image_seeds": f"{CALIBRATION_SEED_OFFSET}..+{len(heldout) - 1}", **cal},
         "heldout": {"image_seeds": f"{HELDOUT_SEED_OFFSET}..+{len(heldout) - 1}", "size_px": 256,
                     "note": "fresh simulated images never used in training; node-level scores on matched nodes "
@@ -540,17 +255,3 @@ def model_card(mat, net, output, meta, settings, seed, data, heldout, counts, na
     }
 
 
-def label_elements(mat: Material) -> dict:
-    """Label -> element it implies (host labels by sublattice, defect labels by recipe element); vacancy -> ''."""
-    out = {}
-    host = mat.config["lattice"]["host"]
-    for role, label in mat.config["host_labels"].items():
-        out[label] = host[role]
-    for defect in mat.config["defects"]:
-        if "element" in defect:
-            out[defect["label"]] = defect["element"]
-        elif defect["recipe"].endswith("single_vacancy"):
-            out[defect["label"]] = host.get("chalcogen", "")
-        else:
-            out[defect["label"]] = ""
-    return out
