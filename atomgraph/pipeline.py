@@ -138,7 +138,7 @@ class Analysis:
 
 
 def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | None = None, *,
-            threshold: float = 0.5, tile_size: int | None = None) -> Analysis:
+            threshold: float | None = None, tile_size: int | None = None) -> Analysis:
     """Locate atoms, build the graph, classify every node and group defects, on one 2D image.
 
     Parameters
@@ -150,7 +150,8 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
     pixel_size
         Å per pixel (required).
     threshold
-        Nodes whose best class probability is below this are flagged ``uncertain``.
+        Nodes whose best (calibrated) class probability is below this are flagged ``uncertain``; None: the
+        classifier's own threshold, chosen on held-out simulations.
     tile_size
         Tile size in px for the locator (None: automatic).
     """
