@@ -235,6 +235,8 @@ def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random
     x, edge_index, edge_attr = encode(graph, meta)
     target = match_targets(nodes, truth, meta["labels"], meta["vacancy_label"])
     allowed = allowed_mask(nodes, meta)
+    known = target != IGNORE  # a target the node may not take (Se1 without an intensity) is not learned
+    target[known & ~allowed[np.flatnonzero(known), target[known]].reshape(-1).astype(bool)] = IGNORE
     return Example(x, edge_index, edge_attr, target, allowed, mode), graph, truth
 
 
