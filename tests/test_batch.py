@@ -30,12 +30,15 @@ MODEL, PX = "graphene-si", 0.1
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory) -> Path:
-    """Two single frames and a two-frame stack of small simulated graphene-Si images, plus a NaN frame."""
+    """Two single frames, a two-frame stack (.npy and .tif) of small simulated graphene-Si images, a NaN frame."""
     folder = tmp_path_factory.mktemp("frames")
     images = [atomgraph.simulate(MODEL, size=160, pixel_size=PX, dose=1e5, seed=s).image for s in range(4)]
     np.save(folder / "a.npy", images[0])
     np.save(folder / "b.npy", images[1])
     np.save(folder / "stack.npy", np.stack(images[2:4]))
+    import tifffile
+
+    tifffile.imwrite(folder / "stack.tif", np.stack(images[2:4]))  # read page by page in the workers
     np.save(folder / "nan.npy", np.full((64, 64), np.nan, dtype=np.float32))
     return folder
 
@@ -44,7 +47,7 @@ def frames(tmp_path_factory) -> Path:
 def reference(frames) -> dict:
     """Per-frame ``analyze`` of every good frame: (source name, frame) -> Analysis."""
     out = {}
-    for name in ("a.npy", "b.npy", "stack.npy"):
+    for name in ("a.npy", "b.npy", "stack.npy", "stack.tif"):
         image = atomgraph.read_image(frames / name, allow_stack=True)
         for i in range(image.frames):
             out[(name, i)] = atomgraph.analyze(image.frame(i), model=MODEL, pixel_size=PX)
@@ -99,11 +102,12 @@ def _check_equal_to_analyze(out: Path, reference: dict, keys) -> None:
 
 def test_batch_on_a_local_cluster_equals_per_frame_analyze(frames, reference, scheduler, tmp_path):
     out = tmp_path / "out"
-    summary = atomgraph.batch([str(frames / "a.npy"), str(frames / "stack.npy")], model=MODEL, output=out,
+    summary = atomgraph.batch([str(frames / "a.npy"), str(frames / "stack.*")], model=MODEL, output=out,
                               pixel_size=PX, scheduler=scheduler)
-    assert (summary.frames, summary.ok, summary.failed, summary.skipped) == (3, 3, 0, 0)
+    assert (summary.frames, summary.ok, summary.failed, summary.skipped) == (5, 5, 0, 0)
     assert summary.workers == 2 and summary.first_result_seconds is not None
-    _check_equal_to_analyze(out, reference, [("a.npy", 0), ("stack.npy", 0), ("stack.npy", 1)])
+    _check_equal_to_analyze(out, reference, [("a.npy", 0), ("stack.npy", 0), ("stack.npy", 1), ("stack.tif", 0),
+                                             ("stack.tif", 1)])
     assert (out / "batch.json").is_file()
     # nothing half-written is left: only part files, no temporaries
     assert all(not p.name.startswith(".") for p in out.rglob("*"))
