@@ -180,6 +180,8 @@ def test_cli_batch_progress_dashboard_and_summary(frames, scheduler, tmp_path, c
       "{t}/o"], "--workers"),
     (["batch", "{d}/a.npy", "--pixel-size", "0.1", "--workers", "0", "-o", "{t}/o"], "workers"),
     (["batch", "{d}/a.npy", "--pixel-size", "0.1", "-o", "{d}/a.npy"], "not a folder"),
+    (["batch", "{d}/a.npy", "--pixel-size", "0.1", "--memory-limit", "lots", "-o", "{t}/o"], "memory limit"),
+    (["batch", "{d}/a.npy", "--pixel-size", "0.1", "--threshold", "2", "-o", "{t}/o"], "threshold"),
 ])
 def test_cli_batch_bad_input_is_one_line_and_exit_2(frames, tmp_path, capsys, argv, message):
     argv = [a.format(d=frames, t=tmp_path) for a in argv]

@@ -119,10 +119,19 @@ def _dashboard(client) -> str | None:
     return link
 
 
-def _check_arguments(model: str, pixel_size, workers, scheduler, threshold) -> list[str]:
+def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
     from ..materials import get_material
 
+    if memory_limit is not None and str(memory_limit) != "auto":
+        from dask.utils import parse_bytes
+
+        try:
+            if parse_bytes(memory_limit) <= 0:
+                raise ValueError
+        except (ValueError, TypeError):
+            raise AtomgraphInputError(f"memory limit must be a size such as 2GiB or 1500MB, got {memory_limit!r}") \
+                from None
     if pixel_size is not None:
         try:
             px = float(pixel_size)
@@ -171,7 +180,7 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     BatchSummary
     """
     t_call = time.perf_counter()
-    labels = _check_arguments(model, pixel_size, workers, scheduler, threshold)
+    labels = _check_arguments(model, pixel_size, workers, scheduler, threshold, memory_limit)
     files = expand_patterns(patterns)
     pixel_size = None if pixel_size is None else float(pixel_size)
     tasks = plan_tasks(files, pixel_size)
