@@ -132,6 +132,23 @@ def test_resume_skips_frames_by_content_and_retries_failed_ones(frames, schedule
     assert len(_table(out, "atoms")["id"]) == n_atoms  # nothing written twice
 
 
+def test_an_interrupted_batch_keeps_what_arrived_and_a_rerun_completes_it(frames, scheduler, tmp_path):
+    out = tmp_path / "out"
+    files = [str(frames / "a.npy"), str(frames / "b.npy"), str(frames / "stack.npy")]
+
+    def interrupt(row):
+        raise KeyboardInterrupt  # Ctrl-C after the first result
+
+    with pytest.raises(KeyboardInterrupt):
+        atomgraph.batch(files, model=MODEL, output=out, pixel_size=PX, scheduler=scheduler, on_result=interrupt)
+    kept = _table(out, "frames")
+    assert kept["status"].tolist() == ["ok"]  # the frame that arrived was written on the way out
+    again = atomgraph.batch(files, model=MODEL, output=out, pixel_size=PX, scheduler=scheduler)
+    assert (again.skipped, again.ok) == (1, 3)
+    table = _table(out, "frames")
+    assert len(set(zip(table["source"], table["frame"]))) == len(table["frame"]) == 4
+
+
 def test_rerun_with_other_settings_is_refused_and_force_starts_over(frames, scheduler, tmp_path):
     out = tmp_path / "out"
     atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size=PX, scheduler=scheduler)
