@@ -205,8 +205,10 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     return summary
 
 
-def _batch(client, tasks, runnable, model, labels, threshold, output, settings, force, flush_frames, on_start,
-           on_result, t_call) -> BatchSummary:
+def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: list[str], threshold: float,
+           output: str | Path, settings: dict, force: bool, flush_frames: int,
+           on_start: Callable[[dict], None] | None, on_result: Callable[[dict], None] | None,
+           t_call: float) -> BatchSummary:
     """The body of :func:`batch` once the cluster is up (``client`` None when no frame needs a worker)."""
     resumed = prepare_output(output, settings, force=force)
     done = recover(output) if resumed else set()

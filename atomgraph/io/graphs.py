@@ -15,8 +15,8 @@
   ``source,target,length_A`` (each undirected edge once).
 - ``.pt``: a dict of plain tensors, lists and strings (:func:`atomgraph.graph.pyg_dict`), so
   ``torch.load(path, weights_only=True)`` loads it; :func:`read_pyg` returns a ``torch_geometric.data.Data``.
-- ``.npz``: the compact graph ``analyze`` writes by default (about 20x smaller and 100x faster to write than GraphML
-  at 64k nodes): NumPy arrays, loadable with ``np.load(path, allow_pickle=False)`` — ``edges`` (E, 2) int64 node
+- ``.npz``: the compact graph ``analyze`` writes by default (4.5 MB written in 0.02 s for a 64k-node 4096² frame,
+  where GraphML is 117.5 MB and took most of a minute with JSON): NumPy arrays, loadable with ``np.load(path, allow_pickle=False)`` — ``edges`` (E, 2) int64 node
   ids, each undirected edge once with ``i < j``; ``length_A`` (E,) float32 Å; ``node_id`` (N,) int64; ``pos_A``
   (N, 2) float32 Å; ``element``, ``label`` (N,) unicode; ``prob`` (N,) float32; ``vacancy`` (N,) bool; and 0-d
   ``material`` (str), ``pixel_size_A`` (float, NaN when unknown). Node rows are the atoms CSV's rows (same order
