@@ -23,10 +23,14 @@ except ImportError:  # pragma: no cover
 from ..errors import AtomgraphInputError
 
 
+_LAST_STACK: dict = {}  # the last whole stack read by this worker process (formats without per-frame reads)
+
+
 def read_frame(path: str, frame: int, n_frames: int, source: str | None = None) -> np.ndarray:
     """Frame ``frame`` of the image file ``path`` as a float32 (H, W) array, reading only that frame where the
     format allows (``.npy`` memory-mapped, ``.tif`` page by page). A single image is read with
-    :func:`atomgraph.read_image`, exactly as ``atomgraph analyze`` reads it."""
+    :func:`atomgraph.read_image`, exactly as ``atomgraph analyze`` reads it. A stack in another format
+    (``.emd``, ``.dm4``) is read whole once and kept for the next frames of the same file (one stack per worker)."""
     from ..io import images
 
     source = source or path
@@ -41,8 +45,14 @@ def read_frame(path: str, frame: int, n_frames: int, source: str | None = None) 
         with tifffile.TiffFile(path) as tif:
             data = tif.asarray(key=frame, series=0)
         return images._to_float_image(data, f"{source} frame {frame}", allow_stack=False, rgb=None)
-    image = images.read_image(path, allow_stack=n_frames > 1)
-    return image.frame(frame)
+    if n_frames > 1:
+        stat = Path(path).stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if _LAST_STACK.get("key") != key:
+            _LAST_STACK.clear()
+            _LAST_STACK.update(key=key, image=images.read_image(path, allow_stack=True))
+        return _LAST_STACK["image"].frame(frame)
+    return images.read_image(path, allow_stack=True).frame(0)  # as `atomgraph analyze` reads it
 
 
 def frame_hash(image: np.ndarray) -> str:
