@@ -222,11 +222,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"dask scheduler exited: {proc.stderr.read().decode()[-800:]}")
+            raise RuntimeError(f"dask scheduler exited: {log.read_text()[-800:]}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -240,14 +240,17 @@ def test_batch_on_separately_started_dask_scheduler_and_worker(frames, reference
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     dask = [sys.executable, "-m", "dask"]
     procs = []
+    log = tmp_path / "scheduler.log"
     try:
-        procs.append(subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      env=env, cwd=tmp_path))
-        _wait_for_port(port, procs[0], timeout=60)
+        with open(log, "wb") as handle:  # a file, not a pipe nobody reads (a full pipe would block the scheduler)
+            procs.append(subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                           "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=handle,
+                                          env=env, cwd=tmp_path))
+        # started at once: the worker retries until the scheduler listens, so both start up side by side
         procs.append(subprocess.Popen([*dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
                                        "--host", "127.0.0.1", "--no-dashboard"], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, env=env, cwd=tmp_path))
+        _wait_for_port(port, procs[0], timeout=60, log=log)
         out = tmp_path / "out"
         summary = atomgraph.batch([str(frames / "b.npy"), str(frames / "stack.npy")], model=MODEL, output=out,
                                   pixel_size=PX, scheduler=address, connect_timeout=60)
