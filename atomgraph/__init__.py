@@ -2,7 +2,8 @@
 
 The pipeline runs one way: :func:`simulate` (training data with exact truth) · :func:`locate` (image -> atoms) ·
 :func:`build_graph` (atoms -> neighbor graph with vacancy sites) · :func:`classify` (graph -> labels) ·
-:func:`analyze` (all of it on one image). Stages are imported on first use, so ``import atomgraph`` is quick.
+:func:`analyze` (all of it on one image) · :func:`batch` (many files and frames on dask.distributed, to
+Parquet). Stages are imported on first use, so ``import atomgraph`` is quick.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ _LAZY = {
     "build_graph": ("atomgraph.graph", "build_graph"),
     "classify": ("atomgraph.classify", "classify"),
     "analyze": ("atomgraph.pipeline", "analyze"),
+    "batch": ("atomgraph.batch", "batch"),
     "load_model": ("atomgraph.models", "load_model"),
     "find_defects": ("atomgraph.defects", "find_defects"),
     "read_image": ("atomgraph.io.images", "read_image"),

@@ -1,6 +1,6 @@
 """The ``atomgraph`` command.
 
-Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, evaluate, train, models, demo.
+Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, evaluate, train, models, demo.
 User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
 an internal error: one line and exit 1 (``--debug`` shows the traceback).
 """
@@ -183,8 +183,9 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .io.images import read_image
-    from .pipeline import analyze, check_scale, save_stack
+    from .pipeline import analyze, check_scale, parse_exports, save_stack
 
+    export = parse_exports(args.export)  # an unknown name is refused before any work
     _prepare_outdir_check(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
     pixel_size = _pixel_size(args, image)
@@ -192,7 +193,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if image.frames == 1:
         result = analyze(image.frame(0), model=args.model, pixel_size=pixel_size)
         with OutputFolder(args.output, args.force) as tmp:
-            result.save(tmp)
+            result.save(tmp, export=export, overlay_full=args.overlay_full)
         print(result.summary())
         return EXIT_OK
     from tqdm import tqdm
@@ -200,9 +201,51 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     results = [analyze(image.frame(i), model=args.model, pixel_size=pixel_size)
                for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
     with OutputFolder(args.output, args.force) as tmp:
-        save_stack(results, tmp)
+        save_stack(results, tmp, export=export, overlay_full=args.overlay_full)
     print(f"{image.frames} frames; per frame: " + "; ".join(
         f"{i}: " + ", ".join(f"{k} {v}" for k, v in r.defect_counts().items()) for i, r in enumerate(results)))
+    return EXIT_OK
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .batch import batch
+
+    bar = None
+
+    def on_start(info: dict) -> None:
+        nonlocal bar
+        where = args.scheduler or f"local cluster, {info['workers']} worker(s)"
+        print(f"batch: {info['tasks']} frame(s) on {where}" +
+              (f"; resuming ({info['done_before']} frame(s) done before)" if info["resumed"] else ""), file=sys.stderr)
+        print(f"dashboard: {info['dashboard'] or 'none'}", file=sys.stderr)
+        bar = tqdm(total=info["tasks"], desc="batch", unit="frame", disable=args.quiet, file=sys.stderr)
+        bar.update(done_early)
+
+    done_early = 0
+
+    def on_result(row: dict) -> None:
+        nonlocal done_early
+        if bar is None:
+            done_early += 1  # planning errors, recorded before the cluster starts
+        else:
+            bar.update(1)
+
+    try:
+        summary = batch(args.patterns, model=args.model, output=args.output, pixel_size=args.pixel_size,
+                        scheduler=args.scheduler, workers=args.workers, threshold=args.threshold, force=args.force,
+                        memory_limit=args.memory_limit, on_start=on_start, on_result=on_result)
+    finally:
+        if bar is not None:
+            bar.close()
+    rate = f", {summary.frames_per_second:.2f} frames/s" if summary.ok else ""
+    print(f"{summary.ok} analyzed, {summary.skipped} skipped (done before), {summary.failed} failed of "
+          f"{summary.frames} frame(s) in {summary.seconds:.1f} s{rate} -> {args.output}/"
+          "{atoms,defects,frames}.parquet")
+    if summary.failed:
+        print(f"failed frames are listed with their error in {args.output}/frames.parquet (status 'error'); a rerun "
+              "retries them", file=sys.stderr)
     return EXIT_OK
 
 
@@ -363,8 +406,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
     model_and_pixel_size(p, "Å/px (default: from the file)")
+    p.add_argument("--export", default="", metavar="FORMATS",
+                   help="also write graph.FORMAT for each of graphml,json,extxyz,pt (comma-separated, or all); "
+                        "default: only the compact atoms.csv defects.csv graph.npz overlay.png")
+    p.add_argument("--overlay-full", action="store_true",
+                   help="overlay.png at one pixel per image pixel (default: long side at most 2048 px)")
     common(p, "output folder")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("batch", help="many files and frames on dask (local cluster or a scheduler) -> Parquet")
+    p.add_argument("patterns", nargs="+", metavar="PATTERN", help="image files or glob patterns (quote them: "
+                   "'frames/**/*.tif'); every frame of a stack is a task")
+    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running dask scheduler, e.g. tcp://host:8786 (default: an embedded local cluster)")
+    p.add_argument("--workers", type=_positive(int), default=None,
+                   help="local cluster worker processes, one thread each (default: one per core)")
+    p.add_argument("--memory-limit", default=None, help="per local worker, e.g. 2GiB (default: RAM / workers)")
+    p.add_argument("--threshold", type=float, default=0.5, help="uncertain below this probability (default 0.5)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("evaluate", help="compare predicted atoms with truth")
     p.add_argument("pred")

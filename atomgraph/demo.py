@@ -40,5 +40,5 @@ def run_demo(output: Path, force: bool = False) -> int:
         print(f"{label:<8}{n:>8}{found.get(label, 0):>8}{defects.get(label, '-') if label != 'C' else '-':>9}")
     print("(host counts differ mostly along the image border, where columns are cut by the frame edge)")
     print(f"analyzed in {result.timings_s['total']:.2f} s (whole demo {elapsed:.1f} s); "
-          f"outputs in {output}/: atoms.csv defects.csv graph.graphml graph.json overlay.png image.npy truth.csv")
+          f"outputs in {output}/: atoms.csv defects.csv graph.npz overlay.png image.npy truth.csv")
     return 0

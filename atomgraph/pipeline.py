@@ -18,8 +18,41 @@ import numpy as np
 from .atoms import AtomTable
 from .errors import AtomgraphInputError
 
-OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.graphml", "graph.json", "overlay.png")
+#: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself.
+OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png")
+#: Graph exports written on request (``--export graphml,json`` / ``save(export=...)``): name -> file.
+EXPORTS = {"graphml": "graph.graphml", "json": "graph.json", "extxyz": "graph.extxyz", "pt": "graph.pt"}
+#: Long side of the default overlay in pixels (``--overlay-full`` / ``overlay_full=True``: one per image pixel).
+OVERLAY_MAX_PX = 2048
 MAX_NATIVE_PIXELS = 2**28  # the locator's grid, like the readers' limit on pixels (refused before allocating)
+
+
+def parse_exports(exports: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Validated export names from ``"graphml,json"`` or a sequence (``"all"``: every one); unknown -> input error."""
+    if not exports:
+        return ()
+    items = exports.split(",") if isinstance(exports, str) else list(exports)
+    names = [str(x).strip().lower() for x in items if str(x).strip()]
+    if "all" in names:
+        return tuple(EXPORTS)
+    unknown = [n for n in names if n not in EXPORTS]
+    if unknown:
+        raise AtomgraphInputError(f"unknown export {', '.join(repr(u) for u in unknown)}; choose from "
+                                  f"{', '.join(EXPORTS)} or all (comma-separated)")
+    return tuple(dict.fromkeys(names))
+
+
+def output_names(export: tuple[str, ...] = ()) -> list[str]:
+    """File names :meth:`Analysis.save` writes: :data:`OUTPUT_FILES` then the requested exports."""
+    return list(OUTPUT_FILES) + [EXPORTS[name] for name in parse_exports(export)]
+
+
+def overlay_dpi(shape: tuple[int, int], full: bool = False, height_in: float = 8.0) -> float:
+    """Figure dpi for the overlay of an image of ``shape`` (H, W) px: one figure pixel per image pixel when
+    ``full``, else the long side capped at :data:`OVERLAY_MAX_PX`; never under 100 dpi (800 px tall)."""
+    h, w = int(shape[0]), int(shape[1])
+    target_h = h if full else h * min(1.0, OVERLAY_MAX_PX / max(h, w))
+    return max(100.0, target_h / height_in)
 
 
 def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str = "graphene-si") -> None:
@@ -105,8 +138,9 @@ class Analysis:
                 lines.append(f"{label:<10}{'':>8}{n:>9}")
         return "\n".join(lines)
 
-    def plot(self, title: str | None = None):
-        """The overlay as a matplotlib Figure (image, atoms by label, defects named, legend, scale bar)."""
+    def plot(self, title: str | None = None, max_px: int | None = None):
+        """The overlay as a matplotlib Figure (image, atoms by label, defects named, legend, scale bar); ``max_px``:
+        the image is block-averaged for a figure saved at most that many px on its long side."""
         from .materials import get_material
         from .plot import overlay_figure
 
@@ -115,25 +149,35 @@ class Analysis:
         except AtomgraphInputError:
             hosts = ("C", "Mo", "Se2", "S2")
         return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
-                              host_labels=hosts)
+                              host_labels=hosts, max_px=max_px)
 
-    def save(self, outdir: str | Path, force: bool = False) -> list[Path]:
-        """Write atoms.csv, defects.csv, graph.graphml, graph.json and overlay.png into ``outdir``."""
+    def save(self, outdir: str | Path, force: bool = False, export: str | tuple[str, ...] = (),
+             overlay_full: bool = False) -> list[Path]:
+        """Write the compact outputs into ``outdir`` and return their paths.
+
+        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph: :func:`atomgraph.io.graphs.write_npz`)
+        and ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless ``overlay_full``). ``export`` adds
+        graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
+        longer to write than the analysis of a large frame, so they are opt-in.
+        """
         from .defects import write_defects_csv
         from .io.graphs import write_graph
         from .io.tables import write_atoms_csv
         from .plot import save_figure
 
+        names = output_names(export)
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
-        paths = [outdir / name for name in OUTPUT_FILES]
+        paths = [outdir / name for name in names]
         write_atoms_csv(self.atoms, paths[0], force=force)
         write_defects_csv(self.defects, paths[1], force=force)
-        write_graph(self.graph, paths[2], force=force)
-        write_graph(self.graph, paths[3], force=force)
-        # at least one figure pixel per image pixel (8-inch figure), capped at 2400 px
-        dpi = int(min(max(100, self.image.shape[0] / 8), 300))
-        save_figure(self.plot(), paths[4], force=force, dpi=dpi)
+        for path in paths[2:]:
+            if path.suffix != ".png":
+                write_graph(self.graph, path, force=force)
+        full = bool(overlay_full)
+        fig = self.plot(max_px=None if full else OVERLAY_MAX_PX)
+        save_figure(fig, outdir / "overlay.png", force=force, dpi=overlay_dpi(self.image.shape, full),
+                    compress_level=1)
         return paths
 
 
@@ -179,9 +223,11 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
                     defects=defects, timings_s=timings)
 
 
-def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False) -> None:
-    """Write a stack's results: ``frame_NNNN/`` with the five outputs per frame, plus top-level ``atoms.csv`` and
-    ``defects.csv`` for all frames with a ``frame`` column last (the contract's columns stay first)."""
+def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False,
+               export: str | tuple[str, ...] = (), overlay_full: bool = False) -> None:
+    """Write a stack's results: ``frame_NNNN/`` with the outputs of :meth:`Analysis.save` per frame, plus top-level
+    ``atoms.csv`` and ``defects.csv`` for all frames with a ``frame`` column last (the contract's columns stay
+    first)."""
     import csv
 
     from .io.safe_write import atomic_output
@@ -189,7 +235,7 @@ def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for i, result in enumerate(results):
-        result.save(outdir / f"frame_{i:04d}", force=force)
+        result.save(outdir / f"frame_{i:04d}", force=force, export=export, overlay_full=overlay_full)
     for name in ("atoms.csv", "defects.csv"):
         with atomic_output(outdir / name, force) as handle:
             writer = csv.writer(handle)

@@ -45,8 +45,17 @@ def _typical_spacing_px(xy: np.ndarray) -> float:
     return float(np.median(d[:, 1]))
 
 
+def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` averaged over ``factor`` x ``factor`` blocks (rows/columns past the last whole block dropped)."""
+    if factor <= 1:
+        return image
+    h, w = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
+    return image[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+
+
 def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects=(), title: str | None = None,
-                   host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), height_in: float = 8.0):
+                   host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), height_in: float = 8.0,
+                   max_px: int | None = None):
     """A matplotlib Figure: the image, atoms colored by label, defects circled and named, legend, scale bar.
 
     Parameters
@@ -55,6 +64,9 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     atoms : AtomTable with ``positions_px`` and ``label`` (unlabeled atoms are drawn in one color).
     pixel_size_A : Å per pixel, for the scale bar (no bar when None).
     defects : Defect objects from :func:`atomgraph.defects.find_defects`.
+    max_px : the figure will be saved at most this many pixels on its long side: the image is block-averaged to
+        about that size before drawing (a 4096² frame shown at 2048 px costs a quarter of the resampling and of
+        the percentiles). None: shown at full resolution.
     """
     import matplotlib
 
@@ -62,13 +74,16 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    image = np.asarray(image, dtype=float)
+    image = np.asarray(image)
     h, w = image.shape
+    factor = max(1, int(max(h, w) // max_px)) if max_px else 1
+    shown = _block_mean(np.asarray(image, dtype=np.float32), factor)
     fig = plt.figure(figsize=(height_in * w / h, height_in))
     ax = fig.add_axes((0, 0, 1, 1))
-    finite = image[np.isfinite(image)]
+    finite = shown[np.isfinite(shown)]
     lo, hi = np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0)
-    ax.imshow(image, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
+    extent = (-0.5, shown.shape[1] * factor - 0.5, shown.shape[0] * factor - 0.5, -0.5)
+    ax.imshow(shown, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest", extent=extent)
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_axis_off()
@@ -88,8 +103,10 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
         color = _color(label, extra) if label != "atom" else "#4da6ff"
         size = base * (1.0 if is_host else 2.5)
         marker = "x" if np.all(vacancy[mask]) else "o"
-        ax.scatter(xy[mask, 0], xy[mask, 1], s=size, c=color, marker=marker, linewidths=1.0,
-                   alpha=0.6 if is_host else 0.95, edgecolors="none" if marker == "o" else None)
+        # plot() with markers (one stamped marker raster) instead of scatter(): same picture, faster at 64k atoms
+        ax.plot(xy[mask, 0], xy[mask, 1], linestyle="", marker=marker, markersize=float(np.sqrt(size)),
+                color=color, markeredgewidth=1.0, alpha=0.6 if is_host else 0.95,
+                markeredgecolor="none" if marker == "o" else color)
         handles.append(Line2D([], [], marker=marker, linestyle="", color=color, markersize=7,
                               label=f"{label} ({int(mask.sum())})"))
     radius_px = 1.7 / pixel_size_A if pixel_size_A else 12.0
@@ -118,12 +135,13 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     return fig
 
 
-def save_figure(fig, path: str | Path, force: bool = False, dpi: int = 100) -> None:
-    """Save a figure as PNG atomically (temp file + rename) and close it."""
+def save_figure(fig, path: str | Path, force: bool = False, dpi: float = 100, compress_level: int = 6) -> None:
+    """Save a figure as PNG atomically (temp file + rename) and close it. ``compress_level`` (zlib, 0-9): 1 writes
+    a 2048² overlay three times faster than 6 for a file about 5 % larger."""
     import matplotlib.pyplot as plt
 
     from .io.safe_write import atomic_path
 
     with atomic_path(path, force) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
+        fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": int(compress_level)})
     plt.close(fig)

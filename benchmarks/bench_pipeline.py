@@ -1,8 +1,15 @@
-"""Whole ``analyze`` (locate -> graph -> classify -> defects, no file I/O): time and peak memory per image size.
+"""Whole ``analyze``: time and peak memory per image size, two ways.
 
-Each size runs in a fresh subprocess so its peak RSS is its own. Times are medians over repeats; torch runs
-inference on the library's default thread count (1; ATOMGRAPH_THREADS overrides).
+1. ``atomgraph.analyze()`` in a warm process (locate -> graph -> classify -> defects, no file I/O): each size runs in
+   a fresh subprocess so its peak RSS is its own; times are medians over repeats after one warm-up call.
+2. ``--cli``: the whole command a user runs, ``atomgraph analyze FRAME.npy --pixel-size 0.1 -o OUT`` in a fresh
+   process, wall clock from start to exit: Python start-up and imports (torch, torch_geometric, matplotlib), reading
+   the .npy, the first (cold) analysis, and writing the default outputs (atoms.csv, defects.csv, graph.npz,
+   overlay.png capped at 2048 px); ``--export`` adds graph formats. Peak RSS of that process from ``wait4``.
+
+torch runs inference on the library's default thread count (1; ATOMGRAPH_THREADS overrides).
 Run: python benchmarks/bench_pipeline.py [--sizes 256 512 1024 2048 4096] [--repeats 5] [--model graphene-si]
+     python benchmarks/bench_pipeline.py --cli [--sizes 1024 4096] [--repeats 3] [--export graphml,json]
 """
 
 from __future__ import annotations
@@ -36,12 +43,63 @@ print(json.dumps({"size": size, "median_s": median, "stages": stage, "peak_rss_G
 """
 
 
+def run_cli(size: int, repeats: int, model: str, export: str) -> None:
+    """Time the whole ``atomgraph analyze`` command (fresh process each run) on one simulated frame."""
+    import os
+    import shutil
+    import statistics
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    import atomgraph
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
+    try:
+        frame = work / "frame.npy"
+        np.save(frame, atomgraph.simulate(model, size=size, pixel_size=0.1, dose=2e5, seed=99).image)
+        beside = Path(sys.executable).with_name("atomgraph")  # the entry point of this environment
+        exe = [str(beside)] if beside.exists() else [sys.executable, "-m", "atomgraph.cli"]
+        times, peaks, sizes = [], [], {}
+        for k in range(repeats):
+            out = work / f"out{k}"
+            cmd = [*exe, "analyze", str(frame), "--model", model, "--pixel-size", "0.1", "-o", str(out)]
+            if export:
+                cmd += ["--export", export]
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            times.append(time.perf_counter() - t0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                raise SystemExit(f"atomgraph analyze failed: {proc.stderr.read().decode()[-500:]}")
+            peaks.append(usage.ru_maxrss / 1024 ** 2)  # KiB -> GiB
+            sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
+        files = ", ".join(f"{name} {n / 1e6:.1f} MB" for name, n in sizes.items())
+        print(f"| {size}² | {statistics.median(times):.2f} | {min(times):.2f} | {max(peaks):.2f} | {files} |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048, 4096])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--model", default="graphene-si")
+    parser.add_argument("--cli", action="store_true", help="time the whole `atomgraph analyze` command, writing included")
+    parser.add_argument("--export", default="", help="with --cli: --export FORMATS passed to analyze")
     args = parser.parse_args()
+    if args.cli:
+        print(f"whole `atomgraph analyze` command (fresh process, imports + read + analyze + write), model "
+              f"{args.model}, 0.1 Å/px, {args.repeats} runs" + (f", --export {args.export}" if args.export else ""))
+        print("| size | median wall s | best wall s | peak RSS GiB | files |")
+        print("|---|---|---|---|---|")
+        for size in args.sizes or [1024, 4096]:
+            run_cli(size, args.repeats, args.model, args.export)
+        return
+    args.sizes = args.sizes or [256, 512, 1024, 2048, 4096]
     print(f"analyze, model {args.model}, 0.1 Å/px, dose 2e5 e/Å², median of {args.repeats} (fewer for large sizes)")
     print("| size | nodes | total s | locate s | graph s | classify s | peak RSS GiB |")
     print("|---|---|---|---|---|---|---|")

@@ -10,8 +10,8 @@ import pytest
 import atomgraph
 from atomgraph.errors import AtomgraphInputError
 from atomgraph.graph import build_graph
-from atomgraph.io.graphs import (edges_csv_path, read_extxyz, read_graph_csv, read_graphml, read_json, read_pyg,
-                                 write_graph)
+from atomgraph.io.graphs import (edges_csv_path, read_extxyz, read_graph_csv, read_graphml, read_json, read_npz,
+                                 read_pyg, write_graph)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,26 @@ def test_graphml_round_trip(graph, tmp_path):
     path = tmp_path / "g.graphml"
     write_graph(graph, path)
     _check_networkx(graph, read_graphml(path))
+
+
+def test_npz_is_compact_plain_arrays_and_round_trips(graph, tmp_path):
+    path = tmp_path / "g.npz"
+    write_graph(graph, path)
+    with np.load(path, allow_pickle=False) as data:  # no pickled objects inside
+        edges, length = data["edges"], data["length_A"]
+        assert data["label"].dtype.kind == "U" and str(data["material"]) == "mose2-w"
+    assert np.all(edges[:, 0] < edges[:, 1]) and len(edges) == graph.num_edges // 2
+    back, ref = read_npz(path), graph.to_networkx()
+    assert sorted(back.nodes) == sorted(ref.nodes)
+    assert {frozenset(e) for e in back.edges} == {frozenset(e) for e in ref.edges}
+    for n, attrs in ref.nodes(data=True):
+        for key in ("element", "label", "vacancy"):
+            assert back.nodes[n][key] == attrs[key]
+        assert back.nodes[n]["x_A"] == pytest.approx(attrs["x_A"], abs=1e-4)
+        assert _same(back.nodes[n]["prob"], attrs["prob"])
+    for i, j, attrs in ref.edges(data=True):
+        assert back.edges[i, j]["length_A"] == pytest.approx(attrs["length_A"], abs=1e-5)
+    assert length.dtype == np.float32
 
 
 def test_json_round_trip_is_strict_json(graph, tmp_path):
@@ -114,7 +134,7 @@ def test_pt_loads_with_weights_only_and_round_trips(graph, tmp_path):
 
 
 def test_writers_refuse_existing_outputs_unless_forced(graph, tmp_path):
-    for suffix in (".graphml", ".json", ".extxyz", ".csv", ".pt"):
+    for suffix in (".graphml", ".json", ".extxyz", ".csv", ".pt", ".npz"):
         path = tmp_path / f"g{suffix}"
         write_graph(graph, path)
         before = path.read_bytes()

@@ -1,4 +1,5 @@
-"""analyze / demo: all five outputs, consistent with each other; the overlay is a real picture of the defects."""
+"""analyze / demo: the compact outputs (and the exports on request), consistent with each other; the overlay is a
+real picture of the defects."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from PIL import Image
 
 import atomgraph
 from atomgraph.cli import main
-from atomgraph.pipeline import OUTPUT_FILES
+from atomgraph.pipeline import EXPORTS, OUTPUT_FILES
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,12 @@ def _rows(path):
         return list(csv.DictReader(handle))
 
 
-def test_analyze_writes_five_outputs_that_agree(result, tmp_path):
-    result.save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUT_FILES)
+def test_analyze_writes_compact_outputs_and_exports_on_request_that_agree(result, tmp_path):
+    result.save(tmp_path, export="graphml,json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUT_FILES + ("graph.graphml", "graph.json"))
+    compact = np.load(tmp_path / "graph.npz", allow_pickle=False)
+    assert len(compact["node_id"]) == len(result.atoms)
+    assert len(compact["edges"]) == nx.read_graphml(tmp_path / "graph.graphml").number_of_edges()
     atoms = _rows(tmp_path / "atoms.csv")
     defects = _rows(tmp_path / "defects.csv")
     graphml = nx.read_graphml(tmp_path / "graph.graphml")
@@ -84,11 +88,34 @@ def test_cli_analyze_writes_outputs_and_refuses_to_overwrite(sim, tmp_path, caps
     out = tmp_path / "out"
     assert main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert "graph.graphml" not in OUTPUT_FILES and "graph.json" not in OUTPUT_FILES  # large exports: on request
     printed = capsys.readouterr().out
     assert "Si3" in printed
     before = (out / "atoms.csv").read_bytes()
     assert main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(out)]) == 2
     assert (out / "atoms.csv").read_bytes() == before
+
+
+def test_cli_analyze_export_option_and_overlay_size(sim, tmp_path, capsys):
+    image = tmp_path / "frame.npy"
+    big = np.tile(sim.image, (9, 9))  # 2304 px: the default overlay is capped at 2048 px, --overlay-full is not
+    np.save(image, big)
+    out = tmp_path / "out"
+    assert main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(out), "--export", "json,pt"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES + (EXPORTS["json"], EXPORTS["pt"]))
+    assert max(Image.open(out / "overlay.png").size) <= 2048
+    full = tmp_path / "full"
+    assert main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(full), "--overlay-full"]) == 0
+    assert max(Image.open(full / "overlay.png").size) == pytest.approx(big.shape[0], abs=2)
+
+
+def test_cli_analyze_refuses_an_unknown_export_before_any_work(sim, tmp_path, capsys):
+    image = tmp_path / "frame.npy"
+    np.save(image, sim.image)
+    assert main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(tmp_path / "o"), "--export", "gml"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown export 'gml'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_analyze_needs_a_pixel_size(sim, tmp_path, capsys):

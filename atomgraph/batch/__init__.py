@@ -1,0 +1,292 @@
+"""Many frames on dask.distributed: :func:`batch` (``atomgraph batch PATTERN... --model M -o OUT``).
+
+By default an embedded ``LocalCluster`` (one worker process per core, one thread each, torch on one thread);
+``scheduler="tcp://host:8786"`` runs on an existing cluster instead (``dask scheduler`` + ``dask worker`` on each
+node, atomgraph installed there and the files at the same paths). One task per frame, ``(file, frame index)``: the
+worker reads only that frame, analyzes it with :func:`atomgraph.analyze` (unchanged: the same numbers as
+``atomgraph analyze``), and sends back Arrow tables, which the client writes to Parquet datasets as they arrive
+(layout and resume rules: :mod:`atomgraph.batch.store`; columns: :mod:`atomgraph.io.parquet`).
+
+``frames.parquet`` has one row per frame: ``source, frame, status ("ok" | "error"), error, hash (sha256 of the
+pixels: the resume key), height, width (px), pixel_size_A, n_atoms (real columns), n_vacancies (vacancy nodes),
+n_defects, n_<label> (nodes per label of the model's vocabulary), seconds (read + analyze, in the worker)``. A frame
+that fails (unreadable, NaN pixels, no pixel size, a worker that died three times on it) gets ``status = "error"``
+and the reason; the batch goes on.
+
+>>> import atomgraph  # doctest: +SKIP
+>>> summary = atomgraph.batch(["frames/*.tif"], model="graphene-si", output="results", pixel_size=0.1)
+>>> import pyarrow.parquet as pq; atoms = pq.read_table("results/atoms.parquet").to_pandas()
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import AtomgraphInputError
+from .plan import Task, expand_patterns, plan_tasks
+from .store import PartWriter, check_output, dataset_path, prepare_output, read_results, recover
+from .worker import PreloadModels, run_task
+
+__all__ = ["batch", "BatchSummary", "read_results", "Task"]
+
+
+@dataclass
+class BatchSummary:
+    """What :func:`batch` did.
+
+    Attributes
+    ----------
+    output : the output folder.
+    frames : frames planned (tasks), including skipped and failed ones.
+    ok, failed, skipped : frames analyzed, failed (recorded with their error), skipped (done by an earlier run).
+    seconds : wall time of the whole call (cluster start included), s.
+    compute_seconds : from the first task submitted to the last result, s.
+    first_result_seconds : from the call to the first analyzed frame, s (None if none).
+    workers : worker threads in the cluster.
+    dashboard : the dask dashboard URL, or None.
+    resumed : True when an earlier batch in ``output`` was continued.
+    """
+
+    output: Path
+    frames: int = 0
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    compute_seconds: float = 0.0
+    first_result_seconds: float | None = None
+    workers: int = 0
+    dashboard: str | None = None
+    resumed: bool = False
+    paths: dict = field(default_factory=dict)
+
+    @property
+    def frames_per_second(self) -> float:
+        """Frames analyzed per second of compute time (skipped frames not counted)."""
+        return self.ok / self.compute_seconds if self.compute_seconds > 0 else float("nan")
+
+
+def default_workers() -> int:
+    """One worker per CPU core available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _connect(scheduler: str | None, workers: int | None, memory_limit: str | float | None, timeout: float):
+    """(client, cluster or None): a new LocalCluster, or a client of the scheduler at ``scheduler``."""
+    from distributed import Client, LocalCluster
+
+    for name in ("distributed", "bokeh", "tornado"):  # dask's INFO chatter would drown the progress bar
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise AtomgraphInputError(f"cannot reach the dask scheduler at {scheduler!r} within {timeout:g} s "
+                                      f"({type(exc).__name__}); is `dask scheduler` running there?") from None
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError):
+            client.close()
+            raise AtomgraphInputError(f"the dask scheduler at {scheduler} has no workers after {timeout:g} s; start "
+                                      f"some with `dask worker {scheduler}`") from None
+        return client, None
+    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR,  # a free port, not always 8787
+                           memory_limit=memory_limit if memory_limit is not None else "auto")
+    return Client(cluster), cluster
+
+
+def _dashboard(client) -> str | None:
+    """The dashboard URL (with a note when bokeh, which draws its pages, is missing here), or None."""
+    import importlib.util
+
+    try:
+        services = client.scheduler_info().get("services", {})
+        link = client.dashboard_link if "dashboard" in services else None
+    except Exception:  # noqa: BLE001 - the link is a convenience
+        return None
+    if link and importlib.util.find_spec("bokeh") is None:
+        link += " (its plots need `pip install bokeh`)"
+    return link
+
+
+def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memory_limit=None) -> list[str]:
+    """Validate before any work; return the model's label vocabulary."""
+    from ..materials import get_material
+
+    if memory_limit is not None and str(memory_limit) != "auto":
+        from dask.utils import parse_bytes
+
+        try:
+            if parse_bytes(memory_limit) <= 0:
+                raise ValueError
+        except (ValueError, TypeError):
+            raise AtomgraphInputError(f"memory limit must be a size such as 2GiB or 1500MB, got {memory_limit!r}") \
+                from None
+    if pixel_size is not None:
+        try:
+            px = float(pixel_size)
+        except (TypeError, ValueError):
+            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size!r}") from None
+        if not (math.isfinite(px) and px > 0):
+            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise AtomgraphInputError(f"workers must be a whole number >= 1, got {workers!r}")
+    if workers is not None and scheduler:
+        raise AtomgraphInputError("--workers sets the size of the local cluster; with --scheduler, the cluster's "
+                                  "own `dask worker` processes do the work")
+    if not (0.0 <= float(threshold) <= 1.0):
+        raise AtomgraphInputError(f"threshold must be in [0, 1], got {threshold!r}")
+    return list(get_material(model).labels)  # an unknown model is an input error here, before any cluster starts
+
+
+def batch(patterns: str | list[str], model: str = "graphene-si", output: str | Path = "atomgraph-batch", *,
+          pixel_size: float | None = None, scheduler: str | None = None, workers: int | None = None,
+          threshold: float = 0.5, force: bool = False, memory_limit: str | float | None = None,
+          flush_frames: int = 256, connect_timeout: float = 20.0,
+          on_start: Callable[[dict], None] | None = None,
+          on_result: Callable[[dict], None] | None = None) -> BatchSummary:
+    """Analyze every frame of every file matching ``patterns`` on dask, results to Parquet in ``output``.
+
+    Parameters
+    ----------
+    patterns : glob patterns or file names (``"frames/**/*.tif"``); each must match at least one image file.
+    model : bundled model name (``graphene-si``, ``mose2-w``), as for :func:`atomgraph.analyze`.
+    output : folder for ``atoms.parquet``, ``defects.parquet``, ``frames.parquet`` (Parquet datasets) and
+        ``batch.json``. An earlier batch there with the same settings is resumed: frames already done (same pixel
+        content) are skipped, failed ones retried. Other settings, or a non-empty folder that is not a batch,
+        are refused unless ``force`` (which starts the batch over).
+    pixel_size : Å per pixel for every file; None: each file's calibration (frames of a file without one fail).
+    scheduler : address of a running dask scheduler (``tcp://host:8786``); None: a LocalCluster.
+    workers : LocalCluster worker processes (one thread each); default one per core. Not with ``scheduler``.
+    threshold : as in :func:`atomgraph.analyze`.
+    memory_limit : per LocalCluster worker (``"2GiB"``; default: the machine's memory shared among workers).
+    flush_frames : results are written every this many frames (and at least every minute, and at the end).
+    connect_timeout : seconds to wait for the scheduler and for its first worker.
+    on_start : called once with ``{"tasks", "workers", "dashboard", "resumed", "done_before"}`` before frames run.
+    on_result : called with each frames row (a dict) as it arrives, skipped and failed frames included.
+
+    Returns
+    -------
+    BatchSummary
+    """
+    t_call = time.perf_counter()
+    labels = _check_arguments(model, pixel_size, workers, scheduler, threshold, memory_limit)
+    files = expand_patterns(patterns)
+    pixel_size = None if pixel_size is None else float(pixel_size)
+    tasks = plan_tasks(files, pixel_size)
+    if pixel_size is None and tasks and all("pixel size is needed" in t.error for t in tasks):
+        which = "the file has no" if len(files) == 1 else f"none of the {len(files)} files has a"
+        raise AtomgraphInputError(f"pixel size is needed: {which} calibration; give --pixel-size (Å/px)")
+    settings = {"model": str(model), "pixel_size_A": pixel_size, "threshold": float(threshold)}
+    check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
+    runnable = [t for t in tasks if not t.error]
+    client = cluster = None
+    if runnable:
+        client, cluster = _connect(scheduler, workers, memory_limit, connect_timeout)
+    try:
+        summary = _batch(client, tasks, runnable, model, labels, threshold, output, settings, force, flush_frames,
+                         on_start, on_result, t_call)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    summary.seconds = time.perf_counter() - t_call
+    return summary
+
+
+def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: list[str], threshold: float,
+           output: str | Path, settings: dict, force: bool, flush_frames: int,
+           on_start: Callable[[dict], None] | None, on_result: Callable[[dict], None] | None,
+           t_call: float) -> BatchSummary:
+    """The body of :func:`batch` once the cluster is up (``client`` None when no frame needs a worker)."""
+    resumed = prepare_output(output, settings, force=force)
+    done = recover(output) if resumed else set()
+    summary = BatchSummary(output=Path(output), frames=len(tasks), resumed=resumed,
+                           paths={name: dataset_path(output, name) for name in ("atoms", "defects", "frames")})
+    writer = PartWriter(output, flush_frames=flush_frames)
+
+    def record(row: dict) -> None:
+        status = row["status"]
+        if status == "ok":
+            summary.ok += 1
+            if summary.first_result_seconds is None:
+                summary.first_result_seconds = time.perf_counter() - t_call
+        elif status == "skipped":
+            summary.skipped += 1
+        else:
+            summary.failed += 1
+        if on_result is not None:
+            on_result(row)
+
+    try:
+        for task in tasks:  # planning errors: recorded without a worker
+            if task.error:
+                result = run_task(task, model, labels, threshold)
+                writer.add(result)
+                record(result["row"])
+        if client is not None:
+            try:
+                client.register_plugin(PreloadModels(model))
+            except Exception as exc:  # noqa: BLE001 - e.g. workers without atomgraph, or a model they lack
+                raise AtomgraphInputError(f"the dask workers cannot load model {model!r} "
+                                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); is "
+                                          "atomgraph installed on the workers?") from None
+            summary.workers = sum(client.nthreads().values())
+            summary.dashboard = _dashboard(client)
+            if on_start is not None:
+                on_start({"tasks": len(tasks), "workers": summary.workers, "dashboard": summary.dashboard,
+                          "resumed": resumed, "done_before": len(done)})
+            t0 = time.perf_counter()
+            _run(client, runnable, model, labels, threshold, done, summary.workers, writer, record)
+            summary.compute_seconds = time.perf_counter() - t0
+        elif on_start is not None:
+            on_start({"tasks": len(tasks), "workers": 0, "dashboard": None, "resumed": resumed,
+                      "done_before": len(done)})
+    finally:
+        writer.flush()  # what arrived is kept, also on Ctrl-C or an error
+    return summary
+
+
+def _run(client, tasks: list[Task], model: str, labels: list[str], threshold: float, done: set,
+         n_workers: int, writer: PartWriter, record: Callable[[dict], None]) -> None:
+    """Submit ``tasks`` with a bounded number in flight (the scheduler never holds millions of tasks), collect
+    results as they complete; a task whose worker died too often is recorded as failed."""
+    from distributed import as_completed
+
+    # one copy of the done set per worker (a list of one: scatter() would scatter a bare set element by element)
+    done_arg = client.scatter([frozenset(done)], broadcast=True, hash=False)[0] if done else frozenset()
+    window = max(8, 4 * n_workers)
+    pending = iter(tasks)
+    by_key: dict[str, Task] = {}
+    completed = as_completed(with_results=True, raise_errors=False)
+
+    def submit_next() -> None:
+        task = next(pending, None)
+        if task is not None:
+            future = client.submit(run_task, task, model, labels, threshold, done_arg, pure=False)
+            by_key[future.key] = task
+            completed.add(future)
+
+    for _ in range(window):
+        submit_next()
+    for future, result in completed:
+        task = by_key.pop(future.key)
+        if future.status != "finished" or not isinstance(result, dict):
+            failed = Task(task.source, task.path, task.frame, task.n_frames, task.pixel_size_A,
+                          error=f"{type(result).__name__}: {' '.join(str(result).split())[:300]}")
+            result = run_task(failed, model, labels, threshold)
+        future.release()
+        writer.add(result)
+        record(result["row"])
+        submit_next()
