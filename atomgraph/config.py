@@ -88,6 +88,8 @@ DEFECT_KEYS: dict[str, Any] = {
     "fraction": RANGE,
     "projected_bond_A": RANGE,
     "height_A": Number,
+    "dopant_offset_A": RANGE,       # substitution: the dopant sits this far off its lattice site (random direction)
+    "neighbor_jitter_A": RANGE,     # divacancy_center: rms displacement of the four neighbors (relaxation)
 }
 
 BUILTIN_MATERIALS = {

@@ -52,7 +52,8 @@ def test_si4_has_four_carbon_neighbors_and_si3_three_within_2p1_A():
     t = sim.truth
     si4 = t.positions_A[t.label == "Si4"]
     d, _ = cKDTree(t.positions_A[t.element == "C"]).query(si4, k=4)
-    assert np.allclose(d, 1.88, atol=0.05)
+    jitter = 0.08 * np.sqrt(2) * 3  # neighbor_jitter_A up to 0.08 Å rms per axis: 3 sigma in the plane
+    assert np.allclose(d.mean(), 1.88, atol=0.05) and np.all(np.abs(d - 1.88) < jitter)
 
 
 def _peak_values(sim, label):

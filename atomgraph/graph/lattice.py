@@ -43,6 +43,7 @@ OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected sit
 N_ANCHORS = 3                     # anchors per node for its lattice coordinates
 ANCHOR_RADIUS_BONDS = 3.5         # anchors farther than this do not place a node
 REGION_MARGIN_BONDS = 0.15        # sites this far outside the frame still count as inside (edge columns)
+VACANCY_INSET_BONDS = 0.3         # a vacancy lies at least this far inside the frame (an edge site may be cut off)
 FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consistency", "sites_occupied",
                  "sites_filled", "sites_empty", "sites_outside", "edge_distance_bonds"]
 """Lattice-relative node features (all rotation and translation invariant):
@@ -211,7 +212,7 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
         sign_r, e = -sign_r, -e  # the sublattice holding most first-role elements (metals) is A
     anchors = Anchors(rpos[a_idx], sign_r[a_idx], fit.strain.maps[a_idx], ~fit.bonded[a_idx], cKDTree(rpos[a_idx]))
     rules = SiteRules(cKDTree(pos), OCCUPIED_BONDS * bond_A, max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
-                      REGION_MARGIN_BONDS * bond_A)
+                      REGION_MARGIN_BONDS * bond_A, VACANCY_INSET_BONDS * bond_A)
     vac, support, dropped = vacancy_sites(anchors, e, rules, bond_A, len(real_idx), max_fraction)
     stats = {"n_anchors": int(len(a_idx)), "strain_rms_A": fit.strain_rms_A, "orientation_deg": fit.orientation_deg,
              "global_map": fit.global_map.round(5).tolist()}

@@ -28,23 +28,27 @@ EDGE_SINGLE_SUPPORT_BONDS = 1.5   # within this of the frame edge (bonds) one an
 @dataclass
 class SiteRules:
     """How sites are judged: the nodes (k-d tree), the occupied and fill radii and the region (margin: sites this
-    far outside the frame still count as inside, for half-seen edge columns), all in Å."""
+    far outside the frame still count as inside, for half-seen edge columns; inset: a vacancy must lie this far
+    inside the frame), all in Å."""
 
     nodes: cKDTree
     occupied_A: float
     fill_A: float
     region: Region
     margin_A: float
+    inset_A: float = 0.0
 
     def status(self, points_A: np.ndarray, margin: bool = True) -> np.ndarray:
-        """Per expected site: OCCUPIED, FILLED, EMPTY, or OUTSIDE (no node, outside the region; NaN sites too)."""
+        """Per expected site: OCCUPIED, FILLED, EMPTY, or OUTSIDE (no node, outside the region; NaN sites too).
+        ``margin``: grow the frame by ``margin_A`` (sites judged as neighbors); False: shrink it by ``inset_A``
+        (candidate vacancies: a site at the very edge may hold a column the frame just cut off)."""
         out = np.full(len(points_A), OUTSIDE, dtype=np.int8)
         finite = np.flatnonzero(np.all(np.isfinite(points_A), axis=1))
         if len(finite):
             d, _ = self.nodes.query(points_A[finite], k=1, distance_upper_bound=self.fill_A)
             out[finite] = np.where(d <= self.occupied_A, OCCUPIED, np.where(np.isfinite(d), FILLED, EMPTY))
             empty = finite[~np.isfinite(d)]
-            out[empty[~self.region.inside(points_A[empty], self.margin_A if margin else 0.0)]] = OUTSIDE
+            out[empty[~self.region.inside(points_A[empty], self.margin_A if margin else -self.inset_A)]] = OUTSIDE
         return out
 
 

@@ -3,11 +3,14 @@
 Recipes
 -------
 ``substitution``
-    A dopant replaces one host atom (``Si3``). It sits ``height_A`` out of plane; its three neighbors are moved
-    radially so that the *projected* dopant-host distance is ``projected_bond_A`` (drawn per defect).
+    A dopant replaces one host atom (``Si3``). It sits ``height_A`` out of plane and ``dopant_offset_A`` off its
+    site in the plane (random direction); each of its three neighbors is moved along its direction from the site so
+    that its *projected* distance to the dopant is ``projected_bond_A``, drawn per bond (relaxed geometries have
+    unequal bonds: real Si1C3 frames show projected Si-C 1.61 ± 0.16 Å).
 ``divacancy_center``
     Two adjacent host atoms are removed and the dopant sits at the center of the pair (``Si4``), bonded to the four
-    remaining neighbors at a projected ≈ 1.88 Å in graphene.
+    remaining neighbors at a projected ≈ 1.88 Å in graphene; the four are displaced by ``neighbor_jitter_A`` (rms,
+    per axis) to mimic relaxation.
 """
 
 from __future__ import annotations
@@ -62,10 +65,14 @@ def substitution(structure, column: int, spec: dict, rng: np.random.Generator, m
     structure.positions[i, 2] = float(spec.get("height_A", 0.0))
     structure.labels[i] = spec["label"]
     structure.touched[i] = True
-    target = draw(spec.get("projected_bond_A", bond), rng)
+    site = structure.positions[i, :2].copy()
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    structure.positions[i, :2] = site + draw(spec.get("dopant_offset_A", 0.0), rng) * np.array([np.cos(angle),
+                                                                                               np.sin(angle)])
     for c in neighbors:
         (j,) = structure.atoms_in_column(c)
-        d = structure.positions[j, :2] - structure.positions[i, :2]
+        d = structure.positions[j, :2] - site
+        target = draw(spec.get("projected_bond_A", bond), rng)  # per bond: relaxed geometries are not symmetric
         structure.positions[j, :2] = structure.positions[i, :2] + d / np.linalg.norm(d) * target
         structure.touched[j] = True
     return True
@@ -89,8 +96,11 @@ def divacancy_center(structure, column: int, spec: dict, rng: np.random.Generato
     structure.keep[[i, j]] = False
     structure.touched[[i, j]] = True
     structure.add(center, atomic_numbers[spec.get("element", "Si")], spec["label"], "A")
-    for c in np.union1d(neighbors, _neighbors(structure, partner, bond)):
-        structure.touched[structure.atoms_in_column(int(c))] = True
+    jitter = draw(spec.get("neighbor_jitter_A", 0.0), rng)
+    for c in np.setdiff1d(np.union1d(neighbors, _neighbors(structure, partner, bond)), [column, partner]):
+        atoms = structure.atoms_in_column(int(c))
+        structure.touched[atoms] = True
+        structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
     return True
 
 
