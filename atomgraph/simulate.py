@@ -24,7 +24,7 @@ from scipy import fft
 from scipy.ndimage import gaussian_filter1d
 
 from .atoms import AtomTable
-from .config import draw, draw_log
+from .config import ImageConfig, MaterialConfig
 from .errors import AtomgraphInputError
 from .materials import Material, get_material
 
@@ -107,39 +107,43 @@ def _check_positive(name: str, value, kind=float) -> None:
         raise AtomgraphInputError(f"{name} must be a positive number, got {value!r}")
 
 
-def draw_settings(image_cfg: dict, rng: np.random.Generator, pixel_size: float | None = None,
+def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel_size: float | None = None,
                   dose: float | None = None, noise: bool = True, distort: bool = True) -> ImageSettings:
-    """Draw one :class:`ImageSettings` from the config ranges; ``pixel_size``/``dose`` override the draw."""
-    g = lambda key, default: draw(image_cfg.get(key, default), rng)  # noqa: E731
-    drift = g("drift_fraction", 0.0)
+    """Draw one :class:`ImageSettings` from the config's ``image:`` ranges (an :class:`ImageConfig` or its dict).
+
+    ``pixel_size`` (Å/px) and ``dose`` (e/Å²) override the draw; the dose is drawn log-uniformly, the rest
+    uniformly, in a fixed order (the same seed gives the same settings).
+    """
+    cfg = image_cfg if isinstance(image_cfg, ImageConfig) else ImageConfig.model_validate(image_cfg)
+    drift = cfg.drift_fraction.draw(rng)
     settings = ImageSettings(
-        pixel_size_A=float(pixel_size) if pixel_size is not None else g("pixel_size_A", 0.1),
-        dose_e_per_A2=float(dose) if dose is not None else draw_log(image_cfg.get("dose_e_per_A2", 1e5), rng),
-        cross_section_A2=g("cross_section_A2", 0.01),
-        reference_Z=int(image_cfg.get("reference_Z", 6)),
-        z_exponent=g("z_exponent", 1.7),
-        probe_fwhm_A=g("probe_fwhm_A", 1.0),
-        probe_tail_fraction=g("probe_tail_fraction", 0.0),
-        probe_tail_width_factor=g("probe_tail_width_factor", 4.0),
-        thermal_jitter_A=g("thermal_jitter_A", 0.0),
-        rotation_deg=g("rotation_deg", 0.0),
-        line_jitter_px=g("line_jitter_px", 0.0),
-        line_jitter_correlation=g("line_jitter_correlation", 0.0),
-        scan_lag_px=g("scan_lag_px", 0.0),
-        line_gain_noise=g("line_gain_noise", 0.0),
+        pixel_size_A=float(pixel_size) if pixel_size is not None else cfg.pixel_size_A.draw(rng),
+        dose_e_per_A2=float(dose) if dose is not None else cfg.dose_e_per_A2.draw_log(rng),
+        cross_section_A2=cfg.cross_section_A2.draw(rng),
+        reference_Z=int(cfg.reference_Z),
+        z_exponent=cfg.z_exponent.draw(rng),
+        probe_fwhm_A=cfg.probe_fwhm_A.draw(rng),
+        probe_tail_fraction=cfg.probe_tail_fraction.draw(rng),
+        probe_tail_width_factor=cfg.probe_tail_width_factor.draw(rng),
+        thermal_jitter_A=cfg.thermal_jitter_A.draw(rng),
+        rotation_deg=cfg.rotation_deg.draw(rng),
+        line_jitter_px=cfg.line_jitter_px.draw(rng),
+        line_jitter_correlation=cfg.line_jitter_correlation.draw(rng),
+        scan_lag_px=cfg.scan_lag_px.draw(rng),
+        line_gain_noise=cfg.line_gain_noise.draw(rng),
         drift_x_fraction=drift * rng.choice([-1.0, 1.0]),
         drift_y_fraction=drift * rng.uniform(-1.0, 1.0),
-        shear=g("shear", 0.0),
-        scale_anisotropy=g("scale_anisotropy", 0.0),
-        background_fraction=g("background_fraction", 0.0),
-        background_scale_A=g("background_scale_A", 20.0),
-        gain=g("gain", 1.0),
-        read_noise=g("read_noise", 0.0),
-        detector_offset=g("detector_offset", 0.0),
+        shear=cfg.shear.draw(rng),
+        scale_anisotropy=cfg.scale_anisotropy.draw(rng),
+        background_fraction=cfg.background_fraction.draw(rng),
+        background_scale_A=cfg.background_scale_A.draw(rng),
+        gain=cfg.gain.draw(rng),
+        read_noise=cfg.read_noise.draw(rng),
+        detector_offset=cfg.detector_offset.draw(rng),
         noise=bool(noise),
         distort=bool(distort),
     )
-    settings.dopant_blur_A = g("dopant_blur_A", 0.0)  # drawn last: the other draws keep their order
+    settings.dopant_blur_A = cfg.dopant_blur_A.draw(rng)  # drawn last: the other draws keep their order
     if not distort:
         settings.thermal_jitter_A = settings.line_jitter_px = settings.scan_lag_px = 0.0
         settings.dopant_blur_A = 0.0
@@ -277,7 +281,7 @@ def _background(shape: tuple[int, int], s: ImageSettings, level: float, rng: np.
     return s.background_fraction * level * bg / bg.mean()
 
 
-def simulate(material: str | Material | dict, size: int | tuple[int, int] | None = None,
+def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple[int, int] | None = None,
              pixel_size: float | None = None, dose: float | None = None, seed: int = 0,
              counts: dict[str, float] | None = None, noise: bool = True, distort: bool = True) -> Simulation:
     """Simulate one HAADF-STEM image of a material with defects, with exact truth.
@@ -311,8 +315,8 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
     ((128, 128), ['C', 'Si3', 'Si4'])
     """
     mat = get_material(material)
-    cfg = mat.config["image"]
-    size = cfg.get("size_px", 512) if size is None else size
+    cfg = mat.settings.image
+    size = cfg.size_px if size is None else size
     shape = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
     if len(shape) != 2 or min(shape) < 8 or max(shape) > MAX_SIZE_PX:
         raise AtomgraphInputError(f"size must be between 8 and {MAX_SIZE_PX} px, got {size!r}")
@@ -327,11 +331,12 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
 
     # lattice covering the rotated field of view, rotated about the image center and offset at random
     center_A = np.array([(w - 1) / 2.0, (h - 1) / 2.0]) * px
-    side = math.hypot(w, h) * px + 4.0 * mat.config["lattice"]["a_A"] + 8.0
+    a_A = mat.settings.lattice.a_A
+    side = math.hypot(w, h) * px + 4.0 * a_A + 8.0
     structure = mat.build_lattice(side, side)
     theta = math.radians(s.rotation_deg)
     rot = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
-    shift = rng.uniform(0.0, mat.config["lattice"]["a_A"], size=2)
+    shift = rng.uniform(0.0, a_A, size=2)
     xy = structure.positions[:, :2] - side / 2.0 + shift
     structure.positions[:, :2] = xy @ rot.T + center_A
 
@@ -349,7 +354,7 @@ def simulate(material: str | Material | dict, size: int | tuple[int, int] | None
     line_shift = _line_jitter(h, s, rng)
     truth_line_shift = gaussian_filter1d(line_shift, max(sigma_px, 0.5)) if s.line_jitter_px > 0 else None
     xy_px = _distort_positions(cols.positions_A / px, shape, s, rng, None)
-    host_elements = list(mat.config["lattice"]["host"].values())
+    host_elements = list(mat.settings.lattice.host.values())
     dopant = (cols.element != "") & ~np.isin(cols.element, host_elements)
     cloud_xy, cloud_e = _dopant_cloud(xy_px, electrons, dopant, s, rng)
     if len(cloud_e):
