@@ -97,6 +97,8 @@ class Range:
 
     def log_center(self) -> float:
         """The geometric mean of ``low`` and ``high`` (a typical value of a log-uniform draw); needs ``low > 0``."""
+        if self.low == self.high:
+            return float(self.low)
         return float(10 ** ((math.log10(self.low) + math.log10(self.high)) / 2))
 
     # ------------------------------------------------------------------------------------------ plain form
