@@ -310,9 +310,9 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
 
     Examples
     --------
-    >>> sim = simulate("graphene-si", size=128, pixel_size=0.1, dose=1e5, seed=0)
-    >>> sim.image.shape, sorted(set(sim.truth.label))
-    ((128, 128), ['C', 'Si3', 'Si4'])
+    >>> sim = simulate("graphene-si", size=256, pixel_size=0.1, dose=1e5, seed=0)
+    >>> sim.image.shape, sim.image.dtype, sim.counts
+    ((256, 256), dtype('float32'), {'C': 248, 'Si3': 3, 'Si4': 1})
     """
     mat = get_material(material)
     cfg = mat.settings.image

@@ -88,7 +88,7 @@ def validate_config(cfg: Any, source: str = "config") -> MaterialConfig:
     >>> validate_config({"name": "x"}, source="x.yaml")
     Traceback (most recent call last):
     ...
-    atomgraph.errors.AtomgraphInputError: x.yaml: missing key 'family' (and 6 more)
+    atomgraph.errors.AtomgraphInputError: x.yaml: missing key 'family' (and 5 more)
     """
     if isinstance(cfg, MaterialConfig):
         return cfg.model_copy(deep=True)
