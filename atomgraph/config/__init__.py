@@ -9,6 +9,8 @@ same config as a plain dict (YAML types), the form the pipeline stages read.
 
 Units: lengths in Å (keys end in ``_A``), doses in e/Å², angles in degrees, pixel sizes in Å/px.
 
+Examples
+--------
 >>> cfg = load_material_config("graphene-si")
 >>> cfg.lattice.a_A, cfg.labels
 (2.46, ['C', 'Si3', 'Si4'])
@@ -85,6 +87,8 @@ def _error_line(exc: ValidationError) -> str:
 def validate_config(cfg: Any, source: str = "config") -> MaterialConfig:
     """Validate a parsed config (a dict from YAML); raise :class:`AtomgraphInputError` naming the key and ``source``.
 
+    Examples
+    --------
     >>> validate_config({"name": "x"}, source="x.yaml")
     Traceback (most recent call last):
     ...
@@ -160,6 +164,8 @@ def load_config(material: str | Path | dict | MaterialConfig) -> dict:
     Same arguments as :func:`load_material_config`. The dict has the YAML's keys plus every default (ranges as a
     number or ``[low, high]``, optional keys that are unset left out); it is a fresh copy, safe to modify.
 
+    Examples
+    --------
     >>> load_config("mose2-w")["graph"]["vacancy_label"]
     'Sevac'
     """
@@ -180,6 +186,8 @@ def _load_validated(path: str, mtime_ns: int, size: int) -> MaterialConfig:
 def draw(value: float | list[float] | Range, rng: np.random.Generator) -> float:
     """Draw a number from a config range: a number is returned as is, ``[low, high]`` is drawn uniformly.
 
+    Examples
+    --------
     >>> draw(0.5, np.random.default_rng(0)), draw([0.0, 1.0], np.random.default_rng(0))
     (0.5, 0.6369616873214543)
     """

@@ -5,6 +5,8 @@ wrong type fails at load time with the key named. Ranges (:class:`~atomgraph.con
 ``[low, high]`` pair. Units are in the key names: lengths in Å (``_A``), doses in e/Å² (``_e_per_A2``), angles in
 degrees (``_deg``), pixel sizes in Å/px, sizes in px (``_px``).
 
+Examples
+--------
 >>> cfg = MaterialConfig.model_validate({"name": "x", "family": "honeycomb", "labels": ["C"],
 ...     "lattice": {"a_A": 2.46, "host": {"A": "C", "B": "C"}}, "host_labels": {"A": "C", "B": "C"},
 ...     "defects": [], "image": {"dose_e_per_A2": 1e5}})

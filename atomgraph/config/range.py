@@ -4,6 +4,8 @@ A range is written in YAML as a number (fixed) or as a pair ``[low, high]`` with
 explicit :class:`numpy.random.Generator`, so the same seed gives the same values. A fixed value, or a pair with
 ``low == high``, is returned without touching the generator (the random stream of the other draws is unchanged).
 
+Examples
+--------
 >>> import numpy as np
 >>> Range.parse([1.0, 2.0]).draw(np.random.default_rng(0))
 1.6369616873214543
@@ -61,6 +63,8 @@ class Range:
     def parse(cls, value: Any) -> Range:
         """A :class:`Range` from a number, a ``[low, high]`` list or tuple, or a :class:`Range` (returned as is).
 
+        Examples
+        --------
         >>> Range.parse([0.06, 0.2])
         Range([0.06, 0.2])
         """
@@ -90,6 +94,8 @@ class Range:
     def draw_int(self, rng: np.random.Generator) -> int:
         """A uniform integer in ``[int(low), int(high)]``, both ends included (always one draw from ``rng``).
 
+        Examples
+        --------
         >>> Range.parse(2).draw_int(np.random.default_rng(0))
         2
         """

@@ -5,6 +5,8 @@ it knows how to build the primitive cell with ASE and which defect recipes exist
 (``configs/*.yaml``) naming a family, its elements, lattice constant, labels and defect recipes, so a new material of
 an existing family needs no new code (``configs/mos2.yaml`` is the proof).
 
+Examples
+--------
 >>> from atomgraph.materials import get_material
 >>> get_material("graphene-si").labels
 ['C', 'Si3', 'Si4']
@@ -171,6 +173,8 @@ class Material:
 def get_material(material: str | Path | dict | MaterialConfig | Material) -> Material:
     """A :class:`Material` from a built-in name, a config path, a config dict or a typed config.
 
+    Examples
+    --------
     >>> get_material("mose2-w").settings.graph.vacancy_label
     'Sevac'
     """
