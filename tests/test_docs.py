@@ -47,7 +47,7 @@ def _classifier_refused() -> str | None:
 
 def test_the_docstrings_have_examples_for_every_stage():
     names = {t.name for t in DOCTESTS}
-    for stage in ("atomgraph.simulate.simulate", "atomgraph.locate.infer.locate", "atomgraph.graph.build",
+    for stage in ("atomgraph.simulate.simulation.simulate", "atomgraph.locate.infer.locate", "atomgraph.graph.build",
                   "atomgraph.classify.classify", "atomgraph.io.images.read_image", "atomgraph.config"):
         assert stage in names
 
@@ -70,7 +70,7 @@ def test_the_api_reference_builds_strictly(tmp_path):
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
     assert result.returncode == 0, "\n".join(warnings) or result.stderr[-2000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
-    for name in ("config.load_material_config", "config.range.Range.draw", "simulate.simulate", "locate.infer.locate",
+    for name in ("config.load_material_config", "config.range.Range.draw", "simulate.simulation.simulate", "locate.infer.locate",
                  "graph.build.build_graph", "classify.classify", "io.images.read_image",
                  "config.models.ImageConfig.dose_e_per_A2"):  # a documented attribute of a config section
         assert f'id="atomgraph.{name}"' in api, name
