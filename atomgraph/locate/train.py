@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
-from ..config import MaterialConfig, Range, load_material_config
+from ..config import MaterialConfig, load_material_config
 from ..errors import AtomgraphInputError
 from ..io.safe_write import atomic_path, check_writable
 from ..simulate import simulate
