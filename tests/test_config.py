@@ -239,3 +239,12 @@ def test_log_draws_spread_evenly_over_decades():
     per_decade = np.histogram(np.log10(values), bins=[3, 4, 5, 6, 7])[0]
     assert per_decade.min() > 0.2 * len(values)  # uniform in log10: ~25% per decade (a linear draw gives <1%)
     assert np.median(values) == pytest.approx(r.log_center(), rel=0.15)
+
+
+def test_a_range_is_an_immutable_value_shared_by_copies():
+    r = Range.parse([1, 2])
+    with pytest.raises(AttributeError):
+        r.low = 5
+    cfg = load_material_config("graphene-si")
+    copy = cfg.model_copy(deep=True)
+    assert copy.image.dose_e_per_A2 is cfg.image.dose_e_per_A2 and copy == cfg

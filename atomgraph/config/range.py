@@ -35,6 +35,8 @@ def _number(value: Any) -> bool:
 class Range:
     """A fixed number or a ``[low, high]`` interval (``low <= high``), in the unit of the key that holds it.
 
+    A value object: immutable, so copies share it.
+
     Parameters
     ----------
     low
@@ -55,9 +57,21 @@ class Range:
             raise ValueError(f"must be a number or a [low, high] pair, got {low!r}")
         if high is not None and low > high:
             raise ValueError(f"needs low <= high, got [{low}, {high}]")
-        self.low = low
-        self.high = low if high is None else high
-        self.is_pair = high is not None
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", low if high is None else high)
+        object.__setattr__(self, "is_pair", high is not None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a Range is immutable")
+
+    def __copy__(self) -> Range:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Range:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (Range, (self.low, self.high) if self.is_pair else (self.low,))
 
     @classmethod
     def parse(cls, value: Any) -> Range:
