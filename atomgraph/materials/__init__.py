@@ -39,10 +39,11 @@ class Material:
 
     Attributes
     ----------
-    config : the config as a plain dict (YAML types, defaults filled in), as :func:`atomgraph.config.load_config`
+    config : dict
+        The config as a plain dict (YAML types, defaults filled in), as :func:`atomgraph.config.load_config`
         returns it.
-    settings : the same config as a typed :class:`~atomgraph.config.MaterialConfig` (validated from ``config``
-        when not given).
+    settings : MaterialConfig
+        The same config, typed (validated from ``config`` when not given).
     """
 
     config: dict[str, Any] = field(repr=False)
