@@ -36,10 +36,8 @@ DOCTESTS = _doctests()
 
 def _classifier_refused() -> str | None:
     """Why the bundled classifier cannot run here (e.g. weights from an older graph version), or None."""
-    from atomgraph.classify import load_classifier
-
     try:
-        load_classifier("graphene-si")
+        atomgraph.load_model("graphene-si", kind="classifier")
     except AtomgraphInputError as exc:
         return str(exc)
     return None
