@@ -88,7 +88,14 @@ class AtomTable:
 
     @classmethod
     def from_pixels(cls, positions_px: np.ndarray, pixel_size_A: float, element, **kwargs) -> "AtomTable":
-        """Build from pixel positions (N, 2) as (x_px, y_px)."""
+        """Build from pixel positions (N, 2) as (x_px, y_px) and the pixel size (Å/px).
+
+        Examples
+        --------
+        >>> table = AtomTable.from_pixels([[10.0, 20.0], [12.5, 20.0]], 0.1, ["C", "Si"])
+        >>> len(table), table.positions_A.tolist(), table.positions_px.tolist()
+        (2, [[1.0, 2.0], [1.25, 2.0]], [[10.0, 20.0], [12.5, 20.0]])
+        """
         positions_px = np.asarray(positions_px, dtype=float).reshape(-1, 2)
         return cls(positions_A=positions_px * float(pixel_size_A), element=element, pixel_size_A=pixel_size_A,
                    **kwargs)

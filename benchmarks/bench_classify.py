@@ -231,7 +231,7 @@ def main() -> None:
         print(f"\n### {name} (HGB fitted on {args.sk_graphs} graphs in {time.perf_counter() - t0:.0f} s)")
         sets = [("coords", "coords", None), ("3D xyz (ase.Atoms)", "xyz3d", None)]
         if located:
-            lo = mat.config["image"]["dose_e_per_A2"][0]
+            lo = mat.settings.image.dose_e_per_A2.low
             sets += [("located, dose 1e5", "located", 1e5), (f"located, dose {lo:g}", "located", lo)]
         else:
             sets += [("perturbed (no locator weights)", "perturbed", None)]

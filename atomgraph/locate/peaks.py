@@ -15,8 +15,20 @@ def find_peaks(heat: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarr
 
     Returns
     -------
-    xy : (N, 2) sub-pixel x, y in heatmap pixels.
-    score : (N,) heatmap value at the integer maximum.
+    xy : (N, 2) float
+        Sub-pixel x, y in heatmap pixels.
+    score : (N,) float
+        Heatmap value at the integer maximum.
+
+    Examples
+    --------
+    A Gaussian spot centered between pixels is found at its true center:
+
+    >>> yy, xx = np.mgrid[0:16, 0:16]
+    >>> heat = np.exp(-((xx - 6.3) ** 2 + (yy - 9.6) ** 2) / 2.0)
+    >>> xy, score = find_peaks(heat, threshold=0.3)
+    >>> xy.round(3).tolist(), bool(score[0] > 0.8)
+    ([[6.3, 9.6]], True)
     """
     h, w = heat.shape
     is_max = (heat == maximum_filter(heat, size=3, mode="nearest")) & (heat > threshold)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
-from ..config import draw_log, load_config
+from ..config import MaterialConfig, load_material_config
 from ..errors import AtomgraphInputError
 from ..io.safe_write import atomic_path, check_writable
 from ..simulate import simulate
@@ -77,23 +77,25 @@ def add_contamination(image: np.ndarray, xy_px: np.ndarray, settings, rng: np.ra
     return (image + noisy).astype(np.float32), hidden
 
 
-def simulate_sample(config: dict, classes: list[str], native_A: float, seed: int) -> tuple[np.ndarray, ...]:
-    """One training image: normalized native image, heatmap target and class target."""
+def simulate_sample(config: MaterialConfig | dict, classes: list[str], native_A: float, seed: int
+                    ) -> tuple[np.ndarray, ...]:
+    """One training image: normalized native image, heatmap target and class target (native grid of ``native_A``
+    Å/px). The pixel size is drawn from ``image.pixel_size_A`` (one uniform draw, also when fixed), the dose from
+    ``locator.train_dose_e_per_A2`` when given (log-uniform), else by the simulator from ``image.dose_e_per_A2``."""
+    config = load_material_config(config)
     rng = np.random.default_rng(seed)
-    lo, hi = config["image"]["pixel_size_A"] if isinstance(config["image"]["pixel_size_A"], list) \
-        else [config["image"]["pixel_size_A"]] * 2
-    px = float(rng.uniform(lo, hi))
+    pixel_range = config.image.pixel_size_A
+    px = float(rng.uniform(pixel_range.low, pixel_range.high))  # always one draw: the seed stream stays fixed
     size = int(np.clip(round(SIM_NATIVE_PX * native_A / px), 64, 512))
-    loc_cfg = config.get("locator") or {}
-    dose_range = loc_cfg.get("train_dose_e_per_A2")
-    dose = draw_log(dose_range, rng) if dose_range is not None else None
+    loc_cfg = config.locator
+    dose_range = loc_cfg.train_dose_e_per_A2
+    dose = dose_range.draw_log(rng) if dose_range is not None else None
     source = config
-    mix = loc_cfg.get("train_mix") or {}
     u, acc = rng.random(), 0.0
-    for other, fraction in mix.items():  # a share of images from related materials (same native grid)
+    for other, fraction in loc_cfg.train_mix.items():  # a share of images from related materials (same native grid)
         acc += float(fraction)
         if u < acc:
-            source, dose = load_config(other), None
+            source, dose = load_material_config(other), None
             break
     sim = simulate(source, size=size, pixel_size=px, dose=dose, seed=seed)
     image = sim.image
@@ -107,7 +109,7 @@ def simulate_sample(config: dict, classes: list[str], native_A: float, seed: int
     native = prepare(image, px, native_A)
     xy = native.to_native(sim.truth.positions_px[real])
     index = {c: i for i, c in enumerate(classes)}
-    index.update({e: index[c] for e, c in (loc_cfg.get("train_element_map") or {}).items() if c in index})
+    index.update({e: index[c] for e, c in loc_cfg.train_element_map.items() if c in index})
     cls = np.array([index.get(e, -1) for e in sim.truth.element[real]], dtype=np.int64)
     heat, cmap = make_targets(native.normalized.shape, xy, cls)
     return native.normalized, heat, cmap
@@ -133,14 +135,16 @@ def _crop_batch(pool: list, rng: np.random.Generator) -> tuple[torch.Tensor, ...
             torch.from_numpy(np.stack(cs).copy()))
 
 
-def choose_refinement(weights: Path, config: dict, n_images: int = 4, size: int = 256) -> tuple[str, dict]:
+def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: int = 4, size: int = 256
+                      ) -> tuple[str, dict]:
     """Pick the final-position mode (image fit or heatmap peak) with the lower RMS error on validation images
-    (seeds from VALID_SEED_BASE, disjoint from training and held-out seeds) at the config's typical dose."""
+    (seeds from VALID_SEED_BASE, disjoint from training and held-out seeds) at the config's typical dose (the
+    geometric mean of ``image.dose_e_per_A2``, e/Å²)."""
     from ..evaluate import evaluate
     from .infer import REFINE_MODES, locate_atoms
 
-    lo, hi = config["image"]["dose_e_per_A2"]
-    dose = float(10 ** ((math.log10(lo) + math.log10(hi)) / 2))
+    config = load_material_config(config)
+    dose = config.image.dose_e_per_A2.log_center()
     sims = [simulate(config, size=size, dose=dose, seed=VALID_SEED_BASE + i) for i in range(n_images)]
     rms = {}
     for mode in REFINE_MODES:
@@ -156,13 +160,15 @@ def choose_refinement(weights: Path, config: dict, n_images: int = 4, size: int 
                   "rms_error_pm": rms}
 
 
-def held_out_metrics(weights: Path, config: dict, n_images: int = 6, size: int = 256) -> dict:
-    """Detection F1, precision, recall and RMS error (pm) on fresh images (seeds from EVAL_SEED_BASE) per dose."""
+def held_out_metrics(weights: Path, config: MaterialConfig | dict, n_images: int = 6, size: int = 256) -> dict:
+    """Detection F1, precision, recall and RMS error (pm) on fresh images (seeds from EVAL_SEED_BASE) per dose:
+    2e4 e/Å² (low), the geometric mean of ``image.dose_e_per_A2`` (standard) and its upper end (high)."""
     from ..evaluate import evaluate
     from .infer import locate
 
-    lo, hi = config["image"]["dose_e_per_A2"]
-    doses = {"low": 2e4, "standard": float(10 ** ((math.log10(lo) + math.log10(hi)) / 2)), "high": float(hi)}
+    config = load_material_config(config)
+    dose_range = config.image.dose_e_per_A2
+    doses = {"low": 2e4, "standard": dose_range.log_center(), "high": float(dose_range.high)}
     out = {}
     for name, dose in doses.items():
         rows = []
@@ -188,7 +194,7 @@ def held_out_metrics(weights: Path, config: dict, n_images: int = 6, size: int =
     return out
 
 
-def finalize_card(weights: Path, config: dict, card: dict) -> dict:
+def finalize_card(weights: Path, config: MaterialConfig | dict, card: dict) -> dict:
     """Choose the refinement mode on validation images, score held-out images, and write the card beside
     ``weights`` (JSON, readable by all)."""
     card_path = Path(weights).with_suffix(".json")
@@ -229,16 +235,17 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     from safetensors.torch import save_file
     from tqdm import tqdm
 
-    cfg = load_config(config)
+    settings = load_material_config(config)
+    cfg = settings.to_dict()
     output = Path(output)
     if output.suffix != ".safetensors":
         raise AtomgraphInputError("locator weights must be a .safetensors file", source=str(output))
     check_writable(output, force)
     check_writable(output.with_suffix(".json"), force)
-    loc_cfg = cfg.get("locator") or {}
-    if "classes" not in loc_cfg or "pixel_size_A" not in loc_cfg:
+    loc_cfg = settings.locator
+    if loc_cfg.classes is None or loc_cfg.pixel_size_A is None:
         raise AtomgraphInputError("config has no locator: pixel_size_A / classes section", source=str(config))
-    classes, native_A = [str(c) for c in loc_cfg["classes"]], float(loc_cfg["pixel_size_A"])
+    classes, native_A = [str(c) for c in loc_cfg.classes], float(loc_cfg.pixel_size_A)
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -248,7 +255,7 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     def fresh():
         nonlocal n_sims
         n_sims += 1
-        return simulate_sample(cfg, classes, native_A, base + n_sims - 1)
+        return simulate_sample(settings, classes, native_A, base + n_sims - 1)
 
     t0 = time.time()
     pool = [fresh() for _ in range(POOL_SIZE)]
@@ -300,8 +307,8 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
                      "images_simulated": n_sims, "image_seeds": [base, base + n_sims - 1],
                      "seconds": round(train_seconds, 1), "threads": torch.get_num_threads(),
                      "final_loss": loss_avg, "class_weight": class_weight.tolist(),
-                     "data_ranges": {**cfg["image"], **({"dose_e_per_A2": loc_cfg["train_dose_e_per_A2"]}
-                                                       if "train_dose_e_per_A2" in loc_cfg else {})}},
+                     "data_ranges": {**cfg["image"], **({"dose_e_per_A2": cfg["locator"]["train_dose_e_per_A2"]}
+                                                       if loc_cfg.train_dose_e_per_A2 is not None else {})}},
     }
     with atomic_path(output, force) as tmp:
         save_file(state, str(tmp), metadata={"card": json.dumps({k: card[k] for k in (
@@ -311,7 +318,7 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     card_path = output.with_suffix(".json")
     with atomic_path(card_path, True) as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    finalize_card(output, cfg, card)
+    finalize_card(output, settings, card)
     log.info("locator written to %s (%d parameters)", output, card["parameters"])
     return card
 

@@ -5,6 +5,8 @@ it knows how to build the primitive cell with ASE and which defect recipes exist
 (``configs/*.yaml``) naming a family, its elements, lattice constant, labels and defect recipes, so a new material of
 an existing family needs no new code (``configs/mos2.yaml`` is the proof).
 
+Examples
+--------
 >>> from atomgraph.materials import get_material
 >>> get_material("graphene-si").labels
 ['C', 'Si3', 'Si4']
@@ -14,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ase import Atoms
 from ase.build import make_supercell
 from scipy.spatial import cKDTree
 
-from ..config import draw, load_config
+from ..config import MaterialConfig, load_material_config
 from ..errors import AtomgraphInputError
 from . import honeycomb, tmd
 from .structure import Columns, Structure
@@ -32,49 +35,64 @@ __all__ = ["Material", "get_material", "Structure", "Columns", "FAMILIES"]
 
 @dataclass
 class Material:
-    """A material described by a validated config (see :mod:`atomgraph.config`)."""
+    """A material described by a validated config (see :mod:`atomgraph.config`).
 
-    config: dict = field(repr=False)
+    Attributes
+    ----------
+    config : dict
+        The config as a plain dict (YAML types, defaults filled in), as :func:`atomgraph.config.load_config`
+        returns it.
+    settings : MaterialConfig
+        The same config, typed (validated from ``config`` when not given).
+    """
+
+    config: dict[str, Any] = field(repr=False)
+    settings: MaterialConfig | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        family = self.config["family"]
-        if family not in FAMILIES:
-            raise AtomgraphInputError(f"unknown family '{family}' (known: {', '.join(FAMILIES)})",
-                                      source=self.config.get("name", "config"))
-        self.family = FAMILIES[family]
-        for i, defect in enumerate(self.config["defects"]):
-            if defect["recipe"] not in self.family.RECIPES:
+        if self.settings is None:
+            self.settings = load_material_config(self.config)
+            self.config = self.settings.to_dict()
+        cfg = self.settings
+        if cfg.family not in FAMILIES:
+            raise AtomgraphInputError(f"key 'family': unknown family '{cfg.family}' (known: {', '.join(FAMILIES)})",
+                                      source=cfg.name)
+        self.family = FAMILIES[cfg.family]
+        for i, defect in enumerate(cfg.defects):
+            if defect.recipe not in self.family.RECIPES:
                 known = ", ".join(self.family.RECIPES)
-                raise AtomgraphInputError(f"key 'defects[{i}].recipe': unknown recipe '{defect['recipe']}' for "
-                                          f"family '{self.config['family']}' (known: {known})",
-                                          source=self.name)
-        self.family.check_config(self.config)
+                raise AtomgraphInputError(f"key 'defects[{i}].recipe': unknown recipe '{defect.recipe}' for "
+                                          f"family '{cfg.family}' (known: {known})", source=cfg.name)
+        self.family.check_config(cfg)
 
     @property
     def name(self) -> str:
-        return self.config["name"]
+        """The material's name (config ``name``)."""
+        return self.settings.name
 
     @property
     def labels(self) -> list[str]:
         """The label vocabulary, host labels first as listed in the config."""
-        return list(self.config["labels"])
+        return list(self.settings.labels)
 
     @property
     def host_labels(self) -> list[str]:
-        return sorted(set(self.config["host_labels"].values()), key=self.labels.index)
+        """The labels of undisturbed lattice sites, in vocabulary order."""
+        return sorted(set(self.settings.host_labels.values()), key=self.labels.index)
 
     @property
     def defect_labels(self) -> list[str]:
+        """The labels that are not host labels."""
         return [label for label in self.labels if label not in self.host_labels]
 
     @property
     def bond_A(self) -> float:
         """Projected nearest-neighbor distance of the ideal lattice, Å."""
-        return float(self.config["lattice"]["a_A"]) / np.sqrt(3.0)
+        return float(self.settings.lattice.a_A) / np.sqrt(3.0)
 
     def primitive(self) -> Atoms:
         """The primitive cell (ASE) with per-atom ``role`` (sublattice) and ``label`` arrays."""
-        return self.family.primitive(self.config)
+        return self.family.primitive(self.settings)
 
     def build_lattice(self, width_A: float, height_A: float) -> Structure:
         """A pristine orthogonal supercell covering at least ``[0, width_A] x [0, height_A]`` (Å)."""
@@ -94,19 +112,17 @@ class Material:
             raise AtomgraphInputError(f"unknown defect label(s) {sorted(unknown)} for {self.name} "
                                       f"(defect labels: {', '.join(self.defect_labels)})")
         out: dict[str, float] = {}
-        for defect in self.config["defects"]:
-            label = defect["label"]
+        for defect in self.settings.defects:
+            label = defect.label
             if label in counts:
                 value = counts[label]
                 if value < 0:
                     raise AtomgraphInputError(f"defect count for {label} must be >= 0, got {value}")
                 out[label] = value
-            elif "fraction" in defect:
-                out[label] = draw(defect["fraction"], rng)
+            elif defect.fraction is not None:
+                out[label] = defect.fraction.draw(rng)
             else:
-                lo_hi = defect.get("count", 1)
-                lo, hi = (lo_hi, lo_hi) if not isinstance(lo_hi, list) else lo_hi
-                out[label] = int(rng.integers(int(lo), int(hi) + 1))
+                out[label] = defect.count.draw_int(rng)
         return out
 
     def add_defects(self, structure: Structure, inside: np.ndarray, rng: np.random.Generator,
@@ -116,12 +132,12 @@ class Material:
         Count-based defects keep ``min_separation_A`` from each other; alloy recipes (``fraction``) are random over
         all eligible sites. Returns the number actually placed per label (fewer than asked when space runs out).
         """
-        min_sep = float(self.config.get("min_separation_A", 5.0))
+        min_sep = self.settings.min_separation_A
         centers: list[np.ndarray] = []
         placed: dict[str, int] = {}
-        for defect in self.config["defects"]:
-            label = defect["label"]
-            recipe = self.family.RECIPES[defect["recipe"]]
+        for defect in self.settings.defects:
+            label = defect.label
+            recipe = self.family.RECIPES[defect.recipe]
             want = counts.get(label, 0)
             ids, xy, roles = structure.column_table()
             ok = inside(xy) & np.isin(roles, recipe.roles) & self._untouched(structure, ids)
@@ -155,11 +171,18 @@ class Material:
         return ~np.isin(ids, structure.column[structure.touched])
 
 
-def get_material(material: str | Path | dict | Material) -> Material:
-    """A :class:`Material` from a built-in name, a config path or a config dict."""
+def get_material(material: str | Path | dict | MaterialConfig | Material) -> Material:
+    """A :class:`Material` from a built-in name, a config path, a config dict or a typed config.
+
+    Examples
+    --------
+    >>> get_material("mose2-w").settings.graph.vacancy_label
+    'Sevac'
+    """
     if isinstance(material, Material):
         return material
-    return Material(load_config(material))
+    settings = load_material_config(material)
+    return Material(settings.to_dict(), settings)
 
 
 def neighbor_columns(structure: Structure, column: int, radius_A: float) -> np.ndarray:

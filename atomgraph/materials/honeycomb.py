@@ -20,30 +20,31 @@ from ase import Atoms
 from ase.build import graphene
 from ase.data import atomic_numbers
 
-from ..config import draw
+from ..config import DefectConfig, MaterialConfig, Range
 from ..errors import AtomgraphInputError
 from .recipes import recipe
 
 ROLES = ("A", "B")
 
 
-def check_config(cfg: dict) -> None:
-    host = cfg["lattice"]["host"]
-    if set(host) != set(ROLES) or set(cfg["host_labels"]) != set(ROLES):
+def check_config(cfg: MaterialConfig) -> None:
+    """Raise :class:`AtomgraphInputError` unless the config's roles are A and B and every element is known."""
+    host = cfg.lattice.host
+    if set(host) != set(ROLES) or set(cfg.host_labels) != set(ROLES):
         raise AtomgraphInputError("family 'honeycomb' needs 'lattice.host' and 'host_labels' with keys A and B",
-                                  source=cfg["name"])
-    for element in list(host.values()) + [d.get("element", host["A"]) for d in cfg["defects"]]:
+                                  source=cfg.name)
+    for element in list(host.values()) + [d.element or host["A"] for d in cfg.defects]:
         if element not in atomic_numbers:
-            raise AtomgraphInputError(f"unknown element '{element}'", source=cfg["name"])
+            raise AtomgraphInputError(f"unknown element '{element}'", source=cfg.name)
 
 
-def primitive(cfg: dict) -> Atoms:
+def primitive(cfg: MaterialConfig) -> Atoms:
     """Two-atom honeycomb cell (``ase.build.graphene``) with per-atom ``role`` and ``label``."""
-    host = cfg["lattice"]["host"]
+    host = cfg.lattice.host
     atoms = graphene(formula=host["A"] + host["B"] if host["A"] != host["B"] else host["A"] + "2",
-                     a=float(cfg["lattice"]["a_A"]), vacuum=None)
+                     a=float(cfg.lattice.a_A), vacuum=None)
     atoms.set_array("role", np.array(["A", "B"], dtype="U10"))
-    atoms.set_array("label", np.array([cfg["host_labels"]["A"], cfg["host_labels"]["B"]], dtype="U10"))
+    atoms.set_array("label", np.array([cfg.host_labels["A"], cfg.host_labels["B"]], dtype="U10"))
     return atoms
 
 
@@ -54,33 +55,33 @@ def _neighbors(structure, column: int, bond_A: float) -> np.ndarray:
 
 
 @recipe(roles=ROLES)
-def substitution(structure, column: int, spec: dict, rng: np.random.Generator, material) -> bool:
-    """Replace one host atom by ``spec['element']``; see the module docstring."""
+def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """Replace one host atom by ``spec.element`` (default Si); see the module docstring."""
     bond = material.bond_A
     neighbors = _neighbors(structure, column, bond)
     if len(neighbors) != 3:
         return False
     (i,) = structure.atoms_in_column(column)
-    structure.numbers[i] = atomic_numbers[spec.get("element", "Si")]
-    structure.positions[i, 2] = float(spec.get("height_A", 0.0))
-    structure.labels[i] = spec["label"]
+    structure.numbers[i] = atomic_numbers[spec.element or "Si"]
+    structure.positions[i, 2] = float(spec.height_A)
+    structure.labels[i] = spec.label
     structure.touched[i] = True
     site = structure.positions[i, :2].copy()
     angle = rng.uniform(0.0, 2.0 * np.pi)
-    structure.positions[i, :2] = site + draw(spec.get("dopant_offset_A", 0.0), rng) * np.array([np.cos(angle),
-                                                                                               np.sin(angle)])
+    offset = (spec.dopant_offset_A or Range(0.0)).draw(rng)
+    structure.positions[i, :2] = site + offset * np.array([np.cos(angle), np.sin(angle)])
     for c in neighbors:
         (j,) = structure.atoms_in_column(c)
         d = structure.positions[j, :2] - site
-        target = draw(spec.get("projected_bond_A", bond), rng)  # per bond: relaxed geometries are not symmetric
+        target = (spec.projected_bond_A or Range(bond)).draw(rng)  # per bond: relaxed geometries are not symmetric
         structure.positions[j, :2] = structure.positions[i, :2] + d / np.linalg.norm(d) * target
         structure.touched[j] = True
     return True
 
 
 @recipe(roles=ROLES)
-def divacancy_center(structure, column: int, spec: dict, rng: np.random.Generator, material) -> bool:
-    """Remove a host atom and one random neighbor; put ``spec['element']`` at the center of the pair."""
+def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """Remove a host atom and one random neighbor; put ``spec.element`` (default Si) at the center of the pair."""
     bond = material.bond_A
     neighbors = _neighbors(structure, column, bond)
     if len(neighbors) != 3:
@@ -95,8 +96,8 @@ def divacancy_center(structure, column: int, spec: dict, rng: np.random.Generato
     center = 0.5 * (structure.positions[i] + structure.positions[j])
     structure.keep[[i, j]] = False
     structure.touched[[i, j]] = True
-    structure.add(center, atomic_numbers[spec.get("element", "Si")], spec["label"], "A")
-    jitter = draw(spec.get("neighbor_jitter_A", 0.0), rng)
+    structure.add(center, atomic_numbers[spec.element or "Si"], spec.label, "A")
+    jitter = (spec.neighbor_jitter_A or Range(0.0)).draw(rng)
     for c in np.setdiff1d(np.union1d(neighbors, _neighbors(structure, partner, bond)), [column, partner]):
         atoms = structure.atoms_in_column(int(c))
         structure.touched[atoms] = True

@@ -1,0 +1,108 @@
+"""Image settings: every value the simulator draws for one image, drawn in a fixed order from the config ranges.
+
+Units: lengths in Å (``_A``), pixel sizes in Å/px, doses in e/Å², cross sections in Å², ``_px`` values in pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import ImageConfig
+from ..errors import AtomgraphInputError
+
+
+@dataclass
+class ImageSettings:
+    """Every value the simulator drew for one image (units in the names; ``_px`` values in pixels)."""
+
+    pixel_size_A: float
+    dose_e_per_A2: float
+    cross_section_A2: float
+    reference_Z: int
+    z_exponent: float
+    probe_fwhm_A: float
+    probe_tail_fraction: float
+    probe_tail_width_factor: float
+    thermal_jitter_A: float
+    rotation_deg: float
+    line_jitter_px: float
+    line_jitter_correlation: float
+    scan_lag_px: float
+    line_gain_noise: float
+    drift_x_fraction: float
+    drift_y_fraction: float
+    shear: float
+    scale_anisotropy: float
+    background_fraction: float
+    background_scale_A: float
+    gain: float
+    read_noise: float
+    detector_offset: float
+    noise: bool
+    distort: bool
+    dopant_blur_A: float = 0.0
+
+
+def check_positive(name: str, value: object) -> None:
+    """Raise :class:`AtomgraphInputError` unless ``value`` is None or a finite number > 0 (``name`` says which)."""
+    if value is None:
+        return
+    try:
+        ok = math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise AtomgraphInputError(f"{name} must be a positive number, got {value!r}")
+
+
+def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel_size: float | None = None,
+                  dose: float | None = None, noise: bool = True, distort: bool = True) -> ImageSettings:
+    """Draw one :class:`ImageSettings` from the config's ``image:`` ranges (an :class:`ImageConfig` or its dict).
+
+    ``pixel_size`` (Å/px) and ``dose`` (e/Å²) override the draw; the dose is drawn log-uniformly, the rest
+    uniformly, in a fixed order (the same seed gives the same settings).
+    """
+    cfg = image_cfg if isinstance(image_cfg, ImageConfig) else ImageConfig.model_validate(image_cfg)
+    drift = cfg.drift_fraction.draw(rng)
+    settings = ImageSettings(
+        pixel_size_A=float(pixel_size) if pixel_size is not None else cfg.pixel_size_A.draw(rng),
+        dose_e_per_A2=float(dose) if dose is not None else cfg.dose_e_per_A2.draw_log(rng),
+        cross_section_A2=cfg.cross_section_A2.draw(rng),
+        reference_Z=int(cfg.reference_Z),
+        z_exponent=cfg.z_exponent.draw(rng),
+        probe_fwhm_A=cfg.probe_fwhm_A.draw(rng),
+        probe_tail_fraction=cfg.probe_tail_fraction.draw(rng),
+        probe_tail_width_factor=cfg.probe_tail_width_factor.draw(rng),
+        thermal_jitter_A=cfg.thermal_jitter_A.draw(rng),
+        rotation_deg=cfg.rotation_deg.draw(rng),
+        line_jitter_px=cfg.line_jitter_px.draw(rng),
+        line_jitter_correlation=cfg.line_jitter_correlation.draw(rng),
+        scan_lag_px=cfg.scan_lag_px.draw(rng),
+        line_gain_noise=cfg.line_gain_noise.draw(rng),
+        drift_x_fraction=drift * rng.choice([-1.0, 1.0]),
+        drift_y_fraction=drift * rng.uniform(-1.0, 1.0),
+        shear=cfg.shear.draw(rng),
+        scale_anisotropy=cfg.scale_anisotropy.draw(rng),
+        background_fraction=cfg.background_fraction.draw(rng),
+        background_scale_A=cfg.background_scale_A.draw(rng),
+        gain=cfg.gain.draw(rng),
+        read_noise=cfg.read_noise.draw(rng),
+        detector_offset=cfg.detector_offset.draw(rng),
+        noise=bool(noise),
+        distort=bool(distort),
+    )
+    settings.dopant_blur_A = cfg.dopant_blur_A.draw(rng)  # drawn last: the other draws keep their order
+    if not distort:
+        settings.thermal_jitter_A = settings.line_jitter_px = settings.scan_lag_px = 0.0
+        settings.dopant_blur_A = 0.0
+        settings.drift_x_fraction = settings.drift_y_fraction = 0.0
+        settings.shear = settings.scale_anisotropy = 0.0
+    if not noise:
+        settings.background_fraction = settings.read_noise = settings.detector_offset = 0.0
+        settings.line_gain_noise = 0.0
+        settings.gain = 1.0
+    return settings
+
