@@ -138,12 +138,13 @@ def test_the_documented_classifier_section_is_accepted(tmp_path):
     assert get_material(path).settings.classifier.steps == 100
 
 
-def test_every_classifier_trainer_setting_is_a_config_key():
-    from atomgraph.classify.train import DEFAULTS  # the trainer's own table, until it reads ClassifierConfig
+def test_the_classifier_trainer_reads_its_settings_from_the_config(tmp_path):
+    from atomgraph.classify.train import _settings
 
-    fields = ClassifierConfig().model_dump()
-    assert set(DEFAULTS) <= set(fields)
-    assert {key: fields[key] for key in DEFAULTS} == DEFAULTS  # the two tables may not drift apart
+    path = _edited(tmp_path, lambda c: c.update(classifier={"hidden": 8, "lr": 0.01}))
+    settings = _settings(get_material(path), minutes=2.5)
+    assert settings["hidden"] == 8 and settings["lr"] == 0.01 and settings["minutes"] == 2.5
+    assert settings["layers"] == ClassifierConfig().layers  # unset keys take the model's defaults
 
 
 def test_a_single_number_dose_is_used_by_the_simulator_and_the_locator_trainer(tmp_path):

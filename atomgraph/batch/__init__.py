@@ -13,9 +13,10 @@ n_defects, n_<label> (nodes per label of the model's vocabulary), seconds (read 
 that fails (unreadable, NaN pixels, no pixel size, a worker that died three times on it) gets ``status = "error"``
 and the reason; the batch goes on.
 
->>> import atomgraph  # doctest: +SKIP
->>> summary = atomgraph.batch(["frames/*.tif"], model="graphene-si", output="results", pixel_size=0.1)
->>> import pyarrow.parquet as pq; atoms = pq.read_table("results/atoms.parquet").to_pandas()
+Usage (not a doctest: it starts a cluster; from a script, call it under ``if __name__ == "__main__":``)::
+
+    summary = atomgraph.batch(["frames/*.tif"], model="graphene-si", output="results", pixel_size=0.1)
+    atoms = pyarrow.parquet.read_table("results/atoms.parquet").to_pandas()
 """
 
 from __future__ import annotations

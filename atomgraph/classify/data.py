@@ -54,14 +54,11 @@ def material_meta(mat: Material) -> dict:
 def boosted_counts(mat: Material, rng: np.random.Generator) -> dict:
     """Defect counts up to 4x the config's (fractions up to 2x) so rare labels are frequent in training."""
     counts = {}
-    for defect in mat.config["defects"]:
-        if "fraction" in defect:
-            lo, hi = defect["fraction"] if isinstance(defect["fraction"], list) else [defect["fraction"]] * 2
-            counts[defect["label"]] = float(rng.uniform(lo, 2 * hi))
+    for defect in mat.settings.defects:
+        if defect.fraction is not None:
+            counts[defect.label] = float(rng.uniform(defect.fraction.low, 2 * defect.fraction.high))
         else:
-            spec = defect.get("count", 1)
-            lo, hi = spec if isinstance(spec, list) else (spec, spec)
-            counts[defect["label"]] = int(rng.integers(int(lo), 4 * int(hi) + 2))
+            counts[defect.label] = int(rng.integers(int(defect.count.low), 4 * int(defect.count.high) + 2))
     return counts
 
 

@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 TRAIN_SEED_OFFSET = 1_000_000      # training images: seeds 1e6 * (seed + 1) + i
 HELDOUT_SEED_OFFSET = 500_000      # held-out images in the card: 5e5 + i (benchmarks use 9e5 + i)
-DEFAULTS = {"hidden": 32, "layers": 4, "minutes": 10.0, "data_fraction": 0.4, "lr": 3e-3, "batch_graphs": 4,
-            "size_px": [160, 320], "max_graphs": 2500, "heldout_graphs": 24}
 
 
 def node_scores(pred: np.ndarray, target: np.ndarray, names: list[str]) -> dict:
@@ -79,8 +77,9 @@ CALIBRATION_SEED_OFFSET = 600_000  # calibration images: 6e5 + i (neither traini
 
 
 def _settings(mat: Material, minutes: float | None) -> dict:
-    settings = dict(DEFAULTS)
-    settings.update(mat.config.get("classifier", {}) or {})
+    """The config's ``classifier:`` section with its defaults (:class:`atomgraph.config.ClassifierConfig`), as a
+    plain dict for the card; ``minutes`` overrides the budget."""
+    settings = dict(mat.config["classifier"])
     if minutes is not None:
         settings["minutes"] = float(minutes)
     return settings
@@ -169,7 +168,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     Parameters
     ----------
     config : material config (YAML path or built-in name); an optional ``classifier:`` section overrides
-        :data:`DEFAULTS` (hidden, layers, minutes, steps, lr, ...).
+        the defaults of :class:`atomgraph.config.ClassifierConfig` (hidden, layers, minutes, steps, lr, ...).
     output : weights path; the card is written beside it with suffix ``.json``.
     seed : seed of data generation, initialization and batching.
     minutes : wall-clock budget (data generation + training); default 10.

@@ -12,8 +12,8 @@ coordinate file's, or an ``ase.Atoms``) and returns an :class:`~atomgraph.graph.
    model's site/midpoint offsets and neighbor-site occupancy) and edge features. The classifier reads exactly these
    nodes, edges and features.
 
-Example
--------
+Examples
+--------
 >>> import numpy as np
 >>> from atomgraph.atoms import AtomTable
 >>> a = 2.46
@@ -22,7 +22,8 @@ Example
 >>> xy = (grid[:, None, :] + cell[None]).reshape(-1, 2)
 >>> keep = np.ones(len(xy), bool); keep[150] = False   # one carbon missing inside the flake
 >>> g = build_graph(AtomTable(xy[keep], ["C"] * int(keep.sum())), "graphene-si")
->>> int(g.atoms.vacancy.sum()), bool(np.allclose(g.atoms.positions_A[g.atoms.vacancy][0], xy[150], atol=0.05))
+>>> vacancy_sites = g.atoms.positions_A[g.atoms.vacancy]
+>>> len(vacancy_sites), bool(np.allclose(vacancy_sites, xy[150], atol=0.05))
 (1, True)
 """
 
@@ -157,16 +158,21 @@ def element_roles(material: Material) -> tuple[dict[str, str], tuple[str, str]]:
     return {el: by_host[h] for el, h in F.element_classes(material).items() if h in by_host}, roles
 
 
+def graph_bond_A(material: Material) -> float:
+    """The nominal bond of the graph stage, Å: config ``graph.bond_A``, else ``lattice.a_A / sqrt(3)``."""
+    return float(material.settings.graph.bond_A or material.bond_A)
+
+
 def fit_material_lattice(table: AtomTable, material: Material) -> LatticeModel:
     """The lattice model of ``material`` fitted to the nodes of ``table`` (frame from the table's image shape)."""
-    gcfg = material.config.get("graph", {})
-    bond = float(gcfg.get("bond_A", material.bond_A))
+    gcfg = material.settings.graph
+    bond = graph_bond_A(material)
     roles_map, roles = element_roles(material)
     region = Region.from_atoms(table.positions_A[~table.vacancy], table.pixel_size_A, table.image_shape_px)
     return fit_lattice(table.positions_A, ~table.vacancy, table.element.astype(str), bond_A=bond,
-                       fill_radius_A=float(gcfg.get("vacancy_fill_radius_A", 0.6 * bond)), region=region,
+                       fill_radius_A=gcfg.vacancy_fill_radius_A or 0.6 * bond, region=region,
                        element_roles=roles_map, roles=roles,
-                       max_fraction=float(gcfg.get("vacancy_max_fraction", 0.05)))
+                       max_fraction=gcfg.vacancy_max_fraction)
 
 
 def _edges(table: AtomTable, cut: np.ndarray, code: np.ndarray, tree: cKDTree | None) -> np.ndarray:
@@ -248,7 +254,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
         nearest-neighbor distance outside 0.4-4 bonds of the material (nm, pm or pixels given as Å).
     """
     mat = get_material(material)
-    bond = float(mat.config.get("graph", {}).get("bond_A", mat.bond_A))
+    bond = graph_bond_A(mat)
     table = as_atom_table(atoms)
     check_coordinates(table.positions_A)
     table.extra["input_id"] = table.ids.astype(np.int64)
