@@ -10,12 +10,13 @@ Weights are stored as safetensors with the architecture in the file's metadata (
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+
+from ..io.model_files import read_model, write_model
 
 
 class EdgeConv(nn.Module):
@@ -90,32 +91,22 @@ class NodeClassifier(nn.Module):
         return self.head(h)
 
 
-def n_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters())
-
-
-def save_model(model: NodeClassifier, path: str | Path, meta: dict) -> None:
-    """Write weights (float32 safetensors) with ``{'architecture': ..., 'meta': ...}`` as JSON metadata."""
-    from safetensors.torch import save_file
-
-    tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(path), metadata={"architecture": json.dumps(model.config), "meta": json.dumps(meta)})
+def save_model(model: NodeClassifier, path: str | Path, meta: dict, card: dict | None = None,
+               force: bool = False) -> dict:
+    """Write weights with ``{'architecture': ..., 'meta': ...}`` in the header, and ``card`` beside them
+    (:func:`atomgraph.io.model_files.write_model`); returns the card with its sha256."""
+    return write_model(path, model.state_dict(), {"architecture": model.config, "meta": meta}, card or {}, force)
 
 
 def load_model(path: str | Path) -> tuple[NodeClassifier, dict]:
-    """Model (eval mode) and its metadata from a safetensors file written by :func:`save_model`."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
-    if "architecture" not in metadata or "meta" not in metadata:
+    """Model (eval mode) and its metadata from a weights file written by :func:`save_model`."""
+    state, header = read_model(path)
+    if "architecture" not in header or "meta" not in header:
         raise ValueError("not a classifier weights file (no architecture metadata)")
-    model = NodeClassifier(**json.loads(metadata["architecture"]))
-    state = _upgrade_keys(load_file(str(path)))
+    model = NodeClassifier(**header["architecture"])
+    state = _upgrade_keys(state)
     for name in ("input_mean", "input_std"):  # weights written before input standardization existed
         state.setdefault(name, getattr(model, name))
     model.load_state_dict(state)
     model.eval()
-    return model, json.loads(metadata["meta"])
+    return model, header["meta"]

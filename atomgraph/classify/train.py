@@ -8,8 +8,6 @@ Train, held-out and calibration images use disjoint seed ranges.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
@@ -20,13 +18,14 @@ import torch
 
 from ..errors import AtomgraphInputError
 from ..graph import GRAPH_VERSION
-from ..io.safe_write import atomic_output, atomic_path, check_writable
+from ..io.model_files import n_parameters
+from ..io.safe_write import check_writable
 from ..materials import Material, get_material
 from ..threads import training_threads
 from . import data as data_module
 from .calibration import calibrate
 from .data import IGNORE, Example, batch, make_example, material_meta
-from .model import NodeClassifier, n_parameters, save_model
+from .model import NodeClassifier, save_model
 
 log = logging.getLogger(__name__)
 
@@ -220,26 +219,21 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
         if subset:
             metrics[mode] = node_scores(predict_examples(net, subset), np.concatenate([e.target for e in subset]),
                                         names)
-    with atomic_path(output, force) as tmp:
-        save_model(net, tmp, meta)
-    card = model_card(mat, net, output, meta, settings, seed, data, heldout, counts, names, training, cal, metrics,
-                      t_data, time.perf_counter() - t0)
-    with atomic_output(card_path, force) as handle:
-        handle.write(json.dumps(card, indent=1))
+    card = save_model(net, output, meta, model_card(mat, net, meta, settings, seed, data, heldout, counts, names,
+                                                    training, cal, metrics, t_data, time.perf_counter() - t0), force)
     log.info("wrote %s (%d parameters, %.0f s)", output, card["parameters"], card["training"]["total_seconds"])
     return card
 
 
-def model_card(mat, net, output, meta, settings, seed, data, heldout, counts, names, training, cal, metrics,
-               t_data, t_total) -> dict:
+def model_card(mat, net, meta, settings, seed, data, heldout, counts, names, training, cal, metrics, t_data,
+               t_total) -> dict:
     """The JSON card written beside the weights (what was trained on what, and how it scored on held-out data)."""
     return {
         "name": f"classifier-{mat.name}", "kind": "classifier", "material": mat.name, "labels": meta["labels"],
         "graph_version": GRAPH_VERSION,
         "architecture": {**net.config, "type": "GINEConv message passing with residuals, sum aggregation",
                          "node_inputs": meta["node_features"], "edge_inputs": meta["edge_features"]},
-        "parameters": n_parameters(net), "weights_bytes": output.stat().st_size,
-        "sha256": hashlib.sha256(output.read_bytes()).hexdigest(),
+        "parameters": n_parameters(net),
         "training": {"seed": seed, "image_seeds": f"{TRAIN_SEED_OFFSET * (seed + 1)}..+{len(data) - 1}",
                      "graphs": len(data), "modes": {m: sum(e.mode == m for e in data) for m in set(e.mode for e in data)},
                      "nodes": int(sum(len(e.x) for e in data)),

@@ -14,6 +14,8 @@ from scipy.ndimage import gaussian_filter, map_coordinates
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
+from ..io.model_files import card_path as card_file
+from ..io.model_files import read_model
 from ..threads import inference_threads
 from ..weights import weights_path
 from .network import STRIDE, LocatorNet
@@ -50,20 +52,15 @@ def locator_meta(card: dict) -> dict:
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float, card_mtime: float) -> Locator:
-    from safetensors import SafetensorError
-    from safetensors.torch import safe_open
-
     try:
-        with safe_open(path, framework="pt") as f:
-            state = {k: f.get_tensor(k) for k in f.keys()}
-            header = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as err:
+        state, header = read_model(path)
+    except (OSError, ValueError) as err:
         raise AtomgraphInputError(f"cannot read weights: {err}", source=path) from None
-    card_path = Path(path).with_suffix(".json")
+    card_path = card_file(path)
     if card_path.is_file():
         card = json.loads(card_path.read_text(encoding="utf-8"))
     elif "card" in header:
-        card = json.loads(header["card"])
+        card = header["card"]
     else:
         raise AtomgraphInputError("locator weights have no model card (.json beside them)", source=path)
     try:

@@ -57,8 +57,3 @@ class LocatorNet(nn.Module):
         d2 = self.dec2(e2 + F.interpolate(self.lat3(e3), scale_factor=2.0, mode="nearest"))
         d1 = self.dec1(e1 + F.interpolate(self.lat2(d2), scale_factor=2.0, mode="nearest"))
         return self.head(d1)
-
-
-def n_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters())

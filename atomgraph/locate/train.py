@@ -7,8 +7,6 @@ A pool of simulated images is refreshed continuously; batches are random crops w
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
@@ -22,9 +20,10 @@ from scipy.spatial import cKDTree
 
 from ..config import MaterialConfig, load_material_config
 from ..errors import AtomgraphInputError
-from ..io.safe_write import atomic_path, check_writable
+from ..io.model_files import n_parameters, write_card, write_model
+from ..io.safe_write import check_writable
 from ..simulate import simulate
-from .network import STRIDE, LocatorNet, n_parameters
+from .network import STRIDE, LocatorNet
 from .normalize import prepare
 
 log = logging.getLogger(__name__)
@@ -197,18 +196,10 @@ def held_out_metrics(weights: Path, config: MaterialConfig | dict, n_images: int
 def finalize_card(weights: Path, config: MaterialConfig | dict, card: dict) -> dict:
     """Choose the refinement mode on validation images, score held-out images, and write the card beside
     ``weights`` (JSON, readable by all)."""
-    card_path = Path(weights).with_suffix(".json")
-
-    def write() -> None:
-        with atomic_path(card_path, True) as tmp:
-            tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-        card_path.chmod(0o644)
-
     card["refine"], card["refine_validation"] = choose_refinement(Path(weights), config)
-    write()
+    write_card(weights, card)
     card["metrics"] = held_out_metrics(Path(weights), config)
-    write()
-    Path(weights).chmod(0o644)
+    write_card(weights, card)
     return card
 
 
@@ -232,7 +223,6 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     -------
     dict : the model card.
     """
-    from safetensors.torch import save_file
     from tqdm import tqdm
 
     settings = load_material_config(config)
@@ -310,14 +300,8 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
                      "data_ranges": {**cfg["image"], **({"dose_e_per_A2": cfg["locator"]["train_dose_e_per_A2"]}
                                                        if loc_cfg.train_dose_e_per_A2 is not None else {})}},
     }
-    with atomic_path(output, force) as tmp:
-        save_file(state, str(tmp), metadata={"card": json.dumps({k: card[k] for k in (
-            "kind", "name", "classes", "native_pixel_size_A", "threshold", "architecture")})})
-    card["sha256"] = hashlib.sha256(output.read_bytes()).hexdigest()
-    card["weights_bytes"] = output.stat().st_size
-    card_path = output.with_suffix(".json")
-    with atomic_path(card_path, True) as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    card = write_model(output, state, {"card": {k: card[k] for k in (
+        "kind", "name", "classes", "native_pixel_size_A", "threshold", "architecture")}}, card, force)
     finalize_card(output, settings, card)
     log.info("locator written to %s (%d parameters)", output, card["parameters"])
     return card

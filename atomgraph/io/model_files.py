@@ -1,0 +1,73 @@
+"""One model file format for every trainer: safetensors weights with JSON metadata, and a JSON card beside them.
+
+``NAME.safetensors`` holds float tensors and a string-to-string header whose values are JSON (what a loader needs
+to rebuild the network); ``NAME.json`` is the model card (config, seeds, data, metrics, ``sha256`` and
+``weights_bytes`` of the weights file). Both are written atomically (temporary file, then rename) and readable by
+all; loading never unpickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .safe_write import atomic_path
+
+
+def n_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def card_path(weights: str | Path) -> Path:
+    """The card (``.json``) beside a weights file."""
+    return Path(weights).with_suffix(".json")
+
+
+def write_card(weights: str | Path, card: dict) -> None:
+    """Write ``card`` as JSON beside ``weights`` (atomically, replacing an older card of the same weights)."""
+    path = card_path(weights)
+    with atomic_path(path, True) as tmp:
+        tmp.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    path.chmod(0o644)
+
+
+def write_model(output: str | Path, tensors: dict[str, torch.Tensor], header: dict, card: dict,
+                force: bool = False) -> dict:
+    """Write weights (``tensors`` as float32 safetensors, ``header`` values JSON-encoded) and the card beside them.
+
+    The card gets ``sha256`` and ``weights_bytes`` of the written weights; it is returned. Refuses an existing
+    ``output`` unless ``force``.
+    """
+    from safetensors.torch import save_file
+
+    output = Path(output)
+    state = {k: v.detach().float().contiguous() for k, v in tensors.items()}
+    with atomic_path(output, force) as tmp:
+        save_file(state, str(tmp), metadata={k: json.dumps(v) for k, v in header.items()})
+    output.chmod(0o644)
+    card = {**card, "sha256": hashlib.sha256(output.read_bytes()).hexdigest(),
+            "weights_bytes": output.stat().st_size}
+    write_card(output, card)
+    return card
+
+
+def read_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors and the JSON-decoded header of a weights file written by :func:`write_model` (``OSError`` or
+    ``ValueError`` for a file that is not one)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            state = {k: handle.get_tensor(k) for k in handle.keys()}
+            header = handle.metadata() or {}
+    except SafetensorError as err:
+        raise ValueError(str(err)) from None
+    try:
+        return state, {k: json.loads(v) for k, v in header.items()}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"weights header is not JSON ({err})") from None
