@@ -156,7 +156,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     check_graph_output(args.output, args.force)
     atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
     _check_known_elements(atoms, args.model, args.coords)
-    graph = classify(atoms, model=args.model)
+    graph = classify(atoms, model=args.model, threshold=args.threshold)
     write_graph(graph, args.output, force=args.force)
     _print_label_counts(graph.atoms.label)
     return EXIT_OK
@@ -191,14 +191,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
     if image.frames == 1:
-        result = analyze(image.frame(0), model=args.model, pixel_size=pixel_size)
+        result = analyze(image.frame(0), model=args.model, pixel_size=pixel_size, threshold=args.threshold)
         with OutputFolder(args.output, args.force) as tmp:
             result.save(tmp, export=export, overlay_full=args.overlay_full)
         print(result.summary())
         return EXIT_OK
     from tqdm import tqdm
 
-    results = [analyze(image.frame(i), model=args.model, pixel_size=pixel_size)
+    results = [analyze(image.frame(i), model=args.model, pixel_size=pixel_size, threshold=args.threshold)
                for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
     with OutputFolder(args.output, args.force) as tmp:
         save_stack(results, tmp, export=export, overlay_full=args.overlay_full)
@@ -363,6 +363,12 @@ def _print_label_counts(labels) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------------ parser
+def threshold_option(p: argparse.ArgumentParser) -> None:
+    """``--threshold``: nodes whose calibrated probability is below it are flagged uncertain."""
+    p.add_argument("--threshold", type=float, default=None,
+                   help="flag nodes uncertain below this probability (default: the model's calibrated threshold)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="atomgraph", description="STEM images of 2D materials -> labeled defect graphs.")
     parser.add_argument("--version", action="version", version=f"atomgraph {__version__}")
@@ -400,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="label local environments from a coordinate file")
     p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
     model_and_pixel_size(p, "Å/px (for x_px/y_px input)")
+    threshold_option(p)
     common(p, "graph file: .graphml .json .csv .extxyz .pt")
     p.set_defaults(func=cmd_classify)
 
@@ -411,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: only the compact atoms.csv defects.csv graph.npz overlay.png")
     p.add_argument("--overlay-full", action="store_true",
                    help="overlay.png at one pixel per image pixel (default: long side at most 2048 px)")
+    threshold_option(p)
     common(p, "output folder")
     p.set_defaults(func=cmd_analyze)
 
@@ -423,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive(int), default=None,
                    help="local cluster worker processes, one thread each (default: one per core)")
     p.add_argument("--memory-limit", default=None, help="per local worker, e.g. 2GiB (default: RAM / workers)")
-    p.add_argument("--threshold", type=float, default=0.5, help="uncertain below this probability (default 0.5)")
+    threshold_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
     p.set_defaults(func=cmd_batch)

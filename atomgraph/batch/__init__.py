@@ -145,14 +145,14 @@ def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memo
     if workers is not None and scheduler:
         raise AtomgraphInputError("--workers sets the size of the local cluster; with --scheduler, the cluster's "
                                   "own `dask worker` processes do the work")
-    if not (0.0 <= float(threshold) <= 1.0):
+    if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be in [0, 1], got {threshold!r}")
     return list(get_material(model).labels)  # an unknown model is an input error here, before any cluster starts
 
 
 def batch(patterns: str | list[str], model: str = "graphene-si", output: str | Path = "atomgraph-batch", *,
           pixel_size: float | None = None, scheduler: str | None = None, workers: int | None = None,
-          threshold: float = 0.5, force: bool = False, memory_limit: str | float | None = None,
+          threshold: float | None = None, force: bool = False, memory_limit: str | float | None = None,
           flush_frames: int = 256, connect_timeout: float = 20.0,
           on_start: Callable[[dict], None] | None = None,
           on_result: Callable[[dict], None] | None = None) -> BatchSummary:
@@ -188,7 +188,8 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     if pixel_size is None and tasks and all("pixel size is needed" in t.error for t in tasks):
         which = "the file has no" if len(files) == 1 else f"none of the {len(files)} files has a"
         raise AtomgraphInputError(f"pixel size is needed: {which} calibration; give --pixel-size (Å/px)")
-    settings = {"model": str(model), "pixel_size_A": pixel_size, "threshold": float(threshold)}
+    settings = {"model": str(model), "pixel_size_A": pixel_size,
+                "threshold": None if threshold is None else float(threshold)}
     check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
     runnable = [t for t in tasks if not t.error]
     client = cluster = None
@@ -206,7 +207,7 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     return summary
 
 
-def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: list[str], threshold: float,
+def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: list[str], threshold: float | None,
            output: str | Path, settings: dict, force: bool, flush_frames: int,
            on_start: Callable[[dict], None] | None, on_result: Callable[[dict], None] | None,
            t_call: float) -> BatchSummary:
@@ -259,7 +260,7 @@ def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: 
     return summary
 
 
-def _run(client, tasks: list[Task], model: str, labels: list[str], threshold: float, done: set,
+def _run(client, tasks: list[Task], model: str, labels: list[str], threshold: float | None, done: set,
          n_workers: int, writer: PartWriter, record: Callable[[dict], None]) -> None:
     """Submit ``tasks`` with a bounded number in flight (the scheduler never holds millions of tasks), collect
     results as they complete; a task whose worker died too often is recorded as failed."""

@@ -71,7 +71,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def run_task(task, model: str, labels: list[str], threshold: float, done: frozenset | set = frozenset()) -> dict:
+def run_task(task, model: str, labels: list[str], threshold: float | None, done: frozenset | set = frozenset()) -> dict:
     """Analyze one :class:`~atomgraph.batch.plan.Task`; never raises.
 
     Returns a dict: ``row`` (the frames.parquet row), ``atoms`` and ``defects`` (``pyarrow.Table`` or None).
