@@ -108,8 +108,11 @@ def test_outputs_probabilities_and_uncertain_flag():
     nodes = graph.atoms
     p = np.column_stack([nodes.extra[f"prob_{k}"] for k in ("C", "Si3", "Si4")])
     real = ~nodes.vacancy
-    assert np.allclose(p[real].sum(axis=1), 1.0, atol=1e-5)
-    assert list(nodes.label[real]) == list(np.array(["C", "Si3", "Si4"])[p[real].argmax(axis=1)])
+    assert np.all(p[real].sum(axis=1) <= 1.0 + 1e-6)  # the rest is the background ("no lattice column")
+    labeled = real & (nodes.label != "")
+    assert labeled.sum() > 0.95 * real.sum()
+    assert list(nodes.label[labeled]) == list(np.array(["C", "Si3", "Si4"])[p[labeled].argmax(axis=1)])
+    assert np.allclose(nodes.prob[labeled], p[labeled].max(axis=1))
     assert np.array_equal(nodes.extra["uncertain"], nodes.prob < 0.9)
     everything = classify(_coordinates(sim), "graphene-si", threshold=1.0).atoms
     assert everything.extra["uncertain"][everything.prob < 1.0].all()
@@ -126,13 +129,13 @@ def test_bad_threshold_and_unknown_model_are_input_errors():
 
 
 def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
-    sim = simulate("mose2-w", size=200, pixel_size=0.1, seed=21, counts={"W": 0.06, "Se1": 4, "Sevac": 2})
+    sim = simulate("mose2-w", size=320, pixel_size=0.1, seed=21, counts={"W": 0.06, "Se1": 4, "Sevac": 2})
     table = _coordinates(sim)
     nodes = classify(table, "mose2-w").atoms
     n = len(table)
     assert list(nodes.element[:n]) == list(table.element)  # every input atom keeps its element
     w = table.element == "W"
-    assert w.sum() > 3 and set(nodes.label[:n][w]) == {"W"}
+    assert w.sum() >= 2 and set(nodes.label[:n][w]) == {"W"}
     no_intensity = AtomTable(table.positions_A, table.element)  # a 2D CSV without an intensity column
     bare = classify(no_intensity, "mose2-w").atoms
     se = np.flatnonzero(no_intensity.element == "Se")
