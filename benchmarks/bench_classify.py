@@ -29,10 +29,10 @@ import time
 import numpy as np
 import torch
 
-from atomgraph.classify import classify
+from atomgraph.classify import classify, load_classifier
 from atomgraph.classify.baselines import LocalClassifier, rule_based
 from atomgraph.classify.calibration import expected_calibration_error
-from atomgraph.classify.data import boosted_counts, make_example, make_input, material_meta
+from atomgraph.classify.data import boosted_counts, make_example, make_input
 from atomgraph.classify.train import TRAIN_SEED_OFFSET, locator_available
 from atomgraph.evaluate import evaluate, match_atoms
 from atomgraph.graph import build_graph
@@ -45,7 +45,7 @@ METHODS = ["GNN", "rules", "HGB"]
 
 def fit_baseline(name: str, n_graphs: int, located: bool) -> LocalClassifier:
     mat = get_material(name)
-    meta = material_meta(mat)
+    meta = dict(load_classifier(name).meta)  # the feature names the graph must carry (material_meta + names)
     rng = np.random.default_rng(123)
     modes = ["perturbed", "coords"] + (["located"] if located else [])
     graphs, targets = [], []
