@@ -61,8 +61,12 @@ def _defect_counts(items: list[str] | None) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------------------- outputs
 def _prepare_outdir(path: Path, force: bool) -> Path:
     """A fresh temporary folder beside ``path``; refuses a non-empty ``path`` without ``force``."""
+    from .io.safe_write import apply_umask
+
     _prepare_outdir_check(path, force)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
+    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700; the moved-in folder should be like any mkdir's
+    return tmp
 
 
 def _commit_outdir(tmp: Path, path: Path) -> None:
@@ -139,7 +143,11 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from .pipeline import check_scale
 
     check_writable(args.output, args.force)
-    image = read_image(args.image)
+    image = read_image(args.image, allow_stack=True)
+    if image.frames > 1:
+        raise AtomgraphInputError(f"is a stack of {image.frames} frames; `atomgraph locate` takes one 2D image: "
+                                  "`atomgraph analyze` takes stacks (frame by frame), or save one frame",
+                                  source=args.image)
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
     atoms = locate(image.data, model=args.model, pixel_size=pixel_size)
@@ -398,7 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader went away (`atomgraph evaluate ... | head -1`): stop quietly, as the Python docs recommend,
+        # pointing stdout at devnull so the interpreter's final flush does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except AtomgraphInputError as exc:
         if debug:
             raise
