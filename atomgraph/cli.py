@@ -23,6 +23,8 @@ from .errors import AtomgraphInputError
 log = logging.getLogger("atomgraph")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+# warnings of the running command, printed on stderr when it succeeds (a failing command prints one line: the error)
+_WARNINGS: list[str] = []
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +45,13 @@ def _positive(kind: type):
         return value
 
     return parse
+
+
+def _pixel_size_or_auto(text: str):
+    """--pixel-size for image commands: a positive number (Å/px) or ``auto`` (measured from the lattice)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _positive(float)(text)
 
 
 def _defect_counts(items: list[str] | None) -> dict[str, float]:
@@ -215,12 +224,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _pixel_size(args: argparse.Namespace, image) -> float:
-    """--pixel-size, else the file's calibration; neither is a usage error naming the file."""
+    """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
+    (atomgraph.scale): warnings go to stderr, a pixel size that cannot fit is a usage error naming the file."""
+    from .scale import check_lattice_scale
+
+    from .pipeline import check_scale
+
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px)",
-                                  source=args.image)
-    return pixel_size
+        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px) or "
+                                  "--pixel-size auto", source=args.image)
+    if pixel_size != "auto":
+        check_scale(image.shape, pixel_size, args.model)  # absurd sizes first, before any FFT
+    try:
+        check = check_lattice_scale(image.frame(0), args.model, pixel_size, strict=args.strict,
+                                    lattice_check=not args.no_lattice_check)
+    except AtomgraphInputError as exc:
+        raise AtomgraphInputError(str(exc), source=args.image) from None
+    _WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
+    if pixel_size == "auto":
+        _WARNINGS.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
+                         f"{check.pixel_size_A:.4g} Å/px")
+    return check.pixel_size_A
 
 
 def _prepare_outdir_check(path: Path, force: bool) -> None:
@@ -350,13 +375,20 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
     p.set_defaults(func=cmd_simulate)
 
-    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str) -> None:
+    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str, image: bool = False) -> None:
         p.add_argument("--model", default="graphene-si", help="graphene-si, mose2-w, or a .safetensors path")
-        p.add_argument("--pixel-size", type=_positive(float), default=None, help=pixel_help)
+        p.add_argument("--pixel-size", type=_pixel_size_or_auto if image else _positive(float), default=None,
+                       help=pixel_help)
+        if image:
+            p.add_argument("--strict", action="store_true",
+                           help="a pixel size that disagrees with the image's lattice (or is outside the model's "
+                                "training range) is an error, not a warning")
+            p.add_argument("--no-lattice-check", action="store_true",
+                           help="do not measure the lattice from the image's Fourier transform")
 
     p = sub.add_parser("locate", help="find atomic columns in an image")
     p.add_argument("image")
-    model_and_pixel_size(p, "Å/px (default: from the file)")
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
     common(p, "atoms CSV")
     p.set_defaults(func=cmd_locate)
 
@@ -368,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
-    model_and_pixel_size(p, "Å/px (default: from the file)")
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
     common(p, "output folder")
     p.set_defaults(func=cmd_analyze)
 
@@ -404,10 +436,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    _WARNINGS.clear()
     try:
         args = build_parser().parse_args(argv)
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
+        for line in _WARNINGS:
+            print(line, file=sys.stderr)
         return code
     except BrokenPipeError:
         # the reader went away (`atomgraph evaluate ... | head -1`): stop quietly, as the Python docs recommend,

@@ -22,7 +22,7 @@ FORMATS = SHARED / "data" / "formats"
 
 needs_files = pytest.mark.skipif(not FORMATS.is_dir(),
                                  reason=f"shared test data not found at {FORMATS} (clone with ../shared beside it)")
-needs_rsciio = pytest.mark.skipif(importlib.util.find_spec("rsciio") is None or importlib.util.find_spec("h5py") is None,
+needs_rsciio = pytest.mark.skipif(not (importlib.util.find_spec("rsciio") and importlib.util.find_spec("h5py")),
                                   reason='rosettasciio and h5py not installed: pip install "atomgraph[formats]"')
 
 # file -> (data shape, frames, pixel size in Å or None), from SOURCES.md
