@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import maximum_filter
@@ -97,23 +98,37 @@ def _starts(length: int, tile: int) -> list[int]:
     return [int(round(i * (length - tile) / (count - 1))) for i in range(count)]
 
 
+@lru_cache(maxsize=4)
+def _radius_map(n: int) -> np.ndarray:
+    """Distance (bins) of each bin of an n x n centred spectrum from its centre (read-only, cached)."""
+    yy, xx = np.indices((n, n))
+    radius = np.hypot(yy - n // 2, xx - n // 2)
+    radius.flags.writeable = False
+    return radius
+
+
 def _ring_ratio(power: np.ndarray) -> np.ndarray:
-    """Power over its ring's background (rings one frequency bin wide), vectorized (one lexsort).
+    """Power over its ring's background (rings one frequency bin wide), vectorized (one sort).
 
     The background is the ring's lower quartile scaled to a median (x ln 2 / ln 4/3, exact for the exponential
     power of noise): unlike the median, the quartile stays on the background when few periods fit in the image
     and the six spots' main lobes cover a large part of their ring."""
     n = power.shape[0]
-    yy, xx = np.indices(power.shape)
-    ring = np.rint(np.hypot(yy - n // 2, xx - n // 2)).astype(np.int64).ravel()
-    flat = power.ravel()
-    order = np.lexsort((flat, ring))
-    counts = np.bincount(ring)
+    ring_map = np.rint(_radius_map(n)).astype(np.int64)
+    # the spectrum of a real image is centrosymmetric: the rows up to the centre hold every ring's statistics
+    ring = ring_map[: n // 2 + 1].ravel()
+    logp = np.log(np.maximum(power[: n // 2 + 1].ravel(), np.finfo(float).tiny))
+    lo, hi = float(logp.min()), float(logp.max())
+    key = ring + (logp - lo) / (hi - lo + 1e-12) * 0.999  # one float sort: by ring, then by power within it
+    order = np.argsort(key)
+    counts = np.bincount(ring, minlength=int(ring_map.max()) + 1)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     median = np.zeros(len(counts))
     has = counts > 0
-    median[has] = flat[order[starts[has] + counts[has] // 4]] * (math.log(2.0) / math.log(4.0 / 3.0))
+    median[has] = np.exp(logp[order[starts[has] + counts[has] // 4]]) * (math.log(2.0) / math.log(4.0 / 3.0))
     median = np.maximum(median, np.finfo(float).tiny)
+    ring = ring_map.ravel()
+    flat = power.ravel()
     return (flat / median[ring]).reshape(power.shape)
 
 
@@ -146,8 +161,7 @@ class _Spectrum:
 
     def band_peaks(self, count: int) -> list[tuple[np.ndarray, float]]:
         """The ``count`` strongest local maxima of the ring ratio in the band (f_min, f_max): (frequency, ratio)."""
-        yy, xx = np.indices(self.ratio.shape)
-        f = np.hypot(yy - self.centre, xx - self.centre) / self.n
+        f = _radius_map(self.n) / self.n
         band = (f > self.f_min) & (f < min(self.f_max, 1.0 / MIN_SPACING_PX))
         masked = np.where(band, self.ratio, 0.0)
         peaks = (masked == maximum_filter(masked, size=5)) & band
