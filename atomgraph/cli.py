@@ -204,6 +204,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     _prepare_outdir_check(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
+    if args.model is None:
+        _which_model(args, image)
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
     if image.frames == 1:
@@ -221,6 +223,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     print(f"{image.frames} frames; per frame: " + "; ".join(
         f"{i}: " + ", ".join(f"{k} {v}" for k, v in r.defect_counts().items()) for i, r in enumerate(results)))
     return EXIT_OK
+
+
+def _which_model(args: argparse.Namespace, image) -> None:
+    """``analyze`` without ``--model``: exit 2 listing the bundled models whose lattice matches (never guess)."""
+    from .pipeline import check_scale
+    from .scale import bundled_model_names, which_model_message
+
+    pixel_size = None if args.pixel_size == "auto" else (args.pixel_size or image.pixel_size_A)
+    if pixel_size is not None:
+        check_scale(image.shape, pixel_size, bundled_model_names()[0])  # absurd sizes first, before any FFT
+    raise AtomgraphInputError(which_model_message(image.frame(0), pixel_size, image.pixel_size_A is not None),
+                              source=args.image)
 
 
 def _pixel_size(args: argparse.Namespace, image) -> float:
@@ -375,8 +389,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
     p.set_defaults(func=cmd_simulate)
 
-    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str, image: bool = False) -> None:
-        p.add_argument("--model", default="graphene-si", help="graphene-si, mose2-w, or a .safetensors path")
+    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str, image: bool = False,
+                             model_default: str | None = "graphene-si") -> None:
+        p.add_argument("--model", default=model_default,
+                       help="graphene-si, mose2-w, or a .safetensors path"
+                            + (f" (default {model_default})" if model_default else
+                               " (none: list the bundled models whose lattice matches the image)"))
         p.add_argument("--pixel-size", type=_pixel_size_or_auto if image else _positive(float), default=None,
                        help=pixel_help)
         if image:
@@ -400,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
-    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True,
+                         model_default=None)
     common(p, "output folder")
     p.set_defaults(func=cmd_analyze)
 

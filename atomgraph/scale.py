@@ -212,3 +212,61 @@ def _check_training_range(check: ScaleCheck, info: ModelLattice, model: str | Pa
         check.warnings.append(f"{check.pixel_size_A:.4g} Å/px is outside the pixel sizes model {model} was trained "
                               f"on ({lo:g}-{hi:g} Å/px): results may be unreliable; bin or resample the image, or "
                               "train a model with a wider range")
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """A bundled model and the pixel size at which its material's lattice matches the image."""
+
+    model: str
+    implied_A: float                 # Å/px at which the model's lattice matches the image
+    matches_given: bool | None       # implied within tolerance of the given pixel size (None: none given)
+    in_training_range: bool
+
+
+def bundled_model_names() -> list[str]:
+    """Names of the bundled models that have a locator (``graphene-si``, ``mose2-w``, ...)."""
+    from .weights import WEIGHTS_DIR
+
+    return sorted(p.stem.split("-", 1)[1] for p in WEIGHTS_DIR.glob("locator-*.safetensors"))
+
+
+def fit_models(image: np.ndarray, pixel_size_A: float | None = None, *,
+               tolerance: float = TOLERANCE) -> tuple[LatticeFFT | None, list[ModelFit]]:
+    """Every bundled model with the pixel size its lattice implies for this image (nothing when no lattice)."""
+    image = np.asarray(image)
+    lattice = measure_lattice(image) if image.ndim == 2 and min(image.shape) >= MIN_SIDE_PX else None
+    if lattice is None:
+        return None, []
+    fits = []
+    for name in bundled_model_names():
+        info = model_lattice(name)
+        if info is None:
+            continue
+        implied = lattice.pixel_size_A(info.d100_A)
+        lo, hi = info.train_pixel_A or (0.0, math.inf)
+        matches = None if pixel_size_A is None else abs(float(pixel_size_A) / implied - 1.0) <= tolerance
+        fits.append(ModelFit(name, implied, matches, lo <= implied <= hi))
+    return lattice, fits
+
+
+def which_model_message(image: np.ndarray, pixel_size_A: float | None, calibrated: bool) -> str:
+    """One line for ``analyze`` without ``--model``: the bundled models whose lattice matches (with the pixel size
+    each implies); atomgraph never picks one silently, as hexagonal lattices differ only in their spacing."""
+    lattice, fits = fit_models(image, pixel_size_A)
+    if lattice is None:
+        return ("no --model given, and no crystal lattice found in the image to suggest one (vacuum, noise, "
+                "amorphous, or not a 2D crystal?): give --model and the pixel size (--pixel-size)")
+    if pixel_size_A is not None:
+        matching = [f for f in fits if f.matches_given]
+        others = ", ".join(f"{f.model} {f.implied_A:.4g}" for f in fits if not f.matches_given)
+        if matching:
+            listed = ", ".join(f"{f.model} (its lattice implies {f.implied_A:.4g} Å/px)" for f in matching)
+            return (f"no --model given: at {pixel_size_A:.4g} Å/px the image's lattice matches {listed}"
+                    + (f"; not {others} Å/px" if others else "") + "; choose one with --model NAME")
+        return (f"no --model given, and at {pixel_size_A:.4g} Å/px the image's lattice matches no bundled model "
+                f"(each would need: {others} Å/px): check the pixel size, then give --model NAME")
+    listed = ", ".join(f"{f.model} at {f.implied_A:.4g} Å/px"
+                       + ("" if f.in_training_range else " (outside its training range)") for f in fits)
+    return (f"no --model given: the image's lattice fits {listed}; choose one with --model NAME"
+            + ("" if calibrated else " and give that pixel size (--pixel-size, or --pixel-size auto)"))

@@ -127,7 +127,8 @@ def test_cli_warns_in_one_line_and_still_writes(tmp_path, capsys):
 
 def test_cli_strict_exits_2_and_writes_nothing(tmp_path, capsys):
     path = _sim_file(tmp_path)
-    assert main(["analyze", str(path), "--pixel-size", "0.12", "--strict", "-o", str(tmp_path / "out")]) == 2
+    assert main(["analyze", str(path), "--model", "graphene-si", "--pixel-size", "0.12", "--strict", "-o",
+                 str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not fit the image" in err[0] and "--strict" in err[0]
     assert not (tmp_path / "out").exists()
@@ -156,3 +157,20 @@ def test_cli_coarse_calibrated_file_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot be resolved" in err[0] and "2.485 Å/px" in err[0]
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_analyze_without_model_lists_the_models_that_fit(tmp_path, capsys):
+    """Never a silent guess: exit 2, one line naming each bundled model with the pixel size its lattice implies."""
+    path = _sim_file(tmp_path, "mose2-w", seed=5)
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no --model given" in err[0] and "--pixel-size" in err[0]
+    implied = {m: float(err[0].split(f"{m} at ")[1].split()[0]) for m in ("graphene-si", "mose2-w")}
+    assert implied["mose2-w"] == pytest.approx(TRUE_A, rel=0.02)
+    assert implied["graphene-si"] == pytest.approx(TRUE_A * 2.46 / 3.29, rel=0.02)
+    # with the right pixel size, only the matching model is offered
+    assert main(["analyze", str(path), "--pixel-size", str(TRUE_A), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "matches mose2-w" in err and "not graphene-si" in err
+    assert not out.exists()
