@@ -35,7 +35,8 @@ SPOT_RATIO = 15.0        # a seed spot: power / ring background (the noise maxim
 SET_RATIO = 10.0         # each spot of a six-fold set: 10 + log2(bins searched) (P(noise > 10) = 0.1 % per bin)
 STEP_RATIO = 7.0         # spots of a lower order predicted exactly from a found set (3 of 3: P(noise) < 1e-4)
 SEEDS = 12               # strongest local maxima tried as seeds
-FIT_RATIO = 4.0          # further spots used in the least-squares fit
+FIT_RATIO = 10.0         # further spots used in the least-squares fit (a noise pick far out would pull the fit)
+FIT_RADIUS_BINS = 2.0    # ... looked for this close to where the basis fitted so far puts them
 NYQUIST_MARGIN = 0.95    # spots are searched below 0.95 x Nyquist (0.475 cycles/px)
 MIN_SPACING_PX = 3.0     # a first-order spacing below 3 px (columns < 2 px apart) is not an analyzable lattice
 DISTORTION = 0.08        # spots are looked for within 8 % of |g| of where an ideal hexagon puts them
@@ -294,8 +295,7 @@ def _fit_basis(spec: _Spectrum, b1: np.ndarray, b2: np.ndarray, max_order: int =
         predicted = basis @ np.array([h, k], dtype=float)
         if np.hypot(*predicted) >= spec.f_max:
             continue
-        radius = max(2.0, 0.5 * _search_radius(spec, basis[:, 0]))
-        spot = spec.spot_near(predicted, radius)
+        spot = spec.spot_near(predicted, FIT_RADIUS_BINS)
         if spot is None or spot[1] < FIT_RATIO:
             continue
         indices.append((h, k))
