@@ -7,7 +7,7 @@ whose planes are ``s`` px apart has a pixel size of ``d_100 / s`` Å/px. :func:`
 
 - with ``pixel_size="auto"``: uses that measured pixel size;
 - with a given pixel size: reports (a warning, or an error when ``strict``) a disagreement beyond ``tolerance``
-  (default 3 %) naming the pixel size that would fit, and refuses (always) a pixel size too coarse for the
+  (default 2.5 %) naming the pixel size that would fit, and refuses (always) a pixel size too coarse for the
   material's columns to be resolved (Nyquist: columns ``bond_A`` apart need pixels of at most ``bond_A / 2``);
 - refuses an image with no lattice (vacuum, noise, amorphous film, a material of another symmetry);
 - reports a pixel size outside the range the model was trained on (``data_ranges.pixel_size_A`` of its card).
@@ -30,7 +30,7 @@ from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
 
 log = logging.getLogger(__name__)
 
-TOLERANCE = 0.03          # relative disagreement between given and measured pixel size that is reported
+TOLERANCE = 0.025         # relative disagreement between given and measured pixel size that is reported
 NYQUIST_PX = 2.0          # columns must be at least this many pixels apart to be resolved
 SQRT3_2 = math.sqrt(3.0) / 2.0
 
@@ -115,7 +115,7 @@ def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size: float 
     pixel_size : float, "auto" or None
         Å per pixel as given (from the user or the file), or ``"auto"`` to use the measured one.
     tolerance : float
-        Relative disagreement (0.03 = 3 %) above which the given pixel size is reported.
+        Relative disagreement (0.025 = 2.5 %) above which the given pixel size is reported.
     strict : bool
         Make every warning an error.
     lattice_check : bool

@@ -278,6 +278,18 @@ def test_tifffile_stack_in_one_page_is_frames_not_one_image(tmp_path):
         read_image(path)
 
 
+def test_imagej_hyperstack_is_refused_in_one_line_naming_its_axes(tmp_path):
+    import tifffile
+
+    path = tmp_path / "hyper.tif"
+    tifffile.imwrite(path, _img((2, 3, 16, 16)), imagej=True, metadata={"axes": "TZYX"})
+    with pytest.raises(AtomgraphInputError, match=r"hyperstack \(axes TZYX, shape 2x3x16x16\)"):
+        read_image(path, allow_stack=True)
+    path = tmp_path / "series.tif"
+    tifffile.imwrite(path, _img((4, 16, 16)), imagej=True, metadata={"axes": "TYX"})
+    assert read_image(path, allow_stack=True).frames == 4
+
+
 def test_tiff_rgb_picture_grey_or_refused(tmp_path):
     import tifffile
 

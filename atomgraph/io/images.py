@@ -277,6 +277,12 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
             series = tif.series[0]
             shape = tuple(series.shape)
             _check_size(shape, max_pixels, source)
+            extra = [a for a in str(getattr(series, "axes", "")) if a not in "YXS"]
+            if len(extra) > 1:  # e.g. an ImageJ hyperstack TZYX / TCYX: which axis is time is not for us to guess
+                raise AtomgraphInputError(
+                    f"is a hyperstack (axes {series.axes}, shape {'x'.join(map(str, shape))}); atomgraph reads one "
+                    "image or one series of frames (frames, rows, cols): save a single channel/slice series",
+                    source=source)
             _check_dtype(series.dtype, source)
             rgb = page.photometric in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR) \
                 and page.samplesperpixel in (3, 4)
