@@ -9,7 +9,10 @@ whose planes are ``s`` px apart has a pixel size of ``d_100 / s`` Å/px. :func:`
 - with a given pixel size: reports (a warning, or an error when ``strict``) a disagreement beyond ``tolerance``
   (default 2.5 %) naming the pixel size that would fit, and refuses (always) a pixel size too coarse for the
   material's columns to be resolved (Nyquist: columns ``bond_A`` apart need pixels of at most ``bond_A / 2``);
-- refuses an image with no lattice (vacuum, noise, amorphous film, a material of another symmetry);
+- refuses an image with no lattice (vacuum, noise, amorphous film, a material of another symmetry). Small or faint
+  frames may show no Bragg spots although they are crystalline; then the columns are located at the given pixel
+  size, and the image passes when at least 75 % of them have their nearest neighbour at the material's column
+  distance (+-15 %): real lattices give 80-100 %, noise and vacuum 40-60 %, a pixel size off by 2x 20-60 %;
 - reports a pixel size outside the range the model was trained on (``data_ranges.pixel_size_A`` of its card).
 
 Errors are :class:`~atomgraph.errors.AtomgraphInputError` (one line; exit 2 in the CLI); warnings are returned as
@@ -30,6 +33,8 @@ from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
 
 log = logging.getLogger(__name__)
 
+COLUMN_SHARE = 0.75       # share of located columns with a nearest neighbour at bond_A +- 15 %, for a lattice
+MIN_COLUMNS = 20          # fewer located columns than this cannot show a lattice
 TOLERANCE = 0.025         # relative disagreement between given and measured pixel size that is reported
 NYQUIST_PX = 2.0          # columns must be at least this many pixels apart to be resolved
 SQRT3_2 = math.sqrt(3.0) / 2.0
@@ -149,7 +154,7 @@ def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size: float 
     if given is not None and info.bond_A / given < NYQUIST_PX:
         _refuse_unresolvable(image, given, info, lattice_check)
     if lattice_check or auto:
-        _check_lattice(image, info, given, check, tolerance, auto)
+        _check_lattice(image, info, given, check, tolerance, auto, model)
     _check_training_range(check, info, model)
     if strict and check.warnings:
         raise AtomgraphInputError(check.warnings[0] + " (--strict)")
@@ -170,8 +175,23 @@ def _refuse_unresolvable(image: np.ndarray, pixel_A: float, info: ModelLattice, 
         f"{info.bond_A / NYQUIST_PX:.2f} Å (Nyquist){fits}; check the pixel size (Å per pixel, not nm)")
 
 
+def column_share(image: np.ndarray, model: str | Path, pixel_A: float, bond_A: float) -> tuple[int, float]:
+    """Locate the columns at ``pixel_A`` (Å/px): their number, and the share whose nearest neighbour lies at
+    ``bond_A`` +- 15 % (Å)."""
+    from scipy.spatial import cKDTree
+
+    from .locate import locate
+
+    atoms = locate(image, model=model, pixel_size=pixel_A)
+    xy = np.asarray(atoms.positions_A, dtype=float)[:, :2]
+    if len(xy) < 2:
+        return len(xy), 0.0
+    nearest = cKDTree(xy).query(xy, k=2)[0][:, 1]
+    return len(xy), float(np.mean(np.abs(nearest / bond_A - 1.0) <= 0.15))
+
+
 def _check_lattice(image: np.ndarray, info: ModelLattice, given: float | None, check: ScaleCheck,
-                   tolerance: float, auto: bool) -> None:
+                   tolerance: float, auto: bool, model: str | Path) -> None:
     if image.ndim != 2 or min(image.shape) < MIN_SIDE_PX:
         message = (f"the image is too small ({'x'.join(map(str, image.shape))} px) to measure its lattice "
                    f"(at least {MIN_SIDE_PX} px a side)")
@@ -181,27 +201,63 @@ def _check_lattice(image: np.ndarray, info: ModelLattice, given: float | None, c
         return
     lattice = measure_lattice(image)
     check.lattice = lattice
-    if lattice is None:
+    if lattice is None and auto:
         raise AtomgraphInputError(
-            f"no crystal lattice found in the image (no six-fold set of Bragg spots in its Fourier transform): "
-            f"vacuum, noise, amorphous material, or not a {info.material} image?"
-            + ("" if auto else " (--no-lattice-check skips this check)"))
+            "--pixel-size auto: no crystal lattice found in the image (no six-fold set of Bragg spots in its Fourier "
+            f"transform): vacuum, noise, amorphous, a faint frame, or not a {info.material} image? Give the pixel size")
+    if lattice is None:
+        n, share = column_share(image, model, given, info.bond_A)
+        if n >= MIN_COLUMNS and share >= COLUMN_SHARE:
+            log.info("no Bragg spots, but %d of %d columns located at %.4g Å/px are %.2f Å apart: a lattice", n,
+                     round(share * n), given, info.bond_A)
+            return
+        raise AtomgraphInputError(
+            f"no crystal lattice found in the image: no Bragg spots in its Fourier transform, and of the {n} columns "
+            f"located at {given:.4g} Å/px only {100 * share:.0f} % lie {info.bond_A:.2f} Å from their nearest "
+            f"neighbour: vacuum, noise, amorphous, a wrong pixel size, or not a {info.material} image? "
+            "(--no-lattice-check skips this check)")
     measured = lattice.pixel_size_A(info.d100_A)
-    check.measured_A = measured
     log.info("lattice: d100 %.2f px (%.1f deg, strength %.0f, %d spots) -> %.4g Å/px for %s", lattice.spacing_px,
              lattice.angle_deg, lattice.strength, lattice.n_spots, measured, info.material)
     if auto:
-        check.pixel_size_A = measured
+        check.pixel_size_A = check.measured_A = _confirmed(image, model, info, measured)
         return
-    ratio = given / measured
-    if abs(ratio - 1.0) > tolerance:
-        hint = ""
-        if abs(ratio * 10 - 1) < 0.15 or abs(ratio / 10 - 1) < 0.15:
-            hint = " (nm and Å mixed up?)"
-        check.warnings.append(
-            f"pixel size {given:.4g} Å/px does not fit the image: its lattice spacing ({lattice.spacing_px:.2f} px) "
-            f"matches {info.material} (d100 {info.d100_A:.2f} Å) at {measured:.4g} Å/px, {100 * (ratio - 1):+.0f} % "
-            f"off{hint}; use --pixel-size {measured:.4g} or --pixel-size auto")
+    check.measured_A = measured
+    if abs(given / measured - 1.0) <= tolerance:
+        return
+    # a faint {100} set may have been missed and a {110} or {200} set taken for it: the given pixel size then
+    # matches measured / sqrt 3 or measured / 2 (within twice the tolerance: such faint frames measure less
+    # precisely), which the located columns confirm
+    for alternative in (measured / math.sqrt(3.0), measured / 2.0):
+        if abs(given / alternative - 1.0) <= 2 * tolerance:
+            n, share = column_share(image, model, given, info.bond_A)
+            if n >= MIN_COLUMNS and share >= COLUMN_SHARE:
+                check.measured_A = alternative
+                return
+    fits = _confirmed(image, model, info, measured)
+    check.measured_A = fits
+    ratio = given / fits
+    hint = " (nm and Å mixed up?)" if abs(ratio * 10 - 1) < 0.15 or abs(ratio / 10 - 1) < 0.15 else ""
+    check.warnings.append(
+        f"pixel size {given:.4g} Å/px does not fit the image: its lattice ({info.material}, d100 {info.d100_A:.2f} Å) "
+        f"implies {fits:.4g} Å/px, {100 * (ratio - 1):+.0f} % off{hint}; use --pixel-size {fits:.4g} or "
+        "--pixel-size auto")
+
+
+def _confirmed(image: np.ndarray, model: str | Path, info: ModelLattice, measured: float) -> float:
+    """The measured pixel size, or measured / sqrt 3 or / 2 when that one makes the located columns a better lattice
+    (the Fourier transform showed a {110} or {200} set and its {100} was too faint to see); the measured one when
+    no candidate reaches COLUMN_SHARE."""
+    best, best_share = measured, COLUMN_SHARE
+    for candidate in (measured, measured / math.sqrt(3.0), measured / 2.0):
+        if info.bond_A / candidate < NYQUIST_PX:
+            continue
+        n, share = column_share(image, model, candidate, info.bond_A)
+        if n >= MIN_COLUMNS and share > best_share:
+            best, best_share = candidate, share
+    if best != measured:
+        log.info("columns fit %.4g Å/px, not %.4g: the Fourier transform's set was a higher order", best, measured)
+    return best
 
 
 def _check_training_range(check: ScaleCheck, info: ModelLattice, model: str | Path) -> None:

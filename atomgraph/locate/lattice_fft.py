@@ -5,7 +5,7 @@ A hexagonal 2D crystal seen along c (graphene, hBN, 2H-TMDs) gives six sharp spo
 finds them without knowing the pixel size, so the spacing in px it returns, divided into the material's d_100 in
 Å, *is* the pixel size the image has (``spacing_px = d_100_A / pixel_size_A``).
 
-How: the image (centre crop, square) is cut into at most 4x4 tiles of up to 512 px; each is Hann-windowed, padded
+How: the image is cut into at most 2x2 tiles of up to 512 px; each is Hann-windowed, padded
 to twice its size and transformed; the power spectra are averaged (Welch). Each ring of the spectrum is divided by
 its median (the smooth background of noise, probe and contamination), so a Bragg spot stands out as a ratio of tens
 to thousands while noise stays near 1. The strongest spot, and the six-fold set it belongs to, give a first
@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter
 
 TILE_PX = 512            # largest tile side (px) of the averaged power spectrum
-MAX_TILES_PER_SIDE = 4   # at most 4 x 4 tiles (a 4096² frame is sampled, not read whole)
+MAX_TILES_PER_SIDE = 2   # at most 2 x 2 tiles (a 4096² frame is sampled, not read whole)
 PAD = 2                  # zero padding factor of each tile's FFT (finer frequency sampling)
 MIN_SIDE_PX = 32         # smaller images cannot show enough periods to measure
 MIN_PERIODS = 3          # a spacing must repeat at least this often across a tile
