@@ -290,7 +290,8 @@ def test_analyze_failing_in_a_late_stage_leaves_no_output_folder(tmp_path, capsy
         raise RuntimeError("renderer crashed")
 
     monkeypatch.setattr(plot, "save_figure", crash)  # the last of the five outputs
-    code = main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(tmp_path / "out"), "--no-lattice-check"])
+    code = main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(tmp_path / "out"),
+                 "--no-lattice-check"])
     assert code == 1, capsys.readouterr().err
     assert _listing(tmp_path) == ["img.npy"]  # no out/, no hidden temporary folder
 
