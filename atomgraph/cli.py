@@ -240,9 +240,8 @@ def _which_model(args: argparse.Namespace, image) -> None:
 def _pixel_size(args: argparse.Namespace, image) -> float:
     """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
     (atomgraph.scale): warnings go to stderr, a pixel size that cannot fit is a usage error naming the file."""
-    from .scale import check_lattice_scale
-
     from .pipeline import check_scale
+    from .scale import check_lattice_scale
 
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
