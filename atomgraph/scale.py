@@ -12,7 +12,9 @@ whose planes are ``s`` px apart has a pixel size of ``d_100 / s`` Å/px. :func:`
 - refuses an image with no lattice (vacuum, noise, amorphous film, a material of another symmetry). Small or faint
   frames may show no Bragg spots although they are crystalline; then the columns are located at the given pixel
   size, and the image passes when at least 75 % of them have their nearest neighbour at the material's column
-  distance (+-15 %): real lattices give 80-100 %, noise and vacuum 40-60 %, a pixel size off by 2x 20-60 %;
+  distance (+-15 %): real 256² lattices give 80-100 %, noise, vacuum and amorphous images 40-67 %, a pixel size
+  off by 2x 20-60 %. The columns also settle which order a faint frame's spots are: when only the {110} or {200}
+  set shows, the measured pixel size is sqrt 3 or 2 times too large, and the candidate whose columns fit wins;
 - reports a pixel size outside the range the model was trained on (``data_ranges.pixel_size_A`` of its card).
 
 Errors are :class:`~atomgraph.errors.AtomgraphInputError` (one line; exit 2 in the CLI); warnings are returned as
@@ -239,8 +241,8 @@ def _check_lattice(image: np.ndarray, info: ModelLattice, given: float | None, c
     ratio = given / fits
     hint = " (nm and Å mixed up?)" if abs(ratio * 10 - 1) < 0.15 or abs(ratio / 10 - 1) < 0.15 else ""
     check.warnings.append(
-        f"pixel size {given:.4g} Å/px does not fit the image: its lattice ({info.material}, d100 {info.d100_A:.2f} Å) "
-        f"implies {fits:.4g} Å/px, {100 * (ratio - 1):+.0f} % off{hint}; use --pixel-size {fits:.4g} or "
+        f"pixel size {given:.4g} Å/px does not fit the image: its lattice ({info.material}, "
+        f"d100 {info.d100_A:.2f} Å) implies {fits:.4g} Å/px, {100 * (ratio - 1):+.0f} % off{hint}; use --pixel-size {fits:.4g} or "
         "--pixel-size auto")
 
 

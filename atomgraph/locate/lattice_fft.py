@@ -5,16 +5,19 @@ A hexagonal 2D crystal seen along c (graphene, hBN, 2H-TMDs) gives six sharp spo
 finds them without knowing the pixel size, so the spacing in px it returns, divided into the material's d_100 in
 Å, *is* the pixel size the image has (``spacing_px = d_100_A / pixel_size_A``).
 
-How: the image is cut into at most 2x2 tiles of up to 512 px; each is Hann-windowed, padded
-to twice its size and transformed; the power spectra are averaged (Welch). Each ring of the spectrum is divided by
-its median (the smooth background of noise, probe and contamination), so a Bragg spot stands out as a ratio of tens
-to thousands while noise stays near 1. The strongest spot, and the six-fold set it belongs to, give a first
-reciprocal basis; the lowest-order set is kept (so a strong {110} spot is not mistaken for {100}); every visible
-spot (h, k) of the reciprocal lattice below Nyquist is then located to a fraction of a bin (Gaussian three-point
-fit on log power) and the basis is fitted to all of them by least squares. The spacing reported is the one of the
-undistorted hexagonal lattice with the same cell area (scan shear and anisotropy average out).
+How: the image is cut into at most 2x2 tiles of up to 512 px; each is Hann-windowed, padded to twice its size and
+transformed; the power spectra are averaged (Welch). Each ring of the spectrum is divided by its background (the
+ring's lower quartile scaled to a median: noise, probe and contamination are smooth in radius), so a Bragg spot
+stands out as a ratio of tens to thousands while noise stays near 1. Six-fold sets of spots are sought around the
+strongest peaks (each spot above 10 + log2 of the bins searched, so wide windows do not let noise through); the
+clearest set is stepped down to the lowest order whose spots lie where it predicts (a honeycomb's {110} set is
+intrinsically stronger than its {100}, and must not be taken for it); then every clear spot (h, k) of the
+reciprocal lattice below Nyquist is located to a fraction of a bin (Gaussian three-point fit on log power) and
+the basis is fitted to all of them by least squares. The spacing reported is the one of the undistorted hexagonal
+lattice with the same cell area (scan shear and anisotropy average out).
 
-No lattice (vacuum, amorphous film, noise) gives ``None``. Pure numpy/scipy, vectorized; about 0.1 s for 1024².
+No lattice (vacuum, amorphous film, noise; also very faint or tiny frames) gives ``None``. Pure numpy/scipy,
+vectorized; 0.03 s at 256², 0.3 s at 1024² on a busy 2-core machine.
 """
 
 from __future__ import annotations
