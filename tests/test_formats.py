@@ -16,6 +16,7 @@ import pytest
 
 import atomgraph
 from atomgraph.errors import AtomgraphInputError
+from atomgraph.io.images import IMAGE_EXTENSIONS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FORMATS = SHARED / "data" / "formats"
@@ -36,7 +37,7 @@ EXPECTED = {
 
 @needs_files
 def test_every_file_in_the_folder_is_covered():
-    names = {p.name for p in FORMATS.iterdir() if p.suffix.lower() in atomgraph.io.images.IMAGE_EXTENSIONS}
+    names = {p.name for p in FORMATS.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS}
     assert names == set(EXPECTED), f"new files in {FORMATS}: add them to EXPECTED from SOURCES.md"
 
 
@@ -80,3 +81,30 @@ def test_emd_without_h5py_names_the_missing_package(monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(AtomgraphInputError, match=r"reading \.emd needs h5py"):
         atomgraph.read_image(FORMATS / "example_image.emd")
+
+
+def test_formats_extra_installs_what_each_reader_imports():
+    """The extra must bring h5py (.emd is HDF5): without it the reader's advice to install the extra looped."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]
+    for extra in ("formats", "test"):  # test: so CI reads the real files instead of skipping
+        names = {req.split(">")[0].split("=")[0].split("[")[0].strip().lower() for req in extras[extra]}
+        assert {"rosettasciio", "h5py"} <= names, extra
+
+
+def test_ser_goes_through_rsciio_tia_with_its_calibration(tmp_path, monkeypatch):
+    import types
+
+    data = np.arange(80, dtype=np.float32).reshape(8, 10)
+    fake = types.ModuleType("rsciio.tia")
+    fake.file_reader = lambda filename, lazy=False: [
+        {"data": data, "axes": [{"scale": 12.7, "units": "pm"}, {"scale": 12.7, "units": "pm"}]}]
+    monkeypatch.setitem(sys.modules, "rsciio", types.ModuleType("rsciio"))
+    monkeypatch.setitem(sys.modules, "rsciio.tia", fake)
+    path = tmp_path / "scan.ser"
+    path.write_bytes(b"II\x97\x01" + bytes(100))
+    image = atomgraph.read_image(path)
+    assert image.pixel_size_A == pytest.approx(0.127)
+    np.testing.assert_array_equal(image.data, data)
