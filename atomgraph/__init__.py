@@ -28,6 +28,7 @@ _LAZY = {
     "find_defects": ("atomgraph.defects", "find_defects"),
     "read_image": ("atomgraph.io.images", "read_image"),
     "read_coordinates": ("atomgraph.io.coords", "read_coordinates"),
+    "check_lattice_scale": ("atomgraph.scale", "check_lattice_scale"),
 }
 
 __all__ = ["AtomTable", "AtomgraphInputError", "__version__", *_LAZY]

@@ -23,6 +23,8 @@ from .errors import AtomgraphInputError
 log = logging.getLogger("atomgraph")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+# warnings of the running command, printed on stderr when it succeeds (a failing command prints one line: the error)
+_WARNINGS: list[str] = []
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +47,13 @@ def _positive(kind: type):
     return parse
 
 
+def _pixel_size_or_auto(text: str):
+    """--pixel-size for image commands: a positive number (Å/px) or ``auto`` (measured from the lattice)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _positive(float)(text)
+
+
 def _defect_counts(items: list[str] | None) -> dict[str, float]:
     counts: dict[str, float] = {}
     for item in items or []:
@@ -61,8 +70,12 @@ def _defect_counts(items: list[str] | None) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------------------- outputs
 def _prepare_outdir(path: Path, force: bool) -> Path:
     """A fresh temporary folder beside ``path``; refuses a non-empty ``path`` without ``force``."""
+    from .io.safe_write import apply_umask
+
     _prepare_outdir_check(path, force)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
+    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700; the moved-in folder should be like any mkdir's
+    return tmp
 
 
 def _commit_outdir(tmp: Path, path: Path) -> None:
@@ -139,7 +152,11 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from .pipeline import check_scale
 
     check_writable(args.output, args.force)
-    image = read_image(args.image)
+    image = read_image(args.image, allow_stack=True)
+    if image.frames > 1:
+        raise AtomgraphInputError(f"is a stack of {image.frames} frames; `atomgraph locate` takes one 2D image: "
+                                  "`atomgraph analyze` takes stacks (frame by frame), or save one frame",
+                                  source=args.image)
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
     atoms = locate(image.data, model=args.model, pixel_size=pixel_size)
@@ -188,6 +205,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     export = parse_exports(args.export)  # an unknown name is refused before any work
     _prepare_outdir_check(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
+    if args.model is None:
+        _which_model(args, image)
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
     if image.frames == 1:
@@ -249,13 +268,40 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _which_model(args: argparse.Namespace, image) -> None:
+    """``analyze`` without ``--model``: exit 2 listing the bundled models whose lattice matches (never guess)."""
+    from .pipeline import check_scale
+    from .scale import bundled_model_names, which_model_message
+
+    pixel_size = None if args.pixel_size == "auto" else (args.pixel_size or image.pixel_size_A)
+    if pixel_size is not None:
+        check_scale(image.shape, pixel_size, bundled_model_names()[0])  # absurd sizes first, before any FFT
+    raise AtomgraphInputError(which_model_message(image.frame(0), pixel_size, image.pixel_size_A is not None),
+                              source=args.image)
+
+
 def _pixel_size(args: argparse.Namespace, image) -> float:
-    """--pixel-size, else the file's calibration; neither is a usage error naming the file."""
+    """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
+    (atomgraph.scale): warnings go to stderr, a pixel size that cannot fit is a usage error naming the file."""
+    from .pipeline import check_scale
+    from .scale import check_lattice_scale
+
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px)",
-                                  source=args.image)
-    return pixel_size
+        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px) or "
+                                  "--pixel-size auto", source=args.image)
+    if pixel_size != "auto":
+        check_scale(image.shape, pixel_size, args.model)  # absurd sizes first, before any FFT
+    try:
+        check = check_lattice_scale(image.frame(0), args.model, pixel_size, strict=args.strict,
+                                    lattice_check=not args.no_lattice_check)
+    except AtomgraphInputError as exc:
+        raise AtomgraphInputError(str(exc), source=args.image) from None
+    _WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
+    if pixel_size == "auto":
+        _WARNINGS.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
+                         f"{check.pixel_size_A:.4g} Å/px")
+    return check.pixel_size_A
 
 
 def _prepare_outdir_check(path: Path, force: bool) -> None:
@@ -393,13 +439,24 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
     p.set_defaults(func=cmd_simulate)
 
-    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str) -> None:
-        p.add_argument("--model", default="graphene-si", help="graphene-si, mose2-w, or a .safetensors path")
-        p.add_argument("--pixel-size", type=_positive(float), default=None, help=pixel_help)
+    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str, image: bool = False,
+                             model_default: str | None = "graphene-si") -> None:
+        p.add_argument("--model", default=model_default,
+                       help="graphene-si, mose2-w, or a .safetensors path"
+                            + (f" (default {model_default})" if model_default else
+                               " (none: list the bundled models whose lattice matches the image)"))
+        p.add_argument("--pixel-size", type=_pixel_size_or_auto if image else _positive(float), default=None,
+                       help=pixel_help)
+        if image:
+            p.add_argument("--strict", action="store_true",
+                           help="a pixel size that disagrees with the image's lattice (or is outside the model's "
+                                "training range) is an error, not a warning")
+            p.add_argument("--no-lattice-check", action="store_true",
+                           help="do not measure the lattice from the image's Fourier transform")
 
     p = sub.add_parser("locate", help="find atomic columns in an image")
     p.add_argument("image")
-    model_and_pixel_size(p, "Å/px (default: from the file)")
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
     common(p, "atoms CSV")
     p.set_defaults(func=cmd_locate)
 
@@ -412,7 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
-    model_and_pixel_size(p, "Å/px (default: from the file)")
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True,
+                         model_default=None)
     p.add_argument("--export", default="", metavar="FORMATS",
                    help="also write graph.FORMAT for each of graphml,json,extxyz,pt (comma-separated, or all); "
                         "default: only the compact atoms.csv defects.csv graph.npz overlay.png")
@@ -470,9 +528,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
+    _WARNINGS.clear()
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
+        for line in _WARNINGS:
+            print(line, file=sys.stderr)
+        return code
+    except BrokenPipeError:
+        # the reader went away (`atomgraph evaluate ... | head -1`): stop quietly, as the Python docs recommend,
+        # pointing stdout at devnull so the interpreter's final flush does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except AtomgraphInputError as exc:
         if debug:
             raise

@@ -151,6 +151,13 @@ BAD = [
     ("pixel-size-nan", loc(lambda d: noise(d), px="nan"), ["--pixel-size", "positive"]),
     ("pixel-size-text", loc(lambda d: noise(d), px="abc"), ["--pixel-size", "abc"]),
     ("pixel-size-absurd-locate", loc(lambda d: noise(d), px="1e9"), ["pixel size", "1e+09 Å/px"]),
+    ("noise-no-lattice-locate", loc(lambda d: noise(d, shape=(256, 256))), ["img.npy", "no crystal lattice found"]),
+    ("noise-no-lattice-analyze", lambda d: ["analyze", str(noise(d, shape=(256, 256))), "--pixel-size", "0.1", "-o",
+                                            str(d / "out")], ["img.npy", "no crystal lattice found"]),
+    ("noise-pixel-size-auto", lambda d: ["analyze", str(noise(d, shape=(256, 256))), "--pixel-size", "auto", "-o",
+                                         str(d / "out")], ["img.npy", "no crystal lattice found"]),
+    ("pixel-size-too-coarse", loc(lambda d: noise(d, shape=(256, 256)), px="2.5"),
+     ["img.npy", "cannot be resolved", "Nyquist"]),
     ("pixel-size-absurd-analyze",
      lambda d: ["analyze", str(noise(d)), "--pixel-size", "1e4", "-o", str(d / "out")], ["pixel size", "crop"]),
     ("px-csv-without-pixel-size", cls(lambda d: csv(d, "px.csv", "x_px,y_px", ["1,2", "3,4"])),
@@ -322,7 +329,8 @@ def test_positions_without_elements_are_classified_from_geometry(tmp_path, capsy
 
 def test_force_overwrites_an_existing_output(tmp_path, capsys):
     target = write_text(tmp_path, "atoms.csv", "old\n")
-    assert main(["locate", str(noise(tmp_path)), "--pixel-size", "0.1", "-o", str(target), "--force"]) == 0
+    assert main(["locate", str(noise(tmp_path)), "--pixel-size", "0.1", "-o", str(target), "--force",
+                 "--no-lattice-check"]) == 0
     assert target.read_text().startswith("id,x_px,y_px")
 
 
@@ -331,7 +339,8 @@ def test_internal_error_is_one_line_exit_1_and_debug_shows_the_traceback(tmp_pat
         raise RuntimeError("simulated bug\nsecond line")
 
     monkeypatch.setattr(sys.modules["atomgraph.locate"], "locate", boom)
-    argv = ["locate", str(noise(tmp_path)), "--pixel-size", "0.1", "-o", str(tmp_path / "a.csv")]
+    argv = ["locate", str(noise(tmp_path)), "--pixel-size", "0.1", "-o", str(tmp_path / "a.csv"),
+            "--no-lattice-check"]
     assert main(argv) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["atomgraph: internal error: RuntimeError: simulated bug (rerun with --debug for the traceback)"]

@@ -166,7 +166,7 @@ def test_dm3_without_optional_extra_says_how_to_install(tmp_path, monkeypatch):
     path = tmp_path / "scan.dm3"
     path.write_bytes(b"\x00\x00\x00\x03" + bytes(100))
     with pytest.raises(AtomgraphInputError, match=r"reading \.dm3 needs the optional extra: "
-                                                  r"pip install atomgraph\[formats\]"):
+                                                  r"pip install \"atomgraph\[formats\]\""):
         read_image(path)
 
 
@@ -205,23 +205,102 @@ def test_single_frame_stack_is_one_image(tmp_path):
     assert image.frames == 1 and image.data.shape == (16, 20)
 
 
-def test_rgb_npy_is_converted_to_grayscale_not_a_stack(tmp_path):
+def test_grey_rgb_npy_is_one_grey_image(tmp_path):
     path = tmp_path / "rgb.npy"
-    rgb = _img((16, 20, 3))
-    np.save(path, rgb)
+    grey = _img((16, 20))
+    np.save(path, np.repeat(grey[..., None], 3, axis=2))
     image = read_image(path)
     assert image.data.shape == (16, 20)
-    np.testing.assert_allclose(image.data, rgb @ [0.299, 0.587, 0.114], rtol=1e-5)
+    np.testing.assert_allclose(image.data, grey, rtol=1e-6)
 
 
-def test_rgba_png_is_converted_to_grayscale(tmp_path):
+def test_colour_npy_is_refused_not_merged(tmp_path):
+    """(H, W, 3) with different channels may be 3 frames with the frame axis last: never averaged silently."""
+    path = tmp_path / "rgb.npy"
+    np.save(path, _img((16, 20, 3)))
+    with pytest.raises(AtomgraphInputError, match=r"3 colour channels \(16x20x3\) that differ"):
+        read_image(path, allow_stack=True)
+
+
+def test_grey_rgba_png_is_converted_to_grey(tmp_path):
     path = tmp_path / "rgba.png"
-    rgba = _img((16, 20, 4), np.uint8)
-    rgba[..., 3] = 255
+    grey = _img((16, 20), np.uint8)
+    rgba = np.stack([grey, grey, grey, np.full_like(grey, 255)], axis=-1)
     path.write_bytes(_png_bytes(rgba))
     image = read_image(path)
     assert image.data.shape == (16, 20)
-    np.testing.assert_allclose(image.data, rgba[..., :3] @ [0.299, 0.587, 0.114], atol=1e-3)
+    np.testing.assert_array_equal(image.data, grey.astype(np.float32))
+
+
+def test_colour_png_is_refused(tmp_path):
+    path = tmp_path / "colour.png"
+    rgba = _img((16, 20, 4), np.uint8)
+    rgba[..., 3] = 255
+    path.write_bytes(_png_bytes(rgba))
+    with pytest.raises(AtomgraphInputError, match="colour channels .* that differ"):
+        read_image(path)
+
+
+def test_png_with_varying_transparency_is_refused(tmp_path):
+    path = tmp_path / "alpha.png"
+    grey = _img((16, 20), np.uint8)
+    rgba = np.stack([grey, grey, grey, _img((16, 20), np.uint8)], axis=-1)
+    path.write_bytes(_png_bytes(rgba))
+    with pytest.raises(AtomgraphInputError, match="transparency"):
+        read_image(path)
+
+
+def test_colour_palette_png_is_refused(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "viridis.png"
+    im = Image.fromarray(_img((16, 16), np.uint8)).convert("P")
+    im.putpalette([v for i in range(256) for v in (i, 255 - i, (3 * i) % 256)])
+    im.save(path)
+    with pytest.raises(AtomgraphInputError, match="colour channels"):
+        read_image(path)
+
+
+def test_tifffile_stack_in_one_page_is_frames_not_one_image(tmp_path):
+    """tifffile.imwrite((3, H, W)) stores one RGB page with separate planes: those are 3 frames."""
+    import tifffile
+
+    path = tmp_path / "stack.tif"
+    stack = _img((3, 20, 24))
+    with pytest.warns(DeprecationWarning):  # tifffile's own note that it stores this as planar RGB
+        tifffile.imwrite(path, stack)
+    with tifffile.TiffFile(path) as tif:
+        assert len(tif.pages) == 1 and tif.pages.first.photometric == tifffile.PHOTOMETRIC.RGB
+    image = read_image(path, allow_stack=True)
+    assert image.frames == 3 and image.data.shape == (3, 20, 24)
+    np.testing.assert_array_equal(image.data, stack)
+    with pytest.raises(AtomgraphInputError, match="stack of 3 frames"):
+        read_image(path)
+
+
+def test_imagej_hyperstack_is_refused_in_one_line_naming_its_axes(tmp_path):
+    import tifffile
+
+    path = tmp_path / "hyper.tif"
+    tifffile.imwrite(path, _img((2, 3, 16, 16)), imagej=True, metadata={"axes": "TZYX"})
+    with pytest.raises(AtomgraphInputError, match=r"hyperstack \(axes TZYX, shape 2x3x16x16\)"):
+        read_image(path, allow_stack=True)
+    path = tmp_path / "series.tif"
+    tifffile.imwrite(path, _img((4, 16, 16)), imagej=True, metadata={"axes": "TYX"})
+    assert read_image(path, allow_stack=True).frames == 4
+
+
+def test_tiff_rgb_picture_grey_or_refused(tmp_path):
+    import tifffile
+
+    grey = _img((20, 24), np.uint8)
+    path = tmp_path / "grey.tif"
+    tifffile.imwrite(path, np.repeat(grey[..., None], 3, axis=2), photometric="rgb")
+    np.testing.assert_array_equal(read_image(path).data, grey.astype(np.float32))
+    path = tmp_path / "colour.tif"
+    tifffile.imwrite(path, _img((20, 24, 3), np.uint8), photometric="rgb")
+    with pytest.raises(AtomgraphInputError, match="colour channels"):
+        read_image(path, allow_stack=True)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -234,12 +313,15 @@ def test_png_8_and_16_bit(tmp_path, dtype):
 
 
 def test_jpeg_reads_as_grayscale(tmp_path):
+    """A grey picture saved as an RGB JPEG (channels equal up to compression rounding) is read as grey."""
     from PIL import Image
 
     path = tmp_path / "a.jpg"
-    Image.fromarray(_img((32, 32, 3), np.uint8)).save(path, quality=95)
+    grey = np.kron(_img((8, 8), np.uint8), np.ones((4, 4), np.uint8))
+    Image.fromarray(np.repeat(grey[..., None], 3, axis=2)).save(path, quality=95)
     image = read_image(path)
     assert image.data.shape == (32, 32) and image.data.dtype == np.float32
+    assert np.abs(image.data - grey).mean() < 3
 
 
 def test_multipage_tiff_is_a_stack(tmp_path):

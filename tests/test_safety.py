@@ -276,7 +276,7 @@ def test_locate_crash_mid_write_leaves_no_partial_file(tmp_path, capsys, monkeyp
 
     real_rows = tables.atoms_rows
     monkeypatch.setattr(tables, "atoms_rows", rows_then_crash)
-    code = main(["locate", str(image), "--pixel-size", "0.1", "-o", str(tmp_path / "atoms.csv")])
+    code = main(["locate", str(image), "--pixel-size", "0.1", "-o", str(tmp_path / "atoms.csv"), "--no-lattice-check"])
     assert code == 1
     assert "No space left" in capsys.readouterr().err
     assert _listing(tmp_path) == ["img.npy"]
@@ -290,7 +290,8 @@ def test_analyze_failing_in_a_late_stage_leaves_no_output_folder(tmp_path, capsy
         raise RuntimeError("renderer crashed")
 
     monkeypatch.setattr(plot, "save_figure", crash)  # the last of the five outputs
-    code = main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(tmp_path / "out")])
+    code = main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(tmp_path / "out"),
+                 "--no-lattice-check"])
     assert code == 1, capsys.readouterr().err
     assert _listing(tmp_path) == ["img.npy"]  # no out/, no hidden temporary folder
 
@@ -347,6 +348,6 @@ def test_force_replaces_a_symlinked_output_not_its_target(tmp_path, capsys):
     link.symlink_to(victim)
     image = _noise(tmp_path)
     assert main(["locate", str(image), "--pixel-size", "0.1", "-o", str(link)]) == 2  # exists: refused
-    assert main(["locate", str(image), "--pixel-size", "0.1", "-o", str(link), "--force"]) == 0
+    assert main(["locate", str(image), "--pixel-size", "0.1", "-o", str(link), "--force", "--no-lattice-check"]) == 0
     assert victim.read_text() == "precious\n"
     assert not link.is_symlink() and link.read_text().startswith("id,")

@@ -1,10 +1,14 @@
-"""Reading HAADF-STEM images: .npy, .tif/.tiff, .png/.jpg, and .dm3/.dm4/.emd through the optional extra.
+"""Reading HAADF-STEM images: .npy, .tif/.tiff, .png/.jpg, and .dm3/.dm4/.emd/.ser through the optional extra.
 
 :func:`read_image` returns an :class:`ImageData`: a float32 array (one 2D image, or a 3D ``(frames, H, W)`` stack when
 the caller accepts stacks) and the pixel size in Å when the file is calibrated. Every user mistake (a missing,
 empty, truncated or mislabelled file, a non-numeric or NaN image, an absurd size) raises
 :class:`~atomgraph.errors.AtomgraphInputError` with one line naming the file. Sizes are checked from the header
 before any pixel is allocated, and nothing is unpickled (``np.load(..., allow_pickle=False)``).
+
+Stacks are never merged by accident: a TIFF page of several *separate* planes (what ``tifffile.imwrite(stack)`` writes
+for a ``(3, H, W)`` array) is read as frames; colour samples (RGB/RGBA pictures, ``(H, W, 3)`` arrays) become one
+grey image only when the channels are grey (equal within 2 % of the range), else the file is refused.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from .checks import check_input_file
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".dm3", ".dm4", ".emd")
-OPTIONAL_EXTENSIONS = (".dm3", ".dm4", ".emd")
+IMAGE_EXTENSIONS = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".dm3", ".dm4", ".emd", ".ser")
+OPTIONAL_EXTENSIONS = (".dm3", ".dm4", ".emd", ".ser")
+# colour channels closer than this fraction of the image's range are "grey" (JPEG and palette rounding)
+GREY_TOLERANCE = 0.02
 MIN_SIDE_PX = 2
-# ITU-R BT.601 luma, the weights PIL uses for mode "L"
-_LUMA = np.array([0.299, 0.587, 0.114])
 # length units found in calibrations -> Å per unit
 _UNIT_TO_A = {
     "a": 1.0, "å": 1.0, "Å": 1.0, "angstrom": 1.0, "angstroms": 1.0, "ang": 1.0,
@@ -84,7 +88,8 @@ def read_image(path: str | os.PathLike, *, allow_stack: bool = False, max_pixels
     path : str or path-like
         ``.npy`` (NumPy, never unpickled), ``.tif``/``.tiff`` (multi-page = stack; ImageJ or resolution-tag
         calibration), ``.png``/``.jpg``/``.jpeg`` (8/16-bit; RGB is converted to grayscale luminance),
-        ``.dm3``/``.dm4``/``.emd`` (needs ``pip install atomgraph[formats]``; calibration from the file).
+        ``.dm3``/``.dm4``/``.emd`` (Velox, NCEM)/``.ser`` (needs ``pip install atomgraph[formats]``; calibration from
+        the file, nm and pm converted to Å). RGB(A) pictures are accepted only when grey.
     allow_stack : bool, default False
         Accept a 3D stack ``(frames, H, W)``; otherwise a stack is an error.
     max_pixels : int, default 2**28
@@ -148,13 +153,15 @@ _MAGIC = [
     (b"\x89HDF\r\n\x1a\n", "an HDF5 file (.emd)"),
     (b"\x00\x00\x00\x03", "a DigitalMicrograph .dm3 file"),
     (b"\x00\x00\x00\x04", "a DigitalMicrograph .dm4 file"),
+    (b"II\x97\x01", "a TIA .ser file"),
     (b"PK\x03\x04", "a zip archive (.npz?)"),
     (b"BM", "a BMP image"),
     (b"GIF8", "a GIF image"),
 ]
 _EXPECTED = {".npy": "a .npy array", ".tif": "a TIFF image", ".tiff": "a TIFF image", ".png": "a PNG image",
              ".jpg": "a JPEG image", ".jpeg": "a JPEG image", ".emd": "an HDF5 file (.emd)",
-             ".dm3": "a DigitalMicrograph .dm3 file", ".dm4": "a DigitalMicrograph .dm4 file"}
+             ".dm3": "a DigitalMicrograph .dm3 file", ".dm4": "a DigitalMicrograph .dm4 file",
+             ".ser": "a TIA .ser file"}
 
 
 def _head(path: Path, n: int = 512) -> bytes:
@@ -270,9 +277,17 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
             series = tif.series[0]
             shape = tuple(series.shape)
             _check_size(shape, max_pixels, source)
+            extra = [a for a in str(getattr(series, "axes", "")) if a not in "YXS"]
+            if len(extra) > 1:  # e.g. an ImageJ hyperstack TZYX / TCYX: which axis is time is not for us to guess
+                raise AtomgraphInputError(
+                    f"is a hyperstack (axes {series.axes}, shape {'x'.join(map(str, shape))}); atomgraph reads one "
+                    "image or one series of frames (frames, rows, cols): save a single channel/slice series",
+                    source=source)
             _check_dtype(series.dtype, source)
             rgb = page.photometric in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR) \
                 and page.samplesperpixel in (3, 4)
+            # planes stored one after the other ("separate"), as tifffile.imwrite writes a (3, H, W) stack, are frames
+            planar = rgb and page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
             pixel_size_A = _tiff_pixel_size_A(tif, page, source)
             try:
                 data = series.asarray()
@@ -283,9 +298,9 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
                     return data, pixel_size_A, rgb_pil
                 raise
             if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None:
-                data = _apply_palette(data, page.colormap)
-            if rgb and data.ndim >= 3 and data.shape[-1] not in (3, 4) and data.shape[-3] in (3, 4):
-                data = np.moveaxis(data, -3, -1)  # planar (separate) RGB -> samples last
+                data = _apply_palette(data, page.colormap, source)
+            if planar and data.ndim >= 3 and data.shape[-3] in (3, 4):
+                return _planes_as_frames(data, source), pixel_size_A, False
             return data, pixel_size_A, rgb
     except AtomgraphInputError:
         raise
@@ -301,12 +316,21 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
         raise AtomgraphInputError(f"is not a readable TIFF file ({_short(exc)})", source=source) from None
 
 
-def _apply_palette(index: np.ndarray, colormap: np.ndarray) -> np.ndarray:
-    """Palette indices -> grayscale luminance of the colour map (0..1 of the map's range scaled to its max)."""
+def _planes_as_frames(data: np.ndarray, source: str) -> np.ndarray:
+    """A page of separate planes ``(..., 3|4, H, W)`` -> frames ``(n, H, W)``; identical planes -> one image."""
+    planes = data.reshape(-1, *data.shape[-2:])
+    if all(np.array_equal(planes[0], plane) for plane in planes[1:]):
+        return planes[0]
+    log.info("%s: %d separate planes in one TIFF page read as %d frames", source, len(planes), len(planes))
+    return planes
+
+
+def _apply_palette(index: np.ndarray, colormap: np.ndarray, source: str) -> np.ndarray:
+    """Palette indices -> the grey value of each palette entry (a colour palette is refused, see _rgb_to_grey)."""
     colormap = np.asarray(colormap, dtype=float)
     if colormap.ndim != 2 or colormap.shape[0] != 3:
         return index
-    gray = _LUMA @ colormap
+    gray = _rgb_to_grey(colormap.T[None], source)[0]
     index = np.asarray(index)
     if index.dtype.kind not in "iu":
         return index
@@ -377,6 +401,7 @@ def _read_pil(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, Non
         raise AtomgraphInputError("is too large to read into memory", source=source) from None
     except Exception as exc:  # truncated/corrupt data: OSError, SyntaxError, ValueError, struct.error ...
         raise AtomgraphInputError(f"is truncated or corrupt ({_short(exc)})", source=source) from None
+    frames = [_rgb_to_grey(f, source) if f.ndim == 3 else f for f in frames]
     if len({f.shape for f in frames}) > 1:
         raise AtomgraphInputError("has frames of different sizes", source=source)
     data = frames[0] if len(frames) == 1 else np.stack(frames)
@@ -384,20 +409,17 @@ def _read_pil(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, Non
 
 
 def _pil_to_array(im) -> np.ndarray:
-    """One PIL frame as a 2D array (grayscale; colour and palette images through luminance)."""
+    """One PIL frame as a 2D grey array, or ``(H, W, 3|4)`` colour samples for :func:`_rgb_to_grey` to judge."""
     mode = im.mode
     if mode in ("1",):
         return np.asarray(im.convert("L"), dtype=np.uint8)
     if mode in ("L", "I", "F") or mode.startswith("I;"):
         return np.asarray(im)
-    if mode == "LA":
-        return np.asarray(im.getchannel(0))
-    if mode == "P" or mode == "PA":
+    if mode in ("P", "PA", "RGBA", "LA"):
+        im = im.convert("RGBA")
+    elif mode != "RGB":
         im = im.convert("RGB")
-    elif mode not in ("RGB",):
-        im = im.convert("RGB")
-    rgb = np.asarray(im, dtype=float)
-    return rgb[..., :3] @ _LUMA
+    return np.asarray(im)
 
 
 # -------------------------------------------------------------------------------------------- dm3 / dm4 / emd
@@ -406,11 +428,17 @@ def _read_rsciio(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, 
     try:
         if ext == ".emd":
             from rsciio.emd import file_reader
+        elif ext == ".ser":
+            from rsciio.tia import file_reader
         else:
             from rsciio.digitalmicrograph import file_reader
-    except ImportError:
-        raise AtomgraphInputError(f"reading {ext} needs the optional extra: pip install atomgraph[formats]",
-                                  source=source) from None
+    except ImportError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing in ("", "rsciio"):
+            hint = 'the optional extra: pip install "atomgraph[formats]"'
+        else:  # rosettasciio is there but one of its own optional packages (h5py for .emd) is not
+            hint = f'{missing} (pip install "atomgraph[formats]" installs it)'
+        raise AtomgraphInputError(f"reading {ext} needs {hint}", source=source) from None
     try:
         try:
             signals = file_reader(str(path), lazy=True)
@@ -483,13 +511,40 @@ def _is_rgb_shape(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[2] in (3, 4) and shape[0] > 4 and shape[1] > 4
 
 
+def _rgb_to_grey(data: np.ndarray, source: str) -> np.ndarray:
+    """Colour samples ``(..., H, W, 3|4)`` -> one grey image, only when they are grey.
+
+    A HAADF image has one value per pixel. Channels that agree within :data:`GREY_TOLERANCE` of the image's range
+    (a grey picture saved as RGB, a grey palette, JPEG rounding) are averaged; anything else (a colour map, an
+    annotated picture, or a stack with the frame axis last) is refused, as is a varying alpha (transparency)
+    channel.
+    """
+    data = np.asarray(data)
+    channels = data.shape[-1]
+    if channels == 4:
+        alpha = data[..., 3]
+        if alpha.size and alpha.min() != alpha.max():
+            raise AtomgraphInputError("has a transparency (alpha) channel that varies; a HAADF image has one grey "
+                                      "value per pixel: export the raw data or a grey picture", source=source)
+    colour = data[..., :3].astype(np.float64)
+    lo, hi = float(colour.min()), float(colour.max())
+    spread = float(np.max(colour.max(axis=-1) - colour.min(axis=-1))) if colour.size else 0.0
+    if spread > GREY_TOLERANCE * max(hi - lo, 1e-12):
+        shape = "x".join(map(str, data.shape))
+        raise AtomgraphInputError(
+            f"has {channels} colour channels ({shape}) that differ (not a grey picture): a colour map, annotations, "
+            f"or {channels} frames with the frame axis last? atomgraph needs the grey HAADF values: export the raw "
+            "data, a grey picture, or a stack as (frames, rows, cols)", source=source)
+    return colour.mean(axis=-1)
+
+
 def _to_float_image(data: np.ndarray, source: str, *, allow_stack: bool, rgb: bool | None) -> np.ndarray:
     data = np.asarray(data)
     _check_dtype(data.dtype, source)
     if rgb is None:
         rgb = _is_rgb_shape(data.shape)
     if rgb and data.ndim >= 3 and data.shape[-1] in (3, 4):
-        data = data[..., :3].astype(np.float64) @ _LUMA
+        data = _rgb_to_grey(data, source)
     if data.ndim < 2:
         raise AtomgraphInputError(f"is a {data.ndim}D array of shape {data.shape}; an image is 2D", source=source)
     if data.ndim > 3:

@@ -16,6 +16,26 @@ from typing import Iterator
 from ..errors import AtomgraphInputError
 
 
+def current_umask() -> int:
+    """The process umask (read from /proc where possible, so no other thread ever sees a changed umask)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def apply_umask(path: str | Path, folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would: ``0o666`` (files) or ``0o777`` (folders) less the
+    umask. ``tempfile.mkstemp``/``mkdtemp`` create 0600/0700, which would keep colleagues on a shared drive out."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
 def check_writable(path: str | Path, force: bool = False) -> Path:
     """Refuse an existing output (unless ``force``) or a missing parent folder, before any work is done."""
     path = Path(path)
@@ -62,6 +82,7 @@ def atomic_output(path: str | Path, force: bool = False, mode: str = "w") -> Ite
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as handle:
             yield handle
+        apply_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -78,6 +99,7 @@ def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        apply_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
