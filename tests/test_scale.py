@@ -3,7 +3,6 @@ pixel size, on images without a lattice, and through the CLI."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
