@@ -12,13 +12,12 @@ import json
 import logging
 import math
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from . import __version__
 from .errors import AtomgraphInputError
+from .io.safe_write import OutputFolder, check_output_folder
 
 log = logging.getLogger("atomgraph")
 
@@ -68,43 +67,6 @@ def _defect_counts(items: list[str] | None) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------------------------- outputs
-def _prepare_outdir(path: Path, force: bool) -> Path:
-    """A fresh temporary folder beside ``path``; refuses a non-empty ``path`` without ``force``."""
-    from .io.safe_write import apply_umask
-
-    _prepare_outdir_check(path, force)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
-    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700; the moved-in folder should be like any mkdir's
-    return tmp
-
-
-def _commit_outdir(tmp: Path, path: Path) -> None:
-    """Move everything from ``tmp`` into ``path`` (created if needed), then remove ``tmp``."""
-    if not path.exists():
-        os.replace(tmp, path)
-        return
-    for item in tmp.iterdir():
-        os.replace(item, path / item.name)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-class OutputFolder:
-    """Context manager: write into a temporary folder, move it into place only when everything succeeded."""
-
-    def __init__(self, path: str | Path, force: bool) -> None:
-        self.path = Path(path)
-        self.tmp = _prepare_outdir(self.path, force)
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            _commit_outdir(self.tmp, self.path)
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------------------------------------------- commands
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
@@ -203,7 +165,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import analyze, check_scale, parse_exports, save_stack
 
     export = parse_exports(args.export)  # an unknown name is refused before any work
-    _prepare_outdir_check(Path(args.output), args.force)
+    check_output_folder(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
     if args.model is None:
         _which_model(args, image)
@@ -304,18 +266,6 @@ def _pixel_size(args: argparse.Namespace, image) -> float:
     return check.pixel_size_A
 
 
-def _prepare_outdir_check(path: Path, force: bool) -> None:
-    """Refuse an output folder that is a file, not empty (without ``force``), or whose parent is missing, before
-    any work is done."""
-    if path.exists() and not path.is_dir():
-        raise AtomgraphInputError("output exists and is not a folder", source=str(path))
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise AtomgraphInputError("output folder is not empty; use --force to overwrite", source=str(path))
-    parent = path.resolve().parent
-    if not parent.is_dir():
-        raise AtomgraphInputError("parent folder does not exist", source=str(parent))
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
     from .io.coords import read_coordinates
@@ -395,7 +345,8 @@ def _card_headline(card: dict) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.output), force=args.force)
+    print(run_demo(Path(args.output), force=args.force))
+    return EXIT_OK
 
 
 def _print_label_counts(labels) -> None:

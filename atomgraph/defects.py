@@ -18,7 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .io.safe_write import atomic_output
-from .io.tables import _fmt
+from .io.tables import format_value
 
 DEFECTS_COLUMNS = ["id", "label", "x_px", "y_px", "x_A", "y_A", "site_ids", "prob", "uncertain", "n_sites"]
 
@@ -97,6 +97,6 @@ def write_defects_csv(defects: list[Defect], path: str | Path, force: bool = Fal
         writer = csv.writer(handle)
         writer.writerow(DEFECTS_COLUMNS)
         for d in defects:
-            writer.writerow([d.id, d.label, _fmt(d.center_px[0]), _fmt(d.center_px[1]), _fmt(d.center_A[0]),
-                             _fmt(d.center_A[1]), " ".join(map(str, d.site_ids)), _fmt(d.prob),
-                             _fmt(d.uncertain), len(d.site_ids)])
+            writer.writerow([d.id, d.label, format_value(d.center_px[0]), format_value(d.center_px[1]), format_value(d.center_A[0]),
+                             format_value(d.center_A[1]), " ".join(map(str, d.site_ids)), format_value(d.prob),
+                             format_value(d.uncertain), len(d.site_ids)])

@@ -12,16 +12,16 @@ DEMO_MATERIAL = "graphene-si"
 DEMO_SETTINGS = dict(size=512, pixel_size=0.1, dose=2e5, seed=2026)
 
 
-def run_demo(output: Path, force: bool = False) -> int:
-    """Run the demo into ``output`` (refuses a non-empty folder unless ``force``); returns the exit code."""
-    from .cli import OutputFolder, _prepare_outdir_check
+def run_demo(output: Path, force: bool = False) -> str:
+    """Run the demo into ``output`` (refuses a non-empty folder unless ``force``); returns the report to print."""
     import numpy as np
 
+    from .io.safe_write import OutputFolder, check_output_folder
     from .io.tables import write_truth_csv
     from .pipeline import analyze
     from .simulate import simulate
 
-    _prepare_outdir_check(output, force)  # refuse a non-empty folder before any work
+    check_output_folder(output, force)  # refuse a non-empty folder before any work
     t0 = time.perf_counter()
     sim = simulate(DEMO_MATERIAL, **DEMO_SETTINGS)
     result = analyze(sim.image, model=DEMO_MATERIAL, pixel_size=sim.pixel_size_A)
@@ -33,12 +33,12 @@ def run_demo(output: Path, force: bool = False) -> int:
 
     found = result.label_counts()
     defects = result.defect_counts()
-    print(f"atomgraph demo: simulated {DEMO_MATERIAL} {sim.image.shape[1]}x{sim.image.shape[0]} px at "
-          f"{sim.pixel_size_A} Å/px, dose {sim.settings.dose_e_per_A2:.0e} e/Å², seed {sim.seed}")
-    print(f"{'label':<8}{'truth':>8}{'found':>8}{'defects':>9}")
+    lines = [f"atomgraph demo: simulated {DEMO_MATERIAL} {sim.image.shape[1]}x{sim.image.shape[0]} px at "
+             f"{sim.pixel_size_A} Å/px, dose {sim.settings.dose_e_per_A2:.0e} e/Å², seed {sim.seed}",
+             f"{'label':<8}{'truth':>8}{'found':>8}{'defects':>9}"]
     for label, n in sim.counts.items():
-        print(f"{label:<8}{n:>8}{found.get(label, 0):>8}{defects.get(label, '-') if label != 'C' else '-':>9}")
-    print("(host counts differ mostly along the image border, where columns are cut by the frame edge)")
-    print(f"analyzed in {result.timings_s['total']:.2f} s (whole demo {elapsed:.1f} s); "
-          f"outputs in {output}/: atoms.csv defects.csv graph.npz overlay.png image.npy truth.csv")
-    return 0
+        lines.append(f"{label:<8}{n:>8}{found.get(label, 0):>8}{defects.get(label, '-') if label != 'C' else '-':>9}")
+    lines += ["(host counts differ mostly along the image border, where columns are cut by the frame edge)",
+              f"analyzed in {result.timings_s['total']:.2f} s (whole demo {elapsed:.1f} s); "
+              f"outputs in {output}/: atoms.csv defects.csv graph.npz overlay.png image.npy truth.csv"]
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -105,3 +106,51 @@ def atomic_path(path: str | Path, force: bool = False) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# ----------------------------------------------------------------------------------------------- output folders
+def check_output_folder(path: Path, force: bool) -> None:
+    """Refuse an output folder that is a file, not empty (without ``force``), or whose parent is missing, before
+    any work is done."""
+    if path.exists() and not path.is_dir():
+        raise AtomgraphInputError("output exists and is not a folder", source=str(path))
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise AtomgraphInputError("output folder is not empty; use --force to overwrite", source=str(path))
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise AtomgraphInputError("parent folder does not exist", source=str(parent))
+
+
+def _prepare_outdir(path: Path, force: bool) -> Path:
+    """A fresh temporary folder beside ``path``; refuses a non-empty ``path`` without ``force``."""
+    check_output_folder(path, force)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.resolve().parent))
+    apply_umask(tmp, folder=True)  # mkdtemp makes it 0700; the moved-in folder should be like any mkdir's
+    return tmp
+
+
+def _commit_outdir(tmp: Path, path: Path) -> None:
+    """Move everything from ``tmp`` into ``path`` (created if needed), then remove ``tmp``."""
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    for item in tmp.iterdir():
+        os.replace(item, path / item.name)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+class OutputFolder:
+    """Context manager: write into a temporary folder, move it into place only when everything succeeded."""
+
+    def __init__(self, path: str | Path, force: bool) -> None:
+        self.path = Path(path)
+        self.tmp = _prepare_outdir(self.path, force)
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            _commit_outdir(self.tmp, self.path)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)

@@ -21,7 +21,8 @@ TRUTH_COLUMNS = ["x_px", "y_px", "element", "label"]
 ATOMS_COLUMNS = ["id", "x_px", "y_px", "x_A", "y_A", "element", "label", "prob"]
 
 
-def _fmt(value, digits: int = 4) -> str:
+def format_value(value, digits: int = 4) -> str:
+    """One CSV cell: '' for None and non-finite floats, 1/0 for booleans, floats with ``digits`` decimals."""
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -40,11 +41,11 @@ def write_truth_csv(table: AtomTable, path: str | Path, force: bool = False) -> 
         writer = csv.writer(handle)
         writer.writerow(TRUTH_COLUMNS)
         for (x, y), element, label in zip(px, table.element, table.label):
-            writer.writerow([_fmt(x), _fmt(y), element, label])
+            writer.writerow([format_value(x), format_value(y), element, label])
 
 
 def _fmt_column(values) -> list[str]:
-    """:func:`_fmt` over a whole column at once (the same text, one type dispatch per column instead of per value):
+    """:func:`format_value` over a whole column at once (the same text, one type dispatch per column instead of per value):
     about 5x faster on 64k-row tables, where the per-value calls dominated writing the atoms CSV."""
     arr = np.asarray(values)
     if arr.dtype.kind == "b":
@@ -54,7 +55,7 @@ def _fmt_column(values) -> list[str]:
     if arr.dtype.kind == "f":
         finite = np.isfinite(arr).tolist()
         return [f"{v:.4f}" if ok else "" for v, ok in zip(arr.astype(float).tolist(), finite)]
-    return [_fmt(v) for v in arr.tolist()]
+    return [format_value(v) for v in arr.tolist()]
 
 
 def atoms_rows(table: AtomTable) -> tuple[list[str], list[list[str]]]:
