@@ -149,7 +149,7 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
 
     from .classify import load_classifier
 
-    known = list(load_classifier(model).meta.get("species", []))
+    known = sorted(set(load_classifier(model).meta.get("label_elements", {}).values()) - {""})
     element = np.asarray(atoms.element, dtype=object)
     unknown = (element != "") & ~np.isin(element, known) & ~np.asarray(atoms.vacancy, bool)
     if unknown.any():

@@ -144,10 +144,10 @@ def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
 
 
 def test_weights_of_another_graph_version_are_refused(tmp_path):
-    from atomgraph.classify.model import load_model, save_model
+    from atomgraph.classify.model import read_classifier, save_model
     from atomgraph.weights import weights_path
 
-    net, meta = load_model(weights_path("classifier", "graphene-si"))
+    net, meta = read_classifier(weights_path("classifier", "graphene-si"))
     old = tmp_path / "old.safetensors"
     save_model(net, old, {**meta, "graph_version": 1})
     table = AtomTable(np.array([[0.0, 0.0], [1.42, 0.0], [2.13, 1.23]]), ["C"] * 3)

@@ -28,7 +28,7 @@ from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..threads import inference_threads
 from .encode import check_compatible, encode
-from .model import NodeClassifier, load_model
+from .model import NodeClassifier, read_classifier
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Classifier:
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Classifier:
     try:
-        net, meta = load_model(path)
+        net, meta = read_classifier(path)
     except Exception as exc:  # a corrupt or foreign file is a user error
         raise AtomgraphInputError(f"cannot read classifier weights ({exc})", source=path) from None
     check_compatible(meta, source=path)

@@ -5,7 +5,7 @@ Messages are ``relu(h_j + W e_ij)`` with ``e_ij`` a radial basis of the bond len
 translation by construction. Each layer is ``torch_geometric.nn.GINEConv`` plus a residual connection.
 
 Weights are stored as safetensors with the architecture in the file's metadata (:func:`save_model`,
-:func:`load_model`); loading never unpickles.
+:func:`read_classifier`); loading never unpickles.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def save_model(model: NodeClassifier, path: str | Path, meta: dict, card: dict |
     return write_model(path, model.state_dict(), {"architecture": model.config, "meta": meta}, card or {}, force)
 
 
-def load_model(path: str | Path) -> tuple[NodeClassifier, dict]:
+def read_classifier(path: str | Path) -> tuple[NodeClassifier, dict]:
     """Model (eval mode) and its metadata from a weights file written by :func:`save_model`."""
     state, header = read_model(path)
     if "architecture" not in header or "meta" not in header:

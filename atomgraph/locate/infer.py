@@ -112,7 +112,7 @@ def run_network(net: LocatorNet, normalized: np.ndarray, tile_px: int = DEFAULT_
 
 
 def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: float | None = None, *,
-           tile_size: int | None = None, threshold: float | None = None) -> AtomTable:
+           tile_size: int | None = None, threshold: float | None = None, refine: str | None = None) -> AtomTable:
     """Find atomic columns in a HAADF-STEM image.
 
     Parameters
@@ -127,6 +127,10 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
         Network tile side in px of the model's native grid (default 1024); smaller tiles bound memory.
     threshold : float, optional
         Minimum heatmap value in [0, 1] for a column (default: the model card's, 0.3 unless trained otherwise).
+    refine : str, optional
+        Final positions: ``"image"`` (quadratic fit on the smoothed original image), ``"heatmap"`` (Gaussian
+        interpolation of the network's center heatmap, mapped back to the original pixels) or None (the model
+        card's ``refine``, default ``"image"``).
 
     Returns
     -------
@@ -143,15 +147,6 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
     >>> abs(len(atoms) - len(sim.truth)) < 10
     True
     """
-    return locate_atoms(image, model, pixel_size, tile_size=tile_size, threshold=threshold)
-
-
-def locate_atoms(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: float | None = None, *,
-                 tile_size: int | None = None, threshold: float | None = None, refine: str | None = None
-                 ) -> AtomTable:
-    """:func:`locate` with the choice of final positions exposed: ``refine`` is ``"image"`` (quadratic fit on the
-    smoothed original image), ``"heatmap"`` (Gaussian interpolation of the network's center heatmap, mapped back to
-    the original pixels) or None (the model card's ``refine``, default ``"image"``)."""
     arr = check_image(image)
     px = check_pixel_size(pixel_size)
     loc = load_locator(model)

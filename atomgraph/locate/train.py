@@ -140,7 +140,7 @@ def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: in
     (seeds from VALID_SEED_BASE, disjoint from training and held-out seeds) at the config's typical dose (the
     geometric mean of ``image.dose_e_per_A2``, e/Å²)."""
     from ..evaluate import evaluate
-    from .infer import REFINE_MODES, locate_atoms
+    from .infer import REFINE_MODES, locate
 
     config = load_material_config(config)
     dose = config.image.dose_e_per_A2.log_center()
@@ -149,7 +149,7 @@ def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: in
     for mode in REFINE_MODES:
         sq = tp = 0.0
         for sim in sims:
-            pred = locate_atoms(sim.image, weights, pixel_size=sim.pixel_size_A, refine=mode)
+            pred = locate(sim.image, weights, pixel_size=sim.pixel_size_A, refine=mode)
             r = evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape)
             sq += r["rms_error_A"] ** 2 * r["tp"]
             tp += r["tp"]
