@@ -14,6 +14,7 @@ import numpy as np
 
 VACANCY_ELEMENT = ""  # vacancy nodes have an empty element
 NO_LABEL = "-"  # how an empty label is stored in ase.Atoms arrays (extxyz cannot hold empty strings)
+UNLABELED = "unlabeled"  # how an empty label is named to people (summary, overlay legend, README)
 
 
 def _str_array(values, n: int) -> np.ndarray:

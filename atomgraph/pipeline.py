@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atoms import AtomTable
+from .atoms import UNLABELED, AtomTable
 from .errors import AtomgraphInputError
 
 #: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself.
@@ -126,13 +126,13 @@ class Analysis:
 
     def summary(self) -> str:
         """A short table: nodes per label and defects per label."""
-        lines = [f"{len(self.atoms)} nodes ({int(np.sum(self.atoms.vacancy))} vacancy), "
-                 f"{len(self.defects)} defects, model {self.model}, {self.pixel_size_A:.4g} Å/px"]
+        lines = [f"{len(self.atoms)} nodes ({int(np.sum(self.atoms.vacancy))} vacancy nodes: empty lattice sites, "
+                 f"labeled or not), {len(self.defects)} defects, model {self.model}, {self.pixel_size_A:.4g} Å/px"]
         lines.append(f"{'label':<10}{'sites':>8}{'defects':>9}")
         defects = self.defect_counts()
         sites = self.label_counts()
         for label, n in sites.items():
-            lines.append(f"{label or '-':<10}{n:>8}{defects.get(label, 0):>9}")
+            lines.append(f"{label or UNLABELED:<10}{n:>8}{defects.get(label, 0):>9}")
         for label, n in defects.items():
             if label not in sites:
                 lines.append(f"{label:<10}{'':>8}{n:>9}")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atoms import UNLABELED
+
 #: Marker colors per label; labels not listed get colors from a qualitative palette.
 LABEL_COLORS = {
     "C": "#4da6ff", "Si3": "#ff3b30", "Si4": "#ffcc00",
@@ -89,7 +91,7 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     ax.set_axis_off()
 
     xy = atoms.positions_px
-    labels = np.array([str(x) if str(x) else "atom" for x in atoms.label], dtype=object)
+    labels = np.array([str(x) if str(x) else UNLABELED for x in atoms.label], dtype=object)
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
     # marker diameter: about a third of the typical neighbor spacing, in points
     points_per_px = 72.0 * height_in / h
@@ -99,8 +101,8 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     handles = []
     for label in sorted(set(labels), key=lambda s: (s in host_labels, s)):
         mask = labels == label
-        is_host = label in host_labels or label == "atom"
-        color = _color(label, extra) if label != "atom" else "#4da6ff"
+        is_host = label in host_labels or label == UNLABELED
+        color = _color(label, extra) if label != UNLABELED else "#4da6ff"
         size = base * (1.0 if is_host else 2.5)
         marker = "x" if np.all(vacancy[mask]) else "o"
         # plot() with markers (one stamped marker raster) instead of scatter(): same picture, faster at 64k atoms
