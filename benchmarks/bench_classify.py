@@ -106,6 +106,8 @@ def xyz3d_input(mat, seed: int, size: int, rng):
 
     sim = simulate(mat.config, size=size, seed=seed, counts=boosted_counts(mat, rng))
     truth = project_to_columns(sim.atoms)
+    truth.extra["placed_vacancies"] = np.full(len(truth), sim.counts.get(mat.config["graph"].get("vacancy_label")
+                                                                          or "", 0))
     return sim.atoms, truth
 
 
@@ -116,6 +118,7 @@ def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClas
     conf: dict = {}
     calib: dict = {}
     kept = [0, 0]                                      # given elements kept, given elements
+    vacancies = [0, 0]                                 # xyz3d: vacancy labels predicted, vacancies placed
     for i in range(n_images):
         rng = np.random.default_rng([TEST_SEED, i])
         if mode == "xyz3d":
@@ -131,6 +134,12 @@ def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClas
         gnn_graph = classify(graph, gnn)
         preds = {"GNN": gnn_graph.atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
         preds.update({key: classify(graph, path).atoms for key, path in extra.items()})
+        if mode == "xyz3d":  # the 3D structure has no vacancy rows: count vacancy labels, score the atoms only
+            vac_label = mat.config["graph"].get("vacancy_label")
+            if vac_label and len(truth):
+                vacancies[0] += int(np.sum(gnn_graph.atoms.label == vac_label))
+                vacancies[1] += int(truth.extra["placed_vacancies"][0])
+            preds = {key: pred.subset(~pred.vacancy) for key, pred in preds.items()}
         for method, pred in preds.items():
             score(pred, truth, shape, totals[method])
         confusion(preds["GNN"], truth, shape, conf)
@@ -142,7 +151,8 @@ def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClas
     prob, correct = np.array(calib.pop("prob", [])), np.array(calib.pop("correct", []), bool)
     calib["ece"] = expected_calibration_error(prob, correct) if len(prob) else float("nan")
     return {"totals": totals, "confusion": conf, "calibration": calib,
-            "elements_kept": kept if mode in ("coords", "xyz3d") else None}
+            "elements_kept": kept if mode in ("coords", "xyz3d") else None,
+            "vacancies_3d": vacancies if mode == "xyz3d" else None}
 
 
 def print_table(title: str, result: dict, labels: list[str]) -> None:
@@ -168,6 +178,10 @@ def print_table(title: str, result: dict, labels: list[str]) -> None:
         print(f"\nGNN calibration: wrong labels flagged uncertain {c['wrong_flagged']}/{c['wrong']} "
               f"= {c['wrong_flagged'] / max(c['wrong'], 1):.3f}; right labels flagged {c['right_flagged']}/"
               f"{c['right']} = {c['right_flagged'] / max(c['right'], 1):.4f}; ECE {c['ece']:.4f}")
+    if result.get("vacancies_3d"):
+        got, placed = result["vacancies_3d"]
+        print(f"vacancy labels on the 3D structures (not position-scored: the structure has no vacancy rows): "
+              f"{got} predicted for {placed} placed")
     if result.get("elements_kept"):
         k, n = result["elements_kept"]
         print(f"given elements kept: {k}/{n} = {k / max(n, 1):.4f}")
