@@ -101,11 +101,13 @@ def test_cli_analyze_export_option_and_overlay_size(sim, tmp_path, capsys):
     big = np.tile(sim.image, (9, 9))  # 2304 px: the default overlay is capped at 2048 px, --overlay-full is not
     np.save(image, big)
     out = tmp_path / "out"
-    assert main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(out), "--export", "json,pt"]) == 0
+    assert main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(out),
+                 "--export", "json,pt"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES + (EXPORTS["json"], EXPORTS["pt"]))
     assert max(Image.open(out / "overlay.png").size) <= 2048
     full = tmp_path / "full"
-    assert main(["analyze", str(image), "--pixel-size", "0.1", "-o", str(full), "--overlay-full"]) == 0
+    assert main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(full),
+                 "--overlay-full"]) == 0
     assert max(Image.open(full / "overlay.png").size) == pytest.approx(big.shape[0], abs=2)
 
 
