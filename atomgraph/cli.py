@@ -1,6 +1,7 @@
 """The ``atomgraph`` command.
 
-Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, evaluate, train, models, demo.
+Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, adapt, evaluate, train, models,
+demo.
 User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
 an internal error: one line and exit 1 (``--debug`` shows the traceback).
 """
@@ -185,6 +186,27 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         save_stack(results, tmp, export=export, overlay_full=args.overlay_full)
     print(f"{image.frames} frames; per frame: " + "; ".join(
         f"{i}: " + ", ".join(f"{k} {v}" for k, v in r.defect_counts().items()) for i, r in enumerate(results)))
+    return EXIT_OK
+
+
+def cmd_adapt(args: argparse.Namespace) -> int:
+    from .classify.adapt import adapt_classifier
+    from .io.images import read_image
+
+    check_output_folder(Path(args.output), args.force)
+    frames = []
+    for path in args.frames:
+        image = read_image(path, allow_stack=True)
+        pixel_size = args.pixel_size or image.pixel_size_A
+        if pixel_size is None:
+            raise AtomgraphInputError("no pixel size in the file: give --pixel-size", source=path)
+        frames += [(image.frame(i), float(pixel_size)) for i in range(image.frames)]
+    card = adapt_classifier(frames, args.model, args.output, minutes=args.minutes, confidence=args.confidence,
+                            force=args.force)
+    a = card["adaptation"]
+    print(f"adapted on {a['frames']} frame(s), pseudo-labels {a['pseudo_labels']}, {a['steps']} steps; "
+          f"calibration on simulations: threshold {card['calibration']['threshold']:.3f} -> {args.output}/ "
+          f"(use --model {args.output})")
     return EXIT_OK
 
 
@@ -430,6 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
     threshold_option(p)
     common(p, "output folder")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("adapt", help="self-train a classifier on your own unlabeled frames -> a model folder")
+    p.add_argument("frames", nargs="+", metavar="FRAME", help="image files (stacks: every frame)")
+    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
+    p.add_argument("--minutes", type=_positive(float), default=5.0, help="fine-tuning budget (default 5)")
+    p.add_argument("--confidence", type=float, default=0.99,
+                   help="calibrated probability a node needs to become a pseudo-label (default 0.99)")
+    common(p, "model folder to write (use it as --model FOLDER)")
+    p.set_defaults(func=cmd_adapt)
 
     p = sub.add_parser("batch", help="many files and frames on dask (local cluster or a scheduler) -> Parquet")
     p.add_argument("patterns", nargs="+", metavar="PATTERN", help="image files or glob patterns (quote them: "

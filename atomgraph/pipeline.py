@@ -203,6 +203,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
     from .defects import find_defects
     from .graph import build_graph
     from .locate import locate
+    from .weights import model_material
 
     if pixel_size is None:
         raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
@@ -212,7 +213,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
     t0 = time.perf_counter()
     atoms = locate(image, model=model, pixel_size=pixel_size, tile_size=tile_size)
     t1 = time.perf_counter()
-    graph = build_graph(atoms, material=model)
+    graph = build_graph(atoms, material=model_material(model))
     t2 = time.perf_counter()
     graph = classify(graph, model=model, threshold=threshold)
     t3 = time.perf_counter()

@@ -185,7 +185,7 @@ def run_frames(data: Path, cache: Path | None, which: str) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- labeled library
-def library(data: Path, cache: Path | None) -> None:
+def library(data: Path, cache: Path | None, model: str = "graphene-si") -> None:
     lib, meta = data / "graphene_si_library.npz", data / "graphene_si_library.json"
     if not (lib.is_file() and meta.is_file()):
         print("graphene_si_library not found: library check skipped")
@@ -203,7 +203,7 @@ def library(data: Path, cache: Path | None) -> None:
         d = info[key]
         px = d["pixel_size_A_nominal"]
         image = frames[key]
-        r = cached(cache, f"lib_{key}", lambda: run_frame(image, "graphene-si", px))
+        r = cached(cache, f"lib_{key}", lambda: run_frame(image, model, px))
         fits.append(lattice_fit(r, 1.42))
         real = ~r["vacancy"]
         is_si = np.isin(r["label"], SI_LABELS) | (r["element"] == "Si")
@@ -345,6 +345,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--no-cache", action="store_true")
+    ap.add_argument("--library-model", default="graphene-si",
+                    help="model for the library check: a bundled name or a model folder (e.g. from atomgraph adapt)")
     ap.add_argument("--only", choices=("all", "graphene", "tmd", "library"), default="all")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
@@ -368,7 +370,7 @@ def main(argv=None) -> int:
             contact_sheet(tm, OUT / "real_tmd.png", ncol=4)
         tmd_histograms(results)
     if args.only in ("all", "library"):
-        library(args.data, cache)
+        library(args.data, None if args.library_model != "graphene-si" else cache, args.library_model)
     return 0
 
 

@@ -123,6 +123,7 @@ def _dashboard(client) -> str | None:
 def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
     from ..materials import get_material
+    from ..weights import model_material
 
     if memory_limit is not None and str(memory_limit) != "auto":
         from dask.utils import parse_bytes
@@ -147,7 +148,8 @@ def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memo
                                   "own `dask worker` processes do the work")
     if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be in [0, 1], got {threshold!r}")
-    return list(get_material(model).labels)  # an unknown model is an input error here, before any cluster starts
+    # an unknown model is an input error here, before any cluster starts
+    return list(get_material(model_material(model)).labels)
 
 
 def batch(patterns: str | list[str], model: str = "graphene-si", output: str | Path = "atomgraph-batch", *,

@@ -14,8 +14,15 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 
 
 def weights_path(kind: str, model: str | Path) -> Path:
-    """The safetensors file of a bundled model, or ``model`` itself when it is a path to one."""
+    """The safetensors file of a bundled model, ``model`` itself when it is a path to one, or the ``<kind>-*``
+    file in ``model`` when it is a model folder (as :func:`atomgraph.classify.adapt.adapt_classifier` writes)."""
     candidate = Path(str(model))
+    if candidate.is_dir():
+        found = sorted(candidate.glob(f"{kind}-*.safetensors"))
+        if len(found) != 1:
+            raise AtomgraphInputError(f"model folder needs exactly one {kind}-*.safetensors, found {len(found)}",
+                                      source=str(candidate))
+        return found[0]
     if candidate.suffix == ".safetensors":
         if not candidate.is_file():
             raise AtomgraphInputError("weights file not found", source=str(candidate))
@@ -46,3 +53,18 @@ def bundled_models() -> list[dict]:
         kind, name = path.stem.split("-", 1)
         out.append({"kind": kind, "name": name, "path": str(path), "card": read_card(path)})
     return out
+
+
+def model_material(model: str | Path) -> str:
+    """The material a model is for: a bundled name is its own; a weights file or model folder says it in its card
+    (classifier ``material``, else locator ``name``)."""
+    if not Path(str(model)).exists():
+        return str(model)
+    for kind, key in (("classifier", "material"), ("locator", "name")):
+        try:
+            card = read_card(weights_path(kind, model))
+        except AtomgraphInputError:
+            continue
+        if card.get(key):
+            return str(card[key])
+    raise AtomgraphInputError("the model card names no material", source=str(model))
