@@ -75,6 +75,7 @@ class LatticeModel:
     node_atom : (N,) index of each node given to :func:`fit_lattice` among the atoms the strain field holds (-1
         for vacancy nodes).
     bonded : (atoms, 3) bool, which of the three ideal bond directions each atom has a good bond along.
+    bond_neighbors : (atoms, 3) index of each atom's bond-range neighbors (-1 where none).
     region : where the lattice was observed.
     roles : the sublattice roles (A, B); ``distinct_roles`` when the two hold different elements.
     vacancies_A : (M, 2) empty expected sites (the vacancy nodes to add), Å; ``vacancy_support`` (M,) anchors each.
@@ -88,8 +89,10 @@ class LatticeModel:
     anchor_sign: np.ndarray
     anchor_node: np.ndarray
     anchor_inv: np.ndarray
+    anchor_tree: cKDTree | None
     node_atom: np.ndarray
     bonded: np.ndarray
+    bond_neighbors: np.ndarray
     region: Region
     fill_radius_A: float
     roles: tuple[str, str]
@@ -108,6 +111,33 @@ class LatticeModel:
     def fitted(self) -> bool:
         return len(self.anchor_A) >= 3
 
+    def _anchors_of(self, pos: np.ndarray, atom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The :data:`N_ANCHORS` nearest anchors of each node other than itself, within 3.5 bonds: distances (Å,
+        inf where none) and anchor indices (N, 3). An atom whose three bond neighbors are anchors has exactly those
+        (no anchor is closer than a bond); the k-d tree is searched for the rest only."""
+        n = len(pos)
+        dist, idx = np.full((n, N_ANCHORS), np.inf), np.zeros((n, N_ANCHORS), int)
+        atom_anchor = np.full(len(self.bonded), -1)
+        atom_anchor[self.node_atom[self.anchor_node]] = np.arange(len(self.anchor_node))
+        nb = self.bond_neighbors[np.maximum(atom, 0)]
+        cand = np.where(nb >= 0, atom_anchor[np.maximum(nb, 0)], -1)
+        quick = (atom >= 0) & (cand >= 0).all(axis=1)
+        idx[quick] = cand[quick]
+        dist[quick] = np.linalg.norm(self.anchor_A[cand[quick]] - pos[quick, None, :], axis=2)
+        slow = np.flatnonzero(~quick)
+        if len(slow):
+            self_anchor = np.full(n, -1)
+            self_anchor[self.anchor_node] = np.arange(len(self.anchor_node))
+            kq = min(N_ANCHORS + 1, len(self.anchor_A))
+            ad, ai = self.anchor_tree.query(pos[slow], k=kq, distance_upper_bound=ANCHOR_RADIUS_BONDS * self.bond_A)
+            ad, ai = ad.reshape(-1, kq), ai.reshape(-1, kq)
+            ad[(ai == self_anchor[slow, None]) | ~np.isfinite(ad)] = np.inf
+            order = np.argsort(ad, axis=1, kind="stable")[:, :N_ANCHORS]
+            ad, ai = np.take_along_axis(ad, order, 1), np.take_along_axis(ai, order, 1)
+            width = ad.shape[1]
+            dist[slow, :width], idx[slow, :width] = ad, np.where(np.isfinite(ad), ai, 0)
+        return dist, idx
+
     def describe(self, positions_A: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lattice-relative features of nodes (see :data:`FEATURE_NAMES`) and each node's nearest site.
 
@@ -122,23 +152,25 @@ class LatticeModel:
                 np.full((n, 2), np.nan)
         bond, e = self.bond_A, self.bond_vectors_A
         lat = np.column_stack([e[0] - e[1], e[0] - e[2]])  # lattice vectors (columns) in the ideal frame
-        self_anchor = np.full(n, -1)
-        self_anchor[self.anchor_node] = np.arange(len(self.anchor_node))
-        kq = min(N_ANCHORS + 1, len(self.anchor_A))
-        ad, ai = cKDTree(self.anchor_A).query(pos, k=kq, distance_upper_bound=ANCHOR_RADIUS_BONDS * bond)
-        ad, ai = ad.reshape(n, kq), ai.reshape(n, kq)
-        valid = np.isfinite(ad) & (ai != self_anchor[:, None])
+        atom = np.full(n, -1)
+        k0 = min(n, len(self.node_atom))
+        atom[:k0] = np.where(np.asarray(real, bool)[:k0], self.node_atom[:k0], -1)
+        ad, ai = self._anchors_of(pos, atom)
+        valid = np.isfinite(ad)
         ai = np.where(valid, ai, 0)
-        inv = self.anchor_inv
-        ideal = np.einsum("nkij,nkj->nki", inv[ai], pos[:, None, :] - self.anchor_A[ai])  # ideal frame
+        ideal = np.einsum("nkij,nkj->nki", self.anchor_inv[ai], pos[:, None, :] - self.anchor_A[ai])  # ideal frame
         ideal += np.where(self.anchor_sign[ai] > 0, 0.0, 1.0)[..., None] * e[0]         # from the anchor's site
-        phase = np.exp((2j * np.pi * (ideal @ np.linalg.inv(lat).T)).astype(np.complex64))
-        w = np.where(valid, 1.0 / (ad + bond), 0.0)
-        wsum = w.sum(1)
-        has = wsum > 0
-        mean_phase = (phase * w[..., None]).sum(1) / np.maximum(wsum, 1e-12)[:, None]
-        third = (phase[..., 0] * phase[..., 1] * w).sum(1) / np.maximum(wsum, 1e-12)  # third reciprocal vector
-        consistency = np.where(has, np.minimum(np.min(np.abs(mean_phase), axis=1), np.abs(third)), 0.0)
+        angle = (2 * np.pi * (ideal @ np.linalg.inv(lat).T)).astype(np.float32)        # (n, k, 2) phases
+        w = np.where(valid, 1.0 / (ad + bond), 0.0).astype(np.float32)
+        wsum = np.maximum(w.sum(1), 1e-12)
+        has = w.sum(1) > 0
+        cos, sin = np.cos(angle), np.sin(angle)
+        mean_c, mean_s = (cos * w[..., None]).sum(1) / wsum[:, None], (sin * w[..., None]).sum(1) / wsum[:, None]
+        third_c = ((cos[..., 0] * cos[..., 1] - sin[..., 0] * sin[..., 1]) * w).sum(1) / wsum  # third reciprocal
+        third_s = ((sin[..., 0] * cos[..., 1] + cos[..., 0] * sin[..., 1]) * w).sum(1) / wsum  # vector b1 + b2
+        consistency = np.where(has, np.minimum(np.hypot(mean_c, mean_s).min(axis=1), np.hypot(third_c, third_s)),
+                               0.0)
+        mean_phase = mean_c + 1j * mean_s
         r = np.mod(np.angle(mean_phase) / (2 * np.pi), 1.0) @ lat.T                       # ideal frame, in cell
         cells = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], float) @ lat.T  # r is in cell (0, 0)
         sites = np.concatenate([cells[[4, 5, 7, 8]], cells + e[0]])                       # A corners, then B
@@ -147,15 +179,14 @@ class LatticeModel:
         site_offset = dsite / bond
         mid_offset = nearest_candidate(r, (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2))[1] / bond
         sign = np.where(has, site_sign[near], 0)
-        atom = np.full(n, -1)
-        k0 = min(n, len(self.node_atom))
-        atom[:k0] = np.where(np.asarray(real, bool)[:k0], self.node_atom[:k0], -1)
         maps = self.strain(pos, atom)
         site_pos = pos + np.einsum("nij,nj->ni", maps, sites[near] - r)
         site_pos[~has] = np.nan
 
         real_pos = pos[np.asarray(real, bool)]
-        rules = SiteRules(cKDTree(real_pos if len(real_pos) else np.full((1, 2), np.inf)), OCCUPIED_BONDS * bond,
+        same = len(real_pos) == len(self.strain.tree.data) and np.array_equal(real_pos, self.strain.tree.data)
+        tree = self.strain.tree if same else cKDTree(real_pos if len(real_pos) else np.full((1, 2), np.inf))
+        rules = SiteRules(tree, OCCUPIED_BONDS * bond,
                           max(self.fill_radius_A, OCCUPIED_BONDS * bond), self.region, REGION_MARGIN_BONDS * bond)
         # an atom bonded along all three ideal directions has its three neighbor sites occupied: no search needed
         full = (atom >= 0) & self.bonded[np.maximum(atom, 0)].all(axis=1) if len(self.bonded) else atom < -1
@@ -195,8 +226,8 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     real_idx = np.flatnonzero(np.asarray(real, bool))
     distinct = element_roles is not None and len(set(element_roles.values()) & set(roles)) == 2
     empty = LatticeModel(bond_A, ideal_bonds(0.0, bond_A), None, np.empty((0, 2)), np.empty(0, int),
-                         np.empty(0, int), np.empty((0, 2, 2)), np.full(len(pos), -1), np.zeros((0, 3), bool),
-                         region, fill_radius_A, roles, distinct, np.empty((0, 2)), np.empty(0, int),
+                         np.empty(0, int), np.empty((0, 2, 2)), None, np.full(len(pos), -1), np.zeros((0, 3), bool),
+                         np.zeros((0, 3), int), region, fill_radius_A, roles, distinct, np.empty((0, 2)), np.empty(0, int),
                          {"n_anchors": 0})
     rpos = pos[real_idx]
     tree = cKDTree(rpos) if len(rpos) >= 4 else None
@@ -211,7 +242,7 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
                                 roles[0]):
         sign_r, e = -sign_r, -e  # the sublattice holding most first-role elements (metals) is A
     anchors = Anchors(rpos[a_idx], sign_r[a_idx], fit.strain.maps[a_idx], ~fit.bonded[a_idx], cKDTree(rpos[a_idx]))
-    rules = SiteRules(cKDTree(pos), OCCUPIED_BONDS * bond_A, max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
+    rules = SiteRules(tree if len(rpos) == len(pos) else cKDTree(pos), OCCUPIED_BONDS * bond_A, max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
                       REGION_MARGIN_BONDS * bond_A, VACANCY_INSET_BONDS * bond_A)
     vac, support, dropped = vacancy_sites(anchors, e, rules, bond_A, len(real_idx), max_fraction)
     stats = {"n_anchors": int(len(a_idx)), "strain_rms_A": fit.strain_rms_A, "orientation_deg": fit.orientation_deg,
@@ -219,8 +250,8 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     node_atom = np.full(len(pos), -1)
     node_atom[real_idx] = np.arange(len(real_idx))
     return LatticeModel(bond_A, e, fit.strain, anchors.positions_A, anchors.sign, real_idx[a_idx],
-                        np.linalg.inv(anchors.maps), node_atom, fit.bonded, region, fill_radius_A, roles, distinct,
-                        vac, support, stats, dropped)
+                        fit.strain.inverse_maps[a_idx], anchors.tree, node_atom, fit.bonded, fit.neighbors, region,
+                        fill_radius_A, roles, distinct, vac, support, stats, dropped)
 
 
 def _anchors(fit: BondFit, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ class Region:
             x, y = points_A[:, 0], points_A[:, 1]
             return (x >= x0 - margin_A) & (x <= x1 + margin_A) & (y >= y0 - margin_A) & (y <= y1 + margin_A)
         if self.hull is not None:
-            return np.all(points_A @ self.hull[:, :2].T + self.hull[:, 2] <= 1e-9, axis=1)
+            return self._hull_depth(points_A) >= -1e-9
         return np.ones(len(points_A), bool)
 
     def edge_distance(self, points_A: np.ndarray) -> np.ndarray:
@@ -50,6 +50,14 @@ class Region:
                                    y1 - points_A[:, 1]])
             return np.clip(d, 0.0, None)
         if self.hull is not None:
-            d = -(points_A @ self.hull[:, :2].T + self.hull[:, 2])
-            return np.clip(d.min(axis=1), 0.0, None)
+            return np.clip(self._hull_depth(points_A), 0.0, None)
         return np.full(len(points_A), np.inf)
+
+    def _hull_depth(self, points_A: np.ndarray) -> np.ndarray:
+        """Signed distance inside the hull (negative outside), Å: the smallest over its facets (a few dozen, so a
+        loop over facets, vectorized over points)."""
+        x, y = points_A[:, 0], points_A[:, 1]
+        depth = np.full(len(points_A), np.inf)
+        for a, b, c in self.hull:
+            np.minimum(depth, -(a * x + b * y + c), out=depth)
+        return depth

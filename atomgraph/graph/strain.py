@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 BOND_RANGE = (0.75, 1.3)          # accepted bond lengths, in nominal bonds
@@ -24,6 +25,18 @@ def ideal_bonds(angle_rad: float, bond_A: float) -> np.ndarray:
     """(3, 2) ideal A -> B bond vectors at ``angle_rad``, 120° apart, Å."""
     t = angle_rad + np.deg2rad([0.0, 120.0, 240.0])
     return bond_A * np.column_stack([np.cos(t), np.sin(t)])
+
+
+def inverse_2x2(m: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of 2x2 matrices (..., 2, 2), written out (faster than ``np.linalg.inv`` for many)."""
+    a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
+    det = a * d - b * c
+    return np.stack([np.stack([d, -b], -1), np.stack([-c, a], -1)], -2) / det[..., None, None]
+
+
+def apply_2x2(m: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``m @ v`` for stacks of 2x2 matrices (N, 2, 2) and vectors (N, 2)."""
+    return np.column_stack([m[:, 0, 0] * v[:, 0] + m[:, 0, 1] * v[:, 1], m[:, 1, 0] * v[:, 0] + m[:, 1, 1] * v[:, 1]])
 
 
 def assign_bonds(ideal: np.ndarray, e: np.ndarray, bond_A: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,13 +64,15 @@ class StrainField:
         self.tree = tree
         sums = np.column_stack([np.einsum("ni,nj->nij", v, u).reshape(-1, 4),
                                 np.einsum("ni,nj->nij", u, u).reshape(-1, 4)])
+        adjacency = csr_matrix((np.ones(len(src)), (src, dst)), shape=(n, n))
         acc = np.column_stack([np.bincount(src, w, n) for w in sums.T])
         for _ in range(SMOOTH_HOPS):  # each hop adds the neighbors' sums: a binomial-like smoothing kernel
-            acc = acc + np.column_stack([np.bincount(src, acc[dst, c], n) for c in range(acc.shape[1])])
+            acc = acc + adjacency @ acc
         prior_uu = PRIOR_BONDS * 1.5 * bond_A**2 * np.eye(2)  # sum of e e^T over the three bond directions
         a = acc[:, :4].reshape(n, 2, 2) + global_map @ prior_uu
         b = acc[:, 4:].reshape(n, 2, 2) + prior_uu
-        self.maps = a @ np.linalg.inv(b)
+        self.maps = a @ inverse_2x2(b)
+        self.inverse_maps = inverse_2x2(self.maps)
         self.global_map = global_map
 
     def __call__(self, points_A: np.ndarray, atom: np.ndarray | None = None) -> np.ndarray:
@@ -92,6 +107,7 @@ class BondFit:
     bonded: np.ndarray
     strain_rms_A: float
     orientation_deg: float
+    neighbors: np.ndarray  # (atoms, 3) index of each atom's bond-range neighbors, -1 where none
 
 
 def fit_bonds(positions_A: np.ndarray, tree: cKDTree, bond_A: float) -> BondFit | None:
@@ -119,11 +135,11 @@ def fit_bonds(positions_A: np.ndarray, tree: cKDTree, bond_A: float) -> BondFit 
     k, sgn, good = assign_bonds(vec @ np.linalg.inv(global_map).T, e, bond_A)
     strain = StrainField(positions_A, src[good], dst[good], vec[good], sgn[good, None] * e[k[good]], global_map,
                          bond_A, tree)
-    inv = np.linalg.inv(strain.maps)[src]
-    k, sgn, good = assign_bonds(np.column_stack([inv[:, 0, 0] * vec[:, 0] + inv[:, 0, 1] * vec[:, 1],
-                                                 inv[:, 1, 0] * vec[:, 0] + inv[:, 1, 1] * vec[:, 1]]), e, bond_A)
-    resid = vec[good] - np.einsum("nij,nj->ni", strain.maps[src[good]], sgn[good, None] * e[k[good]])
+    k, sgn, good = assign_bonds(apply_2x2(strain.inverse_maps[src], vec), e, bond_A)
+    resid = vec[good] - apply_2x2(strain.maps[src[good]], sgn[good, None] * e[k[good]])
     bonded = np.zeros((n, 3), bool)
     bonded[src[good], k[good]] = True
     rms = float(np.sqrt(np.mean(np.sum(resid**2, 1)))) if len(resid) else float("nan")
-    return BondFit(e, global_map, strain, src, dst, k, sgn, good, bonded, rms, float(np.degrees(np.angle(z6) / 6)))
+    neighbors = np.where(np.isfinite(dist[:, 1:]) & (dist[:, 1:] >= BOND_RANGE[0] * bond_A), nb[:, 1:], -1)
+    return BondFit(e, global_map, strain, src, dst, k, sgn, good, bonded, rms, float(np.degrees(np.angle(z6) / 6)),
+                   neighbors)
