@@ -16,3 +16,9 @@ class AtomgraphInputError(ValueError):
         if source:
             message = f"{source}: {message}"
         super().__init__(message)
+
+
+def short_error(exc: BaseException) -> str:
+    """An exception as one line of at most 160 characters (for messages that quote a library's error)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AtomgraphInputError
+from ..errors import AtomgraphInputError, short_error
 from ..io.images import IMAGE_EXTENSIONS
 
 
@@ -72,8 +72,8 @@ def _header(path: Path, source: str) -> tuple[int, float | None]:
         try:
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
         except Exception as exc:  # noqa: BLE001 - numpy raises many types on a bad header
-            raise AtomgraphInputError(f"is not a valid .npy file ({images._short(exc)})", source=source) from None
-        stack = len(shape) == 3 and not images._is_rgb_shape(shape)
+            raise AtomgraphInputError(f"is not a valid .npy file ({short_error(exc)})", source=source) from None
+        stack = len(shape) == 3 and not images.is_rgb_shape(shape)
         return (int(shape[0]) if stack else 1), None
     if ext in (".tif", ".tiff"):
         import tifffile
@@ -84,7 +84,7 @@ def _header(path: Path, source: str) -> tuple[int, float | None]:
                 page, shape = tif.pages.first, tuple(tif.series[0].shape)
                 rgb = page.samplesperpixel in (3, 4) and len(shape) >= 3 and shape[-1] in (3, 4)
                 stack = (len(shape) == 3 and not rgb) or len(shape) == 4
-                return (int(shape[0]) if stack else 1), images._tiff_pixel_size_A(tif, page, source)
+                return (int(shape[0]) if stack else 1), images.tiff_pixel_size_A(tif, page, source)
         except AtomgraphInputError:
             raise
         except Exception:  # noqa: BLE001 - let read_image give its own message or read it another way

@@ -37,14 +37,14 @@ def read_frame(path: str, frame: int, n_frames: int, source: str | None = None) 
     ext = Path(path).suffix.lower()
     if n_frames > 1 and ext == ".npy":
         stack = np.load(path, mmap_mode="r", allow_pickle=False)
-        return images._to_float_image(np.asarray(stack[frame]), f"{source} frame {frame}", allow_stack=False,
+        return images.to_float_image(np.asarray(stack[frame]), f"{source} frame {frame}", allow_stack=False,
                                       rgb=False)
     if n_frames > 1 and ext in (".tif", ".tiff"):
         import tifffile
 
         with tifffile.TiffFile(path) as tif:
             data = tif.asarray(key=frame, series=0)
-        return images._to_float_image(data, f"{source} frame {frame}", allow_stack=False, rgb=None)
+        return images.to_float_image(data, f"{source} frame {frame}", allow_stack=False, rgb=None)
     if n_frames > 1:
         stat = Path(path).stat()
         key = (path, stat.st_mtime_ns, stat.st_size)

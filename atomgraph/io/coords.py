@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atoms import AtomTable, project_to_columns
-from ..errors import AtomgraphInputError
+from ..errors import AtomgraphInputError, short_error
 from .checks import check_input_file
 
 log = logging.getLogger(__name__)
@@ -334,7 +334,7 @@ def _read_ase(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
         fmt = filetype(str(path), guess=True)
     except Exception as exc:
         raise AtomgraphInputError(f"is not a coordinate file atomgraph can read: use a CSV with x_px,y_px or "
-                                  f"x_A,y_A, or a format ase.io.read knows ({_short(exc)})", source=source) from None
+                                  f"x_A,y_A, or a format ase.io.read knows ({short_error(exc)})", source=source) from None
     from ase.io.formats import ioformats
 
     if fmt not in ioformats or not ioformats[fmt].can_read:
@@ -351,7 +351,7 @@ def _read_ase(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
     except MemoryError:
         raise AtomgraphInputError("is too large to read into memory", source=source) from None
     except Exception as exc:  # ASE parsers raise many types on bad input
-        raise AtomgraphInputError(f"could not be read as {fmt} by ase.io.read ({_short(exc)})",
+        raise AtomgraphInputError(f"could not be read as {fmt} by ase.io.read ({short_error(exc)})",
                                   source=source) from None
     atoms = frames[0] if isinstance(frames, list) and frames else (frames or None)
     if atoms is None or len(atoms) == 0:
@@ -392,11 +392,6 @@ def _precheck_xyz(path: Path, source: str, frames: int = 2) -> None:
             if lines < n + 1 and frame == 0:
                 raise AtomgraphInputError(f"xyz header declares {n} atoms but the file has only "
                                           f"{max(lines - 1, 0)} atom lines (truncated?)", source=source)
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # ---------------------------------------------------------------------------------------------------- duplicates

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AtomgraphInputError
+from ..errors import AtomgraphInputError, short_error
 from .checks import check_input_file
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def read_image(path: str | os.PathLike, *, allow_stack: bool = False, max_pixels
         data, pixel_size_A, rgb = _read_pil(path, source, max_pixels)
     else:
         data, pixel_size_A, rgb = _read_rsciio(path, source, max_pixels)
-    data = _to_float_image(data, source, allow_stack=allow_stack, rgb=rgb)
+    data = to_float_image(data, source, allow_stack=allow_stack, rgb=rgb)
     frames = 1 if data.ndim == 2 else data.shape[0]
     log.debug("read %s: shape %s, pixel size %s Å", source, data.shape, pixel_size_A)
     return ImageData(data=data, pixel_size_A=pixel_size_A, path=source, frames=frames)
@@ -236,7 +236,7 @@ def _read_npy(path: Path, source: str, max_pixels: int) -> np.ndarray:
                 raise ValueError(f"unsupported .npy version {version}")
             offset = handle.tell()
     except Exception as exc:  # numpy raises ValueError/SyntaxError/... on bad headers
-        raise AtomgraphInputError(f"is not a valid .npy file ({_short(exc)})", source=source) from None
+        raise AtomgraphInputError(f"is not a valid .npy file ({short_error(exc)})", source=source) from None
     _check_dtype(dtype, source)
     _check_size(shape, max_pixels, source)
     expected = math.prod(shape) * dtype.itemsize
@@ -247,7 +247,7 @@ def _read_npy(path: Path, source: str, max_pixels: int) -> np.ndarray:
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise AtomgraphInputError(f"is not a valid .npy file ({_short(exc)})", source=source) from None
+        raise AtomgraphInputError(f"is not a valid .npy file ({short_error(exc)})", source=source) from None
     return data
 
 
@@ -258,11 +258,6 @@ def _check_dtype(dtype: np.dtype, source: str) -> None:
                  "V": "structured/void", "M": "datetime", "m": "timedelta"}
         raise AtomgraphInputError(f"has {names.get(dtype.kind, str(dtype))} pixels (dtype {dtype}); "
                                   "an image needs integer or float pixels", source=source)
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # ----------------------------------------------------------------------------------------------------------- tiff
@@ -288,7 +283,7 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
                 and page.samplesperpixel in (3, 4)
             # planes stored one after the other ("separate"), as tifffile.imwrite writes a (3, H, W) stack, are frames
             planar = rgb and page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
-            pixel_size_A = _tiff_pixel_size_A(tif, page, source)
+            pixel_size_A = tiff_pixel_size_A(tif, page, source)
             try:
                 data = series.asarray()
             except (ValueError, NotImplementedError, KeyError, RuntimeError) as exc:
@@ -313,7 +308,7 @@ def _read_tiff(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, fl
             return data, None, rgb
         except AtomgraphInputError:
             pass
-        raise AtomgraphInputError(f"is not a readable TIFF file ({_short(exc)})", source=source) from None
+        raise AtomgraphInputError(f"is not a readable TIFF file ({short_error(exc)})", source=source) from None
 
 
 def _planes_as_frames(data: np.ndarray, source: str) -> np.ndarray:
@@ -337,7 +332,7 @@ def _apply_palette(index: np.ndarray, colormap: np.ndarray, source: str) -> np.n
     return gray[np.clip(index, 0, len(gray) - 1)]
 
 
-def _tiff_pixel_size_A(tif, page, source: str) -> float | None:
+def tiff_pixel_size_A(tif, page, source: str) -> float | None:
     """Å per pixel from ImageJ metadata (``unit``) or resolution tags, when unambiguous; else None."""
     from tifffile import RESUNIT
 
@@ -400,7 +395,7 @@ def _read_pil(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, Non
     except MemoryError:
         raise AtomgraphInputError("is too large to read into memory", source=source) from None
     except Exception as exc:  # truncated/corrupt data: OSError, SyntaxError, ValueError, struct.error ...
-        raise AtomgraphInputError(f"is truncated or corrupt ({_short(exc)})", source=source) from None
+        raise AtomgraphInputError(f"is truncated or corrupt ({short_error(exc)})", source=source) from None
     frames = [_rgb_to_grey(f, source) if f.ndim == 3 else f for f in frames]
     if len({f.shape for f in frames}) > 1:
         raise AtomgraphInputError("has frames of different sizes", source=source)
@@ -447,7 +442,7 @@ def _read_rsciio(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, 
     except MemoryError:
         raise AtomgraphInputError("is too large to read into memory", source=source) from None
     except Exception as exc:
-        raise AtomgraphInputError(f"is not a readable {ext} file ({_short(exc)})", source=source) from None
+        raise AtomgraphInputError(f"is not a readable {ext} file ({short_error(exc)})", source=source) from None
     signal = _pick_image_signal(signals)
     if signal is None:
         raise AtomgraphInputError(f"has no image in it (no 2D or 3D signal among {len(signals or [])})",
@@ -458,7 +453,7 @@ def _read_rsciio(path: Path, source: str, max_pixels: int) -> tuple[np.ndarray, 
     try:
         data = np.asarray(data.compute() if hasattr(data, "compute") else data)
     except Exception as exc:
-        raise AtomgraphInputError(f"is truncated or corrupt ({_short(exc)})", source=source) from None
+        raise AtomgraphInputError(f"is truncated or corrupt ({short_error(exc)})", source=source) from None
     if data.dtype.kind == "V" and data.dtype.names and set("RGB") <= {n.upper()[:1] for n in data.dtype.names}:
         names = data.dtype.names
         data = np.stack([data[n].astype(float) for n in names[:3]], axis=-1)
@@ -506,7 +501,7 @@ def _rsciio_pixel_size_A(signal: dict, source: str) -> float | None:
 
 
 # ------------------------------------------------------------------------------------------------ to float image
-def _is_rgb_shape(shape: tuple[int, ...]) -> bool:
+def is_rgb_shape(shape: tuple[int, ...]) -> bool:
     """(H, W, 3|4) with H, W > 4 is a colour image; (3, H, W) is a stack."""
     return len(shape) == 3 and shape[2] in (3, 4) and shape[0] > 4 and shape[1] > 4
 
@@ -538,11 +533,11 @@ def _rgb_to_grey(data: np.ndarray, source: str) -> np.ndarray:
     return colour.mean(axis=-1)
 
 
-def _to_float_image(data: np.ndarray, source: str, *, allow_stack: bool, rgb: bool | None) -> np.ndarray:
+def to_float_image(data: np.ndarray, source: str, *, allow_stack: bool, rgb: bool | None) -> np.ndarray:
     data = np.asarray(data)
     _check_dtype(data.dtype, source)
     if rgb is None:
-        rgb = _is_rgb_shape(data.shape)
+        rgb = is_rgb_shape(data.shape)
     if rgb and data.ndim >= 3 and data.shape[-1] in (3, 4):
         data = _rgb_to_grey(data, source)
     if data.ndim < 2:
