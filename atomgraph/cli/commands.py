@@ -1,60 +1,24 @@
-"""The ``atomgraph`` command.
-
-Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, adapt, evaluate, train, models,
-demo.
-User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
-an internal error: one line and exit 1 (``--debug`` shows the traceback).
-"""
+"""What each ``atomgraph`` verb does (argument parsing is in :mod:`atomgraph.cli.parser`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import math
-import os
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import AtomgraphInputError
-from .io.safe_write import OutputFolder, check_output_folder
+from ..errors import AtomgraphInputError
+from ..io.safe_write import OutputFolder, check_output_folder
 
 log = logging.getLogger("atomgraph")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 # warnings of the running command, printed on stderr when it succeeds (a failing command prints one line: the error)
-_WARNINGS: list[str] = []
+WARNINGS: list[str] = []
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting, so usage errors are one line + exit 2."""
-
-    def error(self, message: str) -> None:  # noqa: D102
-        raise AtomgraphInputError(f"{self.prog}: {message}")
-
-
-def _positive(kind: type):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-        return value
-
-    return parse
-
-
-def _pixel_size_or_auto(text: str):
-    """--pixel-size for image commands: a positive number (Å/px) or ``auto`` (measured from the lattice)."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    return _positive(float)(text)
-
-
-def _defect_counts(items: list[str] | None) -> dict[str, float]:
+def defect_counts(items: list[str] | None) -> dict[str, float]:
     counts: dict[str, float] = {}
     for item in items or []:
         label, sep, value = item.partition("=")
@@ -67,20 +31,18 @@ def _defect_counts(items: list[str] | None) -> dict[str, float]:
     return counts
 
 
-# ----------------------------------------------------------------------------------------------------------- outputs
-# ---------------------------------------------------------------------------------------------------------- commands
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from .io.safe_write import plain_name, safe_child
-    from .io.tables import write_truth_csv
-    from .materials import get_material
-    from .simulate import simulate
+    from ..io.safe_write import plain_name, safe_child
+    from ..io.tables import write_truth_csv
+    from ..materials import get_material
+    from ..simulate import simulate
 
     material = get_material(args.material)  # validate before touching the disk
     plain_name(material.name, "config key 'name'", source=args.material)  # names the files written below
-    counts = _defect_counts(args.defect)
+    counts = defect_counts(args.defect)
     if args.count < 1:
         raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
@@ -107,12 +69,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from .io.images import read_image
-    from .io.safe_write import check_writable
-    from .io.tables import write_atoms_csv
-    from .locate import locate
-
-    from .pipeline import check_scale
+    from ..io.images import read_image
+    from ..io.safe_write import check_writable
+    from ..io.tables import write_atoms_csv
+    from ..locate import locate
+    from ..pipeline import check_scale
 
     check_writable(args.output, args.force)
     image = read_image(args.image, allow_stack=True)
@@ -129,9 +90,9 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from .classify import classify
-    from .io.coords import read_coordinates
-    from .io.graphs import check_graph_output, write_graph
+    from ..classify import classify
+    from ..io.coords import read_coordinates
+    from ..io.graphs import check_graph_output, write_graph
 
     check_graph_output(args.output, args.force)
     atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
@@ -148,7 +109,7 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
     ``element`` column, or vacancy rows) are fine."""
     import numpy as np
 
-    from .classify import load_classifier
+    from ..classify import load_classifier
 
     known = sorted(set(load_classifier(model).meta.get("label_elements", {}).values()) - {""})
     element = np.asarray(atoms.element, dtype=object)
@@ -162,8 +123,8 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .io.images import read_image
-    from .pipeline import analyze, check_scale, parse_exports, save_stack
+    from ..io.images import read_image
+    from ..pipeline import analyze, check_scale, parse_exports, save_stack
 
     export = parse_exports(args.export)  # an unknown name is refused before any work
     check_output_folder(Path(args.output), args.force)
@@ -190,8 +151,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-    from .classify.adapt import adapt_classifier
-    from .io.images import read_image
+    from ..classify.adapt import adapt_classifier
+    from ..io.images import read_image
 
     check_output_folder(Path(args.output), args.force)
     frames = []
@@ -213,7 +174,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .batch import batch
+    from ..batch import batch
 
     bar = None
 
@@ -254,8 +215,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def _which_model(args: argparse.Namespace, image) -> None:
     """``analyze`` without ``--model``: exit 2 listing the bundled models whose lattice matches (never guess)."""
-    from .pipeline import check_scale
-    from .scale import bundled_model_names, which_model_message
+    from ..pipeline import check_scale
+    from ..scale import bundled_model_names, which_model_message
 
     pixel_size = None if args.pixel_size == "auto" else (args.pixel_size or image.pixel_size_A)
     if pixel_size is not None:
@@ -267,8 +228,8 @@ def _which_model(args: argparse.Namespace, image) -> None:
 def _pixel_size(args: argparse.Namespace, image) -> float:
     """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
     (atomgraph.scale): warnings go to stderr, a pixel size that cannot fit is a usage error naming the file."""
-    from .pipeline import check_scale
-    from .scale import check_lattice_scale
+    from ..pipeline import check_scale
+    from ..scale import check_lattice_scale
 
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
@@ -281,16 +242,16 @@ def _pixel_size(args: argparse.Namespace, image) -> float:
                                     lattice_check=not args.no_lattice_check)
     except AtomgraphInputError as exc:
         raise AtomgraphInputError(str(exc), source=args.image) from None
-    _WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
+    WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
     if pixel_size == "auto":
-        _WARNINGS.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
+        WARNINGS.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
                          f"{check.pixel_size_A:.4g} Å/px")
     return check.pixel_size_A
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
-    from .io.coords import read_coordinates
+    from ..evaluate import evaluate
+    from ..io.coords import read_coordinates
 
     pred = read_coordinates(args.pred, pixel_size_A=args.pixel_size)
     truth = read_coordinates(args.truth, pixel_size_A=args.pixel_size or pred.pixel_size_A)
@@ -318,13 +279,13 @@ def format_report(report: dict) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .io.safe_write import check_writable
+    from ..io.safe_write import check_writable
 
     check_writable(args.output, args.force)
     if args.stage == "locator":
-        from .locate.train import train_locator as train
+        from ..locate.train import train_locator as train
     else:
-        from .classify.train import train_classifier as train
+        from ..classify.train import train_classifier as train
     if args.minutes is not None and not args.minutes > 0:
         raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
     card = train(args.config, args.output, seed=args.seed, force=args.force, minutes=args.minutes)
@@ -333,7 +294,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .weights import bundled_models
+    from ..weights import bundled_models
 
     models = bundled_models()
     if args.json:
@@ -365,7 +326,7 @@ def _card_headline(card: dict) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ..demo import run_demo
 
     print(run_demo(Path(args.output), force=args.force))
     return EXIT_OK
@@ -379,167 +340,3 @@ def _print_label_counts(labels) -> None:
     print(f"{'label':<{width}}  count")
     for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"{label or '(none)':<{width}}  {n}")
-
-
-# ------------------------------------------------------------------------------------------------------------ parser
-def threshold_option(p: argparse.ArgumentParser) -> None:
-    """``--threshold``: nodes whose calibrated probability is below it are flagged uncertain."""
-    p.add_argument("--threshold", type=float, default=None,
-                   help="flag nodes uncertain below this probability (default: the model's calibrated threshold)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="atomgraph", description="STEM images of 2D materials -> labeled defect graphs.")
-    parser.add_argument("--version", action="version", version=f"atomgraph {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
-    def common(p: argparse.ArgumentParser, output_help: str) -> None:
-        p.add_argument("-o", "--output", required=True, help=output_help)
-        p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-        p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-
-    p = sub.add_parser("simulate", help="simulate HAADF images with exact truth")
-    p.add_argument("material", help="graphene-si, mose2-w, mos2, or a config .yaml")
-    p.add_argument("--size", type=int, default=512, help="image size in px (default 512)")
-    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: drawn from config)")
-    p.add_argument("--dose", type=_positive(float), default=None, help="e/Å² (default: drawn from config)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first image; image i uses seed+i")
-    p.add_argument("--count", type=int, default=1, help="number of images")
-    p.add_argument("--defect", action="append", metavar="LABEL=N", help="defects per image, e.g. Si3=2")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
-    p.set_defaults(func=cmd_simulate)
-
-    def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str, image: bool = False,
-                             model_default: str | None = "graphene-si") -> None:
-        p.add_argument("--model", default=model_default,
-                       help="graphene-si, mose2-w, or a .safetensors path"
-                            + (f" (default {model_default})" if model_default else
-                               " (none: list the bundled models whose lattice matches the image)"))
-        p.add_argument("--pixel-size", type=_pixel_size_or_auto if image else _positive(float), default=None,
-                       help=pixel_help)
-        if image:
-            p.add_argument("--strict", action="store_true",
-                           help="a pixel size that disagrees with the image's lattice (or is outside the model's "
-                                "training range) is an error, not a warning")
-            p.add_argument("--no-lattice-check", action="store_true",
-                           help="do not measure the lattice from the image's Fourier transform")
-
-    p = sub.add_parser("locate", help="find atomic columns in an image")
-    p.add_argument("image")
-    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
-    common(p, "atoms CSV")
-    p.set_defaults(func=cmd_locate)
-
-    p = sub.add_parser("classify", help="label local environments from a coordinate file")
-    p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
-    model_and_pixel_size(p, "Å/px (for x_px/y_px input)")
-    threshold_option(p)
-    common(p, "graph file: .graphml .json .csv .extxyz .pt")
-    p.set_defaults(func=cmd_classify)
-
-    p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
-    p.add_argument("image")
-    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True,
-                         model_default=None)
-    p.add_argument("--export", default="", metavar="FORMATS",
-                   help="also write graph.FORMAT for each of graphml,json,extxyz,pt (comma-separated, or all); "
-                        "default: only the compact atoms.csv defects.csv graph.npz overlay.png")
-    p.add_argument("--overlay-full", action="store_true",
-                   help="overlay.png at one pixel per image pixel (default: long side at most 2048 px)")
-    threshold_option(p)
-    common(p, "output folder")
-    p.set_defaults(func=cmd_analyze)
-
-    p = sub.add_parser("adapt", help="self-train a classifier on your own unlabeled frames -> a model folder")
-    p.add_argument("frames", nargs="+", metavar="FRAME", help="image files (stacks: every frame)")
-    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
-    p.add_argument("--minutes", type=_positive(float), default=5.0, help="fine-tuning budget (default 5)")
-    p.add_argument("--confidence", type=float, default=0.99,
-                   help="calibrated probability a node needs to become a pseudo-label (default 0.99)")
-    common(p, "model folder to write (use it as --model FOLDER)")
-    p.set_defaults(func=cmd_adapt)
-
-    p = sub.add_parser("batch", help="many files and frames on dask (local cluster or a scheduler) -> Parquet")
-    p.add_argument("patterns", nargs="+", metavar="PATTERN", help="image files or glob patterns (quote them: "
-                   "'frames/**/*.tif'); every frame of a stack is a task")
-    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running dask scheduler, e.g. tcp://host:8786 (default: an embedded local cluster)")
-    p.add_argument("--workers", type=_positive(int), default=None,
-                   help="local cluster worker processes, one thread each (default: one per core)")
-    p.add_argument("--memory-limit", default=None, help="per local worker, e.g. 2GiB (default: RAM / workers)")
-    threshold_option(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
-    p.set_defaults(func=cmd_batch)
-
-    p = sub.add_parser("evaluate", help="compare predicted atoms with truth")
-    p.add_argument("pred")
-    p.add_argument("truth")
-    p.add_argument("--tolerance", type=_positive(float), default=0.5, help="match distance in Å (default 0.5)")
-    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px for px-only CSVs")
-    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("train", help="train a locator or classifier on simulated data")
-    p.add_argument("stage", choices=["locator", "classifier"])
-    p.add_argument("--config", required=True, help="material config .yaml (or a built-in name)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--minutes", type=float, default=None,
-                   help="wall-clock budget (default: locator about 14 min by steps, classifier 10 min)")
-    common(p, "weights file (.safetensors); a .json model card is written beside it")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("models", help="bundled models and their cards")
-    p.add_argument("--json", action="store_true", help="print the full cards as JSON")
-    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_models)
-
-    p = sub.add_parser("demo", help="simulate a graphene-Si image, analyze it, compare with the truth")
-    p.add_argument("-o", "--output", default="atomgraph-demo", help="output folder (default ./atomgraph-demo)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
-    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_demo)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    debug = "--debug" in argv
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
-    _WARNINGS.clear()
-    try:
-        args = build_parser().parse_args(argv)
-        code = args.func(args)
-        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
-        for line in _WARNINGS:
-            print(line, file=sys.stderr)
-        return code
-    except BrokenPipeError:
-        # the reader went away (`atomgraph evaluate ... | head -1`): stop quietly, as the Python docs recommend,
-        # pointing stdout at devnull so the interpreter's final flush does not fail again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_OK
-    except AtomgraphInputError as exc:
-        if debug:
-            raise
-        print(f"atomgraph: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("atomgraph: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if debug:
-            raise
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"atomgraph: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
-              file=sys.stderr)
-        return EXIT_INTERNAL
-
-
-if __name__ == "__main__":
-    sys.exit(main())

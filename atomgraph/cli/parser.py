@@ -1,0 +1,188 @@
+"""The ``atomgraph`` argument parser: one sub-command per verb (the verbs are a contract, see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from .. import __version__
+from ..errors import AtomgraphInputError
+from .commands import (
+    cmd_adapt,
+    cmd_analyze,
+    cmd_batch,
+    cmd_classify,
+    cmd_demo,
+    cmd_evaluate,
+    cmd_locate,
+    cmd_models,
+    cmd_simulate,
+    cmd_train,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so usage errors are one line + exit 2."""
+
+    def error(self, message: str) -> None:  # noqa: D102
+        raise AtomgraphInputError(f"{self.prog}: {message}")
+
+
+def _positive(kind: type):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+        return value
+
+    return parse
+
+
+def _pixel_size_or_auto(text: str):
+    """--pixel-size for image commands: a positive number (Å/px) or ``auto`` (measured from the lattice)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _positive(float)(text)
+
+
+def threshold_option(p: argparse.ArgumentParser) -> None:
+    """``--threshold``: nodes whose calibrated probability is below it are flagged uncertain."""
+    p.add_argument("--threshold", type=float, default=None,
+                   help="flag nodes uncertain below this probability (default: the model's calibrated threshold)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every verb (each sub-command's ``func`` runs it)."""
+    parser = _Parser(prog="atomgraph", description="STEM images of 2D materials -> labeled defect graphs.")
+    parser.add_argument("--version", action="version", version=f"atomgraph {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for add in (_add_simulate, _add_image_commands, _add_many_frame_commands, _add_model_commands):
+        add(sub)
+    return parser
+
+
+def common(p: argparse.ArgumentParser, output_help: str) -> None:
+    p.add_argument("-o", "--output", required=True, help=output_help)
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def model_and_pixel_size(p: argparse.ArgumentParser, pixel_help: str, image: bool = False,
+                         model_default: str | None = "graphene-si") -> None:
+    p.add_argument("--model", default=model_default,
+                   help="graphene-si, mose2-w, or a .safetensors path"
+                        + (f" (default {model_default})" if model_default else
+                           " (none: list the bundled models whose lattice matches the image)"))
+    p.add_argument("--pixel-size", type=_pixel_size_or_auto if image else _positive(float), default=None,
+                   help=pixel_help)
+    if image:
+        p.add_argument("--strict", action="store_true",
+                       help="a pixel size that disagrees with the image's lattice (or is outside the model's "
+                            "training range) is an error, not a warning")
+        p.add_argument("--no-lattice-check", action="store_true",
+                       help="do not measure the lattice from the image's Fourier transform")
+
+
+def _add_simulate(sub) -> None:
+    p = sub.add_parser("simulate", help="simulate HAADF images with exact truth")
+    p.add_argument("material", help="graphene-si, mose2-w, mos2, or a config .yaml")
+    p.add_argument("--size", type=int, default=512, help="image size in px (default 512)")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px (default: drawn from config)")
+    p.add_argument("--dose", type=_positive(float), default=None, help="e/Å² (default: drawn from config)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first image; image i uses seed+i")
+    p.add_argument("--count", type=int, default=1, help="number of images")
+    p.add_argument("--defect", action="append", metavar="LABEL=N", help="defects per image, e.g. Si3=2")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
+    p.set_defaults(func=cmd_simulate)
+
+
+def _add_image_commands(sub) -> None:
+    """locate, classify, analyze: one image (or coordinate file) at a time."""
+    p = sub.add_parser("locate", help="find atomic columns in an image")
+    p.add_argument("image")
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
+    common(p, "atoms CSV")
+    p.set_defaults(func=cmd_locate)
+
+    p = sub.add_parser("classify", help="label local environments from a coordinate file")
+    p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
+    model_and_pixel_size(p, "Å/px (for x_px/y_px input)")
+    threshold_option(p)
+    common(p, "graph file: .graphml .json .csv .extxyz .pt")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
+    p.add_argument("image")
+    model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True,
+                         model_default=None)
+    p.add_argument("--export", default="", metavar="FORMATS",
+                   help="also write graph.FORMAT for each of graphml,json,extxyz,pt (comma-separated, or all); "
+                        "default: only the compact atoms.csv defects.csv graph.npz overlay.png")
+    p.add_argument("--overlay-full", action="store_true",
+                   help="overlay.png at one pixel per image pixel (default: long side at most 2048 px)")
+    threshold_option(p)
+    common(p, "output folder")
+    p.set_defaults(func=cmd_analyze)
+
+
+def _add_many_frame_commands(sub) -> None:
+    """adapt and batch: many files and frames."""
+    p = sub.add_parser("adapt", help="self-train a classifier on your own unlabeled frames -> a model folder")
+    p.add_argument("frames", nargs="+", metavar="FRAME", help="image files (stacks: every frame)")
+    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
+    p.add_argument("--minutes", type=_positive(float), default=5.0, help="fine-tuning budget (default 5)")
+    p.add_argument("--confidence", type=float, default=0.99,
+                   help="calibrated probability a node needs to become a pseudo-label (default 0.99)")
+    common(p, "model folder to write (use it as --model FOLDER)")
+    p.set_defaults(func=cmd_adapt)
+
+    p = sub.add_parser("batch", help="many files and frames on dask (local cluster or a scheduler) -> Parquet")
+    p.add_argument("patterns", nargs="+", metavar="PATTERN", help="image files or glob patterns (quote them: "
+                   "'frames/**/*.tif'); every frame of a stack is a task")
+    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running dask scheduler, e.g. tcp://host:8786 (default: an embedded local cluster)")
+    p.add_argument("--workers", type=_positive(int), default=None,
+                   help="local cluster worker processes, one thread each (default: one per core)")
+    p.add_argument("--memory-limit", default=None, help="per local worker, e.g. 2GiB (default: RAM / workers)")
+    threshold_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
+    p.set_defaults(func=cmd_batch)
+
+
+def _add_model_commands(sub) -> None:
+    """evaluate, train, models, demo."""
+    p = sub.add_parser("evaluate", help="compare predicted atoms with truth")
+    p.add_argument("pred")
+    p.add_argument("truth")
+    p.add_argument("--tolerance", type=_positive(float), default=0.5, help="match distance in Å (default 0.5)")
+    p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px for px-only CSVs")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a locator or classifier on simulated data")
+    p.add_argument("stage", choices=["locator", "classifier"])
+    p.add_argument("--config", required=True, help="material config .yaml (or a built-in name)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--minutes", type=float, default=None,
+                   help="wall-clock budget (default: locator about 14 min by steps, classifier 10 min)")
+    common(p, "weights file (.safetensors); a .json model card is written beside it")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("models", help="bundled models and their cards")
+    p.add_argument("--json", action="store_true", help="print the full cards as JSON")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("demo", help="simulate a graphene-Si image, analyze it, compare with the truth")
+    p.add_argument("-o", "--output", default="atomgraph-demo", help="output folder (default ./atomgraph-demo)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
