@@ -31,7 +31,14 @@ from typing import Callable
 
 from ..errors import AtomgraphInputError
 from .plan import Task, expand_patterns, plan_tasks
-from .store import PartWriter, check_output, dataset_path, prepare_output, read_results, recover
+from .store import (
+    PartWriter,
+    check_output,
+    dataset_path,
+    prepare_output,
+    read_results,
+    recover,
+)
 from .worker import PreloadModels, run_task
 
 __all__ = ["batch", "BatchSummary", "read_results", "Task"]

@@ -64,32 +64,35 @@ def expand_patterns(patterns: list[str] | tuple[str, ...] | str) -> list[str]:
 
 def _header(path: Path, source: str) -> tuple[int, float | None]:
     """(frames, pixel size in Å or None) of an image file, from its header where the format allows."""
-    from ..io import images
+    from ..io.checks import check_input_file
+    from ..io.image_checks import is_rgb_shape
+    from ..io.images import read_image
+    from ..io.tiff import tiff_pixel_size_A
 
     ext = path.suffix.lower()
     if ext == ".npy":
-        images.check_input_file(path, source)
+        check_input_file(path, source)
         try:
             shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
         except Exception as exc:  # noqa: BLE001 - numpy raises many types on a bad header
             raise AtomgraphInputError(f"is not a valid .npy file ({short_error(exc)})", source=source) from None
-        stack = len(shape) == 3 and not images.is_rgb_shape(shape)
+        stack = len(shape) == 3 and not is_rgb_shape(shape)
         return (int(shape[0]) if stack else 1), None
     if ext in (".tif", ".tiff"):
         import tifffile
 
-        images.check_input_file(path, source)
+        check_input_file(path, source)
         try:
             with tifffile.TiffFile(path) as tif:
                 page, shape = tif.pages.first, tuple(tif.series[0].shape)
                 rgb = page.samplesperpixel in (3, 4) and len(shape) >= 3 and shape[-1] in (3, 4)
                 stack = (len(shape) == 3 and not rgb) or len(shape) == 4
-                return (int(shape[0]) if stack else 1), images.tiff_pixel_size_A(tif, page, source)
+                return (int(shape[0]) if stack else 1), tiff_pixel_size_A(tif, page, source)
         except AtomgraphInputError:
             raise
         except Exception:  # noqa: BLE001 - let read_image give its own message or read it another way
             pass
-    image = images.read_image(path, allow_stack=True)
+    image = read_image(path, allow_stack=True)
     return image.frames, image.pixel_size_A
 
 

@@ -22,7 +22,6 @@ except ImportError:  # pragma: no cover
 
 from ..errors import AtomgraphInputError
 
-
 _LAST_STACK: dict = {}  # the last whole stack read by this worker process (formats without per-frame reads)
 
 
@@ -32,19 +31,20 @@ def read_frame(path: str, frame: int, n_frames: int, source: str | None = None) 
     :func:`atomgraph.read_image`, exactly as ``atomgraph analyze`` reads it. A stack in another format
     (``.emd``, ``.dm4``) is read whole once and kept for the next frames of the same file (one stack per worker)."""
     from ..io import images
+    from ..io.image_checks import to_float_image
 
     source = source or path
     ext = Path(path).suffix.lower()
     if n_frames > 1 and ext == ".npy":
         stack = np.load(path, mmap_mode="r", allow_pickle=False)
-        return images.to_float_image(np.asarray(stack[frame]), f"{source} frame {frame}", allow_stack=False,
+        return to_float_image(np.asarray(stack[frame]), f"{source} frame {frame}", allow_stack=False,
                                       rgb=False)
     if n_frames > 1 and ext in (".tif", ".tiff"):
         import tifffile
 
         with tifffile.TiffFile(path) as tif:
             data = tif.asarray(key=frame, series=0)
-        return images.to_float_image(data, f"{source} frame {frame}", allow_stack=False, rgb=None)
+        return to_float_image(data, f"{source} frame {frame}", allow_stack=False, rgb=None)
     if n_frames > 1:
         stat = Path(path).stat()
         key = (path, stat.st_mtime_ns, stat.st_size)

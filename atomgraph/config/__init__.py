@@ -30,8 +30,15 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import AtomgraphInputError
-from .models import (ClassifierConfig, DefectConfig, GraphConfig, ImageConfig, LatticeConfig, LocatorConfig,
-                     MaterialConfig)
+from .models import (
+    ClassifierConfig,
+    DefectConfig,
+    GraphConfig,
+    ImageConfig,
+    LatticeConfig,
+    LocatorConfig,
+    MaterialConfig,
+)
 from .range import Range
 
 __all__ = ["Range", "MaterialConfig", "LatticeConfig", "DefectConfig", "ImageConfig", "GraphConfig",

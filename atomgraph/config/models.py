@@ -20,7 +20,14 @@ import math
 from typing import Annotated, Any
 
 from ase.data import chemical_symbols
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .range import Range
 

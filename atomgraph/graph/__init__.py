@@ -7,7 +7,13 @@
 - :mod:`~atomgraph.graph.container`: :class:`AtomGraph` and its networkx / torch_geometric conversions.
 """
 
-from .build import build_graph, check_coordinates, check_positions, element_roles, fit_material_lattice
+from .build import (
+           build_graph,
+           check_coordinates,
+           check_positions,
+           element_roles,
+           fit_material_lattice,
+)
 from .container import GRAPH_VERSION, AtomGraph, pyg_dict
 from .cutoffs import cutoff_matrix, estimate_cutoff
 from .lattice import LatticeModel, Region, fit_lattice

@@ -36,7 +36,16 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .region import Region
-from .sites import EMPTY, FILLED, OCCUPIED, OUTSIDE, Anchors, SiteRules, nearest_candidate, vacancy_sites
+from .sites import (
+    EMPTY,
+    FILLED,
+    OCCUPIED,
+    OUTSIDE,
+    Anchors,
+    SiteRules,
+    nearest_candidate,
+    vacancy_sites,
+)
 from .strain import BondFit, StrainField, fit_bonds, ideal_bonds
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it

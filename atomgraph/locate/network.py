@@ -7,8 +7,8 @@ Output channel 0 is the column-center logit (sigmoid -> heatmap in [0, 1]); chan
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 STRIDE = 4  # total downsampling: inputs must be multiples of this
 

@@ -6,7 +6,13 @@ Positions are (x, y) pixel coordinates with pixel (row i, column j) centered at 
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import map_coordinates, maximum_filter, minimum_filter, gaussian_filter, convolve
+from scipy.ndimage import (
+    convolve,
+    gaussian_filter,
+    map_coordinates,
+    maximum_filter,
+    minimum_filter,
+)
 from scipy.spatial import cKDTree
 
 
