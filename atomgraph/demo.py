@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 DEMO_MATERIAL = "graphene-si"
-DEMO_SETTINGS = dict(size=512, pixel_size=0.1, dose=2e5, seed=2026)
+DEMO_SETTINGS = dict(size=512, pixel_size_A=0.1, dose=2e5, seed=2026)
 
 
 def run_demo(output: Path, force: bool = False) -> str:
@@ -24,7 +24,7 @@ def run_demo(output: Path, force: bool = False) -> str:
     check_output_folder(output, force)  # refuse a non-empty folder before any work
     t0 = time.perf_counter()
     sim = simulate(DEMO_MATERIAL, **DEMO_SETTINGS)
-    result = analyze(sim.image, model=DEMO_MATERIAL, pixel_size=sim.pixel_size_A)
+    result = analyze(sim.image, model=DEMO_MATERIAL, pixel_size_A=sim.pixel_size_A)
     with OutputFolder(output, force) as tmp:  # the temporary folder exists only while writing
         result.save(tmp)
         np.save(tmp / "image.npy", sim.image)

@@ -1,8 +1,8 @@
 """The whole chain on one image: locate -> graph -> classify -> defects, with no re-computation between stages.
 
 >>> import atomgraph
->>> sim = atomgraph.simulate("graphene-si", size=256, pixel_size=0.1, dose=1e5, seed=0)
->>> result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size=0.1)
+>>> sim = atomgraph.simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=0)
+>>> result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
 >>> sorted(result.defect_counts())  # doctest: +SKIP
 ['Si3', 'Si4']
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .atoms import UNLABELED, AtomTable
+from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
 
 #: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself.
@@ -181,8 +182,9 @@ class Analysis:
         return paths
 
 
-def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | None = None, *,
-            threshold: float | None = None, tile_size: int | None = None) -> Analysis:
+def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float | None = None, *,
+            threshold: float | None = None, tile_size: int | None = None, pixel_size: float | None = None
+            ) -> Analysis:
     """Locate atoms, build the graph, classify every node and group defects, on one 2D image.
 
     Parameters
@@ -191,7 +193,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
         2D array, HAADF contrast (atoms bright), any dtype.
     model
         Bundled model name (``graphene-si``, ``mose2-w``): used for both the locator and the classifier.
-    pixel_size
+    pixel_size_A
         Å per pixel (required).
     threshold
         Nodes whose best (calibrated) class probability is below this are flagged ``uncertain``; None: the
@@ -205,13 +207,14 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
     from .locate import locate
     from .weights import model_material
 
-    if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
+    pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
+    if pixel_size_A is None:
+        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
     shape = getattr(image, "shape", None)
-    check_scale(shape if isinstance(shape, tuple) else (), pixel_size, model)
+    check_scale(shape if isinstance(shape, tuple) else (), pixel_size_A, model)
     timings = {}
     t0 = time.perf_counter()
-    atoms = locate(image, model=model, pixel_size=pixel_size, tile_size=tile_size)
+    atoms = locate(image, model=model, pixel_size_A=pixel_size_A, tile_size=tile_size)
     t1 = time.perf_counter()
     graph = build_graph(atoms, material=model_material(model))
     t2 = time.perf_counter()
@@ -220,7 +223,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size: float | N
     defects = find_defects(graph)
     t4 = time.perf_counter()
     timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
-    return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size), model=str(model), graph=graph,
+    return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size_A), model=str(model), graph=graph,
                     defects=defects, timings_s=timings)
 
 

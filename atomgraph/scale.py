@@ -5,7 +5,7 @@ Before an image is analyzed, its lattice spacing is measured from its Fourier tr
 a hexagonal lattice of constant ``a`` (Å) has first-order planes ``d_100 = a * sqrt(3) / 2`` apart, so an image
 whose planes are ``s`` px apart has a pixel size of ``d_100 / s`` Å/px. :func:`check_lattice_scale`
 
-- with ``pixel_size="auto"``: uses that measured pixel size;
+- with ``pixel_size_A="auto"``: uses that measured pixel size;
 - with a given pixel size: reports (a warning, or an error when ``strict``) a disagreement beyond ``tolerance``
   (default 2.5 %) naming the pixel size that would fit, and refuses (always) a pixel size too coarse for the
   material's columns to be resolved (Nyquist: columns ``bond_A`` apart need pixels of at most ``bond_A / 2``);
@@ -109,7 +109,7 @@ def model_lattice(model: str | Path) -> ModelLattice | None:
                         bond_A=float(material.bond_A), train_pixel_A=train)
 
 
-def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size: float | str | None, *,
+def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size_A: float | str | None, *,
                 tolerance: float = TOLERANCE, strict: bool = False, lattice_check: bool = True) -> ScaleCheck:
     """Check (or, for ``"auto"``, measure) the pixel size of a 2D image for a model.
 
@@ -119,7 +119,7 @@ def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size: float 
         One frame, HAADF contrast.
     model : str or path
         Bundled model name or locator ``.safetensors``; its material gives the expected lattice.
-    pixel_size : float, "auto" or None
+    pixel_size_A : float, "auto" or None
         Å per pixel as given (from the user or the file), or ``"auto"`` to use the measured one.
     tolerance : float
         Relative disagreement (0.025 = 2.5 %) above which the given pixel size is reported.
@@ -139,8 +139,8 @@ def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size: float 
         No pixel size; ``"auto"`` or a check on an image with no lattice; a pixel size too coarse for the
         material's columns; and, when ``strict``, anything that would be a warning.
     """
-    auto = isinstance(pixel_size, str) and pixel_size.strip().lower() == "auto"
-    if pixel_size is None:
+    auto = isinstance(pixel_size_A, str) and pixel_size_A.strip().lower() == "auto"
+    if pixel_size_A is None:
         raise AtomgraphInputError("pixel size is needed (Å/px): give --pixel-size, or --pixel-size auto to measure "
                                   "it from the lattice")
     info = model_lattice(model)
@@ -149,9 +149,9 @@ def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size: float 
             raise AtomgraphInputError(f"--pixel-size auto needs the model's material, and model {model} has none "
                                       "known: give the pixel size")
         log.info("model %s has no known material: pixel size not checked against the lattice", model)
-        return ScaleCheck(pixel_size_A=float(pixel_size))
+        return ScaleCheck(pixel_size_A=float(pixel_size_A))
     image = np.asarray(image)
-    given = None if auto else float(pixel_size)
+    given = None if auto else float(pixel_size_A)
     check = ScaleCheck(pixel_size_A=given if given is not None else math.nan, material=info.material)
     if given is not None and info.bond_A / given < NYQUIST_PX:
         _refuse_unresolvable(image, given, info, lattice_check)
@@ -184,7 +184,7 @@ def column_share(image: np.ndarray, model: str | Path, pixel_A: float, bond_A: f
 
     from .locate import locate
 
-    atoms = locate(image, model=model, pixel_size=pixel_A)
+    atoms = locate(image, model=model, pixel_size_A=pixel_A)
     xy = np.asarray(atoms.positions_A, dtype=float)[:, :2]
     if len(xy) < 2:
         return len(xy), 0.0

@@ -39,7 +39,7 @@ def make_frames(folder: Path, n: int, size: int, model: str) -> list[str]:
 
     import atomgraph
 
-    images = [atomgraph.simulate(model, size=size, pixel_size=0.1, dose=2e5, seed=s).image for s in range(min(n, 8))]
+    images = [atomgraph.simulate(model, size=size, pixel_size_A=0.1, dose=2e5, seed=s).image for s in range(min(n, 8))]
     paths = []
     for i in range(n):
         # distinct content per file (the resume key is the pixels): a tiny offset keeps the analysis the same
@@ -73,7 +73,7 @@ def run(paths: list[str], workers: int, model: str, out: Path, kill_after: int) 
                 pass
 
     try:
-        summary = atomgraph.batch(paths, model=model, output=out, pixel_size=0.1, scheduler=cluster.scheduler_address,
+        summary = atomgraph.batch(paths, model=model, output=out, pixel_size_A=0.1, scheduler=cluster.scheduler_address,
                                   on_result=on_result)
         peaks = client.run(_peak_rss_gib)
         frames = read_results(out, "frames").to_pydict()

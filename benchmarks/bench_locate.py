@@ -49,7 +49,7 @@ def accuracy(n_images: int, size: int = 384, weights: dict[str, str] | None = No
         sp_ok = sp_n = 0
         for i in range(n_images):
             sim = atomgraph.simulate(material, size=size, dose=dose, seed=EVAL_SEED + i)
-            pred = locate(sim.image, weights.get(material, material), pixel_size=sim.pixel_size_A)
+            pred = locate(sim.image, weights.get(material, material), pixel_size_A=sim.pixel_size_A)
             r = evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape)
             tp += r["tp"]; n_pred += r["n_pred"]; n_truth += r["n_truth"]  # noqa: E702
             sq += r["rms_error_A"] ** 2 * r["tp"]
@@ -100,17 +100,17 @@ class AtomAIUnet(nn.Module):
 
 def one(size: int, repeats: int, px: float = 0.1) -> dict:
     """Median locate time and the process's peak RSS for one image size (graphene-si, 0.1 Å/px)."""
-    base = atomgraph.simulate("graphene-si", size=min(size, 1024), pixel_size=px, dose=1e5, seed=EVAL_SEED).image
+    base = atomgraph.simulate("graphene-si", size=min(size, 1024), pixel_size_A=px, dose=1e5, seed=EVAL_SEED).image
     reps = int(math.ceil(size / base.shape[0]))
     image = np.tile(base, (reps, reps))[:size, :size].copy()
     del base
     load_locator("graphene-si")
-    locate(image[:256, :256], "graphene-si", pixel_size=px)  # warm-up
+    locate(image[:256, :256], "graphene-si", pixel_size_A=px)  # warm-up
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        atoms = locate(image, "graphene-si", pixel_size=px)
+        atoms = locate(image, "graphene-si", pixel_size_A=px)
         times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"size": size, "median_s": float(np.median(times)), "min_s": float(np.min(times)), "atoms": len(atoms),
@@ -133,12 +133,12 @@ def speed(repeats: int) -> None:
     n_unet = sum(p.numel() for p in unet.parameters())
     ours = load_locator("graphene-si")
     n_ours = sum(p.numel() for p in ours.net.parameters())
-    image = atomgraph.simulate("graphene-si", size=1024, pixel_size=0.1, dose=1e5, seed=EVAL_SEED).image
+    image = atomgraph.simulate("graphene-si", size=1024, pixel_size_A=0.1, dose=1e5, seed=EVAL_SEED).image
     x = torch.from_numpy((image - image.mean()) / image.std())[None, None]
     for threads in (2, 1):
         torch.set_num_threads(threads)
         t_unet, t_ours = [], []
-        locate(image, "graphene-si", pixel_size=0.1)
+        locate(image, "graphene-si", pixel_size_A=0.1)
         with torch.inference_mode():
             unet(x)
             for _ in range(repeats):
@@ -146,7 +146,7 @@ def speed(repeats: int) -> None:
                 unet(x)
                 t_unet.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                locate(image, "graphene-si", pixel_size=0.1)
+                locate(image, "graphene-si", pixel_size_A=0.1)
                 t_ours.append(time.perf_counter() - t)
         mu, mo = float(np.median(t_unet)), float(np.median(t_ours))
         print(f"\n1024² graphene at 0.1 Å/px, {repeats} interleaved runs, {threads} thread(s):")

@@ -25,14 +25,14 @@ import torch
 # inference threads: the library default (1; ATOMGRAPH_THREADS overrides)
 import atomgraph
 size, repeats, model = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-sim = atomgraph.simulate(model, size=size, pixel_size=0.1, dose=2e5, seed=99)
+sim = atomgraph.simulate(model, size=size, pixel_size_A=0.1, dose=2e5, seed=99)
 image = sim.image
 del sim
-atomgraph.analyze(image, model=model, pixel_size=0.1)  # warm-up (imports, weights)
+atomgraph.analyze(image, model=model, pixel_size_A=0.1)  # warm-up (imports, weights)
 times, stages = [], []
 for _ in range(repeats):
     t0 = time.perf_counter()
-    result = atomgraph.analyze(image, model=model, pixel_size=0.1)
+    result = atomgraph.analyze(image, model=model, pixel_size_A=0.1)
     times.append(time.perf_counter() - t0)
     stages.append(result.timings_s)
 median = statistics.median(times)
@@ -59,7 +59,7 @@ def run_cli(size: int, repeats: int, model: str, export: str) -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-cli-"))
     try:
         frame = work / "frame.npy"
-        np.save(frame, atomgraph.simulate(model, size=size, pixel_size=0.1, dose=2e5, seed=99).image)
+        np.save(frame, atomgraph.simulate(model, size=size, pixel_size_A=0.1, dose=2e5, seed=99).image)
         beside = Path(sys.executable).with_name("atomgraph")  # the entry point of this environment
         exe = [str(beside)] if beside.exists() else [sys.executable, "-m", "atomgraph.cli"]
         times, peaks, sizes = [], [], {}

@@ -57,7 +57,7 @@ def simulated(seeds: int) -> None:
         for size, px in SIMS:
             errors, hits, lost, quiet = [], {label: 0 for label, _ in WRONG}, 0, 0
             for seed in range(900000, 900000 + seeds):
-                image = atomgraph.simulate(model, size=size, pixel_size=px, seed=seed).image
+                image = atomgraph.simulate(model, size=size, pixel_size_A=px, seed=seed).image
                 try:
                     quiet += not check_lattice_scale(image, model, px).warnings
                 except AtomgraphInputError:
@@ -195,7 +195,7 @@ def timing() -> None:
     print("| frame | ms |")
     print("|---|---|")
     for size in (256, 1024, 4096):
-        image = atomgraph.simulate("graphene-si", size=min(size, 1024), pixel_size=0.1, seed=1).image
+        image = atomgraph.simulate("graphene-si", size=min(size, 1024), pixel_size_A=0.1, seed=1).image
         if size > 1024:
             image = np.tile(image, (4, 4))
         times = []

@@ -49,14 +49,14 @@ def main() -> None:
     totals = {k: {"tp": 0, "fn": 0, "fp": 0} for k in ("graph", "analyze")}
     for seed in range(900000, 900000 + args.seeds):
         for dose in args.doses:
-            sim = atomgraph.simulate("mose2-w", size=384, pixel_size=px, dose=dose, seed=seed)
+            sim = atomgraph.simulate("mose2-w", size=384, pixel_size_A=px, dose=dose, seed=seed)
             truth = sim.truth.positions_A[sim.truth.label == "Sevac"]
             truth = truth[inner(truth, sim.image.shape, px)]
-            atoms = locate(sim.image, model="mose2-w", pixel_size=px)
+            atoms = locate(sim.image, model="mose2-w", pixel_size_A=px)
             graph = build_graph(atoms, "mose2-w")
             found = graph.atoms.positions_A[graph.atoms.vacancy]
             score(found[inner(found, sim.image.shape, px)], truth, totals["graph"])
-            result = atomgraph.analyze(sim.image, model="mose2-w", pixel_size=px)
+            result = atomgraph.analyze(sim.image, model="mose2-w", pixel_size_A=px)
             labeled = result.atoms.positions_A[result.atoms.label == "Sevac"]
             score(labeled[inner(labeled, sim.image.shape, px)], truth, totals["analyze"])
     print(f"{args.seeds} seeds x doses {args.doses}, 384² at {px} Å/px, sites >= {BORDER_A} Å from the frame")

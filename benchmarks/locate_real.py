@@ -71,7 +71,7 @@ def main(data: Path) -> None:
             continue
         image = np.load(path)
         t = time.perf_counter()
-        atoms = locate(image, model, pixel_size=px)
+        atoms = locate(image, model, pixel_size_A=px)
         dt = time.perf_counter() - t
         fit = lattice_fit(atoms, bond)
         print(f"| {name} | {model} | {px} | {image.shape[0]}x{image.shape[1]} | {len(atoms)} | {fit:.3f} | {dt:.2f} |")
@@ -89,7 +89,7 @@ def main(data: Path) -> None:
         fits, shown = [], []
         for key in sorted(frames.keys()):
             px = info[key]["pixel_size_A_nominal"]
-            atoms = locate(frames[key], "graphene-si", pixel_size=px)
+            atoms = locate(frames[key], "graphene-si", pixel_size_A=px)
             fit = lattice_fit(atoms, 1.42)
             fits.append((fit, key, px, len(atoms)))
             if len(shown) < 16:

@@ -13,8 +13,8 @@ from atomgraph.plot import save_figure
 OUT = Path(__file__).resolve().parent / "out"
 
 FRAMES = {
-    "graphene_si": ("graphene-si", dict(size=384, pixel_size=0.1, dose=2e5, seed=2026, counts={"Si3": 2, "Si4": 2})),
-    "mose2_w": ("mose2-w", dict(size=384, pixel_size=0.1, dose=5e4, seed=11)),
+    "graphene_si": ("graphene-si", dict(size=384, pixel_size_A=0.1, dose=2e5, seed=2026, counts={"Si3": 2, "Si4": 2})),
+    "mose2_w": ("mose2-w", dict(size=384, pixel_size_A=0.1, dose=5e4, seed=11)),
 }
 
 
@@ -22,7 +22,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     for name, (material, settings) in FRAMES.items():
         sim = atomgraph.simulate(material, **settings)
-        result = atomgraph.analyze(sim.image, model=material, pixel_size=sim.pixel_size_A)
+        result = atomgraph.analyze(sim.image, model=material, pixel_size_A=sim.pixel_size_A)
         title = f"{material}, simulated, {settings['dose']:.0e} e/Å² — truth {sim.counts}"
         save_figure(result.plot(title=title), OUT / f"overlay_{name}.png", force=True, dpi=80)
         print(name, "truth", sim.counts, "found", result.label_counts())

@@ -97,7 +97,7 @@ def run_frame(image: np.ndarray, model: str, pixel_size_A: float) -> dict:
     import atomgraph
 
     t = time.perf_counter()
-    res = atomgraph.analyze(image, model=model, pixel_size=pixel_size_A)
+    res = atomgraph.analyze(image, model=model, pixel_size_A=pixel_size_A)
     a, g = res.atoms, res.graph
     return {
         "positions_px": a.positions_px, "positions_A": a.positions_A, "element": a.element, "label": a.label,

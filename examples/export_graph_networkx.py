@@ -13,8 +13,8 @@ import atomgraph
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-export")
 out.mkdir(parents=True, exist_ok=True)
-sim = atomgraph.simulate("graphene-si", size=384, pixel_size=0.1, dose=3e5, seed=3)
-result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size=0.1)
+sim = atomgraph.simulate("graphene-si", size=384, pixel_size_A=0.1, dose=3e5, seed=3)
+result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
 result.save(out, force=True, export=("graphml",))  # graph.npz is written anyway; GraphML on request
 
 # Load the exported GraphML as any networkx user would.

@@ -9,8 +9,8 @@ from pathlib import Path
 import atomgraph
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-graphene-si")
-sim = atomgraph.simulate("graphene-si", size=512, pixel_size=0.1, dose=2e5, seed=7)
-result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size=0.1)
+sim = atomgraph.simulate("graphene-si", size=512, pixel_size_A=0.1, dose=2e5, seed=7)
+result = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
 print(result.summary())
 print("truth:", sim.counts)
 for defect in result.defects:

@@ -10,8 +10,8 @@ from pathlib import Path
 import atomgraph
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example-mose2")
-sim = atomgraph.simulate("mose2-w", size=512, pixel_size=0.1, dose=5e4, seed=11)
-result = atomgraph.analyze(sim.image, model="mose2-w", pixel_size=0.1)
+sim = atomgraph.simulate("mose2-w", size=512, pixel_size_A=0.1, dose=5e4, seed=11)
+result = atomgraph.analyze(sim.image, model="mose2-w", pixel_size_A=0.1)
 print(f"{'label':<6}{'truth':>7}{'found':>7}")
 found = result.label_counts()
 for label, n in sim.counts.items():

@@ -12,7 +12,7 @@ from atomgraph.cli import main
 
 
 def test_adapt_writes_a_model_folder_that_analyze_and_classify_accept(tmp_path):
-    sims = [atomgraph.simulate("graphene-si", size=160, pixel_size=0.1, seed=700 + i) for i in range(2)]
+    sims = [atomgraph.simulate("graphene-si", size=160, pixel_size_A=0.1, seed=700 + i) for i in range(2)]
     out = tmp_path / "adapted"
     card = adapt_classifier([(s.image, 0.1) for s in sims], "graphene-si", out, minutes=0.02, sim_graphs=4,
                             progress=False)
@@ -20,7 +20,7 @@ def test_adapt_writes_a_model_folder_that_analyze_and_classify_accept(tmp_path):
                                                      "locator-graphene-si.json", "locator-graphene-si.safetensors"]
     assert card["adaptation"]["pseudo_labels"]["C"] > 100  # the confident host columns became targets
     assert json.loads((out / "classifier-graphene-si.json").read_text())["sha256"] == card["sha256"]
-    result = atomgraph.analyze(sims[0].image, model=str(out), pixel_size=0.1)
+    result = atomgraph.analyze(sims[0].image, model=str(out), pixel_size_A=0.1)
     assert {"C"} <= set(result.atoms.label)
     image = tmp_path / "frame.npy"
     np.save(image, sims[1].image)
@@ -28,7 +28,7 @@ def test_adapt_writes_a_model_folder_that_analyze_and_classify_accept(tmp_path):
 
 
 def test_adapt_refuses_an_existing_folder_and_bad_confidence(tmp_path, capsys):
-    sim = atomgraph.simulate("graphene-si", size=128, pixel_size=0.1, seed=3)
+    sim = atomgraph.simulate("graphene-si", size=128, pixel_size_A=0.1, seed=3)
     image = tmp_path / "frame.npy"
     np.save(image, sim.image)
     (tmp_path / "busy").mkdir()

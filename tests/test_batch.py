@@ -32,7 +32,7 @@ MODEL, PX = "graphene-si", 0.1
 def frames(tmp_path_factory) -> Path:
     """Two single frames, a two-frame stack (.npy and .tif) of small simulated graphene-Si images, a NaN frame."""
     folder = tmp_path_factory.mktemp("frames")
-    images = [atomgraph.simulate(MODEL, size=160, pixel_size=PX, dose=1e5, seed=s).image for s in range(4)]
+    images = [atomgraph.simulate(MODEL, size=160, pixel_size_A=PX, dose=1e5, seed=s).image for s in range(4)]
     np.save(folder / "a.npy", images[0])
     np.save(folder / "b.npy", images[1])
     np.save(folder / "stack.npy", np.stack(images[2:4]))
@@ -50,7 +50,7 @@ def reference(frames) -> dict:
     for name in ("a.npy", "b.npy", "stack.npy", "stack.tif"):
         image = atomgraph.read_image(frames / name, allow_stack=True)
         for i in range(image.frames):
-            out[(name, i)] = atomgraph.analyze(image.frame(i), model=MODEL, pixel_size=PX)
+            out[(name, i)] = atomgraph.analyze(image.frame(i), model=MODEL, pixel_size_A=PX)
     return out
 
 
@@ -103,7 +103,7 @@ def _check_equal_to_analyze(out: Path, reference: dict, keys) -> None:
 def test_batch_on_a_local_cluster_equals_per_frame_analyze(frames, reference, scheduler, tmp_path):
     out = tmp_path / "out"
     summary = atomgraph.batch([str(frames / "a.npy"), str(frames / "stack.*")], model=MODEL, output=out,
-                              pixel_size=PX, scheduler=scheduler)
+                              pixel_size_A=PX, scheduler=scheduler)
     assert (summary.frames, summary.ok, summary.failed, summary.skipped) == (5, 5, 0, 0)
     assert summary.workers == 2 and summary.first_result_seconds is not None
     _check_equal_to_analyze(out, reference, [("a.npy", 0), ("stack.npy", 0), ("stack.npy", 1), ("stack.tif", 0),
@@ -116,7 +116,7 @@ def test_batch_on_a_local_cluster_equals_per_frame_analyze(frames, reference, sc
 def test_resume_skips_frames_by_content_and_retries_failed_ones(frames, scheduler, tmp_path):
     out = tmp_path / "out"
     first = atomgraph.batch([str(frames / "a.npy"), str(frames / "nan.npy")], model=MODEL, output=out,
-                            pixel_size=PX, scheduler=scheduler)
+                            pixel_size_A=PX, scheduler=scheduler)
     assert (first.ok, first.failed) == (1, 1)
     table = _table(out, "frames")
     failed = table["status"] == "error"
@@ -125,7 +125,7 @@ def test_resume_skips_frames_by_content_and_retries_failed_ones(frames, schedule
     # a copy of a.npy under another name is the same content: skipped; the NaN frame is tried again
     shutil.copy(frames / "a.npy", tmp_path / "a_copy.npy")
     second = atomgraph.batch([str(frames / "a.npy"), str(tmp_path / "a_copy.npy"), str(frames / "nan.npy")],
-                             model=MODEL, output=out, pixel_size=PX, scheduler=scheduler)
+                             model=MODEL, output=out, pixel_size_A=PX, scheduler=scheduler)
     assert second.resumed and (second.ok, second.skipped, second.failed) == (0, 2, 1)
     table = _table(out, "frames")
     assert sorted(table["status"]) == ["error", "ok"]  # one row per frame: the old error row was replaced
@@ -140,10 +140,10 @@ def test_an_interrupted_batch_keeps_what_arrived_and_a_rerun_completes_it(frames
         raise KeyboardInterrupt  # Ctrl-C after the first result
 
     with pytest.raises(KeyboardInterrupt):
-        atomgraph.batch(files, model=MODEL, output=out, pixel_size=PX, scheduler=scheduler, on_result=interrupt)
+        atomgraph.batch(files, model=MODEL, output=out, pixel_size_A=PX, scheduler=scheduler, on_result=interrupt)
     kept = _table(out, "frames")
     assert kept["status"].tolist() == ["ok"]  # the frame that arrived was written on the way out
-    again = atomgraph.batch(files, model=MODEL, output=out, pixel_size=PX, scheduler=scheduler)
+    again = atomgraph.batch(files, model=MODEL, output=out, pixel_size_A=PX, scheduler=scheduler)
     assert (again.skipped, again.ok) == (1, 3)
     table = _table(out, "frames")
     assert len(set(zip(table["source"], table["frame"]))) == len(table["frame"]) == 4
@@ -151,10 +151,10 @@ def test_an_interrupted_batch_keeps_what_arrived_and_a_rerun_completes_it(frames
 
 def test_rerun_with_other_settings_is_refused_and_force_starts_over(frames, scheduler, tmp_path):
     out = tmp_path / "out"
-    atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size=PX, scheduler=scheduler)
+    atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size_A=PX, scheduler=scheduler)
     with pytest.raises(AtomgraphInputError, match="other settings"):
-        atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size=0.09, scheduler=scheduler)
-    again = atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size=0.09,
+        atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size_A=0.09, scheduler=scheduler)
+    again = atomgraph.batch([str(frames / "b.npy")], model=MODEL, output=out, pixel_size_A=0.09,
                             scheduler=scheduler, force=True)
     assert not again.resumed and again.ok == 1
     assert _table(out, "frames")["pixel_size_A"].tolist() == [0.09]
@@ -253,7 +253,7 @@ def test_batch_on_separately_started_dask_scheduler_and_worker(frames, reference
         _wait_for_port(port, procs[0], timeout=60, log=log)
         out = tmp_path / "out"
         summary = atomgraph.batch([str(frames / "b.npy"), str(frames / "stack.npy")], model=MODEL, output=out,
-                                  pixel_size=PX, scheduler=address, connect_timeout=60)
+                                  pixel_size_A=PX, scheduler=address, connect_timeout=60)
         assert (summary.ok, summary.failed, summary.workers) == (3, 0, 1)
         _check_equal_to_analyze(out, reference, [("b.npy", 0), ("stack.npy", 0), ("stack.npy", 1)])
     finally:

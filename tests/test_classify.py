@@ -39,7 +39,7 @@ def _si4_structure(n: int = 8):
 
 
 def test_rotated_copy_gets_the_same_labels():
-    sim = simulate("mose2-w", size=160, pixel_size=0.1, seed=11, counts={"W": 0.05, "Se1": 3, "Sevac": 2})
+    sim = simulate("mose2-w", size=160, pixel_size_A=0.1, seed=11, counts={"W": 0.05, "Se1": 3, "Sevac": 2})
     table = _coordinates(sim)
     theta = np.radians(37.0)
     rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
@@ -103,7 +103,7 @@ def test_3d_atoms_with_a_single_se_vacancy_are_projected_and_labeled_se1():
 
 
 def test_outputs_probabilities_and_uncertain_flag():
-    sim = simulate("graphene-si", size=128, pixel_size=0.1, seed=3, counts={"Si3": 2, "Si4": 1})
+    sim = simulate("graphene-si", size=128, pixel_size_A=0.1, seed=3, counts={"Si3": 2, "Si4": 1})
     graph = classify(_coordinates(sim), "graphene-si", threshold=0.9)
     nodes = graph.atoms
     p = np.column_stack([nodes.extra[f"prob_{k}"] for k in ("C", "Si3", "Si4")])
@@ -129,7 +129,7 @@ def test_bad_threshold_and_unknown_model_are_input_errors():
 
 
 def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
-    sim = simulate("mose2-w", size=320, pixel_size=0.1, seed=21, counts={"W": 0.06, "Se1": 4, "Sevac": 2})
+    sim = simulate("mose2-w", size=320, pixel_size_A=0.1, seed=21, counts={"W": 0.06, "Se1": 4, "Sevac": 2})
     table = _coordinates(sim)
     nodes = classify(table, "mose2-w").atoms
     n = len(table)
@@ -156,7 +156,7 @@ def test_weights_of_another_graph_version_are_refused(tmp_path):
 
 
 def test_a_faint_detection_on_an_empty_chalcogen_site_becomes_a_vacancy():
-    sim = simulate("mose2-w", size=200, pixel_size=0.1, seed=5, counts={"W": 0.0, "Se1": 0, "Sevac": 1})
+    sim = simulate("mose2-w", size=200, pixel_size_A=0.1, seed=5, counts={"W": 0.0, "Se1": 0, "Sevac": 1})
     truth = sim.truth
     site = truth.positions_A[truth.label == "Sevac"][0]
     real = truth.subset(~truth.vacancy)

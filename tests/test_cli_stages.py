@@ -16,7 +16,7 @@ from atomgraph.cli import main
 
 @pytest.fixture(scope="module")
 def sim():
-    return atomgraph.simulate("graphene-si", size=192, pixel_size=0.1, dose=5e5, seed=4242)
+    return atomgraph.simulate("graphene-si", size=192, pixel_size_A=0.1, dose=5e5, seed=4242)
 
 
 def test_locate_then_evaluate(sim, tmp_path, capsys):

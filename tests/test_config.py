@@ -58,7 +58,7 @@ def test_mos2_is_a_third_material_from_a_config_only():
     assert (configs_dir() / "mos2.yaml").is_file()
     mat = get_material("mos2")
     assert mat.config["family"] == "tmd" and mat.labels == ["Mo", "S2", "S1", "Svac"]
-    sim = atomgraph.simulate("mos2", size=256, pixel_size=0.1, seed=0, distort=False)
+    sim = atomgraph.simulate("mos2", size=256, pixel_size_A=0.1, seed=0, distort=False)
     assert set(sim.truth.label) == {"Mo", "S2", "S1", "Svac"}
     assert set(sim.atoms.get_chemical_symbols()) == {"Mo", "S"}
     mo = sim.truth.positions_A[sim.truth.label == "Mo"]
@@ -73,7 +73,7 @@ def test_a_new_material_from_a_user_config(tmp_path):
     cfg.update(name="ws2", labels=["W", "S2", "S1", "Svac"])
     cfg["lattice"].update(a_A=3.18, host={"metal": "W", "chalcogen": "S"})
     cfg["host_labels"] = {"metal": "W", "chalcogen": "S2"}
-    sim = atomgraph.simulate(_write(tmp_path, cfg), size=128, pixel_size=0.1, seed=0)
+    sim = atomgraph.simulate(_write(tmp_path, cfg), size=128, pixel_size_A=0.1, seed=0)
     assert "W" in sim.truth.element and "Mo" not in sim.truth.element
 
 

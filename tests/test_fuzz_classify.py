@@ -184,7 +184,7 @@ pixel_sizes = st.one_of(st.floats(0.02, 0.4), st.floats(0.02, 0.4),
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(image=images(), pixel_size=pixel_sizes, model=st.sampled_from(MODELS))
 def test_locate_gives_atoms_or_a_clean_error(image, pixel_size, model):
-    atoms, message = outcome(lambda: locate(image, model=model, pixel_size=pixel_size))
+    atoms, message = outcome(lambda: locate(image, model=model, pixel_size_A=pixel_size))
     if atoms is not None:
         assert np.isfinite(atoms.positions_A).all()
         h, w = np.shape(image)
@@ -197,7 +197,7 @@ def test_analyze_refuses_an_absurd_pixel_size_before_allocating():
 
     image = np.random.default_rng(0).random((64, 64))
     for pixel_size in (1e9, 1e4):
-        _, message = outcome(lambda: analyze(image, pixel_size=pixel_size))
+        _, message = outcome(lambda: analyze(image, pixel_size_A=pixel_size))
         assert message and "check the pixel size" in message
 
 
@@ -205,4 +205,4 @@ def test_locate_absurd_pixel_size_is_a_clean_error():
     image = np.random.default_rng(0).random((64, 64))
     for pixel_size in (1e9, 1e4):  # refused by resample() before allocating the native grid (> 2**28 px)
         with pytest.raises(AtomgraphInputError, match="check the pixel size"):
-            locate(image, pixel_size=pixel_size)
+            locate(image, pixel_size_A=pixel_size)

@@ -58,7 +58,7 @@ def symmetric(material: str) -> dict:
 
 
 def sim_truth(material: str, counts: dict, seed: int, size: int = 768, distort: bool = True):
-    sim = atomgraph.simulate(symmetric(material), size=size, pixel_size=0.1, seed=seed, counts=counts, noise=False,
+    sim = atomgraph.simulate(symmetric(material), size=size, pixel_size_A=0.1, seed=seed, counts=counts, noise=False,
                              distort=distort)
     return sim.truth, size * 0.1
 
@@ -249,7 +249,7 @@ def test_intensity_is_normalized_per_sublattice_class():
 
 
 def test_ase_input_is_projected_into_columns():
-    sim = atomgraph.simulate("mose2-w", size=256, pixel_size=0.1, seed=0, noise=False, distort=False)
+    sim = atomgraph.simulate("mose2-w", size=256, pixel_size_A=0.1, seed=0, noise=False, distort=False)
     g = build_graph(sim.atoms, "mose2-w")
     assert int((~g.atoms.vacancy).sum()) == int((~sim.truth.vacancy).sum())
 

@@ -16,7 +16,7 @@ from atomgraph.io.graphs import (edges_csv_path, read_extxyz, read_graph_csv, re
 
 @pytest.fixture(scope="module")
 def graph():
-    sim = atomgraph.simulate("mose2-w", size=256, pixel_size=0.1, seed=2, noise=False, counts={"Sevac": 2})
+    sim = atomgraph.simulate("mose2-w", size=256, pixel_size_A=0.1, seed=2, noise=False, counts={"Sevac": 2})
     truth = sim.truth
     atoms = truth.subset(~truth.vacancy).with_labels(truth.label[~truth.vacancy], np.full((~truth.vacancy).sum(), .9))
     atoms.prob[::5] = np.nan

@@ -72,7 +72,7 @@ def test_hole_and_outside_stay_empty():
 
 
 def test_si4_sits_on_a_bond_midpoint_and_si3_on_a_site():
-    sim = simulate("graphene-si", size=320, pixel_size=0.1, seed=4, counts={"Si3": 3, "Si4": 3})
+    sim = simulate("graphene-si", size=320, pixel_size_A=0.1, seed=4, counts={"Si3": 3, "Si4": 3})
     truth = sim.truth.subset(~sim.truth.vacancy)
     g = build_graph(truth, "graphene-si")
     site, mid = g.feature("site_offset_bonds"), g.feature("midpoint_offset_bonds")
@@ -86,7 +86,7 @@ def test_si4_sits_on_a_bond_midpoint_and_si3_on_a_site():
 
 
 def test_metal_and_chalcogen_sublattices_are_named_by_element():
-    sim = simulate("mose2-w", size=256, pixel_size=0.1, seed=2)
+    sim = simulate("mose2-w", size=256, pixel_size_A=0.1, seed=2)
     truth = sim.truth.subset(~sim.truth.vacancy)
     g = build_graph(truth, "mose2-w")
     metal = np.isin(g.atoms.element, ["Mo", "W"])

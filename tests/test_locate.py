@@ -15,13 +15,13 @@ SEED = 4242
 
 @pytest.fixture(scope="module")
 def graphene():
-    return atomgraph.simulate("graphene-si", size=192, pixel_size=0.1, dose=1e5, seed=SEED)
+    return atomgraph.simulate("graphene-si", size=192, pixel_size_A=0.1, dose=1e5, seed=SEED)
 
 
 @pytest.mark.parametrize("material,pixel_size,dose", [("graphene-si", 0.1, 1e5), ("mose2-w", 0.12, 5e4)])
 def test_finds_at_least_99_percent_of_atoms(material, pixel_size, dose):
-    sim = atomgraph.simulate(material, size=192, pixel_size=pixel_size, dose=dose, seed=SEED + 1)
-    atoms = locate(sim.image, material, pixel_size=pixel_size)
+    sim = atomgraph.simulate(material, size=192, pixel_size_A=pixel_size, dose=dose, seed=SEED + 1)
+    atoms = locate(sim.image, material, pixel_size_A=pixel_size)
     r = evaluate(atoms, sim.truth, tolerance_A=0.5, border_A=1.0, image_shape=sim.image.shape)
     assert r["recall"] >= 0.99 and r["precision"] >= 0.99, r
 
@@ -29,8 +29,8 @@ def test_finds_at_least_99_percent_of_atoms(material, pixel_size, dose):
 def test_positions_are_sub_pixel():
     # 0.2 Å/px: half a pixel is 10 pm. The simulator's detector lag shifts the whole image along x by up to 1 px
     # (not observable in one frame), so the bound is on the error after removing the global offset.
-    sim = atomgraph.simulate("graphene-si", size=160, pixel_size=0.2, dose=1e5, seed=SEED + 3)
-    atoms = locate(sim.image, "graphene-si", pixel_size=0.2)
+    sim = atomgraph.simulate("graphene-si", size=160, pixel_size_A=0.2, dose=1e5, seed=SEED + 3)
+    atoms = locate(sim.image, "graphene-si", pixel_size_A=0.2)
     r = evaluate(atoms, sim.truth, image_shape=sim.image.shape)
     assert r["rms_error_pm_centered"] / 20.0 < 0.35  # px; measured 0.25 px on this image
     assert np.hypot(*r["mean_offset_A"]) / 0.2 <= 1.2
@@ -39,7 +39,7 @@ def test_positions_are_sub_pixel():
 
 
 def test_output_columns(graphene):
-    atoms = locate(graphene.image, "graphene-si", pixel_size=0.1)
+    atoms = locate(graphene.image, "graphene-si", pixel_size_A=0.1)
     assert set(atoms.element) <= {"C", "Si"}
     assert np.all((atoms.score >= 0) & (atoms.score <= 1))
     p = np.column_stack([atoms.extra["p_C"], atoms.extra["p_Si"]])
@@ -52,9 +52,9 @@ def test_output_columns(graphene):
 
 
 def test_tiled_and_untiled_give_the_same_atoms():
-    sim = atomgraph.simulate("graphene-si", size=384, pixel_size=0.1, dose=1e5, seed=SEED + 2)
-    whole = locate(sim.image, "graphene-si", pixel_size=0.1)
-    tiled = locate(sim.image, "graphene-si", pixel_size=0.1, tile_size=48)
+    sim = atomgraph.simulate("graphene-si", size=384, pixel_size_A=0.1, dose=1e5, seed=SEED + 2)
+    whole = locate(sim.image, "graphene-si", pixel_size_A=0.1)
+    tiled = locate(sim.image, "graphene-si", pixel_size_A=0.1, tile_size=48)
     assert len(whole) == len(tiled)
     d, _ = cKDTree(whole.positions_A).query(tiled.positions_A)
     assert d.max() < 1e-4
@@ -63,7 +63,7 @@ def test_tiled_and_untiled_give_the_same_atoms():
 
 def test_integer_images_are_accepted(graphene):
     img = np.round(graphene.image - graphene.image.min()).astype(np.uint16)
-    assert len(locate(img, "graphene-si", pixel_size=0.1)) > 100
+    assert len(locate(img, "graphene-si", pixel_size_A=0.1)) > 100
 
 
 @pytest.mark.parametrize("bad,message", [
@@ -76,16 +76,16 @@ def test_integer_images_are_accepted(graphene):
 ])
 def test_bad_images_raise_input_error(bad, message):
     with pytest.raises(AtomgraphInputError, match=message):
-        locate(bad, "graphene-si", pixel_size=0.1)
+        locate(bad, "graphene-si", pixel_size_A=0.1)
 
 
 def test_pixel_size_is_required(graphene):
     with pytest.raises(AtomgraphInputError, match="pixel size is needed"):
         locate(graphene.image, "graphene-si")
     with pytest.raises(AtomgraphInputError, match="pixel size"):
-        locate(graphene.image, "graphene-si", pixel_size=-1)
+        locate(graphene.image, "graphene-si", pixel_size_A=-1)
 
 
 def test_unknown_model_is_an_input_error(graphene):
     with pytest.raises(AtomgraphInputError, match="unknown locator"):
-        locate(graphene.image, "no-such-model", pixel_size=0.1)
+        locate(graphene.image, "no-such-model", pixel_size_A=0.1)

@@ -18,13 +18,13 @@ from atomgraph.pipeline import EXPORTS, OUTPUT_FILES
 
 @pytest.fixture(scope="module")
 def sim():
-    return atomgraph.simulate("graphene-si", size=256, pixel_size=0.1, dose=1e6, seed=12345,
+    return atomgraph.simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e6, seed=12345,
                               counts={"Si3": 2, "Si4": 1})
 
 
 @pytest.fixture(scope="module")
 def result(sim):
-    return atomgraph.analyze(sim.image, model="graphene-si", pixel_size=0.1)
+    return atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
 
 
 def _rows(path):

@@ -24,7 +24,7 @@ WRONG = [("+5 %", 1.05), ("-5 %", 0.95), ("+20 %", 1.2), ("-20 %", 0.8), ("x2", 
 @pytest.fixture(scope="module", params=[("graphene-si", 3), ("mose2-w", 5)], ids=["graphene-si", "mose2-w"])
 def frame(request):
     model, seed = request.param
-    return model, atomgraph.simulate(model, size=256, pixel_size=TRUE_A, seed=seed).image
+    return model, atomgraph.simulate(model, size=256, pixel_size_A=TRUE_A, seed=seed).image
 
 
 def test_auto_is_within_2_percent(frame):
@@ -76,7 +76,7 @@ def test_outside_the_training_range_is_reported(frame):
 
 def test_wrong_material_is_a_mismatch():
     """The mose2-w model on a graphene frame (right pixel size): the lattice does not fit."""
-    image = atomgraph.simulate("graphene-si", size=256, pixel_size=TRUE_A, seed=3).image
+    image = atomgraph.simulate("graphene-si", size=256, pixel_size_A=TRUE_A, seed=3).image
     check = check_lattice_scale(image, "mose2-w", TRUE_A)
     assert any("does not fit the image" in w for w in check.warnings)
 
@@ -104,7 +104,7 @@ def test_no_lattice_is_none_and_refused(name):
 def test_rotation_and_strong_higher_orders_do_not_confuse_the_order():
     """A honeycomb's {110} is stronger than its {100}; the spacing reported is still d100."""
     for model, seed in (("mose2-w", 1), ("mose2-w", 3), ("graphene-si", 1)):
-        image = atomgraph.simulate(model, size=256, pixel_size=0.2, seed=seed).image
+        image = atomgraph.simulate(model, size=256, pixel_size_A=0.2, seed=seed).image
         lattice = measure_lattice(image)
         d100 = model_lattice(model).d100_A
         assert lattice.pixel_size_A(d100) == pytest.approx(0.2, rel=0.02)
@@ -113,7 +113,7 @@ def test_rotation_and_strong_higher_orders_do_not_confuse_the_order():
 
 def _sim_file(tmp_path, model="graphene-si", seed=3):
     path = tmp_path / "frame.npy"
-    np.save(path, atomgraph.simulate(model, size=256, pixel_size=TRUE_A, seed=seed).image)
+    np.save(path, atomgraph.simulate(model, size=256, pixel_size_A=TRUE_A, seed=seed).image)
     return path
 
 

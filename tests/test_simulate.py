@@ -24,13 +24,13 @@ def test_same_seed_is_byte_identical_and_different_seeds_differ():
 def test_every_label_occurs_with_the_default_config(material):
     labels = get_material(material).labels
     for seed in range(3):
-        sim = atomgraph.simulate(material, size=256, pixel_size=0.1, seed=seed)
+        sim = atomgraph.simulate(material, size=256, pixel_size_A=0.1, seed=seed)
         assert set(sim.truth.label) == set(labels), (seed, sim.counts)
         assert all(sim.counts[label] >= 1 for label in labels)
 
 
 def test_counts_override_places_the_requested_numbers():
-    sim = atomgraph.simulate("graphene-si", size=384, pixel_size=0.1, seed=1, counts={"Si3": 4, "Si4": 0})
+    sim = atomgraph.simulate("graphene-si", size=384, pixel_size_A=0.1, seed=1, counts={"Si3": 4, "Si4": 0})
     assert sim.counts["Si3"] == 4 and sim.counts["Si4"] == 0
 
 
@@ -45,7 +45,7 @@ def _projected_neighbors(sim, label: str, radius_A: float) -> list[int]:
 
 
 def test_si4_has_four_carbon_neighbors_and_si3_three_within_2p1_A():
-    sim = atomgraph.simulate("graphene-si", size=320, pixel_size=0.1, seed=3, counts={"Si3": 3, "Si4": 3},
+    sim = atomgraph.simulate("graphene-si", size=320, pixel_size_A=0.1, seed=3, counts={"Si3": 3, "Si4": 3},
                              noise=False, distort=False)
     assert _projected_neighbors(sim, "Si4", 2.1) == [4, 4, 4]
     assert _projected_neighbors(sim, "Si3", 2.1) == [3, 3, 3]
@@ -63,10 +63,10 @@ def _peak_values(sim, label):
 
 
 def test_noise_free_contrast_follows_z():
-    g = atomgraph.simulate("graphene-si", size=256, pixel_size=0.1, seed=2, noise=False, distort=False)
+    g = atomgraph.simulate("graphene-si", size=256, pixel_size_A=0.1, seed=2, noise=False, distort=False)
     assert _peak_values(g, "Si3").min() > 1.5 * _peak_values(g, "C").max()
     assert _peak_values(g, "Si4").min() > 1.5 * _peak_values(g, "C").max()
-    m = atomgraph.simulate("mose2-w", size=256, pixel_size=0.1, seed=2, noise=False, distort=False,
+    m = atomgraph.simulate("mose2-w", size=256, pixel_size_A=0.1, seed=2, noise=False, distort=False,
                            counts={"W": 0.1, "Se1": 4, "Sevac": 3})
     assert _peak_values(m, "W").min() > 1.3 * np.median(_peak_values(m, "Mo"))
     ratio = np.median(_peak_values(m, "Se1")) / np.median(_peak_values(m, "Se2"))
@@ -76,7 +76,7 @@ def test_noise_free_contrast_follows_z():
 
 @pytest.mark.parametrize("material", ["graphene-si", "mose2-w"])
 def test_truth_positions_sit_on_intensity_maxima(material):
-    sim = atomgraph.simulate(material, size=200, pixel_size=0.08, seed=4, noise=False, distort=False)
+    sim = atomgraph.simulate(material, size=200, pixel_size_A=0.08, seed=4, noise=False, distort=False)
     img = sim.image.astype(float)
     t = sim.truth.subset(~sim.truth.vacancy)
     xy = t.positions_px
@@ -96,7 +96,7 @@ def test_truth_positions_sit_on_intensity_maxima(material):
 
 
 def test_truth_columns_and_manifest():
-    sim = atomgraph.simulate("mose2-w", size=128, pixel_size=0.12, dose=5e4, seed=0)
+    sim = atomgraph.simulate("mose2-w", size=128, pixel_size_A=0.12, dose=5e4, seed=0)
     assert sim.image.dtype == np.float32 and sim.image.shape == (128, 128)
     assert np.all(sim.truth.element[sim.truth.label == "Sevac"] == "")
     assert np.all(sim.truth.vacancy == (sim.truth.label == "Sevac"))

@@ -15,7 +15,7 @@ and the reason; the batch goes on.
 
 Usage (not a doctest: it starts a cluster; from a script, call it under ``if __name__ == "__main__":``)::
 
-    summary = atomgraph.batch(["frames/*.tif"], model="graphene-si", output="results", pixel_size=0.1)
+    summary = atomgraph.batch(["frames/*.tif"], model="graphene-si", output="results", pixel_size_A=0.1)
     atoms = pyarrow.parquet.read_table("results/atoms.parquet").to_pandas()
 """
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from .plan import Task, expand_patterns, plan_tasks
 from .store import (
@@ -127,7 +128,7 @@ def _dashboard(client) -> str | None:
     return link
 
 
-def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memory_limit=None) -> list[str]:
+def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
     from ..materials import get_material
     from ..weights import model_material
@@ -141,13 +142,13 @@ def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memo
         except (ValueError, TypeError):
             raise AtomgraphInputError(f"memory limit must be a size such as 2GiB or 1500MB, got {memory_limit!r}") \
                 from None
-    if pixel_size is not None:
+    if pixel_size_A is not None:
         try:
-            px = float(pixel_size)
+            px = float(pixel_size_A)
         except (TypeError, ValueError):
-            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size!r}") from None
+            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size_A!r}") from None
         if not (math.isfinite(px) and px > 0):
-            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size!r}")
+            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size_A!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise AtomgraphInputError(f"workers must be a whole number >= 1, got {workers!r}")
     if workers is not None and scheduler:
@@ -160,11 +161,11 @@ def _check_arguments(model: str, pixel_size, workers, scheduler, threshold, memo
 
 
 def batch(patterns: str | list[str], model: str = "graphene-si", output: str | Path = "atomgraph-batch", *,
-          pixel_size: float | None = None, scheduler: str | None = None, workers: int | None = None,
+          pixel_size_A: float | None = None, scheduler: str | None = None, workers: int | None = None,
           threshold: float | None = None, force: bool = False, memory_limit: str | float | None = None,
           flush_frames: int = 256, connect_timeout: float = 20.0,
           on_start: Callable[[dict], None] | None = None,
-          on_result: Callable[[dict], None] | None = None) -> BatchSummary:
+          on_result: Callable[[dict], None] | None = None, pixel_size: float | None = None) -> BatchSummary:
     """Analyze every frame of every file matching ``patterns`` on dask, results to Parquet in ``output``.
 
     Parameters
@@ -175,7 +176,7 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
         ``batch.json``. An earlier batch there with the same settings is resumed: frames already done (same pixel
         content) are skipped, failed ones retried. Other settings, or a non-empty folder that is not a batch,
         are refused unless ``force`` (which starts the batch over).
-    pixel_size : Å per pixel for every file; None: each file's calibration (frames of a file without one fail).
+    pixel_size_A : Å per pixel for every file; None: each file's calibration (frames of a file without one fail).
     scheduler : address of a running dask scheduler (``tcp://host:8786``); None: a LocalCluster.
     workers : LocalCluster worker processes (one thread each); default one per core. Not with ``scheduler``.
     threshold : as in :func:`atomgraph.analyze`.
@@ -190,14 +191,15 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     BatchSummary
     """
     t_call = time.perf_counter()
-    labels = _check_arguments(model, pixel_size, workers, scheduler, threshold, memory_limit)
+    pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "batch")
+    labels = _check_arguments(model, pixel_size_A, workers, scheduler, threshold, memory_limit)
     files = expand_patterns(patterns)
-    pixel_size = None if pixel_size is None else float(pixel_size)
-    tasks = plan_tasks(files, pixel_size)
-    if pixel_size is None and tasks and all("pixel size is needed" in t.error for t in tasks):
+    pixel_size_A = None if pixel_size_A is None else float(pixel_size_A)
+    tasks = plan_tasks(files, pixel_size_A)
+    if pixel_size_A is None and tasks and all("pixel size is needed" in t.error for t in tasks):
         which = "the file has no" if len(files) == 1 else f"none of the {len(files)} files has a"
         raise AtomgraphInputError(f"pixel size is needed: {which} calibration; give --pixel-size (Å/px)")
-    settings = {"model": str(model), "pixel_size_A": pixel_size,
+    settings = {"model": str(model), "pixel_size_A": pixel_size_A,
                 "threshold": None if threshold is None else float(threshold)}
     check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
     runnable = [t for t in tasks if not t.error]

@@ -96,9 +96,9 @@ def _header(path: Path, source: str) -> tuple[int, float | None]:
     return image.frames, image.pixel_size_A
 
 
-def plan_tasks(files: list[str], pixel_size: float | None = None) -> list[Task]:
+def plan_tasks(files: list[str], pixel_size_A: float | None = None) -> list[Task]:
     """One :class:`Task` per frame of every file. A file whose header cannot be read becomes one task with
-    ``frame = -1`` and its error; one without calibration and without ``pixel_size`` gets its error per frame."""
+    ``frame = -1`` and its error; one without calibration and without ``pixel_size_A`` gets its error per frame."""
     tasks: list[Task] = []
     for source in files:
         path = Path(source)
@@ -106,9 +106,9 @@ def plan_tasks(files: list[str], pixel_size: float | None = None) -> list[Task]:
         try:
             n_frames, calibration = _header(path, source)
         except AtomgraphInputError as exc:
-            tasks.append(Task(source, absolute, -1, 0, pixel_size, error=str(exc)))
+            tasks.append(Task(source, absolute, -1, 0, pixel_size_A, error=str(exc)))
             continue
-        px = pixel_size if pixel_size is not None else calibration
+        px = pixel_size_A if pixel_size_A is not None else calibration
         error = "" if px is not None else f"{source}: pixel size is needed: the file has no calibration, give " \
                                           "--pixel-size (Å/px)"
         tasks.extend(Task(source, absolute, i, n_frames, px, error) for i in range(n_frames))

@@ -98,7 +98,7 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
             return out
         from ..pipeline import analyze
 
-        result = analyze(image, model=model, pixel_size=task.pixel_size_A, threshold=threshold)
+        result = analyze(image, model=model, pixel_size_A=task.pixel_size_A, threshold=threshold)
         atoms = result.atoms
         vacancy = np.asarray(atoms.vacancy, dtype=bool)
         row["n_atoms"], row["n_vacancies"] = int((~vacancy).sum()), int(vacancy.sum())

@@ -177,7 +177,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     Examples
     --------
     >>> from atomgraph import simulate
-    >>> sim = simulate("graphene-si", size=96, pixel_size=0.1, seed=0, counts={"Si3": 1, "Si4": 0})
+    >>> sim = simulate("graphene-si", size=96, pixel_size_A=0.1, seed=0, counts={"Si3": 1, "Si4": 0})
     >>> graph = classify(sim.truth.subset(sim.truth.element != ""), "graphene-si")
     >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
     (['C', 'Si3'], ['C', 'Si'])

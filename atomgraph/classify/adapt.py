@@ -48,7 +48,7 @@ def pseudo_labeled(image: np.ndarray, pixel_size_A: float, model: str | Path, co
     from ..weights import model_material
 
     clf = load_classifier(model)
-    atoms = locate(image, model=model, pixel_size=pixel_size_A)
+    atoms = locate(image, model=model, pixel_size_A=pixel_size_A)
     graph = build_graph(atoms, material=model_material(model))
     probs = predict_proba(clf, graph)
     x, edge_index, edge_attr = encode(graph, clf.meta)

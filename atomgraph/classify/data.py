@@ -165,7 +165,7 @@ def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *,
     if mode == "located":
         from ..locate import locate
 
-        atoms = locate(sim.image, model=mat.name, pixel_size=sim.pixel_size_A)
+        atoms = locate(sim.image, model=mat.name, pixel_size_A=sim.pixel_size_A)
     elif mode == "perturbed":
         atoms = perturb_like_locator(truth, species_classes(mat), rng)
         atoms.image_shape_px = sim.image.shape

@@ -48,11 +48,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
                 "dose_e_per_A2": args.dose, "seed": args.seed, "defects": counts, "images": []}
     # check the arguments once before creating anything
-    simulate(material, size=8, pixel_size=args.pixel_size, dose=args.dose, seed=args.seed)
+    simulate(material, size=8, pixel_size_A=args.pixel_size, dose=args.dose, seed=args.seed)
     with OutputFolder(args.output, args.force) as tmp:
         for i in tqdm(range(args.count), desc="simulate", unit="image", disable=args.count < 2 or args.quiet):
             seed = args.seed + i
-            sim = simulate(material, size=args.size, pixel_size=args.pixel_size, dose=args.dose, seed=seed,
+            sim = simulate(material, size=args.size, pixel_size_A=args.pixel_size, dose=args.dose, seed=seed,
                            counts=counts or None)
             name = f"{material.name}_seed{seed:05d}"
             np.save(safe_child(tmp, f"{name}.npy"), sim.image)
@@ -83,7 +83,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
                                   source=args.image)
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
-    atoms = locate(image.data, model=args.model, pixel_size=pixel_size)
+    atoms = locate(image.data, model=args.model, pixel_size_A=pixel_size)
     write_atoms_csv(atoms, args.output, force=args.force)
     print(f"{len(atoms)} atoms -> {args.output}")
     return EXIT_OK
@@ -134,14 +134,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
     if image.frames == 1:
-        result = analyze(image.frame(0), model=args.model, pixel_size=pixel_size, threshold=args.threshold)
+        result = analyze(image.frame(0), model=args.model, pixel_size_A=pixel_size, threshold=args.threshold)
         with OutputFolder(args.output, args.force) as tmp:
             result.save(tmp, export=export, overlay_full=args.overlay_full)
         print(result.summary())
         return EXIT_OK
     from tqdm import tqdm
 
-    results = [analyze(image.frame(i), model=args.model, pixel_size=pixel_size, threshold=args.threshold)
+    results = [analyze(image.frame(i), model=args.model, pixel_size_A=pixel_size, threshold=args.threshold)
                for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
     with OutputFolder(args.output, args.force) as tmp:
         save_stack(results, tmp, export=export, overlay_full=args.overlay_full)
@@ -197,7 +197,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             bar.update(1)
 
     try:
-        summary = batch(args.patterns, model=args.model, output=args.output, pixel_size=args.pixel_size,
+        summary = batch(args.patterns, model=args.model, output=args.output, pixel_size_A=args.pixel_size,
                         scheduler=args.scheduler, workers=args.workers, threshold=args.threshold, force=args.force,
                         memory_limit=args.memory_limit, on_start=on_start, on_result=on_result)
     finally:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter, map_coordinates
 
 from ..atoms import AtomTable
+from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.model_files import card_path as card_file
 from ..io.model_files import read_model
@@ -111,8 +112,9 @@ def run_network(net: LocatorNet, normalized: np.ndarray, tile_px: int = DEFAULT_
     return out[0, :h, :w], out[1:, :h, :w]
 
 
-def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: float | None = None, *,
-           tile_size: int | None = None, threshold: float | None = None, refine: str | None = None) -> AtomTable:
+def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size_A: float | None = None, *,
+           tile_size: int | None = None, threshold: float | None = None, refine: str | None = None,
+           pixel_size: float | None = None) -> AtomTable:
     """Find atomic columns in a HAADF-STEM image.
 
     Parameters
@@ -121,7 +123,7 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
         Any real 2D image (float or int), atoms bright.
     model : str or Path
         Bundled locator name (``graphene-si``, ``mose2-w``) or a path to a ``.safetensors`` file with its card.
-    pixel_size : float
+    pixel_size_A : float
         Å per pixel of ``image`` (required).
     tile_size : int, optional
         Network tile side in px of the model's native grid (default 1024); smaller tiles bound memory.
@@ -142,13 +144,13 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size: flo
     Examples
     --------
     >>> import atomgraph
-    >>> sim = atomgraph.simulate("graphene-si", size=128, pixel_size=0.1, dose=1e5, seed=7)
-    >>> atoms = locate(sim.image, "graphene-si", pixel_size=0.1)
+    >>> sim = atomgraph.simulate("graphene-si", size=128, pixel_size_A=0.1, dose=1e5, seed=7)
+    >>> atoms = locate(sim.image, "graphene-si", pixel_size_A=0.1)
     >>> abs(len(atoms) - len(sim.truth)) < 10
     True
     """
     arr = check_image(image)
-    px = check_pixel_size(pixel_size)
+    px = check_pixel_size(pixel_size_alias(pixel_size_A, pixel_size, "locate"))
     loc = load_locator(model)
     refine = loc.card.get("refine", "image") if refine is None else refine
     if refine not in REFINE_MODES:

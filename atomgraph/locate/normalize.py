@@ -73,16 +73,16 @@ def check_image(image) -> np.ndarray:
     return arr
 
 
-def check_pixel_size(pixel_size: float | None) -> float:
+def check_pixel_size(pixel_size_A: float | None) -> float:
     """Validate a pixel size in Å/px."""
-    if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed (Å per pixel): pass pixel_size / --pixel-size")
+    if pixel_size_A is None:
+        raise AtomgraphInputError("pixel size is needed (Å per pixel): pass pixel_size_A / --pixel-size")
     try:
-        value = float(pixel_size)
+        value = float(pixel_size_A)
     except (TypeError, ValueError):
-        raise AtomgraphInputError(f"pixel size must be a positive number, got {pixel_size!r}") from None
+        raise AtomgraphInputError(f"pixel size must be a positive number, got {pixel_size_A!r}") from None
     if not math.isfinite(value) or value <= 0:
-        raise AtomgraphInputError(f"pixel size must be a positive number, got {pixel_size!r}")
+        raise AtomgraphInputError(f"pixel size must be a positive number, got {pixel_size_A!r}")
     return value
 
 

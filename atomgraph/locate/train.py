@@ -96,7 +96,7 @@ def simulate_sample(config: MaterialConfig | dict, classes: list[str], native_A:
         if u < acc:
             source, dose = load_material_config(other), None
             break
-    sim = simulate(source, size=size, pixel_size=px, dose=dose, seed=seed)
+    sim = simulate(source, size=size, pixel_size_A=px, dose=dose, seed=seed)
     image = sim.image
     real = ~sim.truth.vacancy
     if rng.random() < CONTAMINATION_P:
@@ -149,7 +149,7 @@ def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: in
     for mode in REFINE_MODES:
         sq = tp = 0.0
         for sim in sims:
-            pred = locate(sim.image, weights, pixel_size=sim.pixel_size_A, refine=mode)
+            pred = locate(sim.image, weights, pixel_size_A=sim.pixel_size_A, refine=mode)
             r = evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape)
             sq += r["rms_error_A"] ** 2 * r["tp"]
             tp += r["tp"]
@@ -173,7 +173,7 @@ def held_out_metrics(weights: Path, config: MaterialConfig | dict, n_images: int
         rows = []
         for i in range(n_images):
             sim = simulate(config, size=size, dose=dose, seed=EVAL_SEED_BASE + i)
-            pred = locate(sim.image, weights, pixel_size=sim.pixel_size_A)
+            pred = locate(sim.image, weights, pixel_size_A=sim.pixel_size_A)
             rows.append(evaluate(pred, sim.truth, 0.5, 1.0, sim.image.shape))
         tp = sum(r["tp"] for r in rows)
         n_pred = sum(r["n_pred"] for r in rows)

@@ -58,17 +58,17 @@ def check_positive(name: str, value: object) -> None:
         raise AtomgraphInputError(f"{name} must be a positive number, got {value!r}")
 
 
-def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel_size: float | None = None,
+def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel_size_A: float | None = None,
                   dose: float | None = None, noise: bool = True, distort: bool = True) -> ImageSettings:
     """Draw one :class:`ImageSettings` from the config's ``image:`` ranges (an :class:`ImageConfig` or its dict).
 
-    ``pixel_size`` (Å/px) and ``dose`` (e/Å²) override the draw; the dose is drawn log-uniformly, the rest
+    ``pixel_size_A`` (Å/px) and ``dose`` (e/Å²) override the draw; the dose is drawn log-uniformly, the rest
     uniformly, in a fixed order (the same seed gives the same settings).
     """
     cfg = image_cfg if isinstance(image_cfg, ImageConfig) else ImageConfig.model_validate(image_cfg)
     drift = cfg.drift_fraction.draw(rng)
     settings = ImageSettings(
-        pixel_size_A=float(pixel_size) if pixel_size is not None else cfg.pixel_size_A.draw(rng),
+        pixel_size_A=float(pixel_size_A) if pixel_size_A is not None else cfg.pixel_size_A.draw(rng),
         dose_e_per_A2=float(dose) if dose is not None else cfg.dose_e_per_A2.draw_log(rng),
         cross_section_A2=cfg.cross_section_A2.draw(rng),
         reference_Z=int(cfg.reference_Z),

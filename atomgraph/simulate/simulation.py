@@ -15,6 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from ..atoms import AtomTable
 from ..config import MaterialConfig
+from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..materials import Columns, Material, get_material
 from .image import FWHM_PER_SIGMA, column_electrons, dopant_cloud, render
@@ -93,8 +94,9 @@ def _scan(cols: Columns, electrons: np.ndarray, dopant: np.ndarray, shape: tuple
 
 
 def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple[int, int] | None = None,
-             pixel_size: float | None = None, dose: float | None = None, seed: int = 0,
-             counts: dict[str, float] | None = None, noise: bool = True, distort: bool = True) -> Simulation:
+             pixel_size_A: float | None = None, dose: float | None = None, seed: int = 0,
+             counts: dict[str, float] | None = None, noise: bool = True, distort: bool = True, *,
+             pixel_size: float | None = None) -> Simulation:
     """Simulate one HAADF-STEM image of a material with defects, with exact truth.
 
     Parameters
@@ -103,7 +105,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
         Built-in name (``graphene-si``, ``mose2-w``, ``mos2``), a config path, a config dict or a Material.
     size
         Image size in px: an int for square images or (rows, columns). Default: the config's ``image.size_px``.
-    pixel_size
+    pixel_size_A
         Å per pixel. Default: drawn from the config range.
     dose
         Electron dose in e/Å². Default: drawn (log-uniform) from the config range.
@@ -121,18 +123,19 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
 
     Examples
     --------
-    >>> sim = simulate("graphene-si", size=256, pixel_size=0.1, dose=1e5, seed=0)
+    >>> sim = simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=0)
     >>> sim.image.shape, sim.image.dtype, sim.counts
     ((256, 256), dtype('float32'), {'C': 249, 'Si3': 3, 'Si4': 1})
     """
     mat = get_material(material)
     shape = _frame_shape(mat.settings.image.size_px if size is None else size)
-    check_positive("pixel size", pixel_size)
+    pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "simulate")
+    check_positive("pixel size", pixel_size_A)
     check_positive("dose", dose)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(int(seed))
-    s = draw_settings(mat.settings.image, rng, pixel_size, dose, noise, distort)
+    s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, distort)
     structure = place_lattice(mat, shape, s, rng)
     placed = place_defects(mat, structure, shape, s.pixel_size_A, rng, counts)
 
