@@ -488,10 +488,10 @@ def test_missing_and_folder_coordinates(tmp_path):
 
 def test_too_many_atoms_is_refused(tmp_path, monkeypatch):
     """The limit is 10**6; lowered here so the test writes a small file and stays fast."""
-    import atomgraph.io.coords as coords
+    import atomgraph.io.checks as checks
 
-    assert coords.MAX_ATOMS == 1_000_000
-    monkeypatch.setattr(coords, "MAX_ATOMS", 100)
+    assert checks.MAX_ATOMS == 1_000_000
+    monkeypatch.setattr(checks, "MAX_ATOMS", 100)
     path = tmp_path / "many.csv"
     path.write_text("x_A,y_A\n" + "".join(f"{i},0\n" for i in range(101)))
     with pytest.raises(AtomgraphInputError, match=r"too many atoms \(101 > 100\)"):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from ..errors import AtomgraphInputError
 
+MAX_ATOMS = 1_000_000  # atoms a coordinate file may hold (read at call time, so tests can lower it)
+
 
 def check_input_file(path: Path, source: str, *, empty_hint: str = "", max_bytes: int | None = None) -> int:
     """Raise :class:`AtomgraphInputError` unless ``path`` is a readable file with content; return its size in bytes.
@@ -27,3 +29,9 @@ def check_input_file(path: Path, source: str, *, empty_hint: str = "", max_bytes
     if max_bytes is not None and size > max_bytes:
         raise AtomgraphInputError(f"is too large for a coordinate file ({size} bytes)", source=source)
     return size
+
+
+def check_atom_count(n: int, source: str) -> None:
+    """Refuse more than :data:`MAX_ATOMS` atoms (a field of view to split, not one file)."""
+    if n > MAX_ATOMS:
+        raise AtomgraphInputError(f"too many atoms ({n} > {MAX_ATOMS}); split the field of view", source=source)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-import itertools
 import logging
 import math
 import os
@@ -25,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atoms import AtomTable, project_to_columns
-from ..errors import AtomgraphInputError, short_error
-from .checks import check_input_file
+from ..atoms import AtomTable
+from ..errors import AtomgraphInputError
+from .checks import check_atom_count, check_input_file
+from .structures import read_structure
 
 log = logging.getLogger(__name__)
 
-MAX_ATOMS = 1_000_000
 DUPLICATE_DISTANCE_A = 0.05
 MAX_COORD_FILE_BYTES = 2 * 1024**3  # refuse before parsing
 CSV_EXTENSIONS = (".csv", ".tsv")
@@ -40,7 +39,6 @@ ANGSTROM_COLUMNS = ("x_A", "y_A")
 OPTIONAL_COLUMNS = ("element", "intensity", "label", "prob", "id", "score", "vacancy")
 KNOWN_COLUMNS = PIXEL_COLUMNS + ANGSTROM_COLUMNS + OPTIONAL_COLUMNS
 # ASE formats that are not local files
-_REFUSED_ASE_FORMATS = {"postgresql", "mysql"}
 
 
 def read_coordinates(path: str | os.PathLike, *, pixel_size_A: float | None = None) -> AtomTable:
@@ -82,7 +80,7 @@ def read_coordinates(path: str | os.PathLike, *, pixel_size_A: float | None = No
     if path.suffix.lower() in CSV_EXTENSIONS or _looks_like_csv_table(path):
         table = _read_csv(path, source, pixel_size_A)
     else:
-        table = _read_ase(path, source, pixel_size_A)
+        table = read_structure(path, source, pixel_size_A)
     _check_duplicates(table, source)
     log.debug("read %d atoms from %s", len(table), source)
     return table
@@ -118,11 +116,6 @@ def _check_pixel_size(pixel_size_A: float | None, source: str) -> float | None:
 
 def _check_file(path: Path, source: str) -> None:
     check_input_file(path, source, empty_hint="; no atoms", max_bytes=MAX_COORD_FILE_BYTES)
-
-
-def _too_many(n: int, source: str) -> None:
-    if n > MAX_ATOMS:
-        raise AtomgraphInputError(f"too many atoms ({n} > {MAX_ATOMS}); split the field of view", source=source)
 
 
 # ------------------------------------------------------------------------------------------------------------ CSV
@@ -164,70 +157,19 @@ def _missing_columns_message(found: list[str]) -> str:
 
 
 def _read_csv(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
-    text = _read_text(path, source)
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
-    if first is None:
-        raise AtomgraphInputError("has no header and no atoms", source=source)
-    header_line = lines[first]
-    delimiter = "," if "," in header_line else ("\t" if "\t" in header_line else (";" if ";" in header_line
-                                                                                 else ","))
-    n_rows = sum(1 for line in lines[first + 1:] if line.strip())
-    _too_many(n_rows, source)
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
-    try:
-        header = [_canonical(h) for h in next(reader)]
-    except csv.Error as exc:
-        raise AtomgraphInputError(f"has an unreadable header ({exc})", source=source) from None
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        raise AtomgraphInputError(f"has repeated columns: {', '.join(dupes)}", source=source)
-    col = {name: i for i, name in enumerate(header)}
+    """A coordinate CSV (see :func:`read_coordinates`) as an AtomTable."""
+    lines = _read_text(path, source).splitlines()
+    first, reader, col = _csv_header(lines, source)
     has_px = all(c in col for c in PIXEL_COLUMNS)
     has_A = all(c in col for c in ANGSTROM_COLUMNS)
-    if not has_px and not has_A:
-        raise AtomgraphInputError(_missing_columns_message(header), source=source)
     if has_px and not has_A and pixel_size_A is None:
         raise AtomgraphInputError("x_px/y_px need --pixel-size (Å per pixel), or give x_A/y_A columns",
                                   source=source)
-
-    values: dict[str, list] = {name: [] for name in KNOWN_COLUMNS if name in col}
-    line_numbers: list[int] = []
-    try:
-        for row in reader:
-            line_no = first + reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if row[0].lstrip().startswith("#"):
-                continue
-            if len(row) < len(header):
-                raise AtomgraphInputError(f"line {line_no} has {len(row)} fields, the header has {len(header)}",
-                                          source=source)
-            line_numbers.append(line_no)
-            for name in values:
-                values[name].append(row[col[name]].strip())
-    except csv.Error as exc:
-        raise AtomgraphInputError(f"is not a readable CSV ({exc})", source=source) from None
+    values, line_numbers = _csv_rows(reader, first, col, source)
     n = len(line_numbers)
-    if n == 0:
-        raise AtomgraphInputError("has a header but no atoms", source=source)
-    _too_many(n, source)
 
     def numbers(name: str, *, required: bool) -> np.ndarray:
-        out = np.empty(n)
-        for k, cell in enumerate(values[name]):
-            if cell == "" and not required:
-                out[k] = np.nan
-                continue
-            try:
-                out[k] = float(cell)
-            except ValueError:
-                raise AtomgraphInputError(f"line {line_numbers[k]}, column {name}: {cell!r} is not a number",
-                                          source=source) from None
-            if required and not math.isfinite(out[k]):
-                raise AtomgraphInputError(f"line {line_numbers[k]}, column {name}: {cell!r} is not a finite number",
-                                          source=source)
-        return out
+        return _csv_numbers(values[name], name, line_numbers, required, source)
 
     if has_A:
         positions_A = np.column_stack([numbers("x_A", required=True), numbers("y_A", required=True)])
@@ -259,6 +201,70 @@ def _read_csv(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
     if "id" in values:
         kwargs["ids"] = _ids(values["id"], line_numbers, source)
     return AtomTable(positions_A=positions_A, element=element, pixel_size_A=pixel_size_A, **kwargs)
+
+
+def _csv_header(lines: list[str], source: str):
+    """(index of the header line, a csv reader positioned after it, column name -> index)."""
+    first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
+    if first is None:
+        raise AtomgraphInputError("has no header and no atoms", source=source)
+    header_line = lines[first]
+    delimiter = next((d for d in (",", "\t", ";") if d in header_line), ",")
+    check_atom_count(sum(1 for line in lines[first + 1:] if line.strip()), source)
+    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delimiter)
+    try:
+        header = [_canonical(h) for h in next(reader)]
+    except csv.Error as exc:
+        raise AtomgraphInputError(f"has an unreadable header ({exc})", source=source) from None
+    if len(set(header)) != len(header):
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        raise AtomgraphInputError(f"has repeated columns: {', '.join(dupes)}", source=source)
+    col = {name: i for i, name in enumerate(header)}
+    if not all(c in col for c in PIXEL_COLUMNS) and not all(c in col for c in ANGSTROM_COLUMNS):
+        raise AtomgraphInputError(_missing_columns_message(header), source=source)
+    return first, reader, col
+
+
+def _csv_rows(reader, first: int, col: dict[str, int], source: str) -> tuple[dict[str, list], list[int]]:
+    """The known columns' cells (stripped text) and each row's line number; blank and ``#`` rows skipped."""
+    values: dict[str, list] = {name: [] for name in KNOWN_COLUMNS if name in col}
+    line_numbers: list[int] = []
+    try:
+        for row in reader:
+            line_no = first + reader.line_num
+            if not row or all(not cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+                continue
+            if len(row) < len(col):
+                raise AtomgraphInputError(f"line {line_no} has {len(row)} fields, the header has {len(col)}",
+                                          source=source)
+            line_numbers.append(line_no)
+            for name in values:
+                values[name].append(row[col[name]].strip())
+    except csv.Error as exc:
+        raise AtomgraphInputError(f"is not a readable CSV ({exc})", source=source) from None
+    if not line_numbers:
+        raise AtomgraphInputError("has a header but no atoms", source=source)
+    check_atom_count(len(line_numbers), source)
+    return values, line_numbers
+
+
+def _csv_numbers(cells: list[str], name: str, line_numbers: list[int], required: bool, source: str) -> np.ndarray:
+    """One column as floats: NaN for empty optional cells; a non-number (or, when required, a non-finite number)
+    is an error naming the line."""
+    out = np.empty(len(cells))
+    for k, cell in enumerate(cells):
+        if cell == "" and not required:
+            out[k] = np.nan
+            continue
+        try:
+            out[k] = float(cell)
+        except ValueError:
+            raise AtomgraphInputError(f"line {line_numbers[k]}, column {name}: {cell!r} is not a number",
+                                      source=source) from None
+        if required and not math.isfinite(out[k]):
+            raise AtomgraphInputError(f"line {line_numbers[k]}, column {name}: {cell!r} is not a finite number",
+                                      source=source)
+    return out
 
 
 def _consistent_pixel_size(positions_A: np.ndarray, positions_px: np.ndarray, pixel_size_A: float | None,
@@ -323,75 +329,6 @@ def _ids(cells: list[str], line_numbers: list[int], source: str) -> np.ndarray:
         raise AtomgraphInputError(f"column id: id {int(uniq[counts > 1][0])} appears {int(counts.max())} times",
                                   source=source)
     return out
-
-
-# ------------------------------------------------------------------------------------------------------------ ASE
-def _read_ase(path: Path, source: str, pixel_size_A: float | None) -> AtomTable:
-    import ase.io
-    from ase.io.formats import filetype
-
-    try:
-        fmt = filetype(str(path), guess=True)
-    except Exception as exc:
-        raise AtomgraphInputError(f"is not a coordinate file atomgraph can read: use a CSV with x_px,y_px or "
-                                  f"x_A,y_A, or a format ase.io.read knows ({short_error(exc)})", source=source) from None
-    from ase.io.formats import ioformats
-
-    if fmt not in ioformats or not ioformats[fmt].can_read:
-        raise AtomgraphInputError(f"unknown coordinate format {path.suffix or fmt!r}: use a CSV with x_px,y_px or "
-                                  "x_A,y_A, or a format ase.io.read knows (xyz, extxyz, cif, vasp/POSCAR, pdb, ...)",
-                                  source=source)
-    if fmt in _REFUSED_ASE_FORMATS:
-        raise AtomgraphInputError(f"format {fmt!r} is not read from files", source=source)
-    if fmt in ("xyz", "extxyz"):
-        _precheck_xyz(path, source)
-    try:
-        # slice(0, 1): ASE's xyz reader scans every frame header for index=0 (slice(0, None)), one past it here
-        frames = ase.io.read(str(path), index=slice(0, 1), format=fmt, do_not_split_by_at_sign=True)
-    except MemoryError:
-        raise AtomgraphInputError("is too large to read into memory", source=source) from None
-    except Exception as exc:  # ASE parsers raise many types on bad input
-        raise AtomgraphInputError(f"could not be read as {fmt} by ase.io.read ({short_error(exc)})",
-                                  source=source) from None
-    atoms = frames[0] if isinstance(frames, list) and frames else (frames or None)
-    if atoms is None or len(atoms) == 0:
-        raise AtomgraphInputError("has no atoms", source=source)
-    _too_many(len(atoms), source)
-    positions = np.asarray(atoms.positions, dtype=float)
-    if not np.isfinite(positions).all():
-        raise AtomgraphInputError(f"has {int((~np.isfinite(positions)).any(axis=1).sum())} atoms with NaN/inf "
-                                  "positions", source=source)
-    if np.abs(positions).max() > 1e9:
-        raise AtomgraphInputError("has coordinates too large to be positions in an image", source=source)
-    table = project_to_columns(atoms, pixel_size_A=pixel_size_A)
-    if len(table) < len(atoms):
-        log.info("%s: %d atoms projected along z into %d columns", source, len(atoms), len(table))
-    return table
-
-
-def _precheck_xyz(path: Path, source: str, frames: int = 2) -> None:
-    """Check the atom-count lines of the first frames of an xyz file before ASE loops over them.
-
-    ASE reads as many lines as a frame header says (a count of 10**10 would never end) and scans one frame past the
-    one asked for, so the first ``frames`` headers are checked here.
-    """
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for frame in range(frames):
-            header = handle.readline()
-            if header.strip() == "":
-                return
-            try:
-                n = int(header)
-            except ValueError:
-                return  # ASE reports the bad header
-            where = "" if frame == 0 else f" (frame {frame})"
-            if n < 0:
-                raise AtomgraphInputError(f"xyz header{where} declares {n} atoms", source=source)
-            _too_many(n, source)
-            lines = sum(1 for _ in itertools.islice(handle, n + 1))
-            if lines < n + 1 and frame == 0:
-                raise AtomgraphInputError(f"xyz header declares {n} atoms but the file has only "
-                                          f"{max(lines - 1, 0)} atom lines (truncated?)", source=source)
 
 
 # ---------------------------------------------------------------------------------------------------- duplicates
