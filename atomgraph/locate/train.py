@@ -223,10 +223,7 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     -------
     dict : the model card.
     """
-    from tqdm import tqdm
-
     settings = load_material_config(config)
-    cfg = settings.to_dict()
     output = Path(output)
     if output.suffix != ".safetensors":
         raise AtomgraphInputError("locator weights must be a .safetensors file", source=str(output))
@@ -236,28 +233,55 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
     if loc_cfg.classes is None or loc_cfg.pixel_size_A is None:
         raise AtomgraphInputError("config has no locator: pixel_size_A / classes section", source=str(config))
     classes, native_A = [str(c) for c in loc_cfg.classes], float(loc_cfg.pixel_size_A)
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    base = (seed + 1) * TRAIN_SEED_STRIDE
-    n_sims = 0
-
-    def fresh():
-        nonlocal n_sims
-        n_sims += 1
-        return simulate_sample(settings, classes, native_A, base + n_sims - 1)
-
     t0 = time.time()
-    pool = [fresh() for _ in range(POOL_SIZE)]
-    counts = np.bincount(np.concatenate([p[2][p[2] >= 0] for p in pool]), minlength=len(classes)).astype(float)
-    class_weight = torch.tensor((counts.sum() / np.maximum(counts, 1)) ** 0.5, dtype=torch.float32)
-    class_weight = class_weight / class_weight.min()
-    class_weight = torch.clamp(class_weight, max=10.0)
-
+    pool = SamplePool(settings, classes, native_A, (seed + 1) * TRAIN_SEED_STRIDE)
     net = LocatorNet(len(classes), WIDTHS)
+    done, loss_avg = fit_locator(net, pool, rng, steps, minutes, progress, settings.name)
+    card = locator_card(settings, config, net, classes, native_A, seed, done, loss_avg, pool, time.time() - t0)
+    state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
+    card = write_model(output, state, {"card": {k: card[k] for k in (
+        "kind", "name", "classes", "native_pixel_size_A", "threshold", "architecture")}}, card, force)
+    finalize_card(output, settings, card)
+    log.info("locator written to %s (%d parameters)", output, card["parameters"])
+    return card
+
+
+class SamplePool:
+    """Training samples of simulated images (seeds ``base + i``), :data:`POOL_SIZE` at a time, refreshed as
+    training goes; ``class_weight`` balances the species classes of the first pool (sqrt of inverse frequency,
+    at most 10x)."""
+
+    def __init__(self, settings: MaterialConfig, classes: list[str], native_A: float, base: int) -> None:
+        self.settings, self.classes, self.native_A, self.base = settings, classes, native_A, base
+        self.n_sims = 0
+        self.samples = [self.fresh() for _ in range(POOL_SIZE)]
+        counts = np.bincount(np.concatenate([p[2][p[2] >= 0] for p in self.samples]),
+                             minlength=len(classes)).astype(float)
+        weight = torch.tensor((counts.sum() / np.maximum(counts, 1)) ** 0.5, dtype=torch.float32)
+        self.class_weight = torch.clamp(weight / weight.min(), max=10.0)
+
+    def fresh(self):
+        """One new simulated sample (image, heatmap, class map)."""
+        self.n_sims += 1
+        return simulate_sample(self.settings, self.classes, self.native_A, self.base + self.n_sims - 1)
+
+    def refresh(self, rng: np.random.Generator) -> None:
+        """Replace :data:`REFRESH_PER_STEP` random samples by fresh ones."""
+        for _ in range(REFRESH_PER_STEP):
+            self.samples[int(rng.integers(len(self.samples)))] = self.fresh()
+
+
+def fit_locator(net: LocatorNet, pool: SamplePool, rng: np.random.Generator, steps: int, minutes: float | None,
+                progress: bool, name: str) -> tuple[int, float | None]:
+    """Adam with cosine decay over ``steps`` (or the ``minutes`` cap, whichever runs out first): center heatmap
+    BCE + 0.3 x class cross-entropy. Returns the steps done and the smoothed final loss."""
+    from tqdm import tqdm
+
     t_start = time.time()
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    bar = tqdm(total=steps, disable=not progress, desc=f"train locator {cfg['name']}", unit="step")
+    bar = tqdm(total=steps, disable=not progress, desc=f"train locator {name}", unit="step")
     loss_avg, done = None, 0
     for step in range(steps):
         if minutes is not None and time.time() - t_start > 60 * minutes:
@@ -268,12 +292,11 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
             frac = max(frac, (time.time() - t_start) / (60 * minutes))
         for g in opt.param_groups:
             g["lr"] = 3e-3 * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * frac)))
-        for _ in range(REFRESH_PER_STEP):
-            pool[int(rng.integers(len(pool)))] = fresh()
-        x, heat, cmap = _crop_batch(pool, rng)
+        pool.refresh(rng)
+        x, heat, cmap = _crop_batch(pool.samples, rng)
         out = net(x)
         bce = F.binary_cross_entropy_with_logits(out[:, :1], heat, weight=1.0 + 4.0 * heat)
-        ce = F.cross_entropy(out[:, 1:], cmap, weight=class_weight, ignore_index=-1) if (cmap >= 0).any() \
+        ce = F.cross_entropy(out[:, 1:], cmap, weight=pool.class_weight, ignore_index=-1) if (cmap >= 0).any() \
             else out.sum() * 0
         loss = bce + 0.3 * ce
         opt.zero_grad()
@@ -283,28 +306,27 @@ def train_locator(config: str | Path, output: str | Path, *, seed: int = 0, minu
         loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
         done = step + 1
         bar.update(1)
-        bar.set_postfix(loss=f"{loss_avg:.4f}", images=n_sims)
+        bar.set_postfix(loss=f"{loss_avg:.4f}", images=pool.n_sims)
     bar.close()
-    train_seconds = time.time() - t0
+    return done, loss_avg
 
-    state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-    card = {
+
+def locator_card(settings: MaterialConfig, config, net: LocatorNet, classes: list[str], native_A: float, seed: int,
+                 done: int, loss_avg: float | None, pool: SamplePool, seconds: float) -> dict:
+    """The model card of a trained locator (held-out metrics are added by :func:`finalize_card`)."""
+    cfg = settings.to_dict()
+    return {
         "kind": "locator", "name": cfg["name"], "config": str(config), "classes": classes,
         "native_pixel_size_A": native_A, "threshold": 0.3,
         "architecture": {"type": "LocatorNet", "widths": list(WIDTHS), "outputs": ["center"] + classes},
         "parameters": n_parameters(net),
         "training": {"seed": seed, "steps": done, "batch": BATCH, "crop_px": CROP_PX,
-                     "images_simulated": n_sims, "image_seeds": [base, base + n_sims - 1],
-                     "seconds": round(train_seconds, 1), "threads": torch.get_num_threads(),
-                     "final_loss": loss_avg, "class_weight": class_weight.tolist(),
+                     "images_simulated": pool.n_sims, "image_seeds": [pool.base, pool.base + pool.n_sims - 1],
+                     "seconds": round(seconds, 1), "threads": torch.get_num_threads(),
+                     "final_loss": loss_avg, "class_weight": pool.class_weight.tolist(),
                      "data_ranges": {**cfg["image"], **({"dose_e_per_A2": cfg["locator"]["train_dose_e_per_A2"]}
-                                                       if loc_cfg.train_dose_e_per_A2 is not None else {})}},
+                                                       if settings.locator.train_dose_e_per_A2 is not None else {})}},
     }
-    card = write_model(output, state, {"card": {k: card[k] for k in (
-        "kind", "name", "classes", "native_pixel_size_A", "threshold", "architecture")}}, card, force)
-    finalize_card(output, settings, card)
-    log.info("locator written to %s (%d parameters)", output, card["parameters"])
-    return card
 
 
 if __name__ == "__main__":  # python -m atomgraph.locate.train CONFIG OUTPUT [minutes] [threads]
