@@ -74,7 +74,6 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     image = np.asarray(image)
     h, w = image.shape
@@ -90,6 +89,22 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_axis_off()
 
+    extra: dict = {}
+    _draw_atoms(ax, atoms, host_labels, height_in, h, extra)
+    _draw_defects(ax, defects, pixel_size_A, w, extra)
+    if pixel_size_A:
+        _draw_scale_bar(ax, pixel_size_A, w, h)
+    if title:
+        ax.text(0.01, 0.99, title, transform=ax.transAxes, color="white", fontsize=10, va="top",
+                bbox=dict(facecolor="black", alpha=0.5, edgecolor="none"))
+    return fig
+
+
+
+def _draw_atoms(ax, atoms, host_labels, height_in: float, h: int, extra: dict) -> None:
+    """Atoms as markers colored by label (vacancy nodes as crosses, defects larger), with a legend."""
+    from matplotlib.lines import Line2D
+
     xy = atoms.positions_px
     labels = np.array([str(x) if str(x) else UNLABELED for x in atoms.label], dtype=object)
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
@@ -97,12 +112,11 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     points_per_px = 72.0 * height_in / h
     spacing_px = _typical_spacing_px(xy[~vacancy]) if len(xy) > 1 else 10.0
     base = float(np.clip(0.35 * spacing_px * points_per_px, 1.5, 14.0)) ** 2
-    extra: dict = {}
     handles = []
     for label in sorted(set(labels), key=lambda s: (s in host_labels, s)):
         mask = labels == label
         is_host = label in host_labels or label == UNLABELED
-        color = _color(label, extra) if label != UNLABELED else "#4da6ff"
+        color = _color(label, extra) if label != UNLABELED else "#9e9e9e"  # grey: not a lattice column
         size = base * (1.0 if is_host else 2.5)
         marker = "x" if np.all(vacancy[mask]) else "o"
         # plot() with markers (one stamped marker raster) instead of scatter(): same picture, faster at 64k atoms
@@ -111,6 +125,14 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
                 markeredgecolor="none" if marker == "o" else color)
         handles.append(Line2D([], [], marker=marker, linestyle="", color=color, markersize=7,
                               label=f"{label} ({int(mask.sum())})"))
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=9, framealpha=0.75)
+
+
+def _draw_defects(ax, defects, pixel_size_A: float | None, w: int, extra: dict) -> None:
+    """Each defect circled (1.7 Å radius) and named."""
+    import matplotlib
+
     radius_px = 1.7 / pixel_size_A if pixel_size_A else 12.0
     for d in defects:
         color = _color(d.label.split("+")[0], extra)
@@ -121,20 +143,17 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
                 d.label, color=color, fontsize=10, fontweight="bold", ha="right" if right else "left",
                 va="bottom", clip_on=True,
                 bbox=dict(facecolor="black", alpha=0.4, edgecolor="none", pad=1.0))
-    if handles:
-        ax.legend(handles=handles, loc="upper right", fontsize=9, framealpha=0.75)
-    if pixel_size_A:
-        from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-        length_A = _nice_length(0.2 * w * pixel_size_A)
-        bar = AnchoredSizeBar(ax.transData, length_A / pixel_size_A, f"{length_A:g} Å", "lower left",
-                              pad=0.6, color="white", frameon=False, size_vertical=max(h / 150, 1.5),
-                              fontproperties={"size": 11})
-        ax.add_artist(bar)
-    if title:
-        ax.text(0.01, 0.99, title, transform=ax.transAxes, color="white", fontsize=10, va="top",
-                bbox=dict(facecolor="black", alpha=0.5, edgecolor="none"))
-    return fig
+
+def _draw_scale_bar(ax, pixel_size_A: float, w: int, h: int) -> None:
+    """A scale bar of a round length near a fifth of the width, lower left."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    length_A = _nice_length(0.2 * w * pixel_size_A)
+    bar = AnchoredSizeBar(ax.transData, length_A / pixel_size_A, f"{length_A:g} Å", "lower left",
+                          pad=0.6, color="white", frameon=False, size_vertical=max(h / 150, 1.5),
+                          fontproperties={"size": 11})
+    ax.add_artist(bar)
 
 
 def save_figure(fig, path: str | Path, force: bool = False, dpi: float = 100, compress_level: int = 6) -> None:
