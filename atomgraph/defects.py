@@ -1,7 +1,8 @@
 """Labeled nodes -> defects: one row per defect, with its center and member sites.
 
 A defect is a connected group of bonded nodes carrying the same defect label (any label that is not a host label of
-the material), together with their direct neighbors as member sites: a ``Si4`` and its four C neighbors are one
+the material) outside masked regions (``extra['masked']``: no lattice there, or saturated pixels; see
+:func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its four C neighbors are one
 defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two defects. The table is the Defects CSV of the contract:
 ``id,label,x_px,y_px,x_A,y_A,site_ids`` (``site_ids`` space-separated node ids) followed by ``prob`` (lowest
 probability among the defect nodes), ``uncertain`` and ``n_sites``.
@@ -53,7 +54,8 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
 
         host_labels = get_material(graph.material).host_labels
     labels = np.asarray(atoms.label, dtype=object)
-    is_defect = (labels != "") & ~np.isin(labels, list(host_labels))
+    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(atoms), bool)), dtype=bool)
+    is_defect = (labels != "") & ~np.isin(labels, list(host_labels)) & ~masked
     idx = np.flatnonzero(is_defect)
     if len(idx) == 0:
         return []

@@ -113,6 +113,12 @@ def _draw_atoms(ax, atoms, host_labels, height_in: float, h: int, extra: dict) -
     spacing_px = _typical_spacing_px(xy[~vacancy]) if len(xy) > 1 else 10.0
     base = float(np.clip(0.35 * spacing_px * points_per_px, 1.5, 14.0)) ** 2
     handles = []
+    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(xy), bool)), dtype=bool)
+    if masked.any():  # regions without lattice (no defects are reported there): shaded
+        ax.plot(xy[masked, 0], xy[masked, 1], linestyle="", marker="o", markersize=float(3.0 * np.sqrt(base)),
+                color="#808080", alpha=0.35, markeredgecolor="none")
+        handles.append(Line2D([], [], marker="o", linestyle="", color="#808080", alpha=0.5, markersize=9,
+                              label=f"no lattice ({int(masked.sum())})"))
     for label in sorted(set(labels), key=lambda s: (s in host_labels, s)):
         mask = labels == label
         is_host = label in host_labels or label == UNLABELED

@@ -50,6 +50,10 @@ MAX_COORDINATE_A = 1e9  # |x|, |y| beyond this (0.1 m) are not atomic coordinate
 SPACING_RANGE_BONDS = (0.4, 4.0)  # accepted median nearest-neighbor distance, in bonds of the material
 SPACING_MIN_ATOMS = 10  # the spacing check needs at least this many real atoms
 SPACING_SAMPLE = 2000  # real atoms (strided) whose nearest neighbor the spacing check measures
+MASK_CONSISTENCY = 0.5  # atoms whose anchors agree less than this on their lattice position are masked
+MASK_RADIUS_BONDS = 2.5  # a non-anchor atom is masked when, within this radius (bonds),
+MASK_ANCHOR_SHARE = 0.5  # ... fewer than this share of the atoms are anchors (no lattice around it)
+MASK_GROW_BONDS = 2.0    # masked regions grow by this much (bonds): their border is no lattice either
 
 
 def as_atom_table(atoms) -> AtomTable:
@@ -175,6 +179,33 @@ def fit_material_lattice(table: AtomTable, material: Material) -> LatticeModel:
                        max_fraction=gcfg.vacancy_max_fraction)
 
 
+def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeModel) -> np.ndarray:
+    """(N,) bool: nodes where no lattice can be read, whose labels are not defects: atoms the lattice model cannot
+    place (their anchors disagree, or they are not anchors themselves and most atoms around them are not either:
+    amorphous patches, contamination, hole edges) and columns on saturated pixels (``extra['saturated']`` from the
+    locator). Without a fitted lattice nothing is masked."""
+    masked = np.zeros(len(table), bool)
+    if lattice.fitted:
+        real = ~table.vacancy
+        masked |= real & (consistency < MASK_CONSISTENCY)
+        anchor = np.zeros(len(table), bool)
+        anchor[lattice.anchor_node] = True
+        loose = np.flatnonzero(real & ~anchor)  # not fixed by its own bonds: is there a lattice around it?
+        if len(loose):
+            radius = MASK_RADIUS_BONDS * lattice.bond_A
+            near_all = cKDTree(table.positions_A[real]).query_ball_point(table.positions_A[loose], radius,
+                                                                        return_length=True)
+            near_anchor = lattice.anchor_tree.query_ball_point(table.positions_A[loose], radius, return_length=True)
+            masked[loose] |= near_anchor < MASK_ANCHOR_SHARE * np.maximum(near_all, 1)
+    if "saturated" in table.extra:
+        masked |= np.asarray(table.extra["saturated"], bool)
+    if masked.any():  # the border of a region without lattice is no lattice either: grow it by two bonds
+        near = cKDTree(table.positions_A[masked]).query(table.positions_A, k=1,
+                                                         distance_upper_bound=MASK_GROW_BONDS * lattice.bond_A)[0]
+        masked |= np.isfinite(near)
+    return masked
+
+
 def _edges(table: AtomTable, cut: np.ndarray, code: np.ndarray, tree: cKDTree | None) -> np.ndarray:
     """(2, E) edges among the rows of ``table`` within their element-pair cutoffs, both directions, sorted."""
     n0 = len(table)
@@ -282,6 +313,8 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
         edge_index = _merge_edges(edge_index, new_pairs, len(table))
         flags["n_vacancies_added"] = len(lattice.vacancies_A)
     node_features, names = node_feature_table(table, edge_index, mat, lattice)
+    table.extra["masked"] = masked_nodes(table, node_features[:, names.index("lattice_consistency")], lattice)
+    flags["n_masked"] = int(table.extra["masked"].sum())
     pos = table.positions_A
     length = np.hypot(*(pos[edge_index[1]] - pos[edge_index[0]]).T)
     to_vac = table.vacancy[edge_index[0]] | table.vacancy[edge_index[1]]

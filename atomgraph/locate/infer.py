@@ -21,7 +21,7 @@ from ..threads import inference_threads
 from ..weights import weights_path
 from .network import STRIDE, LocatorNet
 from .normalize import check_image, check_pixel_size, prepare
-from .peaks import column_intensity, find_peaks, merge_close, refine_quadratic
+from .peaks import column_intensity, find_peaks, merge_close, refine_quadratic, saturated_columns
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size_A: f
     area_ratio = float(np.prod(native.scale_xy))
     intensity = column_intensity(native.raw, xy_nat, loc.native_A, area_ratio)
     extra = {f"p_{c}": p[:, i] for i, c in enumerate(loc.classes)}
+    extra["saturated"] = saturated_columns(arr, xy_px)
     log.info("located %d columns (native grid %s at %.3f Å/px)", len(xy_px), native.raw.shape, loc.native_A)
     return AtomTable.from_pixels(xy_px, px, element, score=np.clip(score, 0.0, 1.0), intensity=intensity,
                                  extra=extra, image_shape_px=arr.shape[:2])

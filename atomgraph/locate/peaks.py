@@ -132,3 +132,28 @@ def column_intensity(native_raw: np.ndarray, xy_native: np.ndarray, native_A: fl
     summed = convolve(native_raw - background, disk, mode="nearest")
     values = map_coordinates(summed, [xy_native[:, 1], xy_native[:, 0]], order=1, mode="nearest")
     return values * area_ratio
+
+
+def saturated_columns(image: np.ndarray, xy_px: np.ndarray, min_pixels: int = 4) -> np.ndarray:
+    """(N,) bool: columns with a saturated pixel within 1 px of their position.
+
+    A detector that saturates clips every overexposed pixel to the same maximum: the image is saturated when at
+    least ``min_pixels`` pixels (not one hot pixel) share the maximum value, and less than half of the image does.
+    Columns there have no usable intensity or position; the graph stage masks them.
+    """
+    image = np.asarray(image)
+    xy_px = np.asarray(xy_px, float).reshape(-1, 2)
+    if image.size == 0 or len(xy_px) == 0:
+        return np.zeros(len(xy_px), bool)
+    top = image >= image.max()
+    n_top = int(top.sum())
+    if n_top < min_pixels or n_top > image.size // 2:
+        return np.zeros(len(xy_px), bool)
+    h, w = image.shape
+    j = np.clip(np.rint(xy_px[:, 0]).astype(int), 0, w - 1)
+    i = np.clip(np.rint(xy_px[:, 1]).astype(int), 0, h - 1)
+    out = np.zeros(len(xy_px), bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            out |= top[np.clip(i + di, 0, h - 1), np.clip(j + dj, 0, w - 1)]
+    return out
