@@ -6,32 +6,14 @@ import numpy as np
 
 import atomgraph
 from atomgraph.locate.peaks import saturated_columns
-
-
-def amorphous_patch(image: np.ndarray, center: np.ndarray, radius_px: float, seed: int, pixel_size_A: float):
-    """``image`` with a disk replaced by randomly placed columns at graphene density (amorphous carbon)."""
-    rng = np.random.default_rng(seed)
-    h, w = image.shape
-    yy, xx = np.mgrid[:h, :w]
-    disk = (xx - center[0]) ** 2 + (yy - center[1]) ** 2 < radius_px**2
-    n = int(disk.sum() * pixel_size_A**2 * 0.38)  # 0.38 columns per Å²
-    points = center + rng.uniform(-radius_px, radius_px, (3 * n, 2))
-    points = points[np.hypot(*(points - center).T) < radius_px][:n]
-    sigma = 0.45 / pixel_size_A
-    blobs = np.zeros_like(image)
-    for x, y in points:
-        blobs += np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))
-    out = image.copy()
-    base = float(np.median(image))
-    out[disk] = 0.6 * base + 0.5 * (image.max() - base) * blobs[disk] + rng.normal(0, 0.3 * image.std(), disk.sum())
-    return out
+from atomgraph.simulate.patches import add_amorphous_patch
 
 
 def test_an_amorphous_patch_gets_no_defects_and_no_vacancies_and_a_clean_frame_no_mask():
     sim = atomgraph.simulate("graphene-si", size=384, pixel_size_A=0.1, seed=5, counts={"Si3": 3, "Si4": 2})
     center, radius = np.array([200.0, 190.0]), 70.0
     clean = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
-    patched = atomgraph.analyze(amorphous_patch(sim.image, center, radius, 5, 0.1), model="graphene-si",
+    patched = atomgraph.analyze(add_amorphous_patch(sim.image, center, radius, 0.1, seed=5), model="graphene-si",
                                 pixel_size_A=0.1)
     assert not clean.atoms.extra["masked"].any()
     atoms = patched.atoms
