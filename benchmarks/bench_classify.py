@@ -220,6 +220,11 @@ def main() -> None:
     parser.add_argument("--sk-graphs", type=int, default=300)
     parser.add_argument("--json", default=None)
     parser.add_argument("--border", type=float, default=BORDER_A, help="exclude sites this close to the frame (Å)")
+    parser.add_argument("--update-cards", action="store_true",
+                        help="write the GNN figures into the bundled classifier cards (the 'benchmark' section that "
+                             "`atomgraph models` shows)")
+    parser.add_argument("--cards-from", default=None, metavar="JSON",
+                        help="only update the cards from an earlier --json output of this script")
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--gnn", action="append", default=[], metavar="MATERIAL=WEIGHTS",
                         help="weights to use as 'GNN' instead of the bundled ones")
@@ -227,6 +232,10 @@ def main() -> None:
                         help="further GNN weights to compare, as an extra column NAME")
     args = parser.parse_args()
     globals()["BORDER_A"] = args.border
+    if args.cards_from:
+        with open(args.cards_from, encoding="utf-8") as handle:
+            update_cards(json.load(handle), args)
+        return
     gnn = dict(item.split("=", 1) for item in args.gnn)
     extras: dict = {}
     for item in args.extra:
@@ -264,6 +273,34 @@ def main() -> None:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(out, handle, indent=1)
+    if args.update_cards:
+        update_cards(out, args)
+
+
+def update_cards(out: dict, args) -> None:
+    """Put the GNN's per-label precision/recall of every set into the bundled cards, with how they were measured,
+    so the cards quote the same evaluation as benchmarks/README.md."""
+    from atomgraph.io.model_files import write_card
+    from atomgraph.weights import read_card, weights_path
+
+    for material in sorted({key.split("/")[0] for key in out}):
+        weights = weights_path("classifier", material)
+        card = read_card(weights)
+        sets = {}
+        for key, res in out.items():
+            name, title = key.split("/", 1)
+            if name != material or "totals" not in res:
+                continue
+            gnn = res["totals"]["GNN"]
+            sets[title] = {label: {"precision": t["tp"] / t["n_pred"] if t["n_pred"] else None,
+                                   "recall": t["tp"] / t["n_truth"] if t["n_truth"] else None,
+                                   "n": t["n_truth"]} for label, t in gnn.items()}
+        card["benchmark"] = {"command": f"python benchmarks/bench_classify.py --materials {material} --images "
+                                        f"{args.images} --size {args.size} --update-cards",
+                             "images": f"{args.images} fresh simulated images per set, seeds {TEST_SEED}+",
+                             "border_A": BORDER_A, "sets": sets}
+        write_card(weights, card)
+        print(f"updated {weights.with_suffix('.json')}")
 
 
 if __name__ == "__main__":
