@@ -20,9 +20,9 @@ columns and lets it vary smoothly over the frame, so drift, shear, scan distorti
    within ``occupied`` (0.35 bond) is occupied, within the fill radius *filled* (a displaced or interstitial node
    such as Si4), else empty. Empty predictions of distinct anchors that agree form a candidate vacancy; it becomes a
    vacancy node when it lies inside the observed region (the image frame, or the convex hull of the points for
-   coordinate input), at least two anchors support it (one within 1.5 bonds of an image frame's edge, where the
-   other neighbors are unseen or are edge atoms, and none is empty) and its second shell is occupied (so nothing is invented in holes, on amorphous
-   patches or outside the frame).
+   coordinate input; at least 0.3 bond inside a frame), at least two anchors support it (one within 1.5 bonds of
+   an image frame's edge, where the other neighbors are unseen or are edge atoms, and none is empty) and its
+   second shell is occupied (so nothing is invented in holes, on amorphous patches or outside the frame).
 
 All lengths are in Å unless a name says ``bonds`` (units of the nominal bond length). Everything is vectorized:
 a few k-d tree queries and array passes, no per-atom Python loop.
@@ -36,16 +36,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .region import Region
-from .sites import (
-    EMPTY,
-    FILLED,
-    OCCUPIED,
-    OUTSIDE,
-    Anchors,
-    SiteRules,
-    nearest_candidate,
-    vacancy_sites,
-)
+from .sites import EMPTY, FILLED, OCCUPIED, OUTSIDE, Anchors, SiteRules, nearest_candidate, vacancy_sites
 from .strain import BondFit, StrainField, fit_bonds, ideal_bonds
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
@@ -76,19 +67,21 @@ class LatticeModel:
     ----------
     bond_A : nominal bond length, Å.
     bond_vectors_A : (3, 2) ideal A -> B bond vectors (before the local map), Å.
-    strain : callable, points (M, 2) Å -> local maps (M, 2, 2).
+    strain : the local map field (:class:`~atomgraph.graph.strain.StrainField`; None without a lattice).
     anchor_A : (K, 2) positions of the anchors (atoms whose bonds fix their sublattice), Å.
     anchor_sign : (K,) +1 on A, -1 on B.
     anchor_node : (K,) index of each anchor among the nodes given to :func:`fit_lattice`.
-    anchor_inv : (K, 2, 2) inverse local maps of the anchors.
+    anchor_inv : (K, 2, 2) inverse local maps of the anchors; ``anchor_tree`` a k-d tree of ``anchor_A``.
     node_atom : (N,) index of each node given to :func:`fit_lattice` among the atoms the strain field holds (-1
         for vacancy nodes).
     bonded : (atoms, 3) bool, which of the three ideal bond directions each atom has a good bond along.
     bond_neighbors : (atoms, 3) index of each atom's bond-range neighbors (-1 where none).
-    region : where the lattice was observed.
+    region : where the lattice was observed; ``fill_radius_A`` (Å): an expected site with a node this close is not
+        empty.
     roles : the sublattice roles (A, B); ``distinct_roles`` when the two hold different elements.
     vacancies_A : (M, 2) empty expected sites (the vacancy nodes to add), Å; ``vacancy_support`` (M,) anchors each.
     stats : ``n_anchors``, ``strain_rms_A`` (rms misfit of the bonds to the local map), ``orientation_deg``, ...
+    n_vacancies_dropped : empty sites beyond the bound (``max_fraction``), not made vacancy nodes.
     """
 
     bond_A: float
