@@ -1,15 +1,17 @@
-"""Graph -> per-node labels: a rotation-invariant GNN over the neighbor graph of atoms and vacancy sites.
+"""Graph -> per-node labels: a rotation-invariant GNN over exactly the graph the graph stage built.
 
 :func:`classify` is the entry point; :func:`atomgraph.classify.train.train_classifier` trains a model on simulated
-data; :mod:`atomgraph.classify.baselines` holds the rule-based and scikit-learn baselines the GNN is measured
-against (``benchmarks/bench_classify.py``).
+data, :func:`atomgraph.classify.adapt.adapt_classifier` self-trains it on unlabeled frames;
+:mod:`atomgraph.classify.baselines` holds the rule-based and scikit-learn baselines the GNN is measured against
+(``benchmarks/bench_classify.py``).
 
-Output per node: ``label`` (the material's vocabulary), ``prob`` (its probability), ``extra['prob_<label>']`` (every
-label's probability) and ``extra['uncertain']`` (best probability below the threshold; the label stays the arg max).
-Real atoms take a label of the vocabulary other than the vacancy label, or ``''`` when the model finds the detection
-is no column of the lattice (a locator false atom: trained on unmatched detections); vacancy nodes are either the
-vacancy label (``Sevac``) or ``''`` (a site the lattice suggested but that is not a vacancy; every graphene vacancy
-node). ``''`` nodes are never defects.
+Output per node: ``label`` (the material's vocabulary), ``prob`` (its calibrated probability),
+``extra['prob_<label>']`` (every label's probability) and ``extra['uncertain']`` (best probability below the
+model's threshold, or a given Se column without an intensity; the label stays the arg max). Which labels a node may
+take is :func:`allowed_mask`: located atoms any label, or ``''`` when the model finds the detection is no column of
+the lattice (a locator false atom), or the vacancy label (a faint detection on an empty site, which then becomes a
+vacancy node); atoms with given elements only labels implying that element; vacancy nodes the vacancy label
+(``Sevac``) or ``''`` (every graphene vacancy node). ``''`` nodes are never defects.
 """
 
 from __future__ import annotations
