@@ -144,9 +144,10 @@ class Analysis:
         the image is block-averaged for a figure saved at most that many px on its long side."""
         from .materials import get_material
         from .plot import overlay_figure
+        from .weights import model_material
 
         try:
-            hosts = tuple(get_material(self.graph.material).host_labels)
+            hosts = tuple(get_material(model_material(self.model)).host_labels)
         except AtomgraphInputError:
             hosts = ("C", "Mo", "Se2", "S2")
         return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
@@ -205,6 +206,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     from .defects import find_defects
     from .graph import build_graph
     from .locate import locate
+    from .materials import get_material
     from .weights import model_material
 
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
@@ -212,15 +214,16 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
         raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
     shape = getattr(image, "shape", None)
     check_scale(shape if isinstance(shape, tuple) else (), pixel_size_A, model)
+    material = get_material(model_material(model))  # resolved once, handed to the stages that need it
     timings = {}
     t0 = time.perf_counter()
     atoms = locate(image, model=model, pixel_size_A=pixel_size_A, tile_size=tile_size)
     t1 = time.perf_counter()
-    graph = build_graph(atoms, material=model_material(model))
+    graph = build_graph(atoms, material=material)
     t2 = time.perf_counter()
     graph = classify(graph, model=model, threshold=threshold)
     t3 = time.perf_counter()
-    defects = find_defects(graph)
+    defects = find_defects(graph, host_labels=material.host_labels)
     t4 = time.perf_counter()
     timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
     return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size_A), model=str(model), graph=graph,

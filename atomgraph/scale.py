@@ -91,7 +91,9 @@ def model_lattice(model: str | Path) -> ModelLattice | None:
         card = load_locator(model).card
     except AtomgraphInputError:
         card = {}
-    names = [str(model)] if not str(model).endswith(".safetensors") else []
+    from .weights import model_material
+
+    names = [model_material(model)] if not str(model).endswith(".safetensors") else []
     names += [str(card[k]) for k in ("name", "config") if card.get(k)]
     material = None
     for name in names:

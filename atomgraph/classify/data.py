@@ -27,6 +27,7 @@ more densely than in the config (counts up to 4x) so rare labels are seen often.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -153,9 +154,10 @@ def add_spurious_near_dopants(atoms: AtomTable, truth: AtomTable, host: set[str]
 
 def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *, size_px: int = 256,
                dose: float | None = None, boost: bool = True, coord_sigma_A: float | None = None,
-               spurious: bool = True):
+               spurious: bool = True, locator: str | Path | None = None):
     """(input atoms, truth) for one simulated image; ``mode`` one of :data:`MODES`. ``spurious``: half of the
-    located and perturbed inputs get false columns next to dopants (:func:`add_spurious_near_dopants`)."""
+    located and perturbed inputs get false columns next to dopants (:func:`add_spurious_near_dopants`).
+    ``locator``: weights for ``located`` (default: the bundled locator of the material)."""
     from ..graph.features import species_classes
     from ..simulate import simulate
 
@@ -165,7 +167,7 @@ def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *,
     if mode == "located":
         from ..locate import locate
 
-        atoms = locate(sim.image, model=mat.name, pixel_size_A=sim.pixel_size_A)
+        atoms = locate(sim.image, model=locator or mat.name, pixel_size_A=sim.pixel_size_A)
     elif mode == "perturbed":
         atoms = perturb_like_locator(truth, species_classes(mat), rng)
         atoms.image_shape_px = sim.image.shape

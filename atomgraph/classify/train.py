@@ -85,7 +85,8 @@ def _settings(mat: Material, minutes: float | None) -> dict:
 
 
 def make_dataset(mat: Material, meta: dict, settings: dict, modes: dict, seed: int, budget_s: float,
-                 progress: bool) -> tuple[list[Example], list[Example], list[Example]]:
+                 progress: bool, locator: str | Path | None = None) -> tuple[list[Example], list[Example],
+                                                                             list[Example]]:
     """(training, held-out, calibration) examples: fixed held-out and calibration sets, then training graphs
     until ``budget_s`` seconds or ``settings['max_graphs']``."""
     from tqdm.auto import tqdm
@@ -97,7 +98,7 @@ def make_dataset(mat: Material, meta: dict, settings: dict, modes: dict, seed: i
     fixed = {}
     for kind, offset, salt in (("heldout", HELDOUT_SEED_OFFSET, 7), ("calibration", CALIBRATION_SEED_OFFSET, 11)):
         fixed[kind] = [make_example(mat, meta, offset + i, names[i % len(names)],
-                                    np.random.default_rng([seed, salt, i]), size_px=256)[0]
+                                    np.random.default_rng([seed, salt, i]), size_px=256, locator=locator)[0]
                        for i in range(int(settings["heldout_graphs"]))]
     rng = np.random.default_rng(seed)
     lo_px, hi_px = settings["size_px"]
@@ -106,7 +107,7 @@ def make_dataset(mat: Material, meta: dict, settings: dict, modes: dict, seed: i
     while len(data) < int(settings["max_graphs"]) and time.perf_counter() - t0 < budget_s:
         mode = names[int(rng.choice(len(names), p=p))]
         data.append(make_example(mat, meta, TRAIN_SEED_OFFSET * (seed + 1) + len(data), mode, rng,
-                                 size_px=int(rng.integers(lo_px, hi_px + 1)))[0])
+                                 size_px=int(rng.integers(lo_px, hi_px + 1)), locator=locator)[0])
         bar.update(1)
     bar.close()
     return data, fixed["heldout"], fixed["calibration"]
@@ -161,7 +162,8 @@ def fit(net: NodeClassifier, data: list[Example], settings: dict, weight: np.nda
 
 
 def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, minutes: float | None = None,
-                     progress: bool = True, force: bool = False, modes: dict | None = None) -> dict:
+                     progress: bool = True, force: bool = False, modes: dict | None = None,
+                     locator: str | Path | None = None) -> dict:
     """Train a classifier for the material of ``config`` and write ``output`` (.safetensors) + card (.json).
 
     Parameters
@@ -175,6 +177,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     force : overwrite existing output.
     modes : mode -> sampling weight (default: located 0.5 / perturbed 0.2 / coords 0.3 when locator weights
         exist, else perturbed 0.6 / coords 0.4).
+    locator : locator weights for the ``located`` graphs (default: the bundled locator of the material).
 
     Returns
     -------
@@ -192,7 +195,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     settings = _settings(mat, minutes)
     meta = material_meta(mat)
     names = meta["labels"] + [""]
-    modes = modes or _mode_weights(locator_available(mat.name))
+    modes = modes or _mode_weights(locator is not None or locator_available(mat.name))
     budget_s = 60.0 * float(settings["minutes"])
     t0 = time.perf_counter()
     probe = make_example(mat, {**meta, "node_features": [], "edge_features": []}, HELDOUT_SEED_OFFSET - 1,
@@ -202,7 +205,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     torch.manual_seed(seed)
     with training_threads():
         data, heldout, calibration = make_dataset(mat, meta, settings, modes, seed,
-                                                  budget_s * float(settings["data_fraction"]), progress)
+                                                  budget_s * float(settings["data_fraction"]), progress, locator)
         t_data = time.perf_counter() - t0
         weight, counts = class_weights(data, len(names))
         net = NodeClassifier(data[0].x.shape[1], len(names), data[0].edge_attr.shape[1],

@@ -281,13 +281,21 @@ def format_report(report: dict) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..io.safe_write import check_writable
 
+    if args.minutes is not None and not args.minutes > 0:
+        raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
+    if args.stage == "model":
+        from ..training import train_model
+
+        summary = train_model(args.config, args.output, seed=args.seed, classifier_minutes=args.minutes,
+                              force=args.force)
+        print(json.dumps(summary, indent=2))
+        print(f"use it as --model {args.output}")
+        return EXIT_OK
     check_writable(args.output, args.force)
     if args.stage == "locator":
         from ..locate.train import train_locator as train
     else:
         from ..classify.train import train_classifier as train
-    if args.minutes is not None and not args.minutes > 0:
-        raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
     card = train(args.config, args.output, seed=args.seed, force=args.force, minutes=args.minutes)
     print(json.dumps({k: card[k] for k in ("name", "metrics", "calibration") if k in card}, indent=2))
     return EXIT_OK

@@ -167,13 +167,15 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="train a locator or classifier on simulated data")
-    p.add_argument("stage", choices=["locator", "classifier"])
+    p = sub.add_parser("train", help="train a locator, a classifier, or a whole model folder on simulated data")
+    p.add_argument("stage", choices=["locator", "classifier", "model"],
+                   help="model: locator + classifier (with calibration) into a model folder, resumable")
     p.add_argument("--config", required=True, help="material config .yaml (or a built-in name)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--minutes", type=float, default=None,
-                   help="wall-clock budget (default: locator about 14 min by steps, classifier 10 min)")
-    common(p, "weights file (.safetensors); a .json model card is written beside it")
+                   help="wall-clock budget (default: locator about 14 min by steps, classifier 10 min; for a model: "
+                        "the classifier's)")
+    common(p, "weights file (.safetensors; a .json model card is written beside it), or the model folder")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("models", help="bundled models and their cards")

@@ -56,10 +56,12 @@ def bundled_models() -> list[dict]:
 
 
 def model_material(model: str | Path) -> str:
-    """The material a model is for: a bundled name is its own; a weights file or model folder says it in its card
-    (classifier ``material``, else locator ``name``)."""
+    """The material a model is for: a bundled name is its own; a model folder's ``config.yaml`` when it has one;
+    else the card of its weights says it (classifier ``material``, else locator ``name``)."""
     if not Path(str(model)).exists():
         return str(model)
+    if (Path(str(model)) / "config.yaml").is_file():  # a model folder of `atomgraph train model`
+        return str(Path(str(model)) / "config.yaml")
     for kind, key in (("classifier", "material"), ("locator", "name")):
         try:
             card = read_card(weights_path(kind, model))
