@@ -83,6 +83,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     counts = _defect_counts(args.defect)
     if args.count < 1:
         raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
+    if args.frames is not None:
+        return _simulate_movie(args, material, counts)
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
                 "dose_e_per_A2": args.dose, "seed": args.seed, "defects": counts, "images": []}
     # check the arguments once before creating anything
@@ -103,6 +105,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for label, n in image["counts"].items():
             total[label] = total.get(label, 0) + n
     print(f"wrote {args.count} image(s) to {args.output}: " + ", ".join(f"{k} {v}" for k, v in total.items()))
+    return EXIT_OK
+
+
+def _simulate_movie(args: argparse.Namespace, material, counts: dict) -> int:
+    """``simulate --frames N``: one evolving structure -> NAME.npy stack + per-frame truth with track_id + events."""
+    from .track import simulate_movie
+    from .track.output import write_movie
+
+    if args.count != 1:
+        raise AtomgraphInputError("--frames makes one movie: leave out --count")
+    check_output_folder(Path(args.output), args.force)  # before the work; nothing is written until it succeeds
+    movie = simulate_movie(material, frames=args.frames, size=args.size, pixel_size=args.pixel_size, dose=args.dose,
+                           seed=args.seed, counts=counts or None, drift_A_per_frame=args.drift)
+    with OutputFolder(args.output, args.force) as tmp:
+        write_movie(movie, tmp, f"{material.name}_seed{args.seed:05d}")
+    print(f"wrote a {args.frames}-frame movie to {args.output}: {len(movie.events)} event(s)")
     return EXIT_OK
 
 
@@ -408,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the first image; image i uses seed+i")
     p.add_argument("--count", type=int, default=1, help="number of images")
     p.add_argument("--defect", action="append", metavar="LABEL=N", help="defects per image, e.g. Si3=2")
+    p.add_argument("--frames", type=_positive(int), default=None,
+                   help="a movie of N frames of one evolving structure (drift, events at the config's movie: rates)")
+    p.add_argument("--drift", type=float, default=None, help="movies: drift per frame in Å (default: config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
     p.set_defaults(func=cmd_simulate)
