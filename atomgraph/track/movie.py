@@ -36,7 +36,7 @@ from ..errors import AtomgraphInputError
 from ..materials import Material, Structure, get_material, neighbor_columns
 from ..simulate.image import column_electrons
 from ..simulate.scan import detector_signal
-from ..simulate.scene import EDGE_MARGIN_BONDS, place_defects, place_lattice
+from ..simulate.scene import EDGE_MARGIN_BONDS, place_lattice
 from ..simulate.settings import ImageSettings, check_positive, draw_settings
 from ..simulate.simulation import _frame_shape, _scan
 
@@ -87,8 +87,11 @@ def _column_ids(structure: Structure) -> np.ndarray:
 class _Evolver:
     """Applies beam-driven events to a structure (one job: change atoms, report what changed)."""
 
-    def __init__(self, mat: Material, structure: Structure, rng: np.random.Generator, inside) -> None:
+    def __init__(self, mat: Material, structure: Structure, rng: np.random.Generator, inside,
+                 base_positions: np.ndarray) -> None:
         self.mat, self.s, self.rng, self.inside = mat, structure, rng, inside
+        self.base = base_positions  # the pristine lattice, to undo a recipe's relaxation around a site
+        self.specs = {d.recipe: d for d in mat.settings.defects}
         host = mat.settings.host_labels
         self.family = mat.settings.family
         labels = {d.recipe: d.label for d in mat.settings.defects}
@@ -131,6 +134,12 @@ class _Evolver:
         nb = neighbor_columns(self.s, int(column), 1.2 * self.mat.bond_A)
         return np.array([c for c in nb if self._label(c) == self.host_c and c not in used], dtype=int)
 
+    def _relax_back(self, column: int) -> None:
+        """Put a site and its neighbors back on the pristine lattice (undo the substitution's relaxation)."""
+        for c in [column, *neighbor_columns(self.s, int(column), 1.2 * self.mat.bond_A)]:
+            atoms = self.s.atoms_in_column(int(c))
+            self.s.positions[atoms] = self.base[atoms]
+
     def _dopant_to_divacancy(self, used: set[int]) -> dict | None:
         sites = [c for c in self._sites(self.si3) if c not in used]
         if not sites or self.family != "honeycomb":
@@ -142,8 +151,8 @@ class _Evolver:
         partner = int(self.rng.choice(nb))
         (i,) = self.s.atoms_in_column(c)
         (j,) = self.s.atoms_in_column(partner)
-        self.s.positions[i, :2] = 0.5 * (self.s.positions[i, :2] + self.s.positions[j, :2])
-        self.s.positions[i, 2] = 0.0
+        self._relax_back(c)
+        self.s.positions[i] = 0.5 * (self.base[i] + self.base[j])  # as the divacancy_center recipe places it
         self.s.keep[j] = False
         self.s.labels[i] = self.si4
         self.s.touched[[i, j]] = True
@@ -162,11 +171,12 @@ class _Evolver:
         target = int(self.rng.choice(nb))
         (i,) = self.s.atoms_in_column(c)
         (j,) = self.s.atoms_in_column(target)
-        si, carbon = int(self.s.numbers[i]), atomic_numbers[self.host_c]
-        self.s.numbers[i], self.s.numbers[j] = carbon, si
-        self.s.positions[j, 2], self.s.positions[i, 2] = self.s.positions[i, 2], 0.0
-        self.s.labels[i], self.s.labels[j] = self.host_c, self.si3
-        self.s.touched[[i, j]] = True
+        self._relax_back(c)
+        self.s.numbers[i] = atomic_numbers[self.host_c]
+        self.s.labels[i] = self.host_c
+        spec = self.specs.get("substitution")
+        if spec is None or not self.mat.family.RECIPES["substitution"](self.s, target, spec, self.rng, self.mat):
+            return None
         used.update((c, target))
         return {"type": "hop", "track_ids": [c, target],
                 "site_A": 0.5 * (self.s.positions[i, :2] + self.s.positions[j, :2]),
@@ -278,14 +288,11 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
         return (p[:, 0] > margin) & (p[:, 0] < (w - 1) * px - margin) & (p[:, 1] > margin) & \
             (p[:, 1] < (h - 1) * px - margin)
 
-    defect_margin = int(math.ceil(max_A / px))
-    placed_shape = (h - 2 * defect_margin, w - 2 * defect_margin)
-    if min(placed_shape) < 8:
+    if (w - 1) * px - 2 * margin < 2 * mat.bond_A or (h - 1) * px - 2 * margin < 2 * mat.bond_A:
         raise AtomgraphInputError(f"frames of {h}x{w} px are too small for {max_A:.1f} Å of drift")
-    structure.positions[:, :2] -= defect_margin * px  # defects placed in the inner frame, shifted back below
-    place_defects(mat, structure, placed_shape, px, rng, counts)
-    structure.positions[:, :2] += defect_margin * px
-    evolver = _Evolver(mat, structure, rng, inside)
+    base = structure.positions.copy()
+    mat.add_defects(structure, inside, rng, mat.defect_counts(rng, counts))  # kept inside all frames
+    evolver = _Evolver(mat, structure, rng, inside, base)
     host = list(mat.settings.lattice.host.values())
 
     images, truths, events = [], [], []

@@ -1,0 +1,226 @@
+"""``atomgraph.track``: a movie -> per-frame analysis, registration, linking, smoothed label timelines, events.
+
+Frames are taken one at a time (an array, a memory-mapped stack or any iterable of 2D arrays: they are never all
+held); per frame the normal :func:`atomgraph.analyze`, then the drift against the last good frame
+(:mod:`.register`, refined by the median offset of the sites to their tracks), then :mod:`.link`. After the last
+frame every track's label timeline is decoded by :mod:`.timeline` and the changes become events
+(:mod:`.events`). A blank or unusable frame (constant, non-finite, or refused by the analysis) is reported in
+``skipped`` and left out; the movie goes on.
+
+Units: positions in px of each frame's own pixels and in Å; drift in px relative to the first good frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import AtomgraphInputError
+from .events import label_changes, pair_hops, transition_table
+from .link import Linker
+from .register import frame_shift, prepare
+from .timeline import emission_log, viterbi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrackResult:
+    """What :func:`track` found.
+
+    Attributes
+    ----------
+    tracks : dict of (N,) arrays, one row per detected site per frame: ``frame, track_id, x_px, y_px, x_A, y_A,
+        element, label`` (smoothed), ``prob`` (that frame's probability of the smoothed label), ``raw_label``
+        (the frame's own label), ``vacancy``.
+    events : list of dicts ``frame, type, track_ids, x_px, y_px, from_label, to_label, prob``.
+    transitions : list of dicts ``from_label, to_label, count, rate_per_frame, prob, prob_low, prob_high``.
+    drift_px : (F, 2) drift of each frame relative to the first good one, px (NaN for skipped frames).
+    skipped : list of (frame, reason).
+    labels : the model's label vocabulary; ``host_labels`` its host labels.
+    """
+
+    tracks: dict
+    events: list
+    transitions: list
+    drift_px: np.ndarray
+    skipped: list
+    labels: list
+    host_labels: list
+    pixel_size_A: float
+    n_frames: int
+    timings_s: dict = field(default_factory=dict)
+
+    def rates_per_frame(self) -> dict[str, float]:
+        """Events per analyzed frame, by type."""
+        n = max(self.n_frames - len(self.skipped), 1)
+        out: dict[str, float] = {}
+        for e in self.events:
+            out[e["type"]] = out.get(e["type"], 0.0) + 1.0 / n
+        return out
+
+
+def _frame_problem(image: np.ndarray) -> str | None:
+    """Why a frame cannot be analyzed (None when it can)."""
+    if image.ndim != 2:
+        return f"not a 2D frame (shape {image.shape})"
+    if not np.all(np.isfinite(image)):
+        return "non-finite pixels"
+    if float(np.ptp(image)) == 0.0:
+        return "blank (constant) frame"
+    return None
+
+
+def _label_probs(atoms, labels: list[str]) -> np.ndarray:
+    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing)."""
+    n = len(atoms)
+    cols = []
+    for label in labels:
+        p = atoms.extra.get(f"prob_{label}")
+        cols.append(np.asarray(p, float) if p is not None else (atoms.label == label).astype(float))
+    return np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
+
+
+def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: float | None = None, *,
+          memory: int = 2, switch: float = 0.01, edge_A: float | None = None,
+          progress: Callable[[int], None] | None = None) -> TrackResult:
+    """Track every site of a movie and report label changes.
+
+    Parameters
+    ----------
+    frames
+        2D frames in order: an (F, H, W) array (a memory map is fine) or any iterable of 2D arrays.
+    model
+        Bundled model name or model folder (as in :func:`atomgraph.analyze`).
+    pixel_size
+        Å per pixel (required).
+    memory
+        A site missed for up to this many frames keeps its identity.
+    switch
+        Per-frame probability that a site's label changes (the HMM's stickiness).
+    edge_A
+        Sites closer than this to the frame edge give weak evidence and no events, Å (default: two bonds).
+    progress
+        Called with the frame index after each frame (e.g. a tqdm update).
+    """
+    from ..materials import get_material
+    from ..pipeline import analyze
+    from ..weights import model_material
+
+    if pixel_size is None:
+        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
+    px = float(pixel_size)
+    mat = get_material(model_material(model))
+    labels, host = mat.labels, mat.host_labels
+    bond = mat.bond_A
+    edge = 2.0 * bond if edge_A is None else float(edge_A)
+    linker = Linker(max_cost_A=0.75 * bond, memory=memory, element_penalty_A=0.35 * bond)
+    rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element", "raw_label",
+                                             "probs", "edge", "vacancy")}
+    drift: list[np.ndarray] = []
+    skipped: list[tuple[int, str]] = []
+    prev, shift_total = None, np.zeros(2)
+    t_analyze = t_link = 0.0
+    n_frames = 0
+    for k, image in enumerate(frames):
+        n_frames += 1
+        image = np.asarray(image, dtype=np.float32)
+        problem = _frame_problem(image)
+        result = None
+        if problem is None:
+            t0 = time.perf_counter()
+            try:
+                result = analyze(image, model=model, pixel_size=px)
+            except AtomgraphInputError as exc:
+                problem = str(exc)
+            t_analyze += time.perf_counter() - t0
+        if problem is not None:
+            log.warning("frame %d skipped: %s", k, problem)
+            skipped.append((k, problem))
+            drift.append(np.full(2, np.nan))
+            if progress:
+                progress(k)
+            continue
+        t0 = time.perf_counter()
+        atoms = result.atoms
+        xy_px = atoms.positions_px
+        cur = prepare(image)
+        if prev is not None and prev.shape == cur.shape:
+            shift_total = shift_total + np.array(frame_shift(prev, cur))
+        prev = cur
+        element = np.where(atoms.vacancy, "vac", atoms.element).astype(object)
+        reg = (xy_px - shift_total) * px
+        for _ in range(2):  # refine the drift by the median offset of the sites to their tracks
+            res = linker.residuals(reg, k, 0.45 * bond)
+            if len(res) >= 5:
+                med = np.median(res, axis=0)
+                reg -= med
+                shift_total = shift_total + med / px
+        ids = linker.link(reg, element, k)
+        h, w = image.shape
+        dist_edge = np.minimum.reduce([xy_px[:, 0] + 0.5, w - 0.5 - xy_px[:, 0], xy_px[:, 1] + 0.5,
+                                       h - 0.5 - xy_px[:, 1]]) * px
+        n = len(atoms)
+        rows["frame"].append(np.full(n, k))
+        rows["track_id"].append(ids)
+        rows["xy_px"].append(xy_px)
+        rows["xy_reg_A"].append(reg)
+        rows["element"].append(np.asarray(atoms.element, dtype=object))
+        rows["raw_label"].append(np.asarray(atoms.label, dtype=object))
+        rows["probs"].append(_label_probs(atoms, labels))
+        rows["edge"].append(dist_edge < edge)
+        rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
+        drift.append(shift_total.copy())
+        t_link += time.perf_counter() - t0
+        if progress:
+            progress(k)
+    if n_frames == 0:
+        raise AtomgraphInputError("the movie has no frames")
+    if len(rows["frame"]) == 0:
+        raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
+    t0 = time.perf_counter()
+    data = {k: np.concatenate(v) for k, v in rows.items()}
+    smoothed, paths, changes = _decode(data, labels, host, switch)
+    events = [c for c in changes if not c.pop("edge")]
+    events = pair_hops(events, host, 1.3 * bond)
+    probs = data["probs"]
+    index = np.array([labels.index(lab) for lab in smoothed]) if len(smoothed) else np.zeros(0, int)
+    tracks = {"frame": data["frame"], "track_id": data["track_id"], "x_px": data["xy_px"][:, 0],
+              "y_px": data["xy_px"][:, 1], "x_A": data["xy_px"][:, 0] * px, "y_A": data["xy_px"][:, 1] * px,
+              "element": data["element"], "label": smoothed,
+              "prob": probs[np.arange(len(index)), index] if len(index) else np.zeros(0),
+              "raw_label": data["raw_label"], "vacancy": data["vacancy"]}
+    timings = {"analyze": t_analyze, "register_link": t_link, "timelines": time.perf_counter() - t0}
+    return TrackResult(tracks=tracks, events=events, transitions=transition_table(paths, n_frames - len(skipped)),
+                       drift_px=np.array(drift), skipped=skipped, labels=labels, host_labels=host,
+                       pixel_size_A=px, n_frames=n_frames, timings_s=timings)
+
+
+def _decode(data: dict, labels: list[str], host: list[str], switch: float):
+    """Viterbi per track: smoothed label per row, the label paths, and the changes (with ``edge`` flags)."""
+    order = np.lexsort((data["frame"], data["track_id"]))
+    tid = data["track_id"][order]
+    starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    smoothed = np.empty(len(order), dtype=object)
+    label_arr = np.array(labels, dtype=object)
+    paths, changes = [], []
+    for a, b in zip(starts, ends):
+        rows = order[a:b]
+        floor = np.where(data["edge"][rows], 0.8, 0.02)
+        path_idx = viterbi(emission_log(data["probs"][rows], floor), switch)
+        path = list(label_arr[path_idx])
+        smoothed[rows] = path
+        paths.append(path)
+        for c in label_changes(data["frame"][rows], path, data["probs"][rows], labels):
+            r = rows[np.searchsorted(data["frame"][rows], c["frame"])]
+            before = rows[np.searchsorted(data["frame"][rows], c["frame"]) - 1]
+            c.update(track_id=int(tid[a]), x_px=float(data["xy_px"][r, 0]), y_px=float(data["xy_px"][r, 1]),
+                     x_A=float(data["xy_reg_A"][r, 0]), y_A=float(data["xy_reg_A"][r, 1]),
+                     edge=bool(data["edge"][r] or data["edge"][before]))
+            changes.append(c)
+    return smoothed, paths, changes
