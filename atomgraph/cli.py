@@ -1,7 +1,7 @@
 """The ``atomgraph`` command.
 
 Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, adapt, evaluate, train, models,
-demo.
+demo, track.
 User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
 an internal error: one line and exit 1 (``--debug`` shows the traceback).
 """
@@ -350,6 +350,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_track(args: argparse.Namespace) -> int:
+    """``track STACK... --model M -o OUTDIR``: tracks, events, transitions, drift, timeline.png, events.png."""
+    from tqdm import tqdm
+
+    from .track import track
+    from .track.frames import FrameSource
+    from .track.output import write_track
+
+    check_output_folder(Path(args.output), args.force)
+    source = FrameSource(args.stack)
+    pixel_size = args.pixel_size or source.pixel_size_A
+    if pixel_size is None:
+        raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)", source=args.stack[0])
+    with tqdm(total=len(source), desc="track", unit="frame", disable=args.quiet) as bar:
+        result = track(source, model=args.model, pixel_size=pixel_size, memory=args.memory,
+                       progress=lambda _k: bar.update(1))
+    with OutputFolder(args.output, args.force) as tmp:
+        write_track(result, tmp, get_frame=source.__getitem__)
+    for frame, reason in result.skipped:
+        _WARNINGS.append(f"atomgraph: warning: frame {frame} skipped: {reason}")
+    for e in result.events:
+        print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at ({e['x_px']:.1f}, "
+              f"{e['y_px']:.1f}) px  p={e['prob']:.2f}")
+    n_tracks = len(set(result.tracks["track_id"].tolist()))
+    print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s): {n_tracks} sites, "
+          f"{len(result.events)} event(s) -> {args.output}")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .weights import bundled_models
 
@@ -496,6 +525,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("track", help="movie -> site tracks, label timelines, events, transition statistics")
+    p.add_argument("stack", nargs="+", metavar="STACK",
+                   help="a stack file (.npy (frames, rows, cols), .tif, .emd, .dm4, ...) or single frames in order")
+    model_and_pixel_size(p, "Å/px (default: the file's calibration)")
+    p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder: tracks.csv events.csv transitions.csv drift.csv timeline.png events.png")
+    p.set_defaults(func=cmd_track)
 
     p = sub.add_parser("evaluate", help="compare predicted atoms with truth")
     p.add_argument("pred")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def emission_log(probs: np.ndarray, floor: np.ndarray | float = 0.02) -> np.ndarray:
+def emission_log(probs: np.ndarray, floor: np.ndarray | float = 0.01) -> np.ndarray:
     """Log emission (T, L) from label probabilities (T, L) (rows of NaN: no evidence) mixed with a uniform
     ``floor`` (scalar or per frame, 1 = no evidence)."""
     probs = np.asarray(probs, dtype=float)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import AtomgraphInputError
 from .events import label_changes, pair_hops, transition_table
+from .frames import UnreadableFrame
 from .link import Linker
 from .register import frame_shift, prepare
 from .timeline import emission_log, viterbi
@@ -128,8 +129,11 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
     n_frames = 0
     for k, image in enumerate(frames):
         n_frames += 1
-        image = np.asarray(image, dtype=np.float32)
-        problem = _frame_problem(image)
+        if isinstance(image, UnreadableFrame):
+            problem = image.reason
+        else:
+            image = np.asarray(image, dtype=np.float32)
+            problem = _frame_problem(image)
         result = None
         if problem is None:
             t0 = time.perf_counter()
@@ -211,7 +215,7 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
     paths, changes = [], []
     for a, b in zip(starts, ends):
         rows = order[a:b]
-        floor = np.where(data["edge"][rows], 0.8, 0.02)
+        floor = np.where(data["edge"][rows], 0.8, 0.01)
         path_idx = viterbi(emission_log(data["probs"][rows], floor), switch)
         path = list(label_arr[path_idx])
         smoothed[rows] = path
