@@ -256,9 +256,9 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
 
     Examples
     --------
-    >>> movie = simulate_movie("graphene-si", frames=3, size=128, pixel_size=0.1, dose=1e5, seed=1)
+    >>> movie = simulate_movie("graphene-si", frames=3, size=192, pixel_size=0.1, dose=1e5, seed=1)
     >>> movie.frames.shape, len(movie.truth), "track_id" in movie.truth[0].extra
-    ((3, 128, 128), 3, True)
+    ((3, 192, 192), 3, True)
     """
     mat = get_material(material)
     cfg = mat.settings.movie
