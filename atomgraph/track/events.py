@@ -1,9 +1,11 @@
 """Events and transition statistics from smoothed label timelines.
 
 An event is a change of a site's smoothed label; its ``frame`` is the first frame showing the new state. A dopant
-leaving one site (dopant -> host label) while a neighboring site within ``hop_radius_A`` takes the same dopant label
-(host -> dopant) in the same frame is one ``hop`` event (``track_ids``: departure site first). Every other change is
-an event of type ``FROM>TO``. The confidence is the mean probability of the old label over up to two observed frames
+leaving one site (dopant -> host label) while a neighboring site within ``hop_radius_A`` takes a dopant label
+(host -> dopant) in the same frame or the next is one event (``track_ids``: departure site first, ``frame``: the
+arrival's): a ``hop`` when the dopant label is the same, else a conversion ``FROM>TO`` seen on two sites (a Si3
+becoming a Si4 halfway to the neighbor it displaces may be linked to either site). Every other change is an event
+of type ``FROM>TO``. The confidence is the mean probability of the old label over up to two observed frames
 before times that of the new label over up to two frames after.
 
 Transition statistics count, over every track and every pair of consecutive frames it spans, the smoothed label
@@ -65,18 +67,20 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
     for i, c in enumerate(changes):
         if i in used or c["from_label"] in host_labels or c["to_label"] not in host_labels:
             continue
-        best, best_d = None, hop_radius_A
-        for j in by_frame[c["frame"]]:
+        best, best_key = None, (2, hop_radius_A)
+        for j in by_frame.get(c["frame"], []) + by_frame.get(c["frame"] + 1, []):
             o = changes[j]
-            if j == i or j in used or o["from_label"] not in host_labels or o["to_label"] != c["from_label"]:
+            if j == i or j in used or o["from_label"] not in host_labels or o["to_label"] in host_labels:
                 continue
             d = math.hypot(o["x_A"] - c["x_A"], o["y_A"] - c["y_A"])
-            if d <= best_d:
-                best, best_d = j, d
+            key = (o["frame"] - c["frame"] + (o["to_label"] != c["from_label"]), d)
+            if d <= hop_radius_A and key < best_key:
+                best, best_key = j, key
         if best is not None:
             o = changes[best]
             used.update((i, best))
-            events.append({"frame": c["frame"], "type": "hop", "track_ids": f"{c['track_id']} {o['track_id']}",
+            kind = "hop" if o["to_label"] == c["from_label"] else f"{c['from_label']}>{o['to_label']}"
+            events.append({"frame": o["frame"], "type": kind, "track_ids": f"{c['track_id']} {o['track_id']}",
                            "x_px": 0.5 * (c["x_px"] + o["x_px"]), "y_px": 0.5 * (c["y_px"] + o["y_px"]),
                            "from_label": c["from_label"], "to_label": o["to_label"],
                            "prob": min(c["prob"], o["prob"])})

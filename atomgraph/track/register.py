@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import fft
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, maximum_filter
 
 
 def prepare(image: np.ndarray, fine_px: float = 1.0, coarse_px: float = 12.0) -> np.ndarray:
@@ -30,6 +30,38 @@ def _parabola(c_m: float, c_0: float, c_p: float) -> float:
     return 0.0 if abs(denom) < 1e-12 else float(np.clip(0.5 * (c_m - c_p) / denom, -0.5, 0.5))
 
 
+def candidate_shifts(previous: np.ndarray, current: np.ndarray, max_shift_px: float | None = None,
+                     whitening: float = 0.5, n: int = 8, separation_px: float = 4.0) -> np.ndarray:
+    """The ``n`` highest local maxima of the correlation surface as ``(dx, dy)`` rows in px, best first (sub-pixel):
+    on a periodic lattice the true shift and its neighbors by a lattice vector all score high, so the caller
+    chooses among them with other evidence (which sites keep their element)."""
+    raw = _correlation(previous, current, whitening)
+    h, w = raw.shape
+    limit = max_shift_px if max_shift_px is not None else 0.25 * min(h, w)
+    dy = np.fft.fftfreq(h, 1.0 / h)[:, None]
+    dx = np.fft.fftfreq(w, 1.0 / w)[None, :]
+    corr = np.where(dx**2 + dy**2 <= limit**2, raw, -np.inf)
+    size = max(3, int(2 * separation_px) | 1)
+    peaks = (corr == maximum_filter(corr, size=size, mode="wrap")) & np.isfinite(corr)
+    idx = np.flatnonzero(peaks)
+    idx = idx[np.argsort(corr.ravel()[idx])[::-1][:n]]
+    out = []
+    for flat in idx:
+        i, j = np.unravel_index(int(flat), corr.shape)
+        sub_y = _parabola(raw[(i - 1) % h, j], raw[i, j], raw[(i + 1) % h, j])
+        sub_x = _parabola(raw[i, (j - 1) % w], raw[i, j], raw[i, (j + 1) % w])
+        out.append((dx[0, j] + sub_x, dy[i, 0] + sub_y))
+    return np.array(out, dtype=float).reshape(-1, 2)
+
+
+def _correlation(previous: np.ndarray, current: np.ndarray, whitening: float) -> np.ndarray:
+    fa, fb = fft.rfft2(previous), fft.rfft2(current)
+    cross = fb * np.conj(fa)
+    cross /= np.abs(cross) ** whitening + 1e-12
+    corr = fft.irfft2(cross, s=previous.shape)
+    return np.where(np.isfinite(corr), corr, 0.0)
+
+
 def frame_shift(previous: np.ndarray, current: np.ndarray, max_shift_px: float | None = None,
                 whitening: float = 0.5) -> tuple[float, float]:
     """Translation ``(dx, dy)`` in px of ``current`` relative to ``previous`` (both prepared with :func:`prepare`,
@@ -44,16 +76,5 @@ def frame_shift(previous: np.ndarray, current: np.ndarray, max_shift_px: float |
     >>> [round(v, 1) for v in frame_shift(prepare(a), prepare(b))]
     [-5.0, 3.0]
     """
-    fa, fb = fft.rfft2(previous), fft.rfft2(current)
-    cross = fb * np.conj(fa)
-    cross /= np.abs(cross) ** whitening + 1e-12
-    corr = fft.irfft2(cross, s=previous.shape)
-    h, w = corr.shape
-    limit = max_shift_px if max_shift_px is not None else 0.25 * min(h, w)
-    dy = np.fft.fftfreq(h, 1.0 / h)[:, None]
-    dx = np.fft.fftfreq(w, 1.0 / w)[None, :]
-    corr = np.where(dx**2 + dy**2 <= limit**2, corr, -np.inf)
-    i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    sub_y = _parabola(corr[(i - 1) % h, j], corr[i, j], corr[(i + 1) % h, j])
-    sub_x = _parabola(corr[i, (j - 1) % w], corr[i, j], corr[i, (j + 1) % w])
-    return float(dx[0, j] + sub_x), float(dy[i, 0] + sub_y)
+    best = candidate_shifts(previous, current, max_shift_px, whitening, n=1)[0]
+    return float(best[0]), float(best[1])

@@ -23,7 +23,7 @@ from ..errors import AtomgraphInputError
 from .events import label_changes, pair_hops, transition_table
 from .frames import UnreadableFrame
 from .link import Linker
-from .register import frame_shift, prepare
+from .register import candidate_shifts, prepare
 from .timeline import emission_log, viterbi
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _label_probs(atoms, labels: list[str]) -> np.ndarray:
 
 
 def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: float | None = None, *,
-          memory: int = 2, switch: float = 0.01, edge_A: float | None = None,
+          memory: int = 2, switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
           progress: Callable[[int], None] | None = None) -> TrackResult:
     """Track every site of a movie and report label changes.
 
@@ -105,6 +105,9 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
         Per-frame probability that a site's label changes (the HMM's stickiness).
     edge_A
         Sites closer than this to the frame edge give weak evidence and no events, Å (default: two bonds).
+    min_event_prob
+        Events whose confidence (old label's probability before times the new one's after) is below this are
+        not reported (the smoothed labels in ``tracks`` still show the change).
     progress
         Called with the frame index after each frame (e.g. a tqdm update).
     """
@@ -117,6 +120,7 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
     px = float(pixel_size)
     mat = get_material(model_material(model))
     labels, host = mat.labels, mat.host_labels
+    host_elements = list(mat.settings.lattice.host.values())
     bond = mat.bond_A
     edge = 2.0 * bond if edge_A is None else float(edge_A)
     linker = Linker(max_cost_A=0.75 * bond, memory=memory, element_penalty_A=0.35 * bond)
@@ -153,10 +157,11 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
         atoms = result.atoms
         xy_px = atoms.positions_px
         cur = prepare(image)
-        if prev is not None and prev.shape == cur.shape:
-            shift_total = shift_total + np.array(frame_shift(prev, cur))
-        prev = cur
         element = np.where(atoms.vacancy, "vac", atoms.element).astype(object)
+        if prev is not None and prev.shape == cur.shape:
+            shift_total = _choose_shift(linker, candidate_shifts(prev, cur), shift_total, xy_px, element,
+                                        ~np.isin(element, host_elements), k, px, bond)
+        prev = cur
         reg = (xy_px - shift_total) * px
         for _ in range(2):  # refine the drift by the median offset of the sites to their tracks
             res = linker.residuals(reg, k, 0.45 * bond)
@@ -190,7 +195,7 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
     data = {k: np.concatenate(v) for k, v in rows.items()}
     smoothed, paths, changes = _decode(data, labels, host, switch)
     events = [c for c in changes if not c.pop("edge")]
-    events = pair_hops(events, host, 1.3 * bond)
+    events = [e for e in pair_hops(events, host, 1.3 * bond) if e["prob"] >= min_event_prob]
     probs = data["probs"]
     index = np.array([labels.index(lab) for lab in smoothed]) if len(smoothed) else np.zeros(0, int)
     tracks = {"frame": data["frame"], "track_id": data["track_id"], "x_px": data["xy_px"][:, 0],
@@ -202,6 +207,20 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
     return TrackResult(tracks=tracks, events=events, transitions=transition_table(paths, n_frames - len(skipped)),
                        drift_px=np.array(drift), skipped=skipped, labels=labels, host_labels=host,
                        pixel_size_A=px, n_frames=n_frames, timings_s=timings)
+
+
+def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
+                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
+    """The cumulative drift (px) for this frame: among the correlation's candidate shifts, the one under which the
+    most dopants and vacancies land on a track of their own element, then the most sites on any track."""
+    best, best_score = shift_total + candidates[0], (-1, -1)
+    for cand in candidates:
+        total = shift_total + cand
+        n_all, n_rare = linker.agreement((xy_px - total) * px, element, frame, 0.45 * bond, rare)
+        score = (n_rare, n_all)
+        if score > best_score:
+            best, best_score = total, score
+    return best
 
 
 def _decode(data: dict, labels: list[str], host: list[str], switch: float):
