@@ -211,13 +211,14 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
                   element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
-    """The cumulative drift (px) for this frame: among the correlation's candidate shifts, the one under which the
-    most dopants and vacancies land on a track of their own element, then the most sites on any track."""
-    best, best_score = shift_total + candidates[0], (-1, -1)
-    for cand in candidates:
+    """The cumulative drift (px) for this frame: among the correlation's candidate shifts (best first), the one
+    under which the most dopants and vacancies land on a track of their own element; the correlation's order breaks
+    ties (a frame with no dopant or vacancy in view keeps the highest peak)."""
+    best, best_score = shift_total + candidates[0], (-1, 0)
+    for rank, cand in enumerate(candidates):
         total = shift_total + cand
-        n_all, n_rare = linker.agreement((xy_px - total) * px, element, frame, 0.45 * bond, rare)
-        score = (n_rare, n_all)
+        _, n_rare = linker.agreement((xy_px - total) * px, element, frame, 0.45 * bond, rare)
+        score = (n_rare, -rank)
         if score > best_score:
             best, best_score = total, score
     return best
