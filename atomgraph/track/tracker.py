@@ -76,14 +76,23 @@ def _frame_problem(image: np.ndarray) -> str | None:
     return None
 
 
-def _label_probs(atoms, labels: list[str]) -> np.ndarray:
-    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing)."""
+def _label_probs(atoms, labels: list[str], vacancy_label: str | None = None) -> np.ndarray:
+    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). An
+    unlabeled node has none (NaN row), except an unlabeled vacancy node of a material with a vacancy label: the
+    lattice model found its site empty, which is evidence (0.9) for that label."""
     n = len(atoms)
     cols = []
     for label in labels:
         p = atoms.extra.get(f"prob_{label}")
         cols.append(np.asarray(p, float) if p is not None else (atoms.label == label).astype(float))
-    return np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
+    probs = np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
+    none = ~(np.nansum(probs, axis=1) > 0)
+    probs[none] = np.nan
+    if vacancy_label in labels and len(labels) > 1:
+        empty = none & np.asarray(atoms.vacancy, bool)
+        probs[empty] = 0.1 / (len(labels) - 1)
+        probs[empty, labels.index(vacancy_label)] = 0.9
+    return probs
 
 
 def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: float | None = None, *,
@@ -180,7 +189,7 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
         rows["xy_reg_A"].append(reg)
         rows["element"].append(np.asarray(atoms.element, dtype=object))
         rows["raw_label"].append(np.asarray(atoms.label, dtype=object))
-        rows["probs"].append(_label_probs(atoms, labels))
+        rows["probs"].append(_label_probs(atoms, labels, mat.settings.graph.vacancy_label))
         rows["edge"].append(dist_edge < edge)
         rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
         drift.append(shift_total.copy())
