@@ -47,18 +47,20 @@ class Linker:
         return positions_A[ok] - self.positions[live[idx[ok]]]
 
     def agreement(self, positions_A: np.ndarray, elements: np.ndarray, frame: int, radius_A: float,
-                  rare: np.ndarray) -> tuple[int, int]:
-        """How well registered detections fit the live tracks: (detections within ``radius_A`` of a track,
-        ``rare`` detections (dopants, vacancies) whose nearest track has the same element). Used to choose
-        between registrations that differ by a lattice vector."""
+                  rare: np.ndarray) -> tuple[float, int]:
+        """How well registered detections fit the live tracks: (the share of detections with a track within
+        ``3 * radius_A`` that have one within ``radius_A`` — about 1 when the lattices coincide, about 0.5 when
+        they are off by a bond — and the number of ``rare`` detections (dopants, vacancies) whose nearest track
+        has the same element). Used to choose between registrations that differ by a lattice vector."""
         live = np.flatnonzero(self.last_frame >= frame - 1 - self.memory)
         if len(live) == 0 or len(positions_A) == 0:
-            return 0, 0
-        dist, idx = cKDTree(self.positions[live]).query(positions_A, distance_upper_bound=radius_A)
-        ok = np.isfinite(dist)
+            return 0.0, 0
+        dist, idx = cKDTree(self.positions[live]).query(positions_A, distance_upper_bound=3 * radius_A)
+        near = np.isfinite(dist)
+        ok = dist <= radius_A
         same = ok & rare
         same[same] = self.elements[live[idx[same]]] == elements[same]
-        return int(ok.sum()), int(same.sum())
+        return float(ok.sum() / max(near.sum(), 1)), int(same.sum())
 
     def link(self, positions_A: np.ndarray, elements: np.ndarray, frame: int) -> np.ndarray:
         """Track ids (N,) of this frame's detections at registered ``positions_A`` (N, 2); new tracks for the

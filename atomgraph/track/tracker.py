@@ -221,17 +221,20 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
                   element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
     """The cumulative drift (px) for this frame. Among the correlation's candidate shifts (best first), those under
-    which fewer than 80 % as many sites land on a track as under the best one are dropped (a shift by a bond, not a
-    lattice vector, puts half the sites between tracks); of the rest, the one under which the most dopants and
-    vacancies land on a track of their own element wins, and the correlation's order breaks ties (a frame with no
-    dopant or vacancy in view keeps the highest peak)."""
-    fits = [linker.agreement((xy_px - shift_total - c) * px, element, frame, 0.45 * bond, rare) for c in candidates]
-    most = max(n_all for n_all, _ in fits)
+    which fewer than 80 % of the sites near a track sit on one are dropped (a shift by a bond, not a lattice
+    vector, puts half the sites between tracks); of the rest, the one under which the most dopants and vacancies
+    land on a track of their own element wins, and the correlation's order breaks ties (a frame with no dopant or
+    vacancy in view keeps the highest peak)."""
     best, best_score = shift_total + candidates[0], (-1, 0)
-    for rank, (cand, (n_all, n_rare)) in enumerate(zip(candidates, fits)):
+    for rank, cand in enumerate(candidates):
+        total = shift_total + cand
+        res = linker.residuals((xy_px - total) * px, frame, 0.5 * bond)  # the peak is a few tenths of an Å off
+        if len(res) >= 5:
+            total = total + np.median(res, axis=0) / px
+        on_track, n_rare = linker.agreement((xy_px - total) * px, element, frame, 0.45 * bond, rare)
         score = (n_rare, -rank)
-        if n_all >= 0.8 * most and score > best_score:
-            best, best_score = shift_total + cand, score
+        if on_track >= 0.8 and score > best_score:
+            best, best_score = total, score
     return best
 
 
