@@ -74,7 +74,9 @@ def main() -> None:
     out["speed"] = {"frames": n, "size": 512, "seconds": elapsed, "per_frame_s": elapsed / n,
                     "timings_s": result.timings_s, "load_at_start": load, "load_after": os.getloadavg(),
                     "cores": os.cpu_count(), "events": len(result.events), "truth_events": len(movie.events),
-                    "linking": linking_accuracy(result, movie)}
+                    "linking": linking_accuracy(result, movie),
+                    "drift_err_px_max": float(np.nanmax(np.abs(result.drift_px - movie.drift_px))),
+                    "event_scores": event_scores(result.events, movie.events, 0.1, tol_A=BOND_A["graphene-si"])}
     print(json.dumps(out["speed"]))
     os.makedirs("benchmarks/out", exist_ok=True)
     with open("benchmarks/out/track.json", "w", encoding="utf-8") as handle:

@@ -97,6 +97,7 @@ def _label_probs(atoms, labels: list[str], vacancy_label: str | None = None) -> 
 
 def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: float | None = None, *,
           memory: int = 2, switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
+          max_drift_A: float = 6.0,
           progress: Callable[[int], None] | None = None) -> TrackResult:
     """Track every site of a movie and report label changes.
 
@@ -117,6 +118,8 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
     min_event_prob
         Events whose confidence (old label's probability before times the new one's after) is below this are
         not reported (the smoothed labels in ``tracks`` still show the change).
+    max_drift_A
+        Largest drift between two consecutive analyzed frames, Å (bounds the registration's search).
     progress
         Called with the frame index after each frame (e.g. a tqdm update).
     """
@@ -168,7 +171,8 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
         cur = prepare(image)
         element = np.where(atoms.vacancy, "vac", atoms.element).astype(object)
         if prev is not None and prev.shape == cur.shape:
-            shift_total = _choose_shift(linker, candidate_shifts(prev, cur), shift_total, xy_px, element,
+            candidates = candidate_shifts(prev, cur, max_drift_A / px, n=16)
+            shift_total = _choose_shift(linker, candidates, shift_total, xy_px, element,
                                         ~np.isin(element, host_elements), k, px, bond)
         prev = cur
         reg = (xy_px - shift_total) * px
