@@ -35,8 +35,8 @@ from .models import (ClassifierConfig, DefectConfig, GraphConfig, ImageConfig, L
 from .range import Range
 
 __all__ = ["Range", "MaterialConfig", "LatticeConfig", "DefectConfig", "ImageConfig", "GraphConfig",
-           "LocatorConfig", "ClassifierConfig", "MovieConfig", "BUILTIN_MATERIALS", "load_config", "load_material_config",
-           "validate_config", "config_path", "configs_dir", "draw", "draw_log"]
+           "LocatorConfig", "ClassifierConfig", "MovieConfig", "BUILTIN_MATERIALS", "load_config",
+           "load_material_config", "validate_config", "config_path", "configs_dir", "draw", "draw_log"]
 
 BUILTIN_MATERIALS = {
     "graphene-si": "graphene_si.yaml",

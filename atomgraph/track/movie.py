@@ -31,7 +31,6 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from ..atoms import AtomTable
-from ..config import MovieConfig
 from ..errors import AtomgraphInputError
 from ..materials import Material, Structure, get_material, neighbor_columns
 from ..simulate.image import column_electrons

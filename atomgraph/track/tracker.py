@@ -159,7 +159,7 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
                 problem = str(exc)
             t_analyze += time.perf_counter() - t0
         if problem is not None:
-            log.warning("frame %d skipped: %s", k, problem)
+            log.info("frame %d skipped: %s", k, problem)
             skipped.append((k, problem))
             drift.append(np.full(2, np.nan))
             if progress:
