@@ -9,6 +9,6 @@ Modules, one job each: :mod:`.movie` (simulated movies with exact truth), :mod:`
 from __future__ import annotations
 
 from .movie import Movie, simulate_movie
-from .tracker import TrackResult, track
+from .tracker import Tracker, TrackResult, track
 
-__all__ = ["Movie", "simulate_movie", "TrackResult", "track"]
+__all__ = ["Movie", "simulate_movie", "Tracker", "TrackResult", "track"]

@@ -123,28 +123,49 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
     progress
         Called with the frame index after each frame (e.g. a tqdm update).
     """
-    from ..materials import get_material
-    from ..pipeline import analyze
-    from ..weights import model_material
-
-    if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
-    px = float(pixel_size)
-    mat = get_material(model_material(model))
-    labels, host = mat.labels, mat.host_labels
-    host_elements = list(mat.settings.lattice.host.values())
-    bond = mat.bond_A
-    edge = 2.0 * bond if edge_A is None else float(edge_A)
-    linker = Linker(max_cost_A=0.75 * bond, memory=memory, element_penalty_A=0.35 * bond)
-    rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element", "raw_label",
-                                             "probs", "edge", "vacancy")}
-    drift: list[np.ndarray] = []
-    skipped: list[tuple[int, str]] = []
-    prev, shift_total = None, np.zeros(2)
-    t_analyze = t_link = 0.0
-    n_frames = 0
+    tracker = Tracker(model, pixel_size, memory=memory, switch=switch, edge_A=edge_A,
+                      min_event_prob=min_event_prob, max_drift_A=max_drift_A)
     for k, image in enumerate(frames):
-        n_frames += 1
+        tracker.add(image)
+        if progress:
+            progress(k)
+    return tracker.result()
+
+
+class Tracker:
+    """The state of :func:`track`, one frame at a time (for live use: :meth:`add` each frame as it lands,
+    :meth:`result` whenever the outputs are wanted). Arguments as in :func:`track`."""
+
+    def __init__(self, model: str = "graphene-si", pixel_size: float | None = None, *, memory: int = 2,
+                 switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
+                 max_drift_A: float = 6.0) -> None:
+        from ..materials import get_material
+        from ..weights import model_material
+
+        if pixel_size is None:
+            raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size= or --pixel-size")
+        self.model, self.px = model, float(pixel_size)
+        self.mat = get_material(model_material(model))
+        self.labels, self.host = self.mat.labels, self.mat.host_labels
+        self.host_elements = list(self.mat.settings.lattice.host.values())
+        self.bond = self.mat.bond_A
+        self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
+        self.switch, self.min_event_prob, self.max_drift_A = switch, min_event_prob, max_drift_A
+        self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
+        self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
+                                                      "raw_label", "probs", "edge", "vacancy")}
+        self.drift: list[np.ndarray] = []
+        self.skipped: list[tuple[int, str]] = []
+        self.prev, self.shift_total = None, np.zeros(2)
+        self.t_analyze = self.t_link = 0.0
+        self.n_frames = 0
+
+    def add(self, image) -> str | None:
+        """Analyze, register and link the next frame; returns why it was skipped (None when it was not)."""
+        from ..pipeline import analyze
+
+        k = self.n_frames
+        self.n_frames += 1
         if isinstance(image, UnreadableFrame):
             problem = image.reason
         else:
@@ -154,72 +175,78 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size: 
         if problem is None:
             t0 = time.perf_counter()
             try:
-                result = analyze(image, model=model, pixel_size=px)
+                result = analyze(image, model=self.model, pixel_size=self.px)
             except AtomgraphInputError as exc:
                 problem = str(exc)
-            t_analyze += time.perf_counter() - t0
+            self.t_analyze += time.perf_counter() - t0
         if problem is not None:
             log.info("frame %d skipped: %s", k, problem)
-            skipped.append((k, problem))
-            drift.append(np.full(2, np.nan))
-            if progress:
-                progress(k)
-            continue
+            self.skipped.append((k, problem))
+            self.drift.append(np.full(2, np.nan))
+            return problem
         t0 = time.perf_counter()
+        px, bond, linker = self.px, self.bond, self.linker
         atoms = result.atoms
         xy_px = atoms.positions_px
         cur = prepare(image)
         element = np.where(atoms.vacancy, "vac", atoms.element).astype(object)
-        if prev is not None and prev.shape == cur.shape:
-            candidates = candidate_shifts(prev, cur, max_drift_A / px, n=16)
-            shift_total = _choose_shift(linker, candidates, shift_total, xy_px, element,
-                                        ~np.isin(element, host_elements), k, px, bond)
-        prev = cur
-        reg = (xy_px - shift_total) * px
+        if self.prev is not None and self.prev.shape == cur.shape:
+            candidates = candidate_shifts(self.prev, cur, self.max_drift_A / px, n=16)
+            self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
+                                             ~np.isin(element, self.host_elements), k, px, bond)
+        self.prev = cur
+        reg = (xy_px - self.shift_total) * px
         for _ in range(2):  # refine the drift by the median offset of the sites to their tracks
             res = linker.residuals(reg, k, 0.45 * bond)
             if len(res) >= 5:
                 med = np.median(res, axis=0)
                 reg -= med
-                shift_total = shift_total + med / px
+                self.shift_total = self.shift_total + med / px
         ids = linker.link(reg, element, k)
         h, w = image.shape
         dist_edge = np.minimum.reduce([xy_px[:, 0] + 0.5, w - 0.5 - xy_px[:, 0], xy_px[:, 1] + 0.5,
                                        h - 0.5 - xy_px[:, 1]]) * px
-        n = len(atoms)
-        rows["frame"].append(np.full(n, k))
+        rows = self.rows
+        rows["frame"].append(np.full(len(atoms), k))
         rows["track_id"].append(ids)
         rows["xy_px"].append(xy_px)
         rows["xy_reg_A"].append(reg)
         rows["element"].append(np.asarray(atoms.element, dtype=object))
         rows["raw_label"].append(np.asarray(atoms.label, dtype=object))
-        rows["probs"].append(_label_probs(atoms, labels, mat.settings.graph.vacancy_label))
-        rows["edge"].append(dist_edge < edge)
+        rows["probs"].append(_label_probs(atoms, self.labels, self.mat.settings.graph.vacancy_label))
+        rows["edge"].append(dist_edge < self.edge)
         rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
-        drift.append(shift_total.copy())
-        t_link += time.perf_counter() - t0
-        if progress:
-            progress(k)
-    if n_frames == 0:
-        raise AtomgraphInputError("the movie has no frames")
-    if len(rows["frame"]) == 0:
-        raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
-    t0 = time.perf_counter()
-    data = {k: np.concatenate(v) for k, v in rows.items()}
-    smoothed, paths, changes = _decode(data, labels, host, switch)
-    events = [c for c in changes if not c.pop("edge")]
-    events = [e for e in pair_hops(events, host, 1.3 * bond) if e["prob"] >= min_event_prob]
-    probs = data["probs"]
-    index = np.array([labels.index(lab) for lab in smoothed]) if len(smoothed) else np.zeros(0, int)
-    tracks = {"frame": data["frame"], "track_id": data["track_id"], "x_px": data["xy_px"][:, 0],
-              "y_px": data["xy_px"][:, 1], "x_A": data["xy_px"][:, 0] * px, "y_A": data["xy_px"][:, 1] * px,
-              "element": data["element"], "label": smoothed,
-              "prob": probs[np.arange(len(index)), index] if len(index) else np.zeros(0),
-              "raw_label": data["raw_label"], "vacancy": data["vacancy"]}
-    timings = {"analyze": t_analyze, "register_link": t_link, "timelines": time.perf_counter() - t0}
-    return TrackResult(tracks=tracks, events=events, transitions=transition_table(paths, n_frames - len(skipped)),
-                       drift_px=np.array(drift), skipped=skipped, labels=labels, host_labels=host,
-                       pixel_size_A=px, n_frames=n_frames, timings_s=timings)
+        self.drift.append(self.shift_total.copy())
+        self.t_link += time.perf_counter() - t0
+        return None
+
+    def result(self) -> TrackResult:
+        """Decode the label timelines of every frame so far into tracks, events and transitions."""
+        n_frames, skipped, labels, host = self.n_frames, self.skipped, self.labels, self.host
+        px, bond, switch, min_event_prob = self.px, self.bond, self.switch, self.min_event_prob
+        rows, drift = self.rows, self.drift
+        t_analyze, t_link = self.t_analyze, self.t_link
+        if n_frames == 0:
+            raise AtomgraphInputError("the movie has no frames")
+        if len(rows["frame"]) == 0:
+            raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
+        t0 = time.perf_counter()
+        data = {k: np.concatenate(v) for k, v in rows.items()}
+        smoothed, paths, changes = _decode(data, labels, host, switch)
+        events = [c for c in changes if not c.pop("edge")]
+        events = [e for e in pair_hops(events, host, 1.3 * bond) if e["prob"] >= min_event_prob]
+        probs = data["probs"]
+        index = np.array([labels.index(lab) for lab in smoothed]) if len(smoothed) else np.zeros(0, int)
+        tracks = {"frame": data["frame"], "track_id": data["track_id"], "x_px": data["xy_px"][:, 0],
+                  "y_px": data["xy_px"][:, 1], "x_A": data["xy_px"][:, 0] * px, "y_A": data["xy_px"][:, 1] * px,
+                  "element": data["element"], "label": smoothed,
+                  "prob": probs[np.arange(len(index)), index] if len(index) else np.zeros(0),
+                  "raw_label": data["raw_label"], "vacancy": data["vacancy"]}
+        timings = {"analyze": t_analyze, "register_link": t_link, "timelines": time.perf_counter() - t0}
+        transitions = transition_table(paths, n_frames - len(skipped))
+        return TrackResult(tracks=tracks, events=events, transitions=transitions, drift_px=np.array(drift),
+                           skipped=skipped, labels=labels, host_labels=host, pixel_size_A=px, n_frames=n_frames,
+                           timings_s=timings)
 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
