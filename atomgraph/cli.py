@@ -1,7 +1,7 @@
 """The ``atomgraph`` command.
 
 Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, adapt, evaluate, train, models,
-demo, track.
+demo, track, watch.
 User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
 an internal error: one line and exit 1 (``--debug`` shows the traceback).
 """
@@ -379,6 +379,58 @@ def cmd_track(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """``watch DIR --model M -o OUTDIR``: each new complete frame file in DIR tracked as it lands; CSVs rewritten
+    atomically after every frame, events printed as they are confirmed, PNGs at the end (also on Ctrl-C)."""
+    from .io.images import read_image
+    from .track import Tracker
+    from .track.frames import UnreadableFrame
+    from .track.output import write_track
+    from .track.watch import complete_files
+
+    folder, out = Path(args.folder), Path(args.output)
+    if not folder.is_dir():
+        raise AtomgraphInputError("not a folder", source=str(folder))
+    check_output_folder(out, args.force)
+    tracker, paths, printed = None, [], set()
+    try:
+        for path in complete_files(folder, args.pattern, args.poll, idle_exit_s=args.idle_exit,
+                                   max_files=args.max_frames):
+            try:
+                image = read_image(path)
+                frame, pixel_size = image.data, args.pixel_size or image.pixel_size_A
+            except AtomgraphInputError as exc:
+                frame, pixel_size = UnreadableFrame(str(exc)), args.pixel_size
+            if tracker is None:
+                if pixel_size is None:
+                    raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)", source=str(path))
+                tracker = Tracker(args.model, pixel_size, memory=args.memory)
+            paths.append(path)
+            problem = tracker.add(frame)
+            if problem is not None:
+                print(f"atomgraph: warning: frame {len(paths) - 1} ({path.name}) skipped: {problem}", file=sys.stderr)
+                continue
+            result = tracker.result()
+            out.mkdir(exist_ok=True)
+            write_track(result, out, force=True, figures=False)
+            for e in result.events:
+                key = (e["frame"], e["type"], e["track_ids"])
+                if key not in printed:
+                    printed.add(key)
+                    print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at "
+                          f"({e['x_px']:.1f}, {e['y_px']:.1f}) px  p={e['prob']:.2f}", flush=True)
+    except KeyboardInterrupt:
+        print("atomgraph: stopping; writing the outputs", file=sys.stderr)
+    if tracker is None or not out.is_dir():
+        print(f"no frame tracked; nothing written to {out}")
+        return EXIT_OK
+    result = tracker.result()
+    write_track(result, out, get_frame=lambda i: read_image(paths[i]).data, force=True)
+    print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s), {len(result.events)} "
+          f"event(s) -> {out}")
+    return EXIT_OK
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .weights import bundled_models
 
@@ -534,6 +586,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: tracks.csv events.csv transitions.csv drift.csv timeline.png events.png")
     p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("watch", help="live: track each new frame file in a folder as it lands")
+    p.add_argument("folder", metavar="DIR", help="folder the microscope writes frame files into (one frame each)")
+    model_and_pixel_size(p, "Å/px (default: the first file's calibration)")
+    p.add_argument("--pattern", default="*", help="file name pattern, e.g. '*.tif' (default: every file)")
+    p.add_argument("--poll", type=_positive(float), default=0.5, help="seconds between looks (default 0.5)")
+    p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
+    p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after this many files")
+    p.add_argument("--idle-exit", type=_positive(float), default=None,
+                   help="stop when no new file has completed for this many seconds (default: run until Ctrl-C)")
+    common(p, "output folder (CSVs rewritten after every frame; PNGs at the end)")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("evaluate", help="compare predicted atoms with truth")
     p.add_argument("pred")

@@ -119,3 +119,43 @@ def test_cli_track_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys
     assert main(["track", str(path), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and not out.exists()
+
+
+def test_cli_watch_tracks_files_as_they_complete_and_leaves_complete_outputs(tmp_path, capsys):
+    import threading
+    import time
+
+    movie = simulate_movie("graphene-si", frames=4, size=160, pixel_size=0.1, dose=1e5, seed=3, rates={})
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for k in range(3):
+        np.save(inbox / f"frame_{k:03d}.npy", movie.frames[k])
+
+    def slow_writer():  # the last frame lands progressively, the way a microscope writes it
+        time.sleep(0.3)
+        raw = (tmp_path / "x.npy")
+        np.save(raw, movie.frames[3])
+        data = raw.read_bytes()
+        with open(inbox / "frame_003.npy", "wb") as handle:
+            for i in range(0, len(data), len(data) // 4 + 1):
+                handle.write(data[i:i + len(data) // 4 + 1])
+                handle.flush()
+                time.sleep(0.03)  # gaps shorter than the two polls (0.1 s) a file must stay unchanged
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    out = tmp_path / "live"
+    rc = main(["watch", str(inbox), "--model", "graphene-si", "--pixel-size", "0.1", "--poll", "0.05",
+               "--max-frames", "4", "-o", str(out)])
+    writer.join()
+    assert rc == 0
+    assert "tracked 4 of 4 frame(s)" in capsys.readouterr().out
+    assert {"tracks.csv", "events.csv", "transitions.csv", "drift.csv", "timeline.png", "events.png"} <= \
+        {p.name for p in out.iterdir()}
+    assert {int(r[0]) for r in _rows(out / "tracks.csv")[1:]} == {0, 1, 2, 3}
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_cli_watch_refuses_a_missing_folder(tmp_path, capsys):
+    assert main(["watch", str(tmp_path / "nope"), "--model", "graphene-si", "-o", str(tmp_path / "o")]) == 2
+    assert "not a folder" in capsys.readouterr().err and not (tmp_path / "o").exists()

@@ -50,25 +50,29 @@ def write_movie(movie, folder: Path, name: str) -> list[str]:
     return files + [f"{name}_events.csv", f"{name}_drift.csv", f"{name}_manifest.json"]
 
 
-def write_track(result, folder: Path, get_frame=None) -> list[str]:
+def write_track(result, folder: Path, get_frame=None, force: bool = False, figures: bool = True) -> list[str]:
     """Write ``tracks.csv``, ``events.csv``, ``transitions.csv`` (contract columns, then ``prob, prob_low,
-    prob_high``: the Markov transition probability per frame and its Wilson 95 % interval), ``drift.csv`` and the
-    PNGs ``timeline.png`` and ``events.png`` (when ``get_frame`` is given) into ``folder``."""
+    prob_high``: the Markov transition probability per frame and its Wilson 95 % interval), ``drift.csv`` and, with
+    ``figures``, the PNGs ``timeline.png`` and ``events.png`` (when ``get_frame`` is given) into ``folder``; each
+    file atomically (``force``: replace existing ones)."""
     from .plots import events_figure, save_figure, timeline_figure
 
     folder = Path(folder)
     t = result.tracks
     order = np.lexsort((t["track_id"], t["frame"]))
     cols = [t[c][order] for c in TRACK_COLUMNS]
-    write_rows(folder / "tracks.csv", TRACK_COLUMNS + ["raw_label"], zip(*cols, t["raw_label"][order]))
-    write_rows(folder / "events.csv", EVENT_COLUMNS, ([e[c] for c in EVENT_COLUMNS] for e in result.events))
+    write_rows(folder / "tracks.csv", TRACK_COLUMNS + ["raw_label"], zip(*cols, t["raw_label"][order]), force)
+    write_rows(folder / "events.csv", EVENT_COLUMNS, ([e[c] for c in EVENT_COLUMNS] for e in result.events), force)
     extra = ["prob", "prob_low", "prob_high"]
     write_rows(folder / "transitions.csv", TRANSITION_COLUMNS + extra,
-               ([r[c] for c in TRANSITION_COLUMNS + extra] for r in result.transitions))
-    write_rows(folder / "drift.csv", DRIFT_COLUMNS, ([k, dx, dy] for k, (dx, dy) in enumerate(result.drift_px)))
-    save_figure(timeline_figure(result), folder / "timeline.png")
-    files = ["tracks.csv", "events.csv", "transitions.csv", "drift.csv", "timeline.png"]
-    if get_frame is not None:
-        save_figure(events_figure(result, get_frame), folder / "events.png")
+               ([r[c] for c in TRANSITION_COLUMNS + extra] for r in result.transitions), force)
+    write_rows(folder / "drift.csv", DRIFT_COLUMNS, ([k, dx, dy] for k, (dx, dy) in enumerate(result.drift_px)),
+               force)
+    files = ["tracks.csv", "events.csv", "transitions.csv", "drift.csv"]
+    if figures:
+        save_figure(timeline_figure(result), folder / "timeline.png", force=force)
+        files.append("timeline.png")
+    if figures and get_frame is not None:
+        save_figure(events_figure(result, get_frame), folder / "events.png", force=force)
         files.append("events.png")
     return files

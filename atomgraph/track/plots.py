@@ -100,9 +100,14 @@ def events_figure(result, get_frame: Callable[[int], np.ndarray], half_width_A: 
     return fig
 
 
-def save_figure(fig, path: Path, dpi: int = 110) -> None:
-    """Save a figure as PNG at ``path`` and close it."""
+def save_figure(fig, path: Path, dpi: int = 110, force: bool = False) -> None:
+    """Save a figure as PNG at ``path`` (atomically; ``force``: replace an existing file) and close it."""
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    from ..io.safe_write import atomic_path
+
+    try:
+        with atomic_path(path, force) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)
