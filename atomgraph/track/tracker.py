@@ -270,15 +270,28 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
 
 
 def _decode(data: dict, labels: list[str], host: list[str], switch: float):
-    """Viterbi per track: smoothed label per row, the label paths, and the changes (with ``edge`` flags)."""
+    """Viterbi per track: smoothed label per row, the label paths, and the changes (with ``edge`` flags).
+
+    A track whose every frame with evidence has the same most probable label needs no Viterbi: that label at every
+    frame has the best emission everywhere and no switch, so it is the most probable path (most tracks, at once)."""
     order = np.lexsort((data["frame"], data["track_id"]))
     tid = data["track_id"][order]
     starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]])
     ends = np.r_[starts[1:], len(order)]
     smoothed = np.empty(len(order), dtype=object)
     label_arr = np.array(labels, dtype=object)
+    probs = data["probs"][order]
+    has = np.isfinite(probs).all(axis=1)
+    best = np.where(has, np.argmax(np.where(np.isfinite(probs), probs, -1.0), axis=1), -1)
+    hi = np.maximum.reduceat(best, starts)
+    lo = np.minimum.reduceat(np.where(has, best, len(labels)), starts)
+    constant = (hi == lo) | (hi < 0)
     paths, changes = [], []
-    for a, b in zip(starts, ends):
+    for a, b, const, label in zip(starts, ends, constant, np.maximum(hi, 0)):
+        if const:
+            smoothed[order[a:b]] = labels[label]
+            paths.append([labels[label]] * int(b - a))
+            continue
         rows = order[a:b]
         floor = np.where(data["edge"][rows], 0.8, 0.01)
         path_idx = viterbi(emission_log(data["probs"][rows], floor), switch)
