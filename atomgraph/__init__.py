@@ -24,6 +24,7 @@ _LAZY = {
     "classify": ("atomgraph.classify", "classify"),
     "analyze": ("atomgraph.pipeline", "analyze"),
     "batch": ("atomgraph.batch", "batch"),
+    "track": ("atomgraph.track", "track"),
     "load_model": ("atomgraph.models", "load_model"),
     "find_defects": ("atomgraph.defects", "find_defects"),
     "read_image": ("atomgraph.io.images", "read_image"),

@@ -45,6 +45,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     counts = defect_counts(args.defect)
     if args.count < 1:
         raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
+    if args.frames is not None:
+        from .movie_commands import simulate_movie_command
+
+        return simulate_movie_command(args, material, counts)
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
                 "dose_e_per_A2": args.dose, "seed": args.seed, "defects": counts, "images": []}
     # check the arguments once before creating anything

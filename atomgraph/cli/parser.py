@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for add in (_add_simulate, _add_image_commands, _add_many_frame_commands, _add_model_commands):
+    for add in (_add_simulate, _add_image_commands, _add_many_frame_commands, _add_movie_commands, _add_model_commands):
         add(sub)
     return parser
 
@@ -97,6 +97,9 @@ def _add_simulate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first image; image i uses seed+i")
     p.add_argument("--count", type=int, default=1, help="number of images")
     p.add_argument("--defect", action="append", metavar="LABEL=N", help="defects per image, e.g. Si3=2")
+    p.add_argument("--frames", type=_positive(int), default=None,
+                   help="a movie of N frames of one evolving structure (drift, events at the config's movie: rates)")
+    p.add_argument("--drift", type=float, default=None, help="movies: drift per frame in Å (default: config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
     p.set_defaults(func=cmd_simulate)
@@ -155,6 +158,32 @@ def _add_many_frame_commands(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
     p.set_defaults(func=cmd_batch)
+
+
+def _add_movie_commands(sub) -> None:
+    """track and watch: movies."""
+    from .movie_commands import cmd_track, cmd_watch
+
+    p = sub.add_parser("track", help="movie -> site tracks, label timelines, events, transition statistics")
+    p.add_argument("stack", nargs="+", metavar="STACK",
+                   help="a stack file (.npy (frames, rows, cols), .tif, .emd, .dm4, ...) or single frames in order")
+    model_and_pixel_size(p, "Å/px (default: the file's calibration)")
+    p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder: tracks.csv events.csv transitions.csv drift.csv timeline.png events.png")
+    p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("watch", help="live: track each new frame file in a folder as it lands")
+    p.add_argument("folder", metavar="DIR", help="folder the microscope writes frame files into (one frame each)")
+    model_and_pixel_size(p, "Å/px (default: the first file's calibration)")
+    p.add_argument("--pattern", default="*", help="file name pattern, e.g. '*.tif' (default: every file)")
+    p.add_argument("--poll", type=_positive(float), default=0.5, help="seconds between looks (default 0.5)")
+    p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
+    p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after this many files")
+    p.add_argument("--idle-exit", type=_positive(float), default=None,
+                   help="stop when no new file has completed for this many seconds (default: run until Ctrl-C)")
+    common(p, "output folder (CSVs rewritten after every frame; PNGs at the end)")
+    p.set_defaults(func=cmd_watch)
 
 
 def _add_model_commands(sub) -> None:

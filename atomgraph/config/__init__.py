@@ -30,20 +30,13 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import AtomgraphInputError
-from .models import (
-    ClassifierConfig,
-    DefectConfig,
-    GraphConfig,
-    ImageConfig,
-    LatticeConfig,
-    LocatorConfig,
-    MaterialConfig,
-)
+from .models import (ClassifierConfig, DefectConfig, GraphConfig, ImageConfig, LatticeConfig, LocatorConfig,
+                     MaterialConfig, MovieConfig)
 from .range import Range
 
 __all__ = ["Range", "MaterialConfig", "LatticeConfig", "DefectConfig", "ImageConfig", "GraphConfig",
-           "LocatorConfig", "ClassifierConfig", "BUILTIN_MATERIALS", "load_config", "load_material_config",
-           "validate_config", "config_path", "configs_dir", "draw", "draw_log"]
+           "LocatorConfig", "ClassifierConfig", "MovieConfig", "BUILTIN_MATERIALS", "load_config",
+           "load_material_config", "validate_config", "config_path", "configs_dir", "draw", "draw_log"]
 
 BUILTIN_MATERIALS = {
     "graphene-si": "graphene_si.yaml",
@@ -52,7 +45,8 @@ BUILTIN_MATERIALS = {
 }
 
 _SECTIONS: dict[str, type] = {"lattice": LatticeConfig, "defects": DefectConfig, "image": ImageConfig,
-                              "graph": GraphConfig, "locator": LocatorConfig, "classifier": ClassifierConfig}
+                              "graph": GraphConfig, "locator": LocatorConfig, "classifier": ClassifierConfig,
+                              "movie": MovieConfig}
 _KINDS = {"float_type": "a number", "int_type": "an integer", "int_from_float": "an integer",
           "string_type": "a string", "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
           "model_attributes_type": "a mapping", "bool_type": "true or false"}

@@ -32,7 +32,7 @@ from pydantic import (
 from .range import Range
 
 __all__ = ["Section", "LatticeConfig", "DefectConfig", "ImageConfig", "GraphConfig", "LocatorConfig",
-           "ClassifierConfig", "MaterialConfig"]
+           "ClassifierConfig", "MovieConfig", "MaterialConfig"]
 
 
 def _positive(r: Range) -> Range:
@@ -235,6 +235,28 @@ class ClassifierConfig(Section):
         return Range(r.low, r.high)  # the trainer unpacks [low, high]
 
 
+MOVIE_EVENT_KINDS = ("dopant_to_divacancy", "dopant_hop", "chalcogen_loss", "chalcogen_vacancy")
+
+
+class MovieConfig(Section):
+    """``movie:`` simulated movies (``atomgraph simulate --frames``): drift and beam-driven event rates."""
+
+    drift_A_per_frame: NonNegativeFloat = 1.0
+    """Drift step per frame (random walk), Å."""
+    max_drift_A: PositiveFloat = 8.0
+    """The drift stays within this distance of the first frame's position, Å."""
+    rates: dict[str, NonNegativeFloat] = {}
+    """Event kind -> expected events per frame in the field of view (kinds: see ``MOVIE_EVENT_KINDS``)."""
+
+    @field_validator("rates")
+    @classmethod
+    def _kinds(cls, rates: dict[str, float]) -> dict[str, float]:
+        for key in rates:
+            if key not in MOVIE_EVENT_KINDS:
+                raise ValueError(f"unknown event kind '{key}' (known: {', '.join(MOVIE_EVENT_KINDS)})")
+        return rates
+
+
 class MaterialConfig(Section):
     """A whole material config (``configs/*.yaml``); see :func:`atomgraph.config.load_material_config`."""
 
@@ -254,6 +276,7 @@ class MaterialConfig(Section):
     graph: GraphConfig = Field(default_factory=GraphConfig)
     locator: LocatorConfig = Field(default_factory=LocatorConfig)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    movie: MovieConfig = Field(default_factory=MovieConfig)
 
     @model_validator(mode="after")
     def _cross_references(self) -> MaterialConfig:

@@ -1,0 +1,108 @@
+"""The movie verbs of ``atomgraph``: ``simulate --frames``, ``track`` and ``watch`` (issue 12)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import AtomgraphInputError
+from ..io.safe_write import OutputFolder, check_output_folder
+from .commands import EXIT_OK, WARNINGS
+
+
+def simulate_movie_command(args: argparse.Namespace, material, counts: dict) -> int:
+    """``simulate --frames N``: one evolving structure -> NAME.npy stack + per-frame truth with track_id + events."""
+    from ..track import simulate_movie
+    from ..track.output import write_movie
+
+    if args.count != 1:
+        raise AtomgraphInputError("--frames makes one movie: leave out --count")
+    check_output_folder(Path(args.output), args.force)  # before the work; nothing is written until it succeeds
+    movie = simulate_movie(material, frames=args.frames, size=args.size, pixel_size_A=args.pixel_size, dose=args.dose,
+                           seed=args.seed, counts=counts or None, drift_A_per_frame=args.drift)
+    with OutputFolder(args.output, args.force) as tmp:
+        write_movie(movie, tmp, f"{material.name}_seed{args.seed:05d}")
+    print(f"wrote a {args.frames}-frame movie to {args.output}: {len(movie.events)} event(s)")
+    return EXIT_OK
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    """``track STACK... --model M -o OUTDIR``: tracks, events, transitions, drift, timeline.png, events.png."""
+    from tqdm import tqdm
+
+    from ..track import track
+    from ..track.frames import FrameSource
+    from ..track.output import write_track
+
+    check_output_folder(Path(args.output), args.force)
+    source = FrameSource(args.stack)
+    pixel_size = args.pixel_size or source.pixel_size_A
+    if pixel_size is None:
+        raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)", source=args.stack[0])
+    with tqdm(total=len(source), desc="track", unit="frame", disable=args.quiet) as bar:
+        result = track(source, model=args.model, pixel_size_A=pixel_size, memory=args.memory,
+                       progress=lambda _k: bar.update(1))
+    with OutputFolder(args.output, args.force) as tmp:
+        write_track(result, tmp, get_frame=source.__getitem__)
+    for frame, reason in result.skipped:
+        WARNINGS.append(f"atomgraph: warning: frame {frame} skipped: {reason}")
+    for e in result.events:
+        print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at ({e['x_px']:.1f}, "
+              f"{e['y_px']:.1f}) px  p={e['prob']:.2f}")
+    n_tracks = len(set(result.tracks["track_id"].tolist()))
+    print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s): {n_tracks} sites, "
+          f"{len(result.events)} event(s) -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """``watch DIR --model M -o OUTDIR``: each new complete frame file in DIR tracked as it lands; CSVs rewritten
+    atomically after every frame, events printed as they are confirmed, PNGs at the end (also on Ctrl-C)."""
+    from ..io.images import read_image
+    from ..track import Tracker
+    from ..track.frames import UnreadableFrame
+    from ..track.output import write_track
+    from ..track.watch import complete_files
+
+    folder, out = Path(args.folder), Path(args.output)
+    if not folder.is_dir():
+        raise AtomgraphInputError("not a folder", source=str(folder))
+    check_output_folder(out, args.force)
+    tracker, paths, printed = None, [], set()
+    try:
+        for path in complete_files(folder, args.pattern, args.poll, idle_exit_s=args.idle_exit,
+                                   max_files=args.max_frames):
+            try:
+                image = read_image(path)
+                frame, pixel_size = image.data, args.pixel_size or image.pixel_size_A
+            except AtomgraphInputError as exc:
+                frame, pixel_size = UnreadableFrame(str(exc)), args.pixel_size
+            if tracker is None:
+                if pixel_size is None:
+                    raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)", source=str(path))
+                tracker = Tracker(args.model, pixel_size, memory=args.memory)
+            paths.append(path)
+            problem = tracker.add(frame)
+            if problem is not None:
+                print(f"atomgraph: warning: frame {len(paths) - 1} ({path.name}) skipped: {problem}", file=sys.stderr)
+                continue
+            result = tracker.result()
+            out.mkdir(exist_ok=True)
+            write_track(result, out, force=True, figures=False)
+            for e in result.events:
+                key = (e["frame"], e["type"], e["track_ids"])
+                if key not in printed:
+                    printed.add(key)
+                    print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at "
+                          f"({e['x_px']:.1f}, {e['y_px']:.1f}) px  p={e['prob']:.2f}", flush=True)
+    except KeyboardInterrupt:
+        print("atomgraph: stopping; writing the outputs", file=sys.stderr)
+    if tracker is None or not out.is_dir():
+        print(f"no frame tracked; nothing written to {out}")
+        return EXIT_OK
+    result = tracker.result()
+    write_track(result, out, get_frame=lambda i: read_image(paths[i]).data, force=True)
+    print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s), {len(result.events)} "
+          f"event(s) -> {out}")
+    return EXIT_OK

@@ -1,0 +1,14 @@
+"""track: movies -> registration (drift), linking of columns and vacancy sites, label timelines, events, transitions.
+
+Modules, one job each: :mod:`.movie` (simulated movies with exact truth), :mod:`.register` (frame-to-frame drift),
+:mod:`.link` (site identities across frames), :mod:`.timeline` (HMM / Viterbi label smoothing), :mod:`.events`
+(events and transition statistics), :mod:`.tracker` (:func:`track`, which runs them in order), :mod:`.output`
+(CSV and PNG files).
+"""
+
+from __future__ import annotations
+
+from .movie import Movie, simulate_movie
+from .tracker import Tracker, TrackResult, track
+
+__all__ = ["Movie", "simulate_movie", "Tracker", "TrackResult", "track"]

@@ -1,0 +1,331 @@
+"""Simulated movies: one evolving structure rendered frame by frame, with exact per-frame truth and an event list.
+
+The structure is built once (lattice + defects, as :func:`atomgraph.simulate` builds it); before every frame after
+the first, beam-driven events change it at the rates of the material's ``movie:`` config section, and the whole
+structure is translated by a random-walk drift. Every frame is then scanned and rendered with the same image
+settings (dose, probe, scan distortions) and fresh noise. A column keeps its identity (``track_id``, the column id of
+the structure) through every event, so tracking can be measured.
+
+Events (``type`` and what changes):
+
+The rate keys of ``movie.rates`` name the event kinds: ``dopant_to_divacancy``, ``dopant_hop`` (honeycomb),
+``chalcogen_loss``, ``chalcogen_vacancy`` (tmd); a kind the family has not is ignored.
+
+- ``Si3>Si4`` (honeycomb): a Si3 takes one of its C neighbors' places away (the C leaves, the Si moves to the
+  center of the pair and becomes Si4); the Si's track keeps its id, the C's track ends.
+- ``hop`` (honeycomb): a Si3 swaps with one of its three C neighbors: the old site becomes ``C``, the neighbor
+  ``Si3``; ``track_ids`` lists the old site first.
+- ``Se2>Se1`` (tmd): one chalcogen of an intact column is sputtered. ``Se1>Sevac`` (tmd): the second one goes, the
+  site becomes a vacancy (element empty). The chalcogen label names come from the material's config.
+
+Units: positions in Å inside the structure, truth positions in px of each frame; drift in Å per frame; rates are
+expected events per frame in the whole field of view.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from ..atoms import AtomTable
+from ..errors import AtomgraphInputError
+from ..materials import Material, Structure, get_material, neighbor_columns
+from ..simulate.image import column_electrons
+from ..simulate.scan import detector_signal
+from ..simulate.scene import EDGE_MARGIN_BONDS, place_lattice
+from ..simulate.settings import ImageSettings, check_positive, draw_settings
+from ..simulate.simulation import _frame_shape, _scan
+
+EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label"]
+
+
+@dataclass
+class Movie:
+    """A simulated movie and its truth.
+
+    Attributes
+    ----------
+    frames : (F, H, W) float32 detector signal.
+    truth : one AtomTable per frame (``label`` set, ``extra['track_id']`` the site's identity; vacancy sites
+        have ``vacancy`` True).
+    events : list of dicts with :data:`EVENT_COLUMNS` (``frame`` = first frame showing the new state, ``x_px,
+        y_px`` in that frame's pixels, ``track_ids`` a space-separated string).
+    drift_px : (F, 2) translation of the structure in each frame relative to frame 0, px (x, y).
+    settings : the image settings shared by every frame.
+    """
+
+    material: str
+    seed: int
+    frames: np.ndarray
+    truth: list[AtomTable]
+    events: list[dict]
+    drift_px: np.ndarray
+    settings: ImageSettings
+    config: dict = field(default_factory=dict)
+
+    @property
+    def pixel_size_A(self) -> float:
+        """Å per pixel."""
+        return self.settings.pixel_size_A
+
+    def manifest(self) -> dict:
+        """JSON-ready description of the movie."""
+        return {"material": self.material, "seed": self.seed, "frames": int(len(self.frames)),
+                "shape": list(self.frames.shape[1:]), "pixel_size_A": self.pixel_size_A,
+                "dose_e_per_A2": self.settings.dose_e_per_A2, "movie": self.config, "events": len(self.events)}
+
+
+def _column_ids(structure: Structure) -> np.ndarray:
+    """Column ids in the order :meth:`Structure.columns` lists the columns."""
+    return np.unique(structure.column[structure.keep])
+
+
+class _Evolver:
+    """Applies beam-driven events to a structure (one job: change atoms, report what changed)."""
+
+    def __init__(self, mat: Material, structure: Structure, rng: np.random.Generator, inside,
+                 base_positions: np.ndarray) -> None:
+        self.mat, self.s, self.rng, self.inside = mat, structure, rng, inside
+        self.base = base_positions  # the pristine lattice, to undo a recipe's relaxation around a site
+        self.specs = {d.recipe: d for d in mat.settings.defects}
+        host = mat.settings.host_labels
+        self.family = mat.settings.family
+        labels = {d.recipe: d.label for d in mat.settings.defects}
+        self.si3 = labels.get("substitution", "Si3")
+        self.si4 = labels.get("divacancy_center", "Si4")
+        self.host_c = host.get("A", "C")
+        self.x2 = host.get("chalcogen", "Se2")
+        self.x1 = labels.get("chalcogen_single_vacancy", "Se1")
+        self.x0 = labels.get("chalcogen_double_vacancy", "Sevac")
+
+    def _sites(self, label: str, role: str | None = None) -> np.ndarray:
+        ids, xy, roles = self.s.column_table()
+        lab = np.array([self._label(c) for c in ids], dtype=object)
+        ok = (lab == label) & self.inside(xy)
+        if role is not None:
+            ok &= roles == role
+        return ids[ok]
+
+    def _label(self, column: int) -> str:
+        members = self.s.atoms_in_column(int(column))
+        return str(self.s.labels[members[0]]) if len(members) else ""
+
+    def _center(self, column: int) -> np.ndarray:
+        return self.s.positions[self.s.atoms_in_column(int(column)), :2].mean(axis=0)
+
+    def step(self, rates: dict[str, float]) -> list[dict]:
+        """Draw this frame's events (Poisson numbers at ``rates``) and apply them; returns the events (without
+        frame and pixel positions): ``type, track_ids (list), site_A (x, y), from_label, to_label``."""
+        out: list[dict] = []
+        used: set[int] = set()
+        for kind, rate in rates.items():
+            for _ in range(int(self.rng.poisson(rate)) if rate > 0 else 0):
+                event = getattr(self, "_" + kind)(used)
+                if event is not None:
+                    out.append(event)
+        return out
+
+    # --- honeycomb --------------------------------------------------------------------------------------------
+    def _c_neighbors(self, column: int, used: set[int]) -> np.ndarray:
+        nb = neighbor_columns(self.s, int(column), 1.2 * self.mat.bond_A)
+        return np.array([c for c in nb if self._label(c) == self.host_c and c not in used], dtype=int)
+
+    def _relax_back(self, column: int) -> None:
+        """Put a site and its neighbors back on the pristine lattice (undo the substitution's relaxation)."""
+        for c in [column, *neighbor_columns(self.s, int(column), 1.2 * self.mat.bond_A)]:
+            atoms = self.s.atoms_in_column(int(c))
+            self.s.positions[atoms] = self.base[atoms]
+
+    def _dopant_to_divacancy(self, used: set[int]) -> dict | None:
+        sites = [c for c in self._sites(self.si3) if c not in used]
+        if not sites or self.family != "honeycomb":
+            return None
+        c = int(self.rng.choice(sites))
+        nb = self._c_neighbors(c, used)
+        if len(nb) == 0:
+            return None
+        partner = int(self.rng.choice(nb))
+        (i,) = self.s.atoms_in_column(c)
+        (j,) = self.s.atoms_in_column(partner)
+        self._relax_back(c)
+        self.s.positions[i] = 0.5 * (self.base[i] + self.base[j])  # as the divacancy_center recipe places it
+        self.s.keep[j] = False
+        self.s.labels[i] = self.si4
+        self.s.touched[[i, j]] = True
+        used.update((c, partner))
+        return {"type": f"{self.si3}>{self.si4}", "track_ids": [c], "site_A": self.s.positions[i, :2].copy(),
+                "from_label": self.si3, "to_label": self.si4}
+
+    def _dopant_hop(self, used: set[int]) -> dict | None:
+        sites = [c for c in self._sites(self.si3) if c not in used]
+        if not sites or self.family != "honeycomb":
+            return None
+        c = int(self.rng.choice(sites))
+        nb = self._c_neighbors(c, used)
+        if len(nb) == 0:
+            return None
+        target = int(self.rng.choice(nb))
+        (i,) = self.s.atoms_in_column(c)
+        (j,) = self.s.atoms_in_column(target)
+        self._relax_back(c)
+        self.s.numbers[i] = atomic_numbers[self.host_c]
+        self.s.labels[i] = self.host_c
+        spec = self.specs.get("substitution")
+        if spec is None or not self.mat.family.RECIPES["substitution"](self.s, target, spec, self.rng, self.mat):
+            return None
+        used.update((c, target))
+        return {"type": "hop", "track_ids": [c, target],
+                "site_A": 0.5 * (self.s.positions[i, :2] + self.s.positions[j, :2]),
+                "from_label": self.si3, "to_label": self.si3}
+
+    # --- tmd --------------------------------------------------------------------------------------------------
+    def _chalcogen_loss(self, used: set[int]) -> dict | None:
+        sites = [c for c in self._sites(self.x2, "chalcogen") if c not in used]
+        if not sites or self.family != "tmd":
+            return None
+        c = int(self.rng.choice(sites))
+        atoms = self.s.atoms_in_column(c)
+        if len(atoms) != 2:
+            return None
+        self.s.keep[atoms[int(self.rng.integers(2))]] = False
+        self.s.labels[atoms] = self.x1
+        self.s.touched[atoms] = True
+        used.add(c)
+        return {"type": f"{self.x2}>{self.x1}", "track_ids": [c], "site_A": self._center(c),
+                "from_label": self.x2, "to_label": self.x1}
+
+    def _chalcogen_vacancy(self, used: set[int]) -> dict | None:
+        sites = [c for c in self._sites(self.x1, "chalcogen") if c not in used]
+        if not sites or self.family != "tmd":
+            return None
+        c = int(self.rng.choice(sites))
+        atoms = self.s.atoms_in_column(c)
+        if len(atoms) != 1:
+            return None
+        site = self.s.positions[atoms[0]].copy()
+        site[2] = 0.0
+        self.s.keep[atoms] = False
+        k = self.s.add(site, 0, self.x0, "chalcogen")
+        self.s.column[k] = c
+        used.add(c)
+        return {"type": f"{self.x1}>{self.x0}", "track_ids": [c], "site_A": site[:2],
+                "from_label": self.x1, "to_label": self.x0}
+
+
+def _drift_walk(n: int, step_A: float, max_A: float, rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) structure translation per frame, Å: a random walk of ``step_A`` per frame (direction persistent,
+    turning by up to 60° per frame), kept within ``max_A`` of the start by a soft pull back."""
+    out = np.zeros((n, 2))
+    angle = rng.uniform(0.0, 2 * math.pi)
+    for k in range(1, n):
+        angle += rng.uniform(-math.pi / 3, math.pi / 3)
+        step = step_A * rng.uniform(0.5, 1.0) * np.array([math.cos(angle), math.sin(angle)])
+        nxt = out[k - 1] + step
+        if np.hypot(*nxt) > max_A:  # turn back towards the start
+            angle += math.pi
+            nxt = out[k - 1] - step
+        out[k] = nxt
+    return out
+
+
+def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple[int, int] | None = None,
+                   pixel_size_A: float | None = None, dose: float | None = None, seed: int = 0,
+                   counts: dict[str, float] | None = None, drift_A_per_frame: float | None = None,
+                   rates: dict[str, float] | None = None, noise: bool = True) -> Movie:
+    """Simulate a movie of one evolving structure with exact truth per frame.
+
+    Parameters
+    ----------
+    material
+        Built-in name or config (see :func:`atomgraph.simulate`); its ``movie:`` section gives the defaults.
+    frames
+        Number of frames (1..10000).
+    size, pixel_size_A, dose, counts, noise
+        As in :func:`atomgraph.simulate` (size in px, pixel size in Å/px, dose in e/Å²).
+    seed
+        Seed of every random choice (the same seed gives the same movie).
+    drift_A_per_frame
+        Drift step per frame, Å (default: the config's ``movie.drift_A_per_frame``).
+    rates
+        Event type -> expected events per frame in the field (default: the config's ``movie.rates``); 0 for a
+        static movie.
+
+    Examples
+    --------
+    >>> movie = simulate_movie("graphene-si", frames=3, size=192, pixel_size_A=0.1, dose=1e5, seed=1)
+    >>> movie.frames.shape, len(movie.truth), "track_id" in movie.truth[0].extra
+    ((3, 192, 192), 3, True)
+    """
+    mat = get_material(material)
+    cfg = mat.settings.movie
+    shape = _frame_shape(mat.settings.image.size_px if size is None else size)
+    check_positive("pixel size", pixel_size_A)
+    check_positive("dose", dose)
+    if not isinstance(frames, (int, np.integer)) or not 1 <= frames <= 10000:
+        raise AtomgraphInputError(f"frames must be an integer between 1 and 10000, got {frames!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
+    step_A = float(cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
+    if not math.isfinite(step_A) or step_A < 0:
+        raise AtomgraphInputError(f"drift must be >= 0 Å per frame, got {drift_A_per_frame!r}")
+    rates = dict(cfg.rates if rates is None else rates)
+    rng = np.random.default_rng(int(seed))
+    s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, True)
+    px = s.pixel_size_A
+    h, w = shape
+    max_A = min(cfg.max_drift_A, 0.15 * min(h, w) * px)
+    drift_A = _drift_walk(int(frames), step_A, max_A, rng)
+    pad = int(math.ceil(max_A / px)) + 2
+    structure = place_lattice(mat, (h + 2 * pad, w + 2 * pad), s, rng)
+    structure.positions[:, :2] -= pad * px
+    margin = EDGE_MARGIN_BONDS * mat.bond_A + max_A
+
+    def inside(p: np.ndarray) -> np.ndarray:
+        return (p[:, 0] > margin) & (p[:, 0] < (w - 1) * px - margin) & (p[:, 1] > margin) & \
+            (p[:, 1] < (h - 1) * px - margin)
+
+    if (w - 1) * px - 2 * margin < 2 * mat.bond_A or (h - 1) * px - 2 * margin < 2 * mat.bond_A:
+        raise AtomgraphInputError(f"frames of {h}x{w} px are too small for {max_A:.1f} Å of drift")
+    base = structure.positions.copy()
+    mat.add_defects(structure, inside, rng, mat.defect_counts(rng, counts))  # kept inside all frames
+    evolver = _Evolver(mat, structure, rng, inside, base)
+    host = list(mat.settings.lattice.host.values())
+
+    images, truths, events = [], [], []
+    for k in range(int(frames)):
+        if k > 0:
+            for ev in evolver.step(rates):
+                ev["frame"] = k
+                events.append(ev)
+        cols = structure.columns()
+        ids = _column_ids(structure)
+        cols.positions_A = cols.positions_A + drift_A[k]
+        electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
+        dopant = (cols.element != "") & ~np.isin(cols.element, host)
+        xy_px, expected = _scan(cols, electrons, dopant, shape, s, rng)
+        images.append((detector_signal(expected, s, rng) if noise else expected).astype(np.float32))
+        in_frame = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] < w - 0.5) & (xy_px[:, 1] >= -0.5) & \
+            (xy_px[:, 1] < h - 0.5)
+        truth = AtomTable.from_pixels(xy_px[in_frame], px, cols.element[in_frame], label=cols.label[in_frame],
+                                      prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
+                                      image_shape_px=(h, w), extra={"track_id": ids[in_frame]})
+        truths.append(truth)
+        for ev in events:
+            if ev["frame"] == k:  # the event's position in the frame that first shows it
+                tid = ev["track_ids"][0]
+                row = np.flatnonzero(ids[in_frame] == tid)
+                ev["x_px"], ev["y_px"] = (truth.positions_px[row[0]] if len(row) else
+                                          (ev["site_A"] + drift_A[k]) / px)
+                if ev["type"] == "hop":
+                    rows = [np.flatnonzero(ids[in_frame] == t) for t in ev["track_ids"]]
+                    if all(len(r) for r in rows):
+                        ev["x_px"], ev["y_px"] = np.mean([truth.positions_px[r[0]] for r in rows], axis=0)
+    out_events = [{"frame": ev["frame"], "type": ev["type"], "track_ids": " ".join(str(t) for t in ev["track_ids"]),
+                   "x_px": float(ev["x_px"]), "y_px": float(ev["y_px"]), "from_label": ev["from_label"],
+                   "to_label": ev["to_label"]} for ev in events]
+    return Movie(material=mat.name, seed=int(seed), frames=np.stack(images), truth=truths, events=out_events,
+                 drift_px=drift_A / px, settings=s,
+                 config={"drift_A_per_frame": step_A, "max_drift_A": max_A, "rates": rates})

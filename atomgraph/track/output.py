@@ -1,0 +1,78 @@
+"""Movie and track files: the simulated movie's stack and truth, and the tracker's CSVs (contract columns first).
+
+Units: positions in px of each frame's own pixels (``x_px, y_px``) and Å (``x_A, y_A``); drift in px.
+Every writer writes through a temporary file (:func:`atomgraph.io.safe_write.atomic_output`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io.safe_write import atomic_output
+from ..io.tables import format_value
+
+TRACK_COLUMNS = ["frame", "track_id", "x_px", "y_px", "x_A", "y_A", "element", "label", "prob"]
+EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label", "prob"]
+TRANSITION_COLUMNS = ["from_label", "to_label", "count", "rate_per_frame"]
+DRIFT_COLUMNS = ["frame", "dx_px", "dy_px"]
+TRUTH_MOVIE_COLUMNS = ["x_px", "y_px", "element", "label", "track_id"]
+
+
+def write_rows(path: str | Path, header: list[str], rows, force: bool = False) -> None:
+    """Write a CSV with ``header`` and ``rows`` (iterables of values, formatted by :func:`format_value`)."""
+    with atomic_output(path, force) as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows([format_value(v) for v in row] for row in rows)
+
+
+def write_movie(movie, folder: Path, name: str) -> list[str]:
+    """Write a simulated movie into ``folder``: ``NAME.npy`` (frames, rows, cols), ``NAME_truth_FFFF.csv`` per frame
+    (``x_px,y_px,element,label,track_id``), ``NAME_events.csv`` (the truth events, ``prob`` 1) and
+    ``NAME_drift.csv`` (the structure's translation relative to frame 0, px). Returns the file names."""
+    folder = Path(folder)
+    np.save(folder / f"{name}.npy", movie.frames)
+    files = [f"{name}.npy"]
+    for k, truth in enumerate(movie.truth):
+        rows = zip(truth.positions_px[:, 0], truth.positions_px[:, 1], truth.element, truth.label,
+                   truth.extra["track_id"])
+        write_rows(folder / f"{name}_truth_{k:04d}.csv", TRUTH_MOVIE_COLUMNS, rows)
+        files.append(f"{name}_truth_{k:04d}.csv")
+    write_rows(folder / f"{name}_events.csv", EVENT_COLUMNS,
+               ([e[c] for c in EVENT_COLUMNS[:-1]] + [1.0] for e in movie.events))
+    write_rows(folder / f"{name}_drift.csv", DRIFT_COLUMNS,
+               ([k, dx, dy] for k, (dx, dy) in enumerate(movie.drift_px)))
+    (folder / f"{name}_manifest.json").write_text(json.dumps(movie.manifest(), indent=2), encoding="utf-8")
+    return files + [f"{name}_events.csv", f"{name}_drift.csv", f"{name}_manifest.json"]
+
+
+def write_track(result, folder: Path, get_frame=None, force: bool = False, figures: bool = True) -> list[str]:
+    """Write ``tracks.csv``, ``events.csv``, ``transitions.csv`` (contract columns, then ``prob, prob_low,
+    prob_high``: the Markov transition probability per frame and its Wilson 95 % interval), ``drift.csv`` and, with
+    ``figures``, the PNGs ``timeline.png`` and ``events.png`` (when ``get_frame`` is given) into ``folder``; each
+    file atomically (``force``: replace existing ones)."""
+    from .plots import events_figure, save_figure, timeline_figure
+
+    folder = Path(folder)
+    t = result.tracks
+    order = np.lexsort((t["track_id"], t["frame"]))
+    cols = [t[c][order] for c in TRACK_COLUMNS]
+    write_rows(folder / "tracks.csv", TRACK_COLUMNS + ["raw_label"], zip(*cols, t["raw_label"][order]), force)
+    write_rows(folder / "events.csv", EVENT_COLUMNS, ([e[c] for c in EVENT_COLUMNS] for e in result.events), force)
+    extra = ["prob", "prob_low", "prob_high"]
+    write_rows(folder / "transitions.csv", TRANSITION_COLUMNS + extra,
+               ([r[c] for c in TRANSITION_COLUMNS + extra] for r in result.transitions), force)
+    write_rows(folder / "drift.csv", DRIFT_COLUMNS, ([k, dx, dy] for k, (dx, dy) in enumerate(result.drift_px)),
+               force)
+    files = ["tracks.csv", "events.csv", "transitions.csv", "drift.csv"]
+    if figures:
+        save_figure(timeline_figure(result), folder / "timeline.png", force=force)
+        files.append("timeline.png")
+    if figures and get_frame is not None:
+        save_figure(events_figure(result, get_frame), folder / "events.png", force=force)
+        files.append("events.png")
+    return files

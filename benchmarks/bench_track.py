@@ -1,0 +1,87 @@
+"""Benchmark of `atomgraph.track` on simulated movies with exact truth.
+
+Measures, per material and dose: site-linking accuracy (consecutive-frame truth links whose detections keep one
+track id), event precision and recall (same frame, same labels, within one bond), drift error; a static 20-frame
+low-dose movie per material (zero events expected); and the time to track 100 frames of 512² (graphene-si, mid
+dose), with the machine's load average.
+
+    python benchmarks/bench_track.py            # the figures in benchmarks/README.md (## Track)
+    python benchmarks/bench_track.py --quick    # a smaller run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from atomgraph.track import simulate_movie, track
+from atomgraph.track.score import event_scores, linking_accuracy
+
+RATES = {"graphene-si": {"dopant_to_divacancy": 0.15, "dopant_hop": 0.15},
+         "mose2-w": {"chalcogen_loss": 0.3, "chalcogen_vacancy": 0.15}}
+DOSES = {"graphene-si": {"mid": 1e5, "low": 3e4}, "mose2-w": {"mid": 5e4, "low": 2e4}}
+BOND_A = {"graphene-si": 1.42, "mose2-w": 1.90}
+
+
+def run_movies(material: str, dose: float, seeds: list[int], frames: int, size: int, rates: dict) -> dict:
+    """Track one movie per seed; pooled linking accuracy, event P/R, drift error."""
+    links, matched, n_pred, n_truth, drift_err = [], 0, 0, 0, 0.0
+    for seed in seeds:
+        movie = simulate_movie(material, frames=frames, size=size, pixel_size_A=0.1, dose=dose, seed=seed,
+                               rates=rates, drift_A_per_frame=2.0)
+        result = track(movie.frames, model=material, pixel_size_A=0.1)
+        links.append(linking_accuracy(result, movie))
+        s = event_scores(result.events, movie.events, 0.1, tol_A=BOND_A[material])
+        matched += s["matched"]
+        n_pred += s["predicted"]
+        n_truth += s["truth"]
+        drift_err = max(drift_err, float(np.nanmax(np.abs(result.drift_px - movie.drift_px))))
+    return {"material": material, "dose": dose, "movies": len(seeds), "frames": frames, "size": size,
+            "linking": float(np.mean(links)), "linking_min": float(np.min(links)),
+            "events_truth": n_truth, "events_pred": n_pred, "events_matched": matched,
+            "precision": matched / n_pred if n_pred else 1.0, "recall": matched / n_truth if n_truth else 1.0,
+            "drift_err_px_max": drift_err}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    seeds = [0, 1] if args.quick else [0, 1, 2, 3]
+    frames = 10 if args.quick else 20
+    out = {"load_before": os.getloadavg(), "accuracy": [], "static": []}
+    for material in ("graphene-si", "mose2-w"):
+        for level, dose in DOSES[material].items():
+            row = run_movies(material, dose, seeds, frames, 256, RATES[material])
+            row["level"] = level
+            out["accuracy"].append(row)
+            print(json.dumps(row))
+        static = run_movies(material, DOSES[material]["low"], [100], 20, 256, {})
+        out["static"].append(static)
+        print(json.dumps({"static": material, "events_pred": static["events_pred"], "linking": static["linking"]}))
+    n = 20 if args.quick else 100
+    movie = simulate_movie("graphene-si", frames=n, size=512, pixel_size_A=0.1, dose=1e5, seed=7,
+                           drift_A_per_frame=2.0)
+    track(movie.frames[:2], model="graphene-si", pixel_size_A=0.1)  # load the models once
+    load = os.getloadavg()
+    t0 = time.perf_counter()
+    result = track(movie.frames, model="graphene-si", pixel_size_A=0.1)
+    elapsed = time.perf_counter() - t0
+    out["speed"] = {"frames": n, "size": 512, "seconds": elapsed, "per_frame_s": elapsed / n,
+                    "timings_s": result.timings_s, "load_at_start": load, "load_after": os.getloadavg(),
+                    "cores": os.cpu_count(), "events": len(result.events), "truth_events": len(movie.events),
+                    "linking": linking_accuracy(result, movie),
+                    "drift_err_px_max": float(np.nanmax(np.abs(result.drift_px - movie.drift_px))),
+                    "event_scores": event_scores(result.events, movie.events, 0.1, tol_A=BOND_A["graphene-si"])}
+    print(json.dumps(out["speed"]))
+    os.makedirs("benchmarks/out", exist_ok=True)
+    with open("benchmarks/out/track.json", "w", encoding="utf-8") as handle:
+        json.dump(out, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The tracker's parts on their own: movie truth, registration, linking, HMM smoothing, hop pairing, intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from atomgraph.errors import AtomgraphInputError
+from atomgraph.track import simulate_movie
+from atomgraph.track.events import pair_hops, transition_table, wilson_interval
+from atomgraph.track.link import Linker
+from atomgraph.track.register import frame_shift, prepare
+from atomgraph.track.timeline import emission_log, viterbi
+
+
+def test_movie_truth_keeps_track_ids_through_events():
+    movie = simulate_movie("mose2-w", frames=6, size=192, pixel_size_A=0.1, dose=1e5, seed=2,
+                           rates={"chalcogen_loss": 1.0, "chalcogen_vacancy": 1.0})
+    assert movie.frames.shape == (6, 192, 192) and len(movie.truth) == 6
+    assert movie.events, "high rates must produce events"
+    for event in movie.events:
+        tid = int(event["track_ids"].split()[0])
+        k = event["frame"]
+        before = movie.truth[k - 1].label[movie.truth[k - 1].extra["track_id"] == tid]
+        after = movie.truth[k].label[movie.truth[k].extra["track_id"] == tid]
+        assert before.tolist() == [event["from_label"]] and after.tolist() == [event["to_label"]]
+        if event["to_label"] == "Sevac":
+            assert movie.truth[k].vacancy[movie.truth[k].extra["track_id"] == tid].all()
+
+
+def test_static_movie_has_no_events_and_bounded_drift():
+    movie = simulate_movie("graphene-si", frames=12, size=160, pixel_size_A=0.1, dose=1e5, seed=0, rates={},
+                           drift_A_per_frame=2.0)
+    assert movie.events == []
+    step = np.hypot(*np.diff(movie.drift_px, axis=0).T) * 0.1
+    assert step.max() <= 2.0 + 1e-9 and np.hypot(*movie.drift_px.T).max() * 0.1 <= movie.config["max_drift_A"] + 2.0
+
+
+def test_movie_config_rejects_unknown_event_kind():
+    from atomgraph.config import load_material_config
+
+    with pytest.raises(AtomgraphInputError, match="movie"):
+        cfg = load_material_config("graphene-si").to_dict()
+        cfg["movie"] = {"rates": {"teleport": 1.0}}
+        load_material_config(cfg)
+
+
+def test_registration_recovers_a_known_shift():
+    rng = np.random.default_rng(1)
+    base = gaussian_filter(rng.normal(size=(160, 160)), 1.5)
+    moved = np.roll(base, (-7, 12), axis=(0, 1))
+    dx, dy = frame_shift(prepare(base), prepare(moved))
+    assert dx == pytest.approx(12, abs=0.2) and dy == pytest.approx(-7, abs=0.2)
+
+
+def test_linker_keeps_identity_through_label_change_and_a_missed_frame():
+    linker = Linker(max_cost_A=1.0, memory=2)
+    sites = np.array([[0.0, 0.0], [1.42, 0.0], [0.71, 1.23]])
+    first = linker.link(sites, np.array(["C", "Si", "C"], dtype=object), 0)
+    # frame 1: the middle site is missed; frame 2: it is back, 0.3 Å away, now a vacancy
+    second = linker.link(sites[[0, 2]] + 0.1, np.array(["C", "C"], dtype=object), 1)
+    third = linker.link(sites + [[0.0, 0.0], [0.3, 0.0], [0.0, 0.0]], np.array(["C", "vac", "C"], dtype=object), 2)
+    assert second.tolist() == first[[0, 2]].tolist()
+    assert third.tolist() == first.tolist()
+
+
+def test_viterbi_ignores_a_one_frame_blip_but_keeps_a_real_change():
+    p_blip = np.array([[0.97, 0.03]] * 4 + [[0.02, 0.98]] + [[0.97, 0.03]] * 4)
+    assert viterbi(emission_log(p_blip)).tolist() == [0] * 9
+    p_change = np.array([[0.97, 0.03]] * 4 + [[0.03, 0.97]] * 3)
+    assert viterbi(emission_log(p_change)).tolist() == [0] * 4 + [1] * 3
+
+
+def test_hop_is_one_event_with_both_sites():
+    changes = [
+        {"frame": 5, "track_id": 7, "x_A": 0.0, "y_A": 0.0, "x_px": 0.0, "y_px": 0.0, "from_label": "Si3",
+         "to_label": "C", "prob": 0.9},
+        {"frame": 5, "track_id": 9, "x_A": 1.42, "y_A": 0.0, "x_px": 14.2, "y_px": 0.0, "from_label": "C",
+         "to_label": "Si3", "prob": 0.8},
+        {"frame": 6, "track_id": 3, "x_A": 9.0, "y_A": 0.0, "x_px": 90.0, "y_px": 0.0, "from_label": "Si3",
+         "to_label": "Si4", "prob": 0.7},
+    ]
+    events = pair_hops(changes, ["C"], hop_radius_A=1.85)
+    assert [(e["frame"], e["type"], e["track_ids"]) for e in events] == [(5, "hop", "7 9"), (6, "Si3>Si4", "3")]
+
+
+def test_transition_probabilities_and_wilson_interval():
+    rows = transition_table([["C", "C", "C"], ["Si3", "Si3", "Si4", "Si4"]], n_frames=4)
+    by = {(r["from_label"], r["to_label"]): r for r in rows}
+    assert by[("Si3", "Si4")]["count"] == 1 and by[("Si3", "Si4")]["prob"] == pytest.approx(0.5)
+    assert by[("Si3", "Si4")]["rate_per_frame"] == pytest.approx(1 / 3)
+    low, high = wilson_interval(1, 2)
+    assert 0.0 < low < 0.5 < high < 1.0
