@@ -231,6 +231,32 @@ def _drift_walk(n: int, step_A: float, max_A: float, rng: np.random.Generator) -
     return out
 
 
+def _place_events(events: list[dict], truth: AtomTable, ids: np.ndarray, drift_A: np.ndarray, px: float) -> None:
+    """Set each event's position (px) in the frame that first shows it: its site's column, or the hop's two sites'
+    mean; the drifted site position where the column is out of the frame."""
+    for ev in events:
+        row = np.flatnonzero(ids == ev["track_ids"][0])
+        ev["x_px"], ev["y_px"] = truth.positions_px[row[0]] if len(row) else (ev["site_A"] + drift_A) / px
+        if ev["type"] == "hop":
+            rows = [np.flatnonzero(ids == t) for t in ev["track_ids"]]
+            if all(len(r) for r in rows):
+                ev["x_px"], ev["y_px"] = np.mean([truth.positions_px[r[0]] for r in rows], axis=0)
+
+
+def _checked_arguments(frames, seed, pixel_size_A, dose, drift_A) -> float:
+    """Refuse bad movie arguments (one line each); return the drift step per frame, Å."""
+    check_positive("pixel size", pixel_size_A)
+    check_positive("dose", dose)
+    if not isinstance(frames, (int, np.integer)) or not 1 <= frames <= 10000:
+        raise AtomgraphInputError(f"frames must be an integer between 1 and 10000, got {frames!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
+    step_A = float(drift_A)
+    if not math.isfinite(step_A) or step_A < 0:
+        raise AtomgraphInputError(f"drift must be >= 0 Å per frame, got {drift_A!r}")
+    return step_A
+
+
 def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple[int, int] | None = None,
                    pixel_size_A: float | None = None, dose: float | None = None, seed: int = 0,
                    counts: dict[str, float] | None = None, drift_A_per_frame: float | None = None,
@@ -262,15 +288,8 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     mat = get_material(material)
     cfg = mat.settings.movie
     shape = _frame_shape(mat.settings.image.size_px if size is None else size)
-    check_positive("pixel size", pixel_size_A)
-    check_positive("dose", dose)
-    if not isinstance(frames, (int, np.integer)) or not 1 <= frames <= 10000:
-        raise AtomgraphInputError(f"frames must be an integer between 1 and 10000, got {frames!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
-    step_A = float(cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
-    if not math.isfinite(step_A) or step_A < 0:
-        raise AtomgraphInputError(f"drift must be >= 0 Å per frame, got {drift_A_per_frame!r}")
+    step_A = _checked_arguments(frames, seed, pixel_size_A, dose,
+                                cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
     rates = dict(cfg.rates if rates is None else rates)
     rng = np.random.default_rng(int(seed))
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, True)
@@ -313,16 +332,7 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
                                       prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
                                       image_shape_px=(h, w), extra={"track_id": ids[in_frame]})
         truths.append(truth)
-        for ev in events:
-            if ev["frame"] == k:  # the event's position in the frame that first shows it
-                tid = ev["track_ids"][0]
-                row = np.flatnonzero(ids[in_frame] == tid)
-                ev["x_px"], ev["y_px"] = (truth.positions_px[row[0]] if len(row) else
-                                          (ev["site_A"] + drift_A[k]) / px)
-                if ev["type"] == "hop":
-                    rows = [np.flatnonzero(ids[in_frame] == t) for t in ev["track_ids"]]
-                    if all(len(r) for r in rows):
-                        ev["x_px"], ev["y_px"] = np.mean([truth.positions_px[r[0]] for r in rows], axis=0)
+        _place_events([ev for ev in events if ev["frame"] == k], truth, ids[in_frame], drift_A[k], px)
     out_events = [{"frame": ev["frame"], "type": ev["type"], "track_ids": " ".join(str(t) for t in ev["track_ids"]),
                    "x_px": float(ev["x_px"]), "y_px": float(ev["y_px"]), "from_label": ev["from_label"],
                    "to_label": ev["to_label"]} for ev in events]
