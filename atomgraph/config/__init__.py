@@ -42,6 +42,7 @@ BUILTIN_MATERIALS = {
     "graphene-si": "graphene_si.yaml",
     "mose2-w": "mose2_w.yaml",
     "mos2": "mos2.yaml",
+    "mos2-v": "mos2_v.yaml",
 }
 
 _SECTIONS: dict[str, type] = {"lattice": LatticeConfig, "defects": DefectConfig, "image": ImageConfig,
