@@ -2,8 +2,9 @@
 
 A defect is a connected group of bonded nodes carrying the same defect label (any label that is not a host label of
 the material) outside masked regions (``extra['masked']``: no lattice there, or saturated pixels; see
-:func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its four C neighbors are one
-defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two defects. The table is the Defects CSV of the contract:
+:func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its
+four C neighbors are one defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two
+defects. The table is the Defects CSV of the contract:
 ``id,label,x_px,y_px,x_A,y_A,site_ids`` (``site_ids`` space-separated node ids) followed by ``prob`` (lowest
 probability among the defect nodes), ``uncertain`` and ``n_sites``.
 """
@@ -99,6 +100,7 @@ def write_defects_csv(defects: list[Defect], path: str | Path, force: bool = Fal
         writer = csv.writer(handle)
         writer.writerow(DEFECTS_COLUMNS)
         for d in defects:
-            writer.writerow([d.id, d.label, format_value(d.center_px[0]), format_value(d.center_px[1]), format_value(d.center_A[0]),
-                             format_value(d.center_A[1]), " ".join(map(str, d.site_ids)), format_value(d.prob),
+            writer.writerow([d.id, d.label, format_value(d.center_px[0]), format_value(d.center_px[1]),
+                             format_value(d.center_A[0]), format_value(d.center_A[1]), " ".join(map(str, d.site_ids)),
+                             format_value(d.prob),
                              format_value(d.uncertain), len(d.site_ids)])

@@ -229,8 +229,8 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     distinct = element_roles is not None and len(set(element_roles.values()) & set(roles)) == 2
     empty = LatticeModel(bond_A, ideal_bonds(0.0, bond_A), None, np.empty((0, 2)), np.empty(0, int),
                          np.empty(0, int), np.empty((0, 2, 2)), None, np.full(len(pos), -1), np.zeros((0, 3), bool),
-                         np.zeros((0, 3), int), region, fill_radius_A, roles, distinct, np.empty((0, 2)), np.empty(0, int),
-                         {"n_anchors": 0})
+                         np.zeros((0, 3), int), region, fill_radius_A, roles, distinct, np.empty((0, 2)),
+                         np.empty(0, int), {"n_anchors": 0})
     rpos = pos[real_idx]
     tree = cKDTree(rpos) if len(rpos) >= 4 else None
     fit = fit_bonds(rpos, tree, bond_A) if tree is not None else None
@@ -244,7 +244,8 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
                                 roles[0]):
         sign_r, e = -sign_r, -e  # the sublattice holding most first-role elements (metals) is A
     anchors = Anchors(rpos[a_idx], sign_r[a_idx], fit.strain.maps[a_idx], ~fit.bonded[a_idx], cKDTree(rpos[a_idx]))
-    rules = SiteRules(tree if len(rpos) == len(pos) else cKDTree(pos), OCCUPIED_BONDS * bond_A, max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
+    rules = SiteRules(tree if len(rpos) == len(pos) else cKDTree(pos), OCCUPIED_BONDS * bond_A,
+                      max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
                       REGION_MARGIN_BONDS * bond_A, VACANCY_INSET_BONDS * bond_A)
     vac, support, dropped = vacancy_sites(anchors, e, rules, bond_A, len(real_idx), max_fraction)
     stats = {"n_anchors": int(len(a_idx)), "strain_rms_A": fit.strain_rms_A, "orientation_deg": fit.orientation_deg,

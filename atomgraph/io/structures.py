@@ -26,7 +26,8 @@ def read_structure(path: Path, source: str, pixel_size_A: float | None) -> AtomT
         fmt = filetype(str(path), guess=True)
     except Exception as exc:
         raise AtomgraphInputError(f"is not a coordinate file atomgraph can read: use a CSV with x_px,y_px or "
-                                  f"x_A,y_A, or a format ase.io.read knows ({short_error(exc)})", source=source) from None
+                                  f"x_A,y_A, or a format ase.io.read knows ({short_error(exc)})",
+                                  source=source) from None
     from ase.io.formats import ioformats
 
     if fmt not in ioformats or not ioformats[fmt].can_read:
