@@ -139,7 +139,8 @@ class _Evolver:
             atoms = self.s.atoms_in_column(int(c))
             self.s.positions[atoms] = self.base[atoms]
 
-    def _dopant_to_divacancy(self, used: set[int]) -> dict | None:
+    def _dopant_and_neighbor(self, used: set[int]) -> tuple[int, int, int, int] | None:
+        """A random Si3 column not used this frame, one of its C neighbors, and their atoms (relaxation undone)."""
         sites = [c for c in self._sites(self.si3) if c not in used]
         if not sites or self.family != "honeycomb":
             return None
@@ -151,6 +152,13 @@ class _Evolver:
         (i,) = self.s.atoms_in_column(c)
         (j,) = self.s.atoms_in_column(partner)
         self._relax_back(c)
+        return c, partner, i, j
+
+    def _dopant_to_divacancy(self, used: set[int]) -> dict | None:
+        picked = self._dopant_and_neighbor(used)
+        if picked is None:
+            return None
+        c, partner, i, j = picked
         self.s.positions[i] = 0.5 * (self.base[i] + self.base[j])  # as the divacancy_center recipe places it
         self.s.keep[j] = False
         self.s.labels[i] = self.si4
@@ -160,17 +168,10 @@ class _Evolver:
                 "from_label": self.si3, "to_label": self.si4}
 
     def _dopant_hop(self, used: set[int]) -> dict | None:
-        sites = [c for c in self._sites(self.si3) if c not in used]
-        if not sites or self.family != "honeycomb":
+        picked = self._dopant_and_neighbor(used)
+        if picked is None:
             return None
-        c = int(self.rng.choice(sites))
-        nb = self._c_neighbors(c, used)
-        if len(nb) == 0:
-            return None
-        target = int(self.rng.choice(nb))
-        (i,) = self.s.atoms_in_column(c)
-        (j,) = self.s.atoms_in_column(target)
-        self._relax_back(c)
+        c, target, i, j = picked
         self.s.numbers[i] = atomic_numbers[self.host_c]
         self.s.labels[i] = self.host_c
         spec = self.specs.get("substitution")
