@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
 from ..materials import get_material
@@ -58,9 +57,10 @@ def rule_based(graph, material: str | None = None, *, w_ratio: float = W_RATIO,
         dopant_el = dopant.get("substitution", {}).get("element", "Si")
         labels[~vacancy] = host_label
         is_dopant = element == dopant_el
-        if is_dopant.any() and (element == host_el).any():
-            tree = cKDTree(atoms.positions_A[element == host_el])
-            n_host = np.array([len(v) for v in tree.query_ball_point(atoms.positions_A[is_dopant], SI_C_CUTOFF_A)])
+        if is_dopant.any():  # host neighbors counted on the graph's own edges (its C-Si cutoff exceeds the rule's)
+            src, dst = np.asarray(graph.edge_index)
+            near = is_dopant[src] & (element[dst] == host_el) & (np.asarray(graph.edge_length_A) <= SI_C_CUTOFF_A)
+            n_host = np.bincount(src[near], minlength=len(atoms))[is_dopant]
             labels[is_dopant] = np.where(n_host >= 4, div_label, sub_label)
     else:
         metal = host["metal"]
