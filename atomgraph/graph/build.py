@@ -193,8 +193,8 @@ def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeMode
         loose = np.flatnonzero(real & ~anchor)  # not fixed by its own bonds: is there a lattice around it?
         if len(loose):
             radius = MASK_RADIUS_BONDS * lattice.bond_A
-            near_all = cKDTree(table.positions_A[real]).query_ball_point(table.positions_A[loose], radius,
-                                                                        return_length=True)
+            # the strain field's tree holds exactly the real atoms (vacancy nodes come after them)
+            near_all = lattice.strain.tree.query_ball_point(table.positions_A[loose], radius, return_length=True)
             near_anchor = lattice.anchor_tree.query_ball_point(table.positions_A[loose], radius, return_length=True)
             masked[loose] |= near_anchor < MASK_ANCHOR_SHARE * np.maximum(near_all, 1)
     if "saturated" in table.extra:
