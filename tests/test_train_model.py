@@ -32,6 +32,9 @@ def test_a_tiny_model_from_a_new_config_trains_resumes_and_analyzes(tmp_path):
     sim = atomgraph.simulate(config, size=128, pixel_size_A=0.1, seed=1)
     result = atomgraph.analyze(sim.image, model=str(out), pixel_size_A=0.1)
     assert set(result.atoms.label) <= set(cfg["labels"]) | {""}
+    coords = sim.truth.subset(~sim.truth.vacancy)  # a coordinate table: the graph is built from the folder's config
+    labeled = atomgraph.classify(coords, model=str(out)).atoms
+    assert list(labeled.element[: len(coords)]) == list(coords.element)
 
 
 def test_train_model_refuses_a_file_as_folder(tmp_path, capsys):

@@ -29,6 +29,7 @@ import torch
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..threads import inference_threads
+from ..weights import model_material
 from .encode import check_compatible, encode
 from .model import NodeClassifier, read_classifier
 
@@ -189,7 +190,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    graph = _as_graph(graph_or_atoms, clf.material)
+    graph = _as_graph(graph_or_atoms, model_material(model))  # a model folder's own config, not a name lookup
     with inference_threads():
         probs = predict_proba(clf, graph)
     atoms = graph.atoms.copy()
