@@ -4,25 +4,11 @@ threshold, and the expected calibration error (ECE) before and after."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .data import IGNORE, Example, batch
+from .data import IGNORE, Example, masked_logits
 from .model import NodeClassifier
 
 RIGHT_FLAGGED_MAX = 0.015          # the uncertainty threshold flags at most this fraction of right labels
-
-
-def _logits(net: NodeClassifier, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
-    """Masked logits (nodes with a target only) and their targets, concatenated over ``examples``."""
-    out, targets = [], []
-    with torch.inference_mode():
-        for e in examples:
-            x, ei, ea, target, allowed = batch([e])
-            logits = net(x, ei, ea).masked_fill(~allowed, -1e4).numpy()
-            keep = e.target != IGNORE
-            out.append(logits[keep])
-            targets.append(e.target[keep])
-    return np.concatenate(out), np.concatenate(targets)
 
 
 def expected_calibration_error(prob: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -47,7 +33,9 @@ def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
 def calibrate(net: NodeClassifier, examples: list[Example]) -> dict:
     """Temperature (grid search on the negative log-likelihood) and the uncertainty threshold of held-out
     calibration graphs, with the expected calibration error before and after and the flag rates."""
-    logits, target = _logits(net, examples)
+    logits, target = masked_logits(net, examples)
+    keep = target != IGNORE
+    logits, target = logits[keep], target[keep]
     temps = np.exp(np.linspace(np.log(0.5), np.log(8.0), 61))
     nll = [-np.mean(np.log(_softmax(logits, t)[np.arange(len(target)), target] + 1e-12)) for t in temps]
     temperature = float(temps[int(np.argmin(nll))])

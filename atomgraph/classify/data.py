@@ -265,3 +265,17 @@ def label_elements(mat: Material) -> dict:
         else:
             out[defect["label"]] = ""
     return out
+
+
+def masked_logits(net, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of every node of ``examples`` (outputs a node may not take set to -1e4, as in training) and the
+    targets, concatenated."""
+    out, targets = [], []
+    with torch.inference_mode():
+        for e in examples:
+            x, ei, ea, _, allowed = batch([e])
+            out.append(net(x, ei, ea).masked_fill(~allowed, -1e4).numpy())
+            targets.append(e.target)
+    if not out:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
+    return np.concatenate(out), np.concatenate(targets)

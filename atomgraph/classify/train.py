@@ -24,7 +24,7 @@ from ..materials import Material, get_material
 from ..threads import training_threads
 from . import data as data_module
 from .calibration import calibrate
-from .data import IGNORE, Example, batch, make_example, material_meta
+from .data import IGNORE, Example, batch, make_example, masked_logits, material_meta
 from .model import NodeClassifier, save_model
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,8 @@ def node_scores(pred: np.ndarray, target: np.ndarray, names: list[str]) -> dict:
 
 def predict_examples(net: NodeClassifier, examples: list[Example]) -> np.ndarray:
     """Arg-max class per node of the concatenated examples (masked like at prediction time)."""
-    with torch.inference_mode():
-        preds = []
-        for e in examples:
-            x, ei, ea, _, allowed = batch([e])
-            logits = net(x, ei, ea).masked_fill(~allowed, float("-inf"))
-            preds.append(logits.argmax(1).numpy())
-    return np.concatenate(preds) if preds else np.zeros(0, int)
+    logits, _ = masked_logits(net, examples)
+    return logits.argmax(1) if len(logits) else np.zeros(0, int)
 
 
 def locator_available(name: str) -> bool:
