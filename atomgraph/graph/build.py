@@ -167,8 +167,9 @@ def graph_bond_A(material: Material) -> float:
     return float(material.settings.graph.bond_A or material.bond_A)
 
 
-def fit_material_lattice(table: AtomTable, material: Material) -> LatticeModel:
-    """The lattice model of ``material`` fitted to the nodes of ``table`` (frame from the table's image shape)."""
+def fit_material_lattice(table: AtomTable, material: Material, tree: cKDTree | None = None) -> LatticeModel:
+    """The lattice model of ``material`` fitted to the nodes of ``table`` (frame from the table's image shape);
+    ``tree``: a k-d tree of the table's positions, when the caller has one."""
     gcfg = material.settings.graph
     bond = graph_bond_A(material)
     roles_map, roles = element_roles(material)
@@ -176,7 +177,7 @@ def fit_material_lattice(table: AtomTable, material: Material) -> LatticeModel:
     return fit_lattice(table.positions_A, ~table.vacancy, table.element.astype(str), bond_A=bond,
                        fill_radius_A=gcfg.vacancy_fill_radius_A or 0.6 * bond, region=region,
                        element_roles=roles_map, roles=roles,
-                       max_fraction=gcfg.vacancy_max_fraction)
+                       max_fraction=gcfg.vacancy_max_fraction, tree=tree)
 
 
 def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeModel) -> np.ndarray:
@@ -247,9 +248,14 @@ def node_feature_table(table: AtomTable, edge_index: np.ndarray, material: Mater
                table.vacancy, np.nan_to_num(table.score, nan=0.0), lattice_feats]
     names = (species_names + ["intensity_rel", "intensity_missing"] + F.GEOMETRY_NAMES
              + ["shell_completeness_rel", "is_vacancy", "detection_score"] + lattice.feature_names)
-    blocks = [np.asarray(c, float) for c in columns]
-    table = np.column_stack([b[:, None] if b.ndim == 1 else b for b in blocks]) if n else np.zeros((0, len(names)))
-    return table.astype(np.float32), names
+    out = np.empty((n, len(names)), dtype=np.float32)
+    col = 0
+    for block in columns:  # a handful of blocks, each written straight into the float32 table
+        block = np.asarray(block)
+        width = 1 if block.ndim == 1 else block.shape[1]
+        out[:, col:col + width] = block.reshape(n, width)
+        col += width
+    return out, names
 
 
 def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, cutoff: str | float | dict = "config",
@@ -301,7 +307,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     check_positions(table.positions_A, real, bond, mat.name, tree=tree)  # before the O(N²)-when-dense search
     edge_index = _edges(table, cut, code, tree)
 
-    lattice = fit_material_lattice(table, mat)
+    lattice = fit_material_lattice(table, mat, tree)  # the edges' tree: one k-d tree of the atoms, not two
     flags = {"cutoff_mode": mode, "cutoff_A": named, "bond_A": bond, "n_input_vacancies": int((~real).sum()),
              "n_vacancies_added": 0, "vacancy_overflow": lattice.n_vacancies_dropped > 0,
              "n_vacancies_dropped": lattice.n_vacancies_dropped, "graph_version": GRAPH_VERSION,

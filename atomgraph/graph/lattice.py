@@ -207,7 +207,8 @@ class LatticeModel:
 
 def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, *, bond_A: float,
                 fill_radius_A: float, region: Region, element_roles: dict[str, str] | None = None,
-                roles: tuple[str, str] = ("A", "B"), max_fraction: float = 0.05) -> LatticeModel:
+                roles: tuple[str, str] = ("A", "B"), max_fraction: float = 0.05,
+                tree: cKDTree | None = None) -> LatticeModel:
     """Fit the lattice model to nodes and find the empty expected sites (steps 1-3 and 5 of the module
     docstring; :meth:`LatticeModel.describe` is step 4).
 
@@ -223,6 +224,7 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
         single role for both sublattices (graphene) leaves the sublattice naming arbitrary and out of the features.
     roles : the two sublattice roles, A first.
     max_fraction : at most this many vacancies per real atom (at least 4); the best-supported are kept.
+    tree : a k-d tree of ``positions_A`` when the caller has one and every node is an atom (built otherwise).
     """
     pos = np.asarray(positions_A, float).reshape(-1, 2)
     real_idx = np.flatnonzero(np.asarray(real, bool))
@@ -232,7 +234,10 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
                          np.zeros((0, 3), int), region, fill_radius_A, roles, distinct, np.empty((0, 2)),
                          np.empty(0, int), {"n_anchors": 0})
     rpos = pos[real_idx]
-    tree = cKDTree(rpos) if len(rpos) >= 4 else None
+    if len(rpos) < 4:
+        tree = None
+    elif tree is None or len(real_idx) != len(pos):
+        tree = cKDTree(rpos)
     fit = fit_bonds(rpos, tree, bond_A) if tree is not None else None
     if fit is None:
         return empty
