@@ -43,6 +43,8 @@ BUILTIN_MATERIALS = {
     "mose2-w": "mose2_w.yaml",
     "mos2": "mos2.yaml",
     "mos2-v": "mos2_v.yaml",
+    "ws2-mo": "ws2_mo.yaml",
+    "wse2-v": "wse2_v.yaml",
 }
 
 _SECTIONS: dict[str, type] = {"lattice": LatticeConfig, "defects": DefectConfig, "image": ImageConfig,
