@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import AtomgraphInputError
 from .events import label_changes, pair_hops, transition_table
 from .frames import UnreadableFrame
+from .intensity import column_evidence, frame_ratios, single_level
 from .link import Linker
 from .register import candidate_shifts, prepare
 from .timeline import emission_log, viterbi
@@ -147,13 +148,15 @@ class Tracker:
         self.model, self.px = model, float(pixel_size_A)
         self.mat = get_material(model_material(model))
         self.labels, self.host = self.mat.labels, self.mat.host_labels
+        self.columns = _column_labels(self.mat.settings, self.labels)
         self.host_elements = list(self.mat.settings.lattice.host.values())
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
         self.switch, self.min_event_prob, self.max_drift_A = switch, min_event_prob, max_drift_A
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
-                                                      "raw_label", "probs", "edge", "vacancy")}
+                                                      "raw_label", "probs", "edge", "vacancy", "ratio",
+                                                      "sigma")}
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
@@ -216,6 +219,12 @@ class Tracker:
         rows["probs"].append(_label_probs(atoms, self.labels, self.mat.settings.graph.vacancy_label))
         rows["edge"].append(dist_edge < self.edge)
         rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
+        ratio, sigma = np.full(len(atoms), np.nan), np.nan
+        if self.columns is not None and atoms.intensity is not None:
+            full = (atoms.label == self.labels[self.columns[0]]) & ~np.asarray(atoms.vacancy, bool)
+            ratio, sigma = frame_ratios(atoms.intensity, full)
+        rows["ratio"].append(ratio)
+        rows["sigma"].append(np.full(len(atoms), sigma))
         self.drift.append(self.shift_total.copy())
         self.t_link += time.perf_counter() - t0
         return None
@@ -232,6 +241,10 @@ class Tracker:
             raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
         t0 = time.perf_counter()
         data = {k: np.concatenate(v) for k, v in rows.items()}
+        if self.columns is not None:  # chalcogen columns: one atom or two from the intensity, frame by frame
+            full, single = self.columns
+            level = single_level(data["ratio"], data["raw_label"] == labels[single])
+            data["probs"] = column_evidence(data["probs"], data["ratio"], data["sigma"], full, single, level)
         smoothed, paths, changes = _decode(data, labels, host, switch)
         events = [c for c in changes if not c.pop("edge")]
         events = [e for e in pair_hops(events, host, 1.3 * bond) if e["prob"] >= min_event_prob]
@@ -247,6 +260,18 @@ class Tracker:
         return TrackResult(tracks=tracks, events=events, transitions=transitions, drift_px=np.array(drift),
                            skipped=skipped, labels=labels, host_labels=host, pixel_size_A=px, n_frames=n_frames,
                            timings_s=timings)
+
+
+def _column_labels(settings, labels: list[str]) -> tuple[int, int] | None:
+    """Indices (in ``labels``) of the full chalcogen column label and of its one-atom label (recipe
+    ``chalcogen_single_vacancy``), or None for a material without them (graphene)."""
+    if settings.family != "tmd":
+        return None
+    single = [d.label for d in settings.defects if d.recipe == "chalcogen_single_vacancy"]
+    full = settings.host_labels.get("chalcogen")
+    if not single or full not in labels or single[0] not in labels:
+        return None
+    return labels.index(full), labels.index(single[0])
 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
