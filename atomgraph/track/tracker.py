@@ -77,10 +77,10 @@ def _frame_problem(image: np.ndarray) -> str | None:
     return None
 
 
-def _label_probs(atoms, labels: list[str], vacancy_label: str | None = None) -> np.ndarray:
+def _label_probs(atoms, labels: list[str], vacancy_label: str | list[str] | None = None) -> np.ndarray:
     """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). An
     unlabeled node has none (NaN row), except an unlabeled vacancy node of a material with a vacancy label: the
-    lattice model found its site empty, which is evidence (0.9) for that label."""
+    lattice model found its site empty, which is evidence (0.9, shared among several vacancy labels) for it."""
     n = len(atoms)
     cols = []
     for label in labels:
@@ -89,10 +89,12 @@ def _label_probs(atoms, labels: list[str], vacancy_label: str | None = None) -> 
     probs = np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
     none = ~(np.nansum(probs, axis=1) > 0)
     probs[none] = np.nan
-    if vacancy_label in labels and len(labels) > 1:
+    vac = [vacancy_label] if isinstance(vacancy_label, str) else list(vacancy_label or [])
+    vac = [labels.index(v) for v in vac if v in labels]
+    if vac and len(labels) > len(vac):
         empty = none & np.asarray(atoms.vacancy, bool)
-        probs[empty] = 0.1 / (len(labels) - 1)
-        probs[empty, labels.index(vacancy_label)] = 0.9
+        probs[empty] = 0.1 / (len(labels) - len(vac))
+        probs[np.ix_(np.flatnonzero(empty), vac)] = 0.9 / len(vac)
     return probs
 
 
@@ -216,7 +218,7 @@ class Tracker:
         rows["xy_reg_A"].append(reg)
         rows["element"].append(np.asarray(atoms.element, dtype=object))
         rows["raw_label"].append(np.asarray(atoms.label, dtype=object))
-        rows["probs"].append(_label_probs(atoms, self.labels, self.mat.settings.graph.vacancy_label))
+        rows["probs"].append(_label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels))
         rows["edge"].append(dist_edge < self.edge)
         rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
         ratio, sigma = np.full(len(atoms), np.nan), np.nan
