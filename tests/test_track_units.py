@@ -9,6 +9,7 @@ from scipy.ndimage import gaussian_filter
 from atomgraph.errors import AtomgraphInputError
 from atomgraph.track import simulate_movie
 from atomgraph.track.events import pair_hops, transition_table, wilson_interval
+from atomgraph.track.intensity import column_evidence, frame_ratios, single_level
 from atomgraph.track.link import Linker
 from atomgraph.track.register import frame_shift, prepare
 from atomgraph.track.timeline import emission_log, viterbi
@@ -70,6 +71,32 @@ def test_viterbi_ignores_a_one_frame_blip_but_keeps_a_real_change():
     assert viterbi(emission_log(p_blip)).tolist() == [0] * 9
     p_change = np.array([[0.97, 0.03]] * 4 + [[0.03, 0.97]] * 3)
     assert viterbi(emission_log(p_change)).tolist() == [0] * 4 + [1] * 3
+
+
+def test_column_intensity_gives_one_change_where_the_classifier_flickers():
+    """A chalcogen column loses one atom at frame 5 (intensity 1 -> 0.55 of a full column, noise 0.03); the
+    classifier calls it right only every other frame, each time with prob 0.99. Labels (Se2, Se1, Sevac)."""
+    rng = np.random.default_rng(0)
+    ratio = np.r_[np.full(5, 1.0), np.full(7, 0.55)] + rng.normal(0, 0.03, 12)
+    called_se1 = (np.arange(12) >= 5) & (np.arange(12) % 2 == 0)
+    probs = np.where(called_se1[:, None], [0.0, 0.99, 0.01], [0.99, 0.0, 0.01])
+    truth = [0] * 5 + [1] * 7
+    assert viterbi(emission_log(probs)).tolist() != truth  # the classifier alone misses the change
+    sigma = np.full(12, 0.03)
+    path = viterbi(emission_log(column_evidence(probs, ratio, sigma, full=0, single=1, single_ratio=0.55)))
+    assert path.tolist() == truth
+    sevac = np.array([[0.02, 0.0, 0.98]])  # a vacancy call keeps its probability whatever the intensity
+    assert column_evidence(sevac, np.array([1.0]), np.array([0.03]), 0, 1, 0.55).tolist() == sevac.tolist()
+
+
+def test_frame_ratios_are_relative_to_the_full_columns_and_the_single_level_is_measured():
+    intensity = np.r_[np.full(20, 200.0) + np.arange(20) % 3, [110.0, 112.0, np.nan]]
+    full = np.r_[np.ones(20, bool), [False, False, False]]
+    ratio, sigma = frame_ratios(intensity, full)
+    assert abs(np.median(ratio[:20]) - 1.0) < 1e-9 and np.isnan(ratio[-1]) and 0.04 <= sigma < 0.1
+    assert np.isnan(frame_ratios(intensity[:3], full[:3])[1])  # too few full columns: no reference
+    assert single_level(np.r_[0.6, 0.62, 0.58, 0.61, 0.6, 1.0], np.array([True] * 5 + [False])) == pytest.approx(0.6)
+    assert single_level(np.r_[0.6, 0.62], np.r_[True, True]) == 0.55  # too few: the prior
 
 
 def test_hop_is_one_event_with_both_sites():

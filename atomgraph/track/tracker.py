@@ -190,11 +190,20 @@ class Tracker:
             self.drift.append(np.full(2, np.nan))
             return problem
         t0 = time.perf_counter()
-        px, bond, linker = self.px, self.bond, self.linker
         atoms = result.atoms
-        xy_px = atoms.positions_px
-        cur = prepare(image)
         element = np.where(atoms.vacancy, "vac", atoms.element).astype(object)
+        reg = self._register(image, atoms.positions_px, element, k)
+        ids = self.linker.link(reg, element, k)
+        self._append_rows(k, image.shape, atoms, ids, reg)
+        self.drift.append(self.shift_total.copy())
+        self.t_link += time.perf_counter() - t0
+        return None
+
+    def _register(self, image: np.ndarray, xy_px: np.ndarray, element: np.ndarray, k: int) -> np.ndarray:
+        """Frame ``k``'s sites in the registered frame (Å): the correlation's candidate shifts against the last good
+        frame, the one that puts dopants and vacancies on their tracks, refined by the sites' median offset."""
+        px, bond, linker = self.px, self.bond, self.linker
+        cur = prepare(image)
         if self.prev is not None and self.prev.shape == cur.shape:
             candidates = candidate_shifts(self.prev, cur, self.max_drift_A / px, n=16)
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
@@ -207,29 +216,25 @@ class Tracker:
                 med = np.median(res, axis=0)
                 reg -= med
                 self.shift_total = self.shift_total + med / px
-        ids = linker.link(reg, element, k)
-        h, w = image.shape
+        return reg
+
+    def _append_rows(self, k: int, shape: tuple[int, int], atoms, ids: np.ndarray, reg: np.ndarray) -> None:
+        """One row per site of frame ``k``: ids, positions, labels and probabilities, edge flags, intensity ratios."""
+        xy_px, (h, w) = atoms.positions_px, shape
         dist_edge = np.minimum.reduce([xy_px[:, 0] + 0.5, w - 0.5 - xy_px[:, 0], xy_px[:, 1] + 0.5,
-                                       h - 0.5 - xy_px[:, 1]]) * px
-        rows = self.rows
-        rows["frame"].append(np.full(len(atoms), k))
-        rows["track_id"].append(ids)
-        rows["xy_px"].append(xy_px)
-        rows["xy_reg_A"].append(reg)
-        rows["element"].append(np.asarray(atoms.element, dtype=object))
-        rows["raw_label"].append(np.asarray(atoms.label, dtype=object))
-        rows["probs"].append(_label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels))
-        rows["edge"].append(dist_edge < self.edge)
-        rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
+                                       h - 0.5 - xy_px[:, 1]]) * self.px
+        vacancy = np.asarray(atoms.vacancy, bool)
         ratio, sigma = np.full(len(atoms), np.nan), np.nan
         if self.columns is not None and atoms.intensity is not None:
-            full = (atoms.label == self.labels[self.columns[0]]) & ~np.asarray(atoms.vacancy, bool)
-            ratio, sigma = frame_ratios(atoms.intensity, full)
-        rows["ratio"].append(ratio)
-        rows["sigma"].append(np.full(len(atoms), sigma))
-        self.drift.append(self.shift_total.copy())
-        self.t_link += time.perf_counter() - t0
-        return None
+            ratio, sigma = frame_ratios(atoms.intensity, (atoms.label == self.labels[self.columns[0]]) & ~vacancy)
+        values = {"frame": np.full(len(atoms), k), "track_id": ids, "xy_px": xy_px, "xy_reg_A": reg,
+                  "element": np.asarray(atoms.element, dtype=object),
+                  "raw_label": np.asarray(atoms.label, dtype=object),
+                  "probs": _label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels),
+                  "edge": dist_edge < self.edge, "vacancy": vacancy, "ratio": ratio,
+                  "sigma": np.full(len(atoms), sigma)}
+        for key, value in values.items():
+            self.rows[key].append(value)
 
     def result(self) -> TrackResult:
         """Decode the label timelines of every frame so far into tracks, events and transitions."""
