@@ -41,15 +41,17 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def label_changes(frames: np.ndarray, path: list[str], probs: np.ndarray, labels: list[str]) -> list[dict]:
     """Changes of one track's smoothed ``path`` (labels per observed frame ``frames``; ``probs`` (T, L) the
     per-frame probabilities, NaN rows where there is no evidence): ``frame, from_label, to_label, prob`` per
-    change; the confidence uses the two nearest frames with evidence on each side."""
+    change. The confidence is the old label's mean probability over the last two frames with evidence before the
+    change times the new label's over the first two after it, each within its own state (a frame of the state
+    before the previous change is no evidence about this one)."""
     out = []
     evidence = np.flatnonzero(np.isfinite(probs).all(axis=1))
-    for t in range(1, len(path)):
-        if path[t] == path[t - 1]:
-            continue
+    cuts = [0] + [t for t in range(1, len(path)) if path[t] != path[t - 1]] + [len(path)]
+    for k in range(1, len(cuts) - 1):
+        start, t, end = cuts[k - 1], cuts[k], cuts[k + 1]
         a, b = labels.index(path[t - 1]), labels.index(path[t])
-        before = probs[evidence[evidence < t][-2:], a]
-        after = probs[evidence[evidence >= t][:2], b]
+        before = probs[evidence[(evidence >= start) & (evidence < t)][-2:], a]
+        after = probs[evidence[(evidence >= t) & (evidence < end)][:2], b]
         conf = float(np.nanmean(before) if np.isfinite(before).any() else 0.5) * \
             float(np.nanmean(after) if np.isfinite(after).any() else 0.5)
         out.append({"frame": int(frames[t]), "from_label": path[t - 1], "to_label": path[t], "prob": conf})

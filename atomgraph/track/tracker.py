@@ -78,21 +78,23 @@ def _frame_problem(image: np.ndarray) -> str | None:
 
 
 def _label_probs(atoms, labels: list[str], vacancy_label: str | list[str] | None = None) -> np.ndarray:
-    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). An
-    unlabeled node has none (NaN row), except an unlabeled vacancy node of a material with a vacancy label: the
-    lattice model found its site empty, which is evidence (0.9, shared among several vacancy labels) for it."""
+    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). A node
+    with no probability on the vocabulary has none (NaN row). A vacancy node of a material with a vacancy label
+    that the classifier leaves unlabeled (less than half its probability on the vocabulary) gets 0.9 (shared among
+    several vacancy labels) on it: the lattice model found its site empty, which is evidence for it."""
     n = len(atoms)
     cols = []
     for label in labels:
         p = atoms.extra.get(f"prob_{label}")
         cols.append(np.asarray(p, float) if p is not None else (atoms.label == label).astype(float))
     probs = np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
-    none = ~(np.nansum(probs, axis=1) > 0)
+    mass = np.nansum(probs, axis=1)
+    none = ~(mass > 0)
     probs[none] = np.nan
     vac = [vacancy_label] if isinstance(vacancy_label, str) else list(vacancy_label or [])
     vac = [labels.index(v) for v in vac if v in labels]
     if vac and len(labels) > len(vac):
-        empty = none & np.asarray(atoms.vacancy, bool)
+        empty = ~(mass >= 0.5) & np.asarray(atoms.vacancy, bool)
         probs[empty] = 0.1 / (len(labels) - len(vac))
         probs[np.ix_(np.flatnonzero(empty), vac)] = 0.9 / len(vac)
     return probs
