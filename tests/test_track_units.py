@@ -11,6 +11,7 @@ from atomgraph.track import simulate_movie
 from atomgraph.track.events import pair_hops, transition_table, wilson_interval
 from atomgraph.track.intensity import column_evidence, frame_ratios, single_level
 from atomgraph.track.link import Linker
+from atomgraph.track.sublattice import keep_sublattice, sublattice_groups
 from atomgraph.track.register import frame_shift, prepare
 from atomgraph.track.timeline import emission_log, viterbi
 
@@ -97,6 +98,23 @@ def test_frame_ratios_are_relative_to_the_full_columns_and_the_single_level_is_m
     assert np.isnan(frame_ratios(intensity[:3], full[:3])[1])  # too few full columns: no reference
     assert single_level(np.r_[0.6, 0.62, 0.58, 0.61, 0.6, 1.0], np.array([True] * 5 + [False])) == pytest.approx(0.6)
     assert single_level(np.r_[0.6, 0.62], np.r_[True, True]) == 0.55  # too few: the prior
+
+
+def test_a_track_keeps_its_sublattice_and_the_intensity_decides_a_stray_metal_call():
+    from atomgraph.materials import get_material
+
+    mat = get_material("mose2-w")
+    groups = sublattice_groups(mat.settings, mat.labels)  # (Mo, W, Se2, Se1, Sevac)
+    assert groups == [[0, 1], [2, 3, 4]] and sublattice_groups(get_material("graphene-si").settings, ["C"]) is None
+    # a chalcogen track: Se2, Se2, then a one-atom column the classifier calls Mo once (ratio 0.55)
+    probs = np.array([[0, 0, 1.0, 0, 0], [0, 0, 0.98, 0.02, 0], [0.97, 0, 0.02, 0.01, 0], [0, 0, 0.1, 0.9, 0]])
+    moved = keep_sublattice(probs, np.zeros(4, int), groups, columns=(2, 3))
+    assert np.allclose(moved.sum(axis=1), 1.0) and np.all(moved[:, :2] == 0)
+    assert moved[2, 2] == pytest.approx(0.505) and moved[2, 3] == pytest.approx(0.495)  # an even split ...
+    decided = column_evidence(moved, np.array([1.0, 1.0, 0.55, 0.55]), np.full(4, 0.04), 2, 3, 0.55)
+    assert decided.argmax(axis=1).tolist() == [2, 2, 3, 3]  # ... that the column's intensity decides
+    metal = np.array([[1.0, 0, 0, 0, 0], [0.2, 0.1, 0.7, 0, 0]])  # a metal track with one stray chalcogen call
+    assert keep_sublattice(metal, np.array([7, 7]), groups)[1].round(2).tolist() == [0.55, 0.45, 0, 0, 0]
 
 
 def test_hop_is_one_event_with_both_sites():

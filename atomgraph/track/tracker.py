@@ -24,6 +24,7 @@ from .events import label_changes, pair_hops, transition_table
 from .frames import UnreadableFrame
 from .intensity import column_evidence, frame_ratios, single_level
 from .link import Linker
+from .sublattice import keep_sublattice, sublattice_groups
 from .register import candidate_shifts, prepare
 from .timeline import emission_log, viterbi
 
@@ -153,6 +154,7 @@ class Tracker:
         self.mat = get_material(model_material(model))
         self.labels, self.host = self.mat.labels, self.mat.host_labels
         self.columns = _column_labels(self.mat.settings, self.labels)
+        self.groups = sublattice_groups(self.mat.settings, self.labels)
         self.host_elements = list(self.mat.settings.lattice.host.values())
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
@@ -250,6 +252,8 @@ class Tracker:
             raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
         t0 = time.perf_counter()
         data = {k: np.concatenate(v) for k, v in rows.items()}
+        if self.groups is not None:  # a track keeps its sublattice (a dim Se1 column is not a Mo now and then)
+            data["probs"] = keep_sublattice(data["probs"], data["track_id"], self.groups, self.columns)
         if self.columns is not None:  # chalcogen columns: one atom or two from the intensity, frame by frame
             full, single = self.columns
             level = single_level(data["ratio"], data["raw_label"] == labels[single])
