@@ -30,6 +30,8 @@ from .timeline import emission_log, viterbi
 
 log = logging.getLogger(__name__)
 
+REGISTRATION_GRID_A = 0.2  # frames finer than this are binned for the drift correlation (refined on the sites)
+
 
 @dataclass
 class TrackResult:
@@ -159,6 +161,7 @@ class Tracker:
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
         self.switch, self.min_event_prob, self.max_drift_A = switch, min_event_prob, max_drift_A
+        self.bin_px = max(1, int(REGISTRATION_GRID_A / self.px))  # the correlation runs on ~0.2 Å pixels
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
                                                       "raw_label", "probs", "edge", "vacancy", "ratio",
@@ -207,9 +210,10 @@ class Tracker:
         """Frame ``k``'s sites in the registered frame (Å): the correlation's candidate shifts against the last good
         frame, the one that puts dopants and vacancies on their tracks, refined by the sites' median offset."""
         px, bond, linker = self.px, self.bond, self.linker
-        cur = prepare(image)
+        b = self.bin_px
+        cur = prepare(image, bin_px=b)
         if self.prev is not None and self.prev.shape == cur.shape:
-            candidates = candidate_shifts(self.prev, cur, self.max_drift_A / px, n=16)
+            candidates = b * candidate_shifts(self.prev, cur, self.max_drift_A / (px * b), n=16)
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
                                              ~np.isin(element, self.host_elements), k, px, bond)
         self.prev = cur
@@ -295,6 +299,7 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
     land on a track of their own element wins, and the correlation's order breaks ties (a frame with no dopant or
     vacancy in view keeps the highest peak)."""
     best, best_score = shift_total + candidates[0], (-1, 0)
+    n_rare_max = int(np.sum(rare))
     for rank, cand in enumerate(candidates):
         total = shift_total + cand
         res = linker.residuals((xy_px - total) * px, frame, 0.5 * bond)  # the peak is a few tenths of an Å off
@@ -304,6 +309,8 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
         score = (n_rare, -rank)
         if on_track >= 0.8 and score > best_score:
             best, best_score = total, score
+            if n_rare == n_rare_max:  # no later candidate can do better (ties go to the higher peak)
+                break
     return best
 
 
