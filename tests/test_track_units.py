@@ -54,6 +54,9 @@ def test_registration_recovers_a_known_shift():
     moved = np.roll(base, (-7, 12), axis=(0, 1))
     dx, dy = frame_shift(prepare(base), prepare(moved))
     assert dx == pytest.approx(12, abs=0.2) and dy == pytest.approx(-7, abs=0.2)
+    dx2, dy2 = frame_shift(prepare(base, bin_px=2), prepare(moved, bin_px=2))  # in binned px: half the shift
+    assert prepare(base, bin_px=2).shape == (80, 80)
+    assert 2 * dx2 == pytest.approx(12, abs=0.6) and 2 * dy2 == pytest.approx(-7, abs=0.6)
 
 
 def test_linker_keeps_identity_through_label_change_and_a_missed_frame():
