@@ -61,22 +61,29 @@ def label_changes(frames: np.ndarray, path: list[str], probs: np.ndarray, labels
 def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) -> list[dict]:
     """Merge a dopant leaving a site and arriving at a neighbor in the same frame into one ``hop`` event.
 
-    ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``. Returns the
-    events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
+    ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``; an empty
+    ``to_label`` is a track that ended, an empty ``from_label`` one that started (either only pairs, and is no
+    event alone). Returns the events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
     used = set()
     events = []
     by_frame: dict[int, list[int]] = {}
     for i, c in enumerate(changes):
         by_frame.setdefault(c["frame"], []).append(i)
+    leaves = [c["from_label"] not in host_labels and c["from_label"] != "" and
+              (c["to_label"] in host_labels or c["to_label"] == "") for c in changes]
+    arrives = [(c["from_label"] in host_labels or c["from_label"] == "") and
+               c["to_label"] not in host_labels and c["to_label"] != "" for c in changes]
     for i, c in enumerate(changes):
-        if i in used or c["from_label"] in host_labels or c["to_label"] not in host_labels:
+        if i in used or not leaves[i]:
             continue
         best, best_key = None, (2, hop_radius_A)
         for j in by_frame.get(c["frame"], []) + by_frame.get(c["frame"] + 1, []):
             o = changes[j]
-            if j == i or j in used or o["from_label"] not in host_labels or o["to_label"] in host_labels:
+            if j == i or j in used or not arrives[j]:
                 continue
             d = math.hypot(o["x_A"] - c["x_A"], o["y_A"] - c["y_A"])
+            if o["to_label"] == c["from_label"] and d < 0.25 * hop_radius_A:
+                continue  # the same dopant where it was: a track that broke, not a hop
             key = (o["frame"] - c["frame"] + (o["to_label"] != c["from_label"]), d)
             if d <= hop_radius_A and key < best_key:
                 best, best_key = j, key
@@ -87,9 +94,9 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
             events.append({"frame": o["frame"], "type": kind, "track_ids": f"{c['track_id']} {o['track_id']}",
                            "x_px": 0.5 * (c["x_px"] + o["x_px"]), "y_px": 0.5 * (c["y_px"] + o["y_px"]),
                            "from_label": c["from_label"], "to_label": o["to_label"],
-                           "prob": min(c["prob"], o["prob"])})
+                           "prob": math.sqrt(c["prob"] * o["prob"])})  # two views of one event
     for i, c in enumerate(changes):
-        if i not in used:
+        if i not in used and c["from_label"] and c["to_label"]:  # a track's bare end or start is no event
             events.append({"frame": c["frame"], "type": f"{c['from_label']}>{c['to_label']}",
                            "track_ids": str(c["track_id"]), "x_px": c["x_px"], "y_px": c["y_px"],
                            "from_label": c["from_label"], "to_label": c["to_label"], "prob": c["prob"]})

@@ -331,6 +331,10 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
     hi = np.maximum.reduceat(best, starts)
     lo = np.minimum.reduceat(np.where(has, best, len(labels)), starts)
     constant = (hi == lo) | (hi < 0)
+    # the weight of a frame's evidence: none at the frame edge; an unlabeled node (little probability on the
+    # vocabulary: "not a lattice site") weighs as much as the probability it puts on the vocabulary
+    mass = np.nansum(np.where(np.isfinite(data["probs"]), data["probs"], 0.0), axis=1)
+    floor = np.where(data["edge"], 0.8, np.clip(1.0 - 2.0 * mass, 0.01, 1.0))
     paths, changes = [], []
     for a, b, const, label in zip(starts, ends, constant, np.maximum(hi, 0)):
         if const:
@@ -338,8 +342,7 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
             paths.append([labels[label]] * int(b - a))
             continue
         rows = order[a:b]
-        floor = np.where(data["edge"][rows], 0.8, 0.01)
-        path_idx = viterbi(emission_log(data["probs"][rows], floor), switch)
+        path_idx = viterbi(emission_log(data["probs"][rows], floor[rows]), switch)
         path = list(label_arr[path_idx])
         smoothed[rows] = path
         paths.append(path)
@@ -350,4 +353,32 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
                      x_A=float(data["xy_reg_A"][r, 0]), y_A=float(data["xy_reg_A"][r, 1]),
                      edge=bool(data["edge"][r] or data["edge"][before]))
             changes.append(c)
-    return smoothed, paths, changes
+    return smoothed, paths, changes + _ends_and_starts(data, order, starts, ends, smoothed, host, floor < 0.5)
+
+
+def _ends_and_starts(data: dict, order: np.ndarray, starts: np.ndarray, ends: np.ndarray, smoothed: np.ndarray,
+                     host: list[str], evidence: np.ndarray) -> list[dict]:
+    """Pseudo-changes for dopant tracks that end before the movie does (``to_label`` '') or start after its first
+    frame (``from_label`` ''), at their last and first frames with ``evidence`` (rows, bool): when a Si3 becomes a
+    Si4 the Si moves to a bond center, where the linker may give it a new track or a C's track, so the change shows
+    as one track ending and another starting or changing. :func:`~atomgraph.track.events.pair_hops` pairs them with
+    their partner; unpaired ones are not events."""
+    first_frame, last_frame = int(data["frame"].min()), int(data["frame"].max())
+    out = []
+    for a, b in zip(starts, ends):
+        rows = order[a:b]
+        rows = rows[evidence[rows]]
+        if len(rows) == 0:
+            continue
+        for r, frame, side in ((rows[-1], int(data["frame"][rows[-1]]) + 1, "end"),
+                               (rows[0], int(data["frame"][rows[0]]), "start")):
+            label = smoothed[r]
+            if label in host or not label or (side == "end" and frame > last_frame) or \
+                    (side == "start" and frame == first_frame):
+                continue
+            out.append({"frame": frame, "from_label": label if side == "end" else "",
+                        "to_label": "" if side == "end" else label, "prob": float(np.nanmax(data["probs"][r])),
+                        "track_id": int(data["track_id"][r]), "x_px": float(data["xy_px"][r, 0]),
+                        "y_px": float(data["xy_px"][r, 1]), "x_A": float(data["xy_reg_A"][r, 0]),
+                        "y_A": float(data["xy_reg_A"][r, 1]), "edge": bool(data["edge"][r])})
+    return out
