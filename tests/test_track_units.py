@@ -133,6 +133,21 @@ def test_hop_is_one_event_with_both_sites():
     assert [(e["frame"], e["type"], e["track_ids"]) for e in events] == [(5, "hop", "7 9"), (6, "Si3>Si4", "3")]
 
 
+def _change(frame, track, x_A, old, new, prob=0.9):
+    return {"frame": frame, "track_id": track, "x_A": x_A, "y_A": 0.0, "x_px": 10 * x_A, "y_px": 0.0,
+            "from_label": old, "to_label": new, "prob": prob}
+
+
+def test_a_dopant_track_that_ends_pairs_with_the_one_that_starts_beside_it():
+    # the Si3 track ends (its Si moved 0.71 Å to a bond center) and a new Si4 track starts there: one event
+    events = pair_hops([_change(8, 4, 0.0, "Si3", "", 0.36), _change(8, 11, 0.71, "", "Si4", 1.0)], ["C"], 1.85)
+    assert [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in events] == [(8, "Si3>Si4", "Si3", "Si4")]
+    assert events[0]["prob"] == pytest.approx(0.6)  # the geometric mean of its two halves
+    assert pair_hops([_change(8, 4, 0.0, "Si3", "")], ["C"], 1.85) == []  # a bare end is no event
+    broken = [_change(8, 4, 0.0, "Si3", ""), _change(8, 12, 0.1, "", "Si3")]  # the same Si where it was
+    assert pair_hops(broken, ["C"], 1.85) == []
+
+
 def test_transition_probabilities_and_wilson_interval():
     rows = transition_table([["C", "C", "C"], ["Si3", "Si3", "Si4", "Si4"]], n_frames=4)
     by = {(r["from_label"], r["to_label"]): r for r in rows}
