@@ -62,8 +62,9 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
     """Merge a dopant leaving a site and arriving at a neighbor in the same frame into one ``hop`` event.
 
     ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``; an empty
-    ``to_label`` is a track that ended, an empty ``from_label`` one that started (either only pairs, and is no
-    event alone). Returns the events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
+    ``to_label`` is a track that ended, an empty ``from_label`` one that started: either pairs only with a change
+    to or from another label (a Si3 track ending where a Si4 starts) and is no event alone; a hop needs both
+    sites to change label (a dopant track that breaks and restarts nearby is not one). Returns the events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
     used = set()
     events = []
     by_frame: dict[int, list[int]] = {}
@@ -82,8 +83,8 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
             if j == i or j in used or not arrives[j]:
                 continue
             d = math.hypot(o["x_A"] - c["x_A"], o["y_A"] - c["y_A"])
-            if o["to_label"] == c["from_label"] and d < 0.25 * hop_radius_A:
-                continue  # the same dopant where it was: a track that broke, not a hop
+            if o["to_label"] == c["from_label"] and not (c["to_label"] and o["from_label"]):
+                continue  # a track's end or start with the same label: a track that broke, not a hop
             key = (o["frame"] - c["frame"] + (o["to_label"] != c["from_label"]), d)
             if d <= hop_radius_A and key < best_key:
                 best, best_key = j, key
