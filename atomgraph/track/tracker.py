@@ -168,7 +168,7 @@ class Tracker:
                                                       "sigma")}
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
-        self.prev, self.shift_total, self.step = None, np.zeros(2), np.zeros(2)
+        self.prev, self.shift_total = None, np.zeros(2)
         self.t_analyze = self.t_link = 0.0
         self.n_frames = 0
 
@@ -212,13 +212,11 @@ class Tracker:
         px, bond, linker = self.px, self.bond, self.linker
         b = self.bin_px
         cur = prepare(image, bin_px=b)
-        previous, registered = self.shift_total.copy(), self.prev is not None and self.prev.shape == cur.shape
-        if registered:
-            radius_px = self.max_drift_A / (px * b)  # every lattice-vector alias within reach is a candidate
-            n = 8 + int(np.ceil(np.pi * radius_px**2 / (1.5 * np.sqrt(3) * (self.bond / (px * b)) ** 2)))
-            candidates = b * candidate_shifts(self.prev, cur, radius_px, n=n, fine_px=1.0 / b, coarse_px=12.0 / b)
+        if self.prev is not None and self.prev.shape == cur.shape:
+            candidates = b * candidate_shifts(self.prev, cur, self.max_drift_A / (px * b), n=16, fine_px=1.0 / b,
+                                              coarse_px=12.0 / b)
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
-                                             ~np.isin(element, self.host_elements), k, px, bond, self.step)
+                                             ~np.isin(element, self.host_elements), k, px, bond)
         self.prev = cur
         reg = (xy_px - self.shift_total) * px
         for _ in range(2):  # refine the drift by the median offset of the sites to their tracks
@@ -227,8 +225,6 @@ class Tracker:
                 med = np.median(res, axis=0)
                 reg -= med
                 self.shift_total = self.shift_total + med / px
-        if registered:
-            self.step = self.shift_total - previous  # px; the next frame's drift is looked for near it first
         return reg
 
     def _append_rows(self, k: int, shape: tuple[int, int], atoms, ids: np.ndarray, reg: np.ndarray) -> None:
@@ -297,16 +293,12 @@ def _column_labels(settings, labels: list[str]) -> tuple[int, int] | None:
 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
-                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float,
-                  predicted_step: np.ndarray | None = None) -> np.ndarray:
-    """The cumulative drift (px) for this frame. The correlation's candidate shifts (on a periodic lattice its peaks
-    differ by lattice vectors and their heights hardly tell them apart) are tried nearest the ``predicted_step`` (px;
-    the last step: stage drift is smooth) first. Those under which fewer than 80 % of the sites near a track sit on
-    one are dropped (a shift by a bond, not a lattice vector, puts half the sites between tracks); of the rest, the
-    one under which the most dopants and vacancies land on a track of their own element wins, and nearness to the
-    prediction breaks ties (a frame with no dopant or vacancy in view keeps the drift's course)."""
-    if predicted_step is not None:
-        candidates = candidates[np.argsort(np.hypot(*(candidates - predicted_step).T), kind="stable")]
+                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
+    """The cumulative drift (px) for this frame. Among the correlation's candidate shifts (best first), those under
+    which fewer than 80 % of the sites near a track sit on one are dropped (a shift by a bond, not a lattice
+    vector, puts half the sites between tracks); of the rest, the one under which the most dopants and vacancies
+    land on a track of their own element wins, and the correlation's order breaks ties (a frame with no dopant or
+    vacancy in view keeps the highest peak)."""
     best, best_score = shift_total + candidates[0], (-1, 0)
     n_rare_max = int(np.sum(rare))
     for rank, cand in enumerate(candidates):
@@ -318,7 +310,7 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
         score = (n_rare, -rank)
         if on_track >= 0.8 and score > best_score:
             best, best_score = total, score
-            if n_rare == n_rare_max:  # no later candidate can do better (ties go to the nearer one)
+            if n_rare == n_rare_max:  # no later candidate can do better (ties go to the higher peak)
                 break
     return best
 
@@ -355,8 +347,7 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
         path = list(label_arr[path_idx])
         smoothed[rows] = path
         paths.append(path)
-        weighed = np.where((floor[rows] < 0.5)[:, None], data["probs"][rows], np.nan)  # the HMM's evidence only
-        for c in label_changes(data["frame"][rows], path, weighed, labels):
+        for c in label_changes(data["frame"][rows], path, data["probs"][rows], labels):
             r = rows[np.searchsorted(data["frame"][rows], c["frame"])]
             before = rows[np.searchsorted(data["frame"][rows], c["frame"]) - 1]
             c.update(track_id=int(tid[a]), x_px=float(data["xy_px"][r, 0]), y_px=float(data["xy_px"][r, 1]),
