@@ -34,42 +34,54 @@ def _parabola(c_m: float, c_0: float, c_p: float) -> float:
     return 0.0 if abs(denom) < 1e-12 else float(np.clip(0.5 * (c_m - c_p) / denom, -0.5, 0.5))
 
 
+def spectrum(prepared: np.ndarray) -> np.ndarray:
+    """The real FFT of a prepared frame (a live tracker keeps the last one instead of transforming it twice)."""
+    return fft.rfft2(prepared)
+
+
 def candidate_shifts(previous: np.ndarray, current: np.ndarray, max_shift_px: float | None = None,
                      whitening: float = 0.5, n: int = 8, separation_px: float = 4.0, fine_px: float = 1.0,
-                     coarse_px: float = 12.0) -> np.ndarray:
+                     coarse_px: float = 12.0, shape: tuple[int, int] | None = None) -> np.ndarray:
     """The ``n`` highest local maxima of the correlation surface as ``(dx, dy)`` rows in px, best first (sub-pixel):
     on a periodic lattice the true shift and its neighbors by a lattice vector all score high, so the caller
-    chooses among them with other evidence (which sites keep their element). ``fine_px`` and ``coarse_px`` are the
-    Gaussian sigmas (px of the prepared frames) of the band-pass."""
-    raw = _correlation(previous, current, whitening, fine_px, coarse_px)
+    chooses among them with other evidence (which sites keep their element). ``previous`` and ``current`` are
+    prepared frames, or their :func:`spectrum` with the frames' ``shape`` given. ``fine_px`` and ``coarse_px`` are
+    the Gaussian sigmas (px of the prepared frames) of the band-pass."""
+    if shape is None:
+        shape = previous.shape
+        previous, current = spectrum(previous), spectrum(current)
+    raw = _correlation(previous, current, shape, whitening, fine_px, coarse_px)
     h, w = raw.shape
     limit = max_shift_px if max_shift_px is not None else 0.25 * min(h, w)
-    dy = np.fft.fftfreq(h, 1.0 / h)[:, None]
-    dx = np.fft.fftfreq(w, 1.0 / w)[None, :]
-    corr = np.where(dx**2 + dy**2 <= limit**2, raw, -np.inf)
     size = max(3, int(2 * separation_px) | 1)
-    peaks = (corr == maximum_filter(corr, size=size, mode="wrap")) & np.isfinite(corr)
+    # only shifts within the limit (plus the filter's reach) are searched: a window around zero shift, unwrapped
+    ry, rx = (min(int(np.ceil(limit)) + size, (m - 1) // 2) for m in (h, w))
+    rows, cols = np.arange(-ry, ry + 1), np.arange(-rx, rx + 1)
+    win = raw[np.ix_(rows % h, cols % w)]
+    corr = np.where(cols[None, :] ** 2 + rows[:, None] ** 2 <= limit**2, win, -np.inf)
+    peaks = (corr == maximum_filter(corr, size=size, mode="nearest")) & np.isfinite(corr)
     idx = np.flatnonzero(peaks)
     idx = idx[np.argsort(corr.ravel()[idx])[::-1][:n]]
     out = []
     for flat in idx:
-        i, j = np.unravel_index(int(flat), corr.shape)
+        a, b = np.unravel_index(int(flat), corr.shape)
+        i, j = rows[a] % h, cols[b] % w
         sub_y = _parabola(raw[(i - 1) % h, j], raw[i, j], raw[(i + 1) % h, j])
         sub_x = _parabola(raw[i, (j - 1) % w], raw[i, j], raw[i, (j + 1) % w])
-        out.append((dx[0, j] + sub_x, dy[i, 0] + sub_y))
+        out.append((cols[b] + sub_x, rows[a] + sub_y))
     return np.array(out, dtype=float).reshape(-1, 2)
 
 
-def _correlation(previous: np.ndarray, current: np.ndarray, whitening: float, fine_px: float,
+def _correlation(fa: np.ndarray, fb: np.ndarray, shape: tuple[int, int], whitening: float, fine_px: float,
                  coarse_px: float) -> np.ndarray:
-    fa, fb = fft.rfft2(previous), fft.rfft2(current)
+    """The band-passed, partially whitened cross-correlation of two frames from their spectra."""
     cross = fb * np.conj(fa)
     cross /= np.abs(cross) ** whitening + 1e-12
-    fy = np.fft.fftfreq(previous.shape[0])[:, None]  # cycles per px
-    fx = np.fft.rfftfreq(previous.shape[1])[None, :]
+    fy = np.fft.fftfreq(shape[0])[:, None]  # cycles per px
+    fx = np.fft.rfftfreq(shape[1])[None, :]
     f2 = 2.0 * np.pi**2 * (fx**2 + fy**2)
     cross *= np.exp(-f2 * fine_px**2) - np.exp(-f2 * coarse_px**2)  # the band-pass of both frames, once
-    corr = fft.irfft2(cross, s=previous.shape)
+    corr = fft.irfft2(cross, s=shape)
     return np.where(np.isfinite(corr), corr, 0.0)
 
 

@@ -25,7 +25,7 @@ from .frames import UnreadableFrame
 from .intensity import column_evidence, frame_ratios, single_level
 from .link import Linker
 from .sublattice import keep_sublattice, sublattice_groups
-from .register import candidate_shifts, prepare
+from .register import candidate_shifts, prepare, spectrum
 from .timeline import emission_log, viterbi
 
 log = logging.getLogger(__name__)
@@ -211,10 +211,11 @@ class Tracker:
         frame, the one that puts dopants and vacancies on their tracks, refined by the sites' median offset."""
         px, bond, linker = self.px, self.bond, self.linker
         b = self.bin_px
-        cur = prepare(image, bin_px=b)
-        if self.prev is not None and self.prev.shape == cur.shape:
-            candidates = b * candidate_shifts(self.prev, cur, self.max_drift_A / (px * b), n=16, fine_px=1.0 / b,
-                                              coarse_px=12.0 / b)
+        prepared = prepare(image, bin_px=b)
+        cur = (prepared.shape, spectrum(prepared))
+        if self.prev is not None and self.prev[0] == cur[0]:
+            candidates = b * candidate_shifts(self.prev[1], cur[1], self.max_drift_A / (px * b), n=16,
+                                              fine_px=1.0 / b, coarse_px=12.0 / b, shape=cur[0])
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
                                              ~np.isin(element, self.host_elements), k, px, bond)
         self.prev = cur
