@@ -97,6 +97,10 @@ class DefectConfig(Section):
     """Honeycomb substitution: in-plane distance of the dopant from its lattice site (random direction), Å."""
     neighbor_jitter_A: NonNegativeRange | None = None
     """Honeycomb divacancy_center: rms displacement (per axis) of the four host neighbors, Å (relaxation)."""
+    line_sites: PositiveRange | None = None
+    """TMD chalcogen_line_vacancy: empty sites in the row (an integer range; default 3-6)."""
+    neighbor_shift_A: NonNegativeRange | None = None
+    """TMD chalcogen_line_vacancy: metal columns next to the row move this far toward its axis, Å (default 0)."""
 
     @model_validator(mode="after")
     def _count_or_fraction(self) -> DefectConfig:
