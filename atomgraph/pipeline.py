@@ -25,7 +25,6 @@ OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png")
 EXPORTS = {"graphml": "graph.graphml", "json": "graph.json", "extxyz": "graph.extxyz", "pt": "graph.pt"}
 #: Long side of the default overlay in pixels (``--overlay-full`` / ``overlay_full=True``: one per image pixel).
 OVERLAY_MAX_PX = 2048
-MAX_NATIVE_PIXELS = 2**28  # the locator's grid, like the readers' limit on pixels (refused before allocating)
 
 
 def parse_exports(exports: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -67,6 +66,7 @@ def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str =
     import math
 
     from .locate.infer import load_locator
+    from .locate.normalize import native_size
 
     if pixel_size_A is None or len(shape) < 2:
         return
@@ -76,14 +76,7 @@ def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str =
         return  # locate names the bad value
     if not (math.isfinite(px) and px > 0):
         return
-    native_A = load_locator(model).native_A
-    h, w = int(shape[-2]), int(shape[-1])
-    hn, wn = h * px / native_A, w * px / native_A
-    if hn * wn > MAX_NATIVE_PIXELS:
-        raise AtomgraphInputError(
-            f"{h}x{w} px at {px:g} Å/px is a {h * px / 10:.4g} x {w * px / 10:.4g} nm field of view; the "
-            f"{model} locator works at {native_A:g} Å/px, which would need {hn:.3g} x {wn:.3g} px (more than "
-            f"{MAX_NATIVE_PIXELS}): check the pixel size (Å per pixel, not nm) or crop the image")
+    native_size(shape[-2:], px, load_locator(model).native_A, model)
 
 
 @dataclass

@@ -128,6 +128,16 @@ def test_bad_threshold_and_unknown_model_are_input_errors():
         classify(table, "no-such-material")
 
 
+def test_a_graph_built_for_another_material_is_refused_with_the_material_named():
+    from atomgraph.graph import build_graph
+
+    sim = simulate("graphene-si", size=96, pixel_size_A=0.1, seed=1)
+    graph = build_graph(sim.truth.subset(sim.truth.element != ""), material="graphene-si")
+    with pytest.raises(AtomgraphInputError, match="built for material 'graphene-si'.*'mose2-w'"):
+        classify(graph, "mose2-w")
+    assert classify(graph, "graphene-si").atoms.label is not None
+
+
 def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
     sim = simulate("mose2-w", size=320, pixel_size_A=0.1, seed=21, counts={"W": 0.06, "Se1": 4, "Sevac": 2})
     table = _coordinates(sim)

@@ -160,12 +160,16 @@ def allowed_mask(atoms: AtomTable, meta: dict) -> np.ndarray:
     return out
 
 
-def _as_graph(graph_or_atoms, material: str):
-    """An AtomGraph from an AtomGraph, an AtomTable or ase.Atoms (3D atoms are projected into columns)."""
+def _as_graph(graph_or_atoms, material: str, material_name: str):
+    """An AtomGraph from an AtomGraph (built for ``material_name``), an AtomTable or ase.Atoms (3D atoms are
+    projected into columns; the graph is built for ``material``, a name or config path)."""
     from ..graph import build_graph
 
     obj = graph_or_atoms
     if hasattr(obj, "atoms") and hasattr(obj, "edge_index"):
+        if str(obj.material) != material_name:
+            raise AtomgraphInputError(f"the graph was built for material '{obj.material}' but the model is for "
+                                      f"'{material_name}': build it with that material (or pass the atoms)")
         return copy.copy(obj)
     if isinstance(obj, AtomTable):
         return build_graph(obj, material=material)
@@ -217,7 +221,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    graph = _as_graph(graph_or_atoms, model_material(model))  # a model folder's own config, not a name lookup
+    graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config, not a name lookup
     with inference_threads():
         probs, descriptors = predict_with_descriptors(clf, graph)
     atoms = graph.atoms.copy()

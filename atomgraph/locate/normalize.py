@@ -86,17 +86,31 @@ def check_pixel_size(pixel_size_A: float | None) -> float:
     return value
 
 
+def native_size(shape: tuple[int, int], pixel_size_A: float, native_A: float, model: str | None = None
+                ) -> tuple[float, float]:
+    """The (rows, cols) an image of ``shape`` px at ``pixel_size_A`` Å/px takes on the ``native_A`` Å/px grid.
+
+    Raises :class:`AtomgraphInputError` when that grid would exceed :data:`MAX_NATIVE_PIXELS` (a wrong pixel size,
+    e.g. nm typed as Å, would ask for terabytes); ``model`` only names the locator in the message.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    hf, wf = h * pixel_size_A / native_A, w * pixel_size_A / native_A
+    if hf * wf > MAX_NATIVE_PIXELS:
+        locator = f"the {model} locator works" if model else "the locator works"
+        raise AtomgraphInputError(
+            f"{h}x{w} px at {pixel_size_A:g} Å/px is a {h * pixel_size_A / 10:.4g} x {w * pixel_size_A / 10:.4g} nm "
+            f"field of view; {locator} at {native_A:g} Å/px, which would need {hf:.3g} x {wf:.3g} px (more than "
+            f"{MAX_NATIVE_PIXELS}): check the pixel size (Å per pixel, not nm) or crop the image")
+    return hf, wf
+
+
 def resample(image: np.ndarray, pixel_size_A: float, native_A: float) -> tuple[np.ndarray, np.ndarray]:
     """Resample ``image`` (Å/px ``pixel_size_A``) to ``native_A`` Å/px (antialiased bilinear).
 
     Returns the resampled float32 image and the per-axis scale (original px per native px, x then y).
     """
     h, w = image.shape
-    hf, wf = h * pixel_size_A / native_A, w * pixel_size_A / native_A
-    if hf * wf > MAX_NATIVE_PIXELS:
-        raise AtomgraphInputError(f"{h}x{w} px at {pixel_size_A:g} Å/px would be {hf:.3g} x {wf:.3g} px on the "
-                                  f"locator's {native_A:g} Å/px grid (more than {MAX_NATIVE_PIXELS}): check the pixel "
-                                  "size (Å per pixel, not nm) or crop the image")
+    hf, wf = native_size((h, w), pixel_size_A, native_A)
     hn = max(int(round(hf)), 1)
     wn = max(int(round(wf)), 1)
     if min(hn, wn) < MIN_NATIVE_PX:
