@@ -241,6 +241,10 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
             atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
     atoms.extra["uncertain"] = uncertain
     stats = novelty_stats(clf)
+    if stats is not None and len(atoms) and stats.center.shape[0] != descriptors.shape[1]:
+        log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them with "
+                    "'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
+        stats = None
     novelty = stats.score(descriptors) if stats is not None else np.full(len(atoms), np.nan, np.float32)
     atoms.extra["novelty"] = novelty.astype(float)
     atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0

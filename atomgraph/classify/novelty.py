@@ -6,7 +6,8 @@ The class probabilities say which known label fits a node best; they cannot say 
 1. **Descriptor** per node (:func:`node_descriptors`): the GNN's last node embedding (``hidden`` numbers: what the
    head reads, so it carries the whole receptive field) concatenated with the node's own standardized input
    features (the lattice model's residuals, bond statistics, occupancy of expected neighbor sites). A supervised
-   embedding may collapse an unseen structure onto a known class; the raw input features keep it apart.
+   embedding may collapse an unseen structure onto a known class; the input features help keep it apart (variants
+   compared in ``benchmarks/README.md``).
 2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per training class (each label, the background class
    split into false atoms and empty vacancy nodes) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh
    simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`).

@@ -1,6 +1,8 @@
 """Fit a classifier's novelty statistics on fresh simulations of its own config: ``atomgraph train novelty``.
 
-Two disjoint sets of simulated 256² graphs in the classifier's training mix (located / perturbed / coordinates):
+Two disjoint sets of simulated 256² graphs as the model reads them in use (two thirds atoms located by its locator
+in simulated images, one third coordinate files; without the training-only augmentation that adds false columns
+next to dopants, whose long tail would hide real novelties):
 the *fit* set (seeds :data:`FIT_SEED_OFFSET` + i) gives the class Gaussians, the *threshold* set (seeds
 :data:`THRESHOLD_SEED_OFFSET` + i) the per-class thresholds (:mod:`atomgraph.classify.novelty`). Neither overlaps
 the training (1e6+), held-out (5e5+), calibration (6e5+), adaptation (3e6+) or benchmark (9e5+) seeds.
@@ -36,14 +38,15 @@ THRESHOLD_SEED_OFFSET = 4_500_000
 
 
 def _modes(model: str | Path) -> list[str]:
-    """The classifier's training mix as a cycle of modes (located only when the model has a locator)."""
+    """The inputs the model reads in use, as a cycle of modes: atoms its locator finds in simulated images, and
+    coordinate files (truth + noise). Without a locator, perturbed truth stands in for located atoms."""
     from ..weights import weights_path
 
     try:
         weights_path("locator", model)
     except AtomgraphInputError:
-        return ["perturbed", "perturbed", "perturbed", "coords", "coords"]
-    return ["located"] * 5 + ["perturbed"] * 2 + ["coords"] * 3
+        return ["perturbed", "coords"]
+    return ["located", "located", "coords"]
 
 
 def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, seed: int, progress: bool
@@ -62,7 +65,7 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     descs, classes = [], []
     for i in tqdm(range(n_graphs), desc=f"novelty {material.name}", disable=not progress, unit="graph"):
         example, graph, _ = make_example(material, clf.meta, seed_offset + i, modes[i % len(modes)], rng,
-                                         size_px=256, locator=locator)
+                                         size_px=256, locator=locator, spurious=False)
         _, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr)
         target = example.target.copy()
         target[(target == n_labels) & np.asarray(graph.atoms.vacancy, bool)] = n_labels + 1

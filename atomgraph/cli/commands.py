@@ -285,6 +285,12 @@ def format_report(report: dict) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..io.safe_write import check_writable
 
+    if args.stage == "novelty":
+        from .novelty_commands import train_novelty_command
+
+        return train_novelty_command(args)
+    if args.config is None or args.output is None:
+        raise AtomgraphInputError(f"train {args.stage} needs --config and -o")
     if args.minutes is not None and not args.minutes > 0:
         raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
     if args.stage == "model":
