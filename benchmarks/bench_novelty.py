@@ -3,6 +3,7 @@
     python benchmarks/bench_novelty.py heldout --model graphene-si --images 16
     python benchmarks/bench_novelty.py heldout --model mose2-w --images 16
     python benchmarks/bench_novelty.py speed --frames 200
+    python benchmarks/bench_novelty.py cost --model graphene-si
 
 ``heldout``: 512² images at 0.1 Å/px and 1e5 e/Å² (seeds 960000 + i) of the model's own config plus the defect
 types it never saw (``HELDOUT`` below; the bundled models were trained before these recipes existed, so every one is
@@ -17,6 +18,8 @@ held-out label of its matched core nodes, and cluster purity is reported per typ
 
 ``speed``: simulates 512² frames with held-out defects into a temporary folder and times the ``atomgraph discover``
 command over them in a fresh process (reading, analysis, clustering, writing the galleries).
+
+``cost``: what scoring novelty adds to ``analyze`` of one 1024² frame (warm process, median of 7).
 """
 
 from __future__ import annotations
@@ -166,7 +169,9 @@ def purity(groups, types: list[str], clusters: list[int]) -> dict:
         mine = [g.cluster for g, tt in zip(groups, types) if tt == t]
         pure = sum(1 for k in mine if k >= 0 and per_cluster[str(k)]["majority"] == t
                    and per_cluster[str(k)]["purity"] >= 0.9)
+        clustered = len(mine) - mine.count(-1)
         per_type[t] = {"groups": len(mine), "in_pure_own_cluster": pure, "unclustered": mine.count(-1),
+                       "clustered_in_pure_own_fraction": pure / clustered if clustered else None,
                        "clusters": dict(Counter(int(k) for k in mine))}
     return {"groups": len(groups), "clusters": per_cluster, "types": per_type}
 
@@ -193,9 +198,41 @@ def run_speed(n_frames: int, model: str = "graphene-si") -> dict:
             "galleries": pngs, "summary": proc.stdout.splitlines()[0]}
 
 
+def run_cost(model: str = "graphene-si", size: int = 1024, repeats: int = 7) -> dict:
+    """Median ``analyze`` time of one frame with and without scoring novelty (warm process), and of the score
+    itself (descriptors -> distances), in ms."""
+    import atomgraph
+    import atomgraph.classify as classify_module
+    from atomgraph.classify import load_classifier, novelty_stats, predict_with_descriptors
+
+    image = atomgraph.simulate(model, size=size, pixel_size_A=0.1, dose=2e5, seed=99).image
+    real = classify_module.novelty_stats
+    times = {}
+    for name, patch in (("with novelty", real), ("without novelty", lambda clf: None)):
+        classify_module.novelty_stats = patch
+        atomgraph.analyze(image, model=model, pixel_size_A=0.1)
+        runs = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = atomgraph.analyze(image, model=model, pixel_size_A=0.1)
+            runs.append(time.perf_counter() - t0)
+        times[name] = round(1000 * float(np.median(runs)), 1)
+    classify_module.novelty_stats = real
+    clf = load_classifier(model)
+    _, desc = predict_with_descriptors(clf, result.graph)
+    stats = novelty_stats(clf)
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        stats.score(desc)
+        runs.append(time.perf_counter() - t0)
+    return {"size_px": size, "nodes": len(result.atoms), "analyze_ms": times,
+            "score_ms": round(1000 * float(np.median(runs)), 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["heldout", "speed"])
+    parser.add_argument("what", choices=["heldout", "speed", "cost"])
     parser.add_argument("--model", default="graphene-si", choices=sorted(HELDOUT))
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--frames", type=int, default=200)
@@ -204,6 +241,9 @@ def main() -> None:
     if args.what == "heldout":
         report = run_heldout(args.model, args.images)
         name = f"novelty_heldout_{args.model}.json"
+    elif args.what == "cost":
+        report = run_cost(args.model)
+        name = f"novelty_cost_{args.model}.json"
     else:
         report = run_speed(args.frames, args.model)
         name = "novelty_speed.json"

@@ -8,9 +8,10 @@ The class probabilities say which known label fits a node best; they cannot say 
    features (the lattice model's residuals, bond statistics, occupancy of expected neighbor sites). A supervised
    embedding may collapse an unseen structure onto a known class; the input features help keep it apart (variants
    compared in ``benchmarks/README.md``).
-2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per training class (each label, the background class
-   split into false atoms and empty vacancy nodes) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh
-   simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`).
+2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per label a mean and a Ledoit-Wolf shrunk
+   covariance, fitted on fresh simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
+   background (false atoms, unlabeled empty sites) gets none: it is what the classifier rejects, and a broad
+   catch-all Gaussian there absorbed unseen structures (measured: the Si of a dimer sat inside it).
 3. **Score**: per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A
    threshold is a high quantile of its own class's distances on *other* held-out simulations (:data:`QUANTILES`),
    so ``novelty > 1`` (``novel``) is outside what every known class does, and a known node exceeds it at most at
@@ -47,7 +48,7 @@ class NoveltyStats:
 
     Attributes
     ----------
-    classes : names of the Gaussians (labels, then ``(false atom)`` and ``(empty site)``).
+    classes : names of the Gaussians (the labels).
     center, scale : (D,) global standardization of the descriptor.
     mean : (C, D) class means (standardized descriptor).
     whiten : (C, D, D) per class ``W`` with ``W W^T = Sigma^-1``: distance = ``|(z - mean) @ W|``.

@@ -102,16 +102,19 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     material = get_material(model_material(model))
     names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY]
     desc, cls = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
-    kept, center, scale, mean, whiten = fit_gaussians(desc, cls, names)
+    # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
+    # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
+    kept, center, scale, mean, whiten = fit_gaussians(desc, cls, clf.labels)
     remap = np.array([kept.index(n) if n in kept else -1 for n in names])
     kinds = [class_kind(n, material.host_labels) for n in kept]
     stats = NoveltyStats(kept, center, scale, mean, whiten, np.ones(len(kept), np.float32), {})
-    cal_desc, cal_cls = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
-    cal_cls = remap[cal_cls]
+    cal_desc, cal_names = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
+    cal_cls = remap[cal_names]
     distances = stats.distances(cal_desc)
     stats.threshold = class_thresholds(distances, cal_cls, kinds)
     score = (distances / stats.threshold).min(axis=1)
-    flagged = {n: float(np.mean(score[cal_cls == c] > 1.0)) for c, n in enumerate(kept) if (cal_cls == c).any()}
+    flagged = {n: float(np.mean(score[cal_names == c] > 1.0)) for c, n in enumerate(names)
+               if (cal_names == c).any()}
     stats.meta = {
         "material": material.name, "classifier": Path(clf.path).name,
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
@@ -121,7 +124,7 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
         "fit": {"image_seeds": f"{FIT_SEED_OFFSET}..+{fit_graphs - 1}", "seed": seed,
                 "nodes": {n: int((remap[cls] == c).sum()) for c, n in enumerate(kept)}},
         "threshold_set": {"image_seeds": f"{THRESHOLD_SEED_OFFSET}..+{threshold_graphs - 1}",
-                          "nodes": {n: int((cal_cls == c).sum()) for c, n in enumerate(kept)},
+                          "nodes": {n: int((cal_names == c).sum()) for c, n in enumerate(names)},
                           "flagged_novel": flagged},
         "seconds": round(time.perf_counter() - t0, 1),
     }

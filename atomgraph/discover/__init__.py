@@ -141,7 +141,9 @@ def frame_groups(result, frame: int, source: str) -> list[Group]:
 
 
 def cluster_groups(groups: list[Group], min_cluster_size: int | None = None) -> list[int]:
-    """HDBSCAN over the standardized group vectors; sets each group's ``cluster`` and ``strength`` and returns the
+    """HDBSCAN over the standardized group vectors (leaf clusters: small and pure rather than one large cluster
+    swallowing several structures, measured in benchmarks/README.md; one cluster for all when HDBSCAN finds no
+    split); sets each group's ``cluster`` and ``strength`` and returns the
     cluster ids (sorted by size, largest first, renumbered 0, 1, ...). ``min_cluster_size`` default: 3, or 1 % of the
     groups when that is more (at most 25)."""
     from sklearn.cluster import HDBSCAN
@@ -152,7 +154,11 @@ def cluster_groups(groups: list[Group], min_cluster_size: int | None = None) -> 
     if len(groups) < max(min_cluster_size, 2):
         return []
     x = StandardScaler().fit_transform(np.stack([g.vector for g in groups]))
-    model = HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=min(5, int(min_cluster_size))).fit(x)
+    settings = {"min_cluster_size": int(min_cluster_size), "min_samples": min(3, int(min_cluster_size)),
+                "cluster_selection_method": "leaf", "copy": True}
+    model = HDBSCAN(**settings).fit(x)
+    if (model.labels_ < 0).all():  # HDBSCAN splits or gives nothing: all groups alike is one cluster
+        model = HDBSCAN(**settings, allow_single_cluster=True).fit(x)
     raw = model.labels_
     order = [k for k, _ in Counter(int(k) for k in raw if k >= 0).most_common()]
     renumber = {k: i for i, k in enumerate(order)}
