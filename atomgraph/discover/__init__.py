@@ -158,7 +158,7 @@ def cluster_groups(groups: list[Group], min_cluster_size: int | None = None) -> 
                 "cluster_selection_method": "leaf", "copy": True}
     model = HDBSCAN(**settings).fit(x)
     if (model.labels_ < 0).all():  # HDBSCAN splits or gives nothing: all groups alike is one cluster
-        model = HDBSCAN(**settings, allow_single_cluster=True).fit(x)
+        model = HDBSCAN(**{**settings, "cluster_selection_method": "eom"}, allow_single_cluster=True).fit(x)
     raw = model.labels_
     order = [k for k, _ in Counter(int(k) for k in raw if k >= 0).most_common()]
     renumber = {k: i for i, k in enumerate(order)}
