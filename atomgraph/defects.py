@@ -4,7 +4,8 @@ A defect is a connected group of bonded nodes carrying the same defect label (an
 the material) outside masked regions (``extra['masked']``: no lattice there, or saturated pixels; see
 :func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its
 four C neighbors are one defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two
-defects. Connected novel nodes (outside every class seen in training) form one defect labeled ``unknown``. The table is the Defects CSV of the contract:
+defects. Connected novel nodes (outside every class seen in training) form one defect labeled ``unknown``. The
+table is the Defects CSV of the contract:
 ``id,label,x_px,y_px,x_A,y_A,site_ids`` (``site_ids`` space-separated node ids) followed by ``prob`` (lowest
 probability among the defect nodes), ``uncertain`` and ``n_sites``.
 """

@@ -176,9 +176,12 @@ def test_discover_writes_clusters_groups_frames_and_galleries(tmp_path, capsys):
                  "--min-cluster-size", "3", "--quiet"]) == 0
     import csv
 
-    frames = list(csv.DictReader(open(out / "frames.csv")))
-    groups = list(csv.DictReader(open(out / "groups.csv")))
+    def rows(name: str) -> list[dict]:
+        with open(out / name, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    frames, groups = rows("frames.csv"), rows("groups.csv")
     assert len(frames) == 4 and len(groups) >= 6        # most of the 12 trimers come out as unknown defects
-    clusters = list(csv.DictReader(open(out / "clusters.csv")))
+    clusters = rows("clusters.csv")
     assert sum(int(c["count"]) for c in clusters) == len(groups)
     assert any((out / f"cluster_{c['cluster']}.png").is_file() for c in clusters if int(c["cluster"]) >= 0)

@@ -204,8 +204,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
         ``extra['uncertain']``, ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
         model has no novelty statistics) and ``extra['novel']`` (novelty > 1; the label stays the best known one,
-        see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element guess is replaced
-        where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the vacancy label
+        see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
+        guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the vacancy label
         becomes a vacancy node (element ``''``).
 
     Examples
@@ -222,8 +222,14 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
     graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config, not a name lookup
+    stats = novelty_stats(clf)
     with inference_threads():
         probs, descriptors = predict_with_descriptors(clf, graph)
+        if stats is not None and len(graph.atoms) and stats.center.shape[0] != descriptors.shape[1]:
+            log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
+                        "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
+            stats = None
+        novelty = stats.score(descriptors) if stats is not None else np.full(len(probs), np.nan, np.float32)
     atoms = graph.atoms.copy()
     labels = clf.labels
     given = given_elements(atoms)
@@ -240,12 +246,6 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
             atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
     atoms.extra["uncertain"] = uncertain
-    stats = novelty_stats(clf)
-    if stats is not None and len(atoms) and stats.center.shape[0] != descriptors.shape[1]:
-        log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them with "
-                    "'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
-        stats = None
-    novelty = stats.score(descriptors) if stats is not None else np.full(len(atoms), np.nan, np.float32)
     atoms.extra["novelty"] = novelty.astype(float)
     atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
     vacancy_label = clf.meta.get("vacancy_label")

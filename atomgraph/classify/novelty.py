@@ -66,11 +66,10 @@ class NoveltyStats:
 
     def distances(self, descriptors: np.ndarray) -> np.ndarray:
         """(N, C) Mahalanobis distance of every node to every class (standardized descriptor units)."""
-        z = ((np.asarray(descriptors, np.float32) - self.center) / self.scale).astype(np.float32)
-        out = np.empty((len(z), len(self.classes)), np.float32)
-        for c in range(len(self.classes)):
-            out[:, c] = np.linalg.norm((z - self.mean[c]) @ self.whiten[c], axis=1)
-        return out
+        z = torch.from_numpy(((np.asarray(descriptors, np.float32) - self.center) / self.scale).astype(np.float32))
+        with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
+            centered = z[None] - torch.from_numpy(self.mean)[:, None]   # machine those made this 100x slower
+            return torch.linalg.vector_norm(torch.bmm(centered, torch.from_numpy(self.whiten)), dim=2).T.numpy()
 
     def score(self, descriptors: np.ndarray) -> np.ndarray:
         """(N,) novelty: min over classes of distance / threshold (> 1: outside every known class)."""

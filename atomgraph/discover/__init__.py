@@ -24,7 +24,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -120,12 +120,14 @@ def frame_groups(result, frame: int, source: str) -> list[Group]:
     """The unknown defects of one :class:`atomgraph.pipeline.Analysis` as groups (vectors and crops)."""
     from ..classify import load_classifier, predict_with_descriptors
     from ..defects import UNKNOWN
+    from ..threads import inference_threads
 
     unknown = [d for d in result.defects if d.label == UNKNOWN]
     if not unknown:
         return []
     clf = load_classifier(result.model)
-    _, descriptors = predict_with_descriptors(clf, result.graph)
+    with inference_threads():
+        _, descriptors = predict_with_descriptors(clf, result.graph)
     hidden = int(clf.net.config["hidden"])
     index = {int(i): k for k, i in enumerate(result.atoms.ids)}
     bond_A = float(clf.meta.get("bond_A", 1.42))
