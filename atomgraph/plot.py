@@ -19,7 +19,8 @@ LABEL_COLORS = {
 PALETTE = ["#af52de", "#5ac8fa", "#ffd60a", "#ff6482", "#30d158", "#64d2ff"]
 
 
-def _color(label: str, extra: dict) -> str:
+def label_color(label: str, extra: dict) -> str:
+    """The overlay color of ``label``: its fixed color, else the next palette color (remembered in ``extra``)."""
     if label in LABEL_COLORS:
         return LABEL_COLORS[label]
     if label not in extra:
@@ -122,7 +123,7 @@ def _draw_atoms(ax, atoms, host_labels, height_in: float, h: int, extra: dict) -
     for label in sorted(set(labels), key=lambda s: (s in host_labels, s)):
         mask = labels == label
         is_host = label in host_labels or label == UNLABELED
-        color = _color(label, extra) if label != UNLABELED else "#9e9e9e"  # grey: not a lattice column
+        color = label_color(label, extra) if label != UNLABELED else "#9e9e9e"  # grey: not a lattice column
         size = base * (1.0 if is_host else 2.5)
         marker = "x" if np.all(vacancy[mask]) else "o"
         # plot() with markers (one stamped marker raster) instead of scatter(): same picture, faster at 64k atoms
@@ -141,7 +142,7 @@ def _draw_defects(ax, defects, pixel_size_A: float | None, w: int, extra: dict) 
 
     radius_px = 1.7 / pixel_size_A if pixel_size_A else 12.0
     for d in defects:
-        color = _color(d.label.split("+")[0], extra)
+        color = label_color(d.label.split("+")[0], extra)
         ax.add_patch(matplotlib.patches.Circle(tuple(d.center_px), radius_px, fill=False, edgecolor=color,
                                                linewidth=1.8))
         right = d.center_px[0] > 0.85 * w

@@ -106,8 +106,8 @@ def xyz3d_input(mat, seed: int, size: int, rng):
 
     sim = simulate(mat.config, size=size, seed=seed, counts=boosted_counts(mat, rng))
     truth = project_to_columns(sim.atoms)
-    truth.extra["placed_vacancies"] = np.full(len(truth), sim.counts.get(mat.config["graph"].get("vacancy_label")
-                                                                          or "", 0))
+    placed = sum(sim.counts.get(label, 0) for label in mat.settings.graph.all_vacancy_labels)
+    truth.extra["placed_vacancies"] = np.full(len(truth), placed)
     return sim.atoms, truth
 
 
@@ -135,9 +135,9 @@ def run_set(name: str, mode: str, n_images: int, size: int, dose, hgb: LocalClas
         preds = {"GNN": gnn_graph.atoms, "rules": rule_based(graph), "HGB": hgb.predict(graph)}
         preds.update({key: classify(graph, path).atoms for key, path in extra.items()})
         if mode == "xyz3d":  # the 3D structure has no vacancy rows: count vacancy labels, score the atoms only
-            vac_label = mat.config["graph"].get("vacancy_label")
-            if vac_label and len(truth):
-                vacancies[0] += int(np.sum(gnn_graph.atoms.label == vac_label))
+            vac_labels = mat.settings.graph.all_vacancy_labels
+            if vac_labels and len(truth):
+                vacancies[0] += int(np.sum(np.isin(gnn_graph.atoms.label.astype(str), vac_labels)))
                 vacancies[1] += int(truth.extra["placed_vacancies"][0])
             preds = {key: pred.subset(~pred.vacancy) for key, pred in preds.items()}
         for method, pred in preds.items():

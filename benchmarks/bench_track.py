@@ -7,6 +7,7 @@ dose), with the machine's load average.
 
     python benchmarks/bench_track.py            # the figures in benchmarks/README.md (## Track)
     python benchmarks/bench_track.py --quick    # a smaller run
+    python benchmarks/bench_track.py --live     # only the live-mode latency (Tracker.add + result per 1024² frame)
 """
 
 from __future__ import annotations
@@ -47,10 +48,34 @@ def run_movies(material: str, dose: float, seeds: list[int], frames: int, size: 
             "drift_err_px_max": drift_err}
 
 
+def live_latency(frames: int = 30, size: int = 1024) -> dict:
+    """What `atomgraph watch` spends per frame: ``Tracker.add`` then ``Tracker.result`` (the outputs are rewritten
+    after every frame), on a graphene movie at 1e5 e/Å², 0.1 Å/px; median and last-frame seconds."""
+    from atomgraph.track import Tracker
+
+    movie = simulate_movie("graphene-si", frames=frames, size=size, pixel_size_A=0.1, dose=1e5, seed=9,
+                           drift_A_per_frame=1.0)
+    Tracker("graphene-si", 0.1).add(movie.frames[0])  # load the models once
+    tracker, per_frame = Tracker("graphene-si", 0.1), []
+    load = os.getloadavg()
+    for frame in movie.frames:
+        t0 = time.perf_counter()
+        tracker.add(frame)
+        result = tracker.result()
+        per_frame.append(time.perf_counter() - t0)
+    return {"frames": frames, "size": size, "median_s": float(np.median(per_frame)), "last_s": per_frame[-1],
+            "load_at_start": load, "load_after": os.getloadavg(), "events": len(result.events),
+            "truth_events": len(movie.events), "event_scores": event_scores(result.events, movie.events, 0.1, 1.42)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--live", action="store_true", help="only the live-mode latency")
     args = parser.parse_args()
+    if args.live:
+        print(json.dumps(live_latency()))
+        return
     seeds = [0, 1] if args.quick else [0, 1, 2, 3]
     frames = 10 if args.quick else 20
     out = {"load_before": os.getloadavg(), "accuracy": [], "static": []}
@@ -78,6 +103,8 @@ def main() -> None:
                     "drift_err_px_max": float(np.nanmax(np.abs(result.drift_px - movie.drift_px))),
                     "event_scores": event_scores(result.events, movie.events, 0.1, tol_A=BOND_A["graphene-si"])}
     print(json.dumps(out["speed"]))
+    out["live"] = live_latency(frames=10 if args.quick else 30)
+    print(json.dumps({"live": out["live"]}))
     os.makedirs("benchmarks/out", exist_ok=True)
     with open("benchmarks/out/track.json", "w", encoding="utf-8") as handle:
         json.dump(out, handle, indent=2)

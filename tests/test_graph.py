@@ -87,6 +87,30 @@ def test_ideal_honeycomb_has_threefold_sublattices_and_no_vacancies():
     assert np.allclose(g.feature("angle_gap_min_deg")[inner], 120.0, atol=1e-3)
 
 
+def test_a_cluster_of_chalcogen_vacancies_gets_a_vacancy_node_at_every_empty_site():
+    """Empty Se site S and one more empty Se beside two of its three Mo: those Mo keep one good bond each (no
+    anchors), so S is seen by one anchor only, yet all three of its Mo are there: S is a vacancy."""
+    from scipy.spatial import cKDTree
+
+    table = honeycomb(3.29, 12, ("Mo", "Se"))
+    xy, is_se = table.positions_A, table.element == "Se"
+    tree = cKDTree(xy)
+    bond = 3.29 / np.sqrt(3)
+    center = np.flatnonzero(is_se)[np.argmin(np.hypot(*(xy[is_se] - xy.mean(0)).T))]
+    mos = [m for m in tree.query_ball_point(xy[center], 1.1 * bond) if not is_se[m]]
+    removed = [center]
+    for m in mos[:2]:  # one more Se off each of two of S's Mo
+        removed.append(next(k for k in tree.query_ball_point(xy[m], 1.1 * bond)
+                            if is_se[k] and k not in removed and len(set(tree.query_ball_point(xy[k], 1.1 * bond))
+                                                                     & set(mos)) == 1))
+    keep = np.setdiff1d(np.arange(len(table)), removed)
+    g = build_graph(table.subset(keep), "mose2-w")
+    vac = g.atoms.positions_A[g.atoms.vacancy]
+    dist = np.hypot(*(vac[:, None, :] - xy[removed][None, :, :]).T).min(axis=1) if len(vac) else np.full(3, 9.9)
+    assert len(mos) == 3 and np.all(dist < 0.3), dist
+    assert g.flags["n_vacancies_added"] == 3
+
+
 @pytest.mark.parametrize("material,counts", [("graphene-si", {"Si3": 8, "Si4": 8}), ("mose2-w", {"Sevac": 5})])
 def test_interior_coordination_survives_0p1_A_noise(material, counts):
     truth, _ = sim_truth(material, counts, seed=2)

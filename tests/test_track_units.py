@@ -9,7 +9,9 @@ from scipy.ndimage import gaussian_filter
 from atomgraph.errors import AtomgraphInputError
 from atomgraph.track import simulate_movie
 from atomgraph.track.events import pair_hops, transition_table, wilson_interval
+from atomgraph.track.intensity import column_evidence, frame_ratios, single_level
 from atomgraph.track.link import Linker
+from atomgraph.track.sublattice import keep_sublattice, sublattice_groups
 from atomgraph.track.register import frame_shift, prepare
 from atomgraph.track.timeline import emission_log, viterbi
 
@@ -52,6 +54,9 @@ def test_registration_recovers_a_known_shift():
     moved = np.roll(base, (-7, 12), axis=(0, 1))
     dx, dy = frame_shift(prepare(base), prepare(moved))
     assert dx == pytest.approx(12, abs=0.2) and dy == pytest.approx(-7, abs=0.2)
+    dx2, dy2 = frame_shift(prepare(base, bin_px=2), prepare(moved, bin_px=2))  # in binned px: half the shift
+    assert prepare(base, bin_px=2).shape == (80, 80)
+    assert 2 * dx2 == pytest.approx(12, abs=0.6) and 2 * dy2 == pytest.approx(-7, abs=0.6)
 
 
 def test_linker_keeps_identity_through_label_change_and_a_missed_frame():
@@ -72,6 +77,49 @@ def test_viterbi_ignores_a_one_frame_blip_but_keeps_a_real_change():
     assert viterbi(emission_log(p_change)).tolist() == [0] * 4 + [1] * 3
 
 
+def test_column_intensity_gives_one_change_where_the_classifier_flickers():
+    """A chalcogen column loses one atom at frame 5 (intensity 1 -> 0.55 of a full column, noise 0.03); the
+    classifier calls it right only every other frame, each time with prob 0.99. Labels (Se2, Se1, Sevac)."""
+    rng = np.random.default_rng(0)
+    ratio = np.r_[np.full(5, 1.0), np.full(7, 0.55)] + rng.normal(0, 0.03, 12)
+    called_se1 = (np.arange(12) >= 5) & (np.arange(12) % 2 == 0)
+    probs = np.where(called_se1[:, None], [0.0, 0.99, 0.01], [0.99, 0.0, 0.01])
+    truth = [0] * 5 + [1] * 7
+    assert viterbi(emission_log(probs)).tolist() != truth  # the classifier alone misses the change
+    sigma = np.full(12, 0.03)
+    path = viterbi(emission_log(column_evidence(probs, ratio, sigma, full=0, single=1, single_ratio=0.55)))
+    assert path.tolist() == truth
+    sevac = np.array([[0.02, 0.0, 0.98]])  # a vacancy call keeps its probability whatever the intensity
+    assert column_evidence(sevac, np.array([1.0]), np.array([0.03]), 0, 1, 0.55).tolist() == sevac.tolist()
+
+
+def test_frame_ratios_are_relative_to_the_full_columns_and_the_single_level_is_measured():
+    intensity = np.r_[np.full(20, 200.0) + np.arange(20) % 3, [110.0, 112.0, np.nan]]
+    full = np.r_[np.ones(20, bool), [False, False, False]]
+    ratio, sigma = frame_ratios(intensity, full)
+    assert abs(np.median(ratio[:20]) - 1.0) < 1e-9 and np.isnan(ratio[-1]) and 0.04 <= sigma < 0.1
+    assert np.isnan(frame_ratios(intensity[:3], full[:3])[1])  # too few full columns: no reference
+    assert single_level(np.r_[0.6, 0.62, 0.58, 0.61, 0.6, 1.0], np.array([True] * 5 + [False])) == pytest.approx(0.6)
+    assert single_level(np.r_[0.6, 0.62], np.r_[True, True]) == 0.55  # too few: the prior
+
+
+def test_a_track_keeps_its_sublattice_and_the_intensity_decides_a_stray_metal_call():
+    from atomgraph.materials import get_material
+
+    mat = get_material("mose2-w")
+    groups = sublattice_groups(mat.settings, mat.labels)  # (Mo, W, Se2, Se1, Sevac)
+    assert groups == [[0, 1], [2, 3, 4]] and sublattice_groups(get_material("graphene-si").settings, ["C"]) is None
+    # a chalcogen track: Se2, Se2, then a one-atom column the classifier calls Mo once (ratio 0.55)
+    probs = np.array([[0, 0, 1.0, 0, 0], [0, 0, 0.98, 0.02, 0], [0.97, 0, 0.02, 0.01, 0], [0, 0, 0.1, 0.9, 0]])
+    moved = keep_sublattice(probs, np.zeros(4, int), groups, columns=(2, 3))
+    assert np.allclose(moved.sum(axis=1), 1.0) and np.all(moved[:, :2] == 0)
+    assert moved[2, 2] == pytest.approx(0.505) and moved[2, 3] == pytest.approx(0.495)  # an even split ...
+    decided = column_evidence(moved, np.array([1.0, 1.0, 0.55, 0.55]), np.full(4, 0.04), 2, 3, 0.55)
+    assert decided.argmax(axis=1).tolist() == [2, 2, 3, 3]  # ... that the column's intensity decides
+    metal = np.array([[1.0, 0, 0, 0, 0], [0.2, 0.1, 0.7, 0, 0]])  # a metal track with one stray chalcogen call
+    assert keep_sublattice(metal, np.array([7, 7]), groups)[1].round(2).tolist() == [0.55, 0.45, 0, 0, 0]
+
+
 def test_hop_is_one_event_with_both_sites():
     changes = [
         {"frame": 5, "track_id": 7, "x_A": 0.0, "y_A": 0.0, "x_px": 0.0, "y_px": 0.0, "from_label": "Si3",
@@ -83,6 +131,21 @@ def test_hop_is_one_event_with_both_sites():
     ]
     events = pair_hops(changes, ["C"], hop_radius_A=1.85)
     assert [(e["frame"], e["type"], e["track_ids"]) for e in events] == [(5, "hop", "7 9"), (6, "Si3>Si4", "3")]
+
+
+def _change(frame, track, x_A, old, new, prob=0.9):
+    return {"frame": frame, "track_id": track, "x_A": x_A, "y_A": 0.0, "x_px": 10 * x_A, "y_px": 0.0,
+            "from_label": old, "to_label": new, "prob": prob}
+
+
+def test_a_dopant_track_that_ends_pairs_with_the_one_that_starts_beside_it():
+    # the Si3 track ends (its Si moved 0.71 Å to a bond center) and a new Si4 track starts there: one event
+    events = pair_hops([_change(8, 4, 0.0, "Si3", "", 0.36), _change(8, 11, 0.71, "", "Si4", 1.0)], ["C"], 1.85)
+    assert [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in events] == [(8, "Si3>Si4", "Si3", "Si4")]
+    assert events[0]["prob"] == pytest.approx(0.6)  # the geometric mean of its two halves
+    assert pair_hops([_change(8, 4, 0.0, "Si3", "")], ["C"], 1.85) == []  # a bare end is no event
+    broken = [_change(8, 4, 0.0, "Si3", ""), _change(9, 12, 0.9, "", "Si3")]  # a track that broke: no hop
+    assert pair_hops(broken, ["C"], 1.85) == []
 
 
 def test_transition_probabilities_and_wilson_interval():

@@ -42,7 +42,8 @@ __all__ = ["classify", "load_classifier", "predict_proba", "predict_with_descrip
 class Classifier:
     """A loaded model with what it needs to read a graph.
 
-    ``meta`` holds ``material``, ``labels`` (vocabulary), ``vacancy_label`` (or None), ``graph_version``,
+    ``meta`` holds ``material``, ``labels`` (vocabulary), ``vacancy_label`` (or None; with several,
+    ``vacancy_labels`` and ``vacancy_roles``, label -> sublattice role), ``graph_version``,
     ``node_features`` / ``edge_features`` (the graph's feature names it reads), ``label_elements`` (label ->
     element), ``intensity_labels`` (labels that need a column intensity), ``temperature`` and ``threshold``
     (calibration).
@@ -99,7 +100,7 @@ def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
     if len(atoms) == 0:
         return np.zeros((0, len(labels) + 1), np.float32), np.zeros((0, 0), np.float32)
     x, edge_index, edge_attr = encode(graph, clf.meta)
-    allowed = allowed_mask(atoms, clf.meta)
+    allowed = allowed_mask(atoms, clf.meta, site_roles(graph))
     temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
     logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr)
     logits = torch.from_numpy(logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
@@ -129,24 +130,43 @@ def given_elements(atoms: AtomTable) -> bool:
     return not any(str(k).startswith("p_") for k in atoms.extra)
 
 
-def allowed_mask(atoms: AtomTable, meta: dict) -> np.ndarray:
+def site_roles(graph) -> np.ndarray | None:
+    """(N,) str: each node's sublattice role from the graph's ``on_<role>`` features ('' where the lattice model
+    places no site); None when the graph has no such features (one element on both sublattices, as in graphene)."""
+    from ..graph.lattice import ROLE_FEATURE_PREFIX
+
+    names = [n for n in graph.feature_names if n.startswith(ROLE_FEATURE_PREFIX)]
+    if not names:
+        return None
+    out = np.full(graph.num_nodes, "", dtype=object)
+    for name in names:
+        out[np.asarray(graph.feature(name)) > 0.5] = name[len(ROLE_FEATURE_PREFIX):]
+    return out
+
+
+def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) -> np.ndarray:
     """(N, L + 1) bool: which outputs each node may take (labels of ``meta['labels']``, then background).
 
-    - Vacancy nodes: the vacancy label (``Sevac``) or background.
+    - Vacancy nodes: a vacancy label (``Sevac``; ``VB`` or ``VN`` in hBN) or background.
     - Located atoms: every label, or background (a detection that is no column of the lattice). The vacancy label
       too: a faint detection on an empty chalcogen site is an empty site (the node becomes a vacancy node).
     - Atoms whose element is given (:func:`given_elements`): only labels that imply that element (``W`` -> ``W``;
       ``Si`` -> ``Si3``/``Si4``), or background; labels that need a column intensity (``Se1``) only where the
       intensity is known.
+    - With several vacancy labels (``meta['vacancy_roles']``, label -> sublattice role) and ``roles`` (N,) the
+      nodes' sublattice roles (:func:`site_roles`): a vacancy label only on nodes of its sublattice (``VB`` on A,
+      ``VN`` on B); nodes without a known sublattice ('') keep them all.
     """
+    from .data import vacancy_labels
+
     labels = list(meta["labels"])
     n_out = len(labels) + 1
     vacancy = np.asarray(atoms.vacancy, bool)
-    vacancy_label = meta.get("vacancy_label")
     vac_ok = np.zeros(n_out, bool)
     vac_ok[-1] = True
-    if vacancy_label in labels:
-        vac_ok[labels.index(vacancy_label)] = True
+    for label in vacancy_labels(meta):
+        if label in labels:
+            vac_ok[labels.index(label)] = True
     out = np.ones((len(atoms), n_out), bool)
     if given_elements(atoms):
         implied = meta.get("label_elements", {})
@@ -157,6 +177,11 @@ def allowed_mask(atoms: AtomTable, meta: dict) -> np.ndarray:
             if label in meta.get("intensity_labels", []):
                 out[:, k] &= known_intensity
     out[vacancy] = vac_ok
+    if roles is not None and meta.get("vacancy_roles"):
+        roles = np.asarray(roles, dtype=object)
+        for label, role in meta["vacancy_roles"].items():
+            if label in labels:
+                out[:, labels.index(label)] &= (roles == role) | (roles == "")
     return out
 
 
@@ -248,8 +273,9 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     atoms.extra["uncertain"] = uncertain
     atoms.extra["novelty"] = novelty.astype(float)
     atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
-    vacancy_label = clf.meta.get("vacancy_label")
-    emptied = (atoms.label == vacancy_label) & ~atoms.vacancy if vacancy_label else np.zeros(len(atoms), bool)
+    from .data import vacancy_labels
+
+    emptied = np.isin(atoms.label.astype(str), vacancy_labels(clf.meta)) & ~atoms.vacancy
     atoms.vacancy = atoms.vacancy | emptied
     element = np.asarray(atoms.element, dtype=object).copy()
     if not given:

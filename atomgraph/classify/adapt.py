@@ -29,7 +29,7 @@ from ..io.safe_write import OutputFolder, check_output_folder
 from ..materials import get_material
 from ..threads import training_threads
 from ..weights import read_card, weights_path
-from . import allowed_mask, load_classifier, predict_proba
+from . import allowed_mask, load_classifier, predict_proba, site_roles
 from .calibration import calibrate
 from .data import IGNORE, Example, make_example
 from .encode import encode
@@ -55,7 +55,7 @@ def pseudo_labeled(image: np.ndarray, pixel_size_A: float, model: str | Path, co
     best = np.argmax(probs, axis=1)
     sure = (probs.max(axis=1) >= confidence) & (graph.feature("lattice_consistency") >= MIN_CONSISTENCY)
     target = np.where(sure, best, IGNORE).astype(np.int64)
-    return Example(x, edge_index, edge_attr, target, allowed_mask(graph.atoms, clf.meta), "real")
+    return Example(x, edge_index, edge_attr, target, allowed_mask(graph.atoms, clf.meta, site_roles(graph)), "real")
 
 
 def simulated(material, meta: dict, n: int, seed: int) -> list[Example]:

@@ -116,7 +116,7 @@ class LocalClassifier:
 
     def predict(self, graph) -> AtomTable:
         """A labeled copy of ``graph.atoms`` (arg max over the outputs each node may take)."""
-        from . import allowed_mask
+        from . import allowed_mask, site_roles
 
         labels = self.meta["labels"]
         atoms = graph.atoms
@@ -124,7 +124,7 @@ class LocalClassifier:
             return _labeled(atoms, [])
         proba = np.zeros((len(atoms), len(labels) + 1))
         proba[:, self.model.classes_] = self.model.predict_proba(self.features(graph))
-        proba[~allowed_mask(atoms, self.meta)] = -1.0
+        proba[~allowed_mask(atoms, self.meta, site_roles(graph))] = -1.0
         best = np.argmax(proba, axis=1)
         out = _labeled(atoms, np.array(labels + [""], dtype=object)[best])
         out.prob = proba[np.arange(len(atoms)), best]

@@ -20,7 +20,8 @@ fourfold.
 Targets: a real node takes the label of the truth column it mutually matches within 0.5 Å; a real node on a truth
 vacancy site (a faint false detection where both chalcogens are missing) takes the vacancy label; other unmatched
 real nodes (false atoms) take the background class, reported as label ``''``. A vacancy node takes the vacancy
-label (``Sevac``) when it matches a truth vacancy site within 0.5 Å, else the background class. Defects are placed
+label (``Sevac``; in hBN the matched site's ``VB`` or ``VN``) when it matches a truth vacancy site within 0.5 Å, else
+the background class. Defects are placed
 more densely than in the config (counts up to 4x) so rare labels are seen often.
 """
 
@@ -47,9 +48,21 @@ def material_meta(mat: Material) -> dict:
     added from the first graph built (:func:`train_classifier`)."""
     graph_cfg = mat.config.get("graph", {})
     intensity_labels = [d["label"] for d in mat.config["defects"] if d["recipe"].endswith("single_vacancy")]
-    return {"material": mat.name, "labels": mat.labels, "vacancy_label": graph_cfg.get("vacancy_label"),
+    vacancy_labels = mat.settings.graph.all_vacancy_labels
+    meta = {"material": mat.name, "labels": mat.labels, "vacancy_label": graph_cfg.get("vacancy_label"),
             "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
             "intensity_labels": intensity_labels}
+    if len(vacancy_labels) > 1:  # the node's sublattice decides among them (see allowed_mask)
+        meta["vacancy_labels"] = vacancy_labels
+        meta["vacancy_roles"] = mat.vacancy_roles
+    return meta
+
+
+def vacancy_labels(meta: dict) -> list[str]:
+    """The vacancy labels of a model's metadata: ``vacancy_labels``, else ``[vacancy_label]``, else ``[]``."""
+    if meta.get("vacancy_labels"):
+        return list(meta["vacancy_labels"])
+    return [meta["vacancy_label"]] if meta.get("vacancy_label") else []
 
 
 def boosted_counts(mat: Material, rng: np.random.Generator) -> dict:
@@ -181,9 +194,14 @@ def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *,
     return atoms, truth
 
 
-def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy_label: str | None,
+def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy_label: str | list[str] | None,
                   tolerance_A: float = MATCH_TOLERANCE_A) -> np.ndarray:
-    """Per-node class index (background = len(labels)) or :data:`IGNORE` (see module docstring)."""
+    """Per-node class index (background = len(labels)) or :data:`IGNORE` (see module docstring).
+
+    ``vacancy_label``: the vacancy label, or a list of them (hBN: ``['VB', 'VN']``); a vacancy node matched to a
+    truth vacancy site takes that site's label.
+    """
+    vac_labels = [vacancy_label] if isinstance(vacancy_label, str) else list(vacancy_label or [])
     target = np.full(len(nodes), IGNORE, dtype=np.int64)
     lookup = {label: k for k, label in enumerate(labels)}
     for vac in (False, True):
@@ -199,14 +217,16 @@ def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy
         matched_labels = truth.label[ti[j[ok]]]
         idx = np.array([lookup.get(str(lbl), IGNORE) for lbl in matched_labels], dtype=np.int64)
         if vac:
-            idx = np.where(matched_labels == vacancy_label, idx, len(labels))
+            idx = np.where(np.isin(matched_labels.astype(str), vac_labels), idx, len(labels))
         target[ni[ok]] = idx
     # a located column on an empty site (a faint false detection where both chalcogens are missing) is that site
-    vac_truth = np.flatnonzero(truth.vacancy & (truth.label == vacancy_label)) if vacancy_label else []
+    vac_truth = (np.flatnonzero(truth.vacancy & np.isin(truth.label.astype(str), vac_labels)) if vac_labels
+                 else np.zeros(0, int))
     loose = np.flatnonzero(~nodes.vacancy & (target == len(labels)))
     if len(vac_truth) and len(loose):
-        d, _ = cKDTree(truth.positions_A[vac_truth]).query(nodes.positions_A[loose], distance_upper_bound=tolerance_A)
-        target[loose[np.isfinite(d)]] = lookup[vacancy_label]
+        d, j = cKDTree(truth.positions_A[vac_truth]).query(nodes.positions_A[loose], distance_upper_bound=tolerance_A)
+        hit = np.isfinite(d)
+        target[loose[hit]] = [lookup[str(lbl)] for lbl in truth.label[vac_truth[j[hit]]]]
     return target
 
 
@@ -226,14 +246,14 @@ def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random
                  **kwargs) -> tuple[Example, object, AtomTable]:
     """Simulate, build the graph and encode one training example; returns (example, graph, truth)."""
     from ..graph import build_graph
-    from . import allowed_mask
+    from . import allowed_mask, site_roles
 
     atoms, truth = make_input(mat, seed, mode, rng, **kwargs)
     graph = build_graph(atoms, material=mat)
     nodes = graph.atoms
     x, edge_index, edge_attr = encode(graph, meta)
-    target = match_targets(nodes, truth, meta["labels"], meta["vacancy_label"])
-    allowed = allowed_mask(nodes, meta)
+    target = match_targets(nodes, truth, meta["labels"], vacancy_labels(meta))
+    allowed = allowed_mask(nodes, meta, site_roles(graph))
     known = target != IGNORE  # a target the node may not take (Se1 without an intensity) is not learned
     target[known & ~allowed[np.flatnonzero(known), target[known]].reshape(-1).astype(bool)] = IGNORE
     return Example(x, edge_index, edge_attr, target, allowed, mode), graph, truth

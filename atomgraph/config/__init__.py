@@ -45,6 +45,7 @@ BUILTIN_MATERIALS = {
     "mos2-v": "mos2_v.yaml",
     "ws2-mo": "ws2_mo.yaml",
     "wse2-v": "wse2_v.yaml",
+    "hbn": "hbn.yaml",
 }
 
 _SECTIONS: dict[str, type] = {"lattice": LatticeConfig, "defects": DefectConfig, "image": ImageConfig,

@@ -96,7 +96,10 @@ class DefectConfig(Section):
     dopant_offset_A: NonNegativeRange | None = None
     """Honeycomb substitution: in-plane distance of the dopant from its lattice site (random direction), Å."""
     neighbor_jitter_A: NonNegativeRange | None = None
-    """Honeycomb divacancy_center: rms displacement (per axis) of the four host neighbors, Å (relaxation)."""
+    """Honeycomb divacancy_center / vacancy: rms displacement (per axis) of the host neighbors, Å (relaxation)."""
+    role: str | None = None
+    """Sublattice role the recipe is restricted to (``A`` or ``B`` in a honeycomb); any role the recipe allows
+    when absent."""
     line_sites: PositiveRange | None = None
     """TMD chalcogen_line_vacancy: empty sites in the row (an integer range; default 3-6)."""
     neighbor_shift_A: NonNegativeRange | None = None
@@ -175,8 +178,26 @@ class GraphConfig(Section):
     """An expected site with a node this close is not empty, Å (default ``0.6 * bond_A``)."""
     vacancy_label: str | None = None
     """Label of vacancy nodes (must be in ``labels``); none for materials without one."""
+    vacancy_labels: list[str] | None = None
+    """Several vacancy labels, one per sublattice (hBN: ``[VB, VN]``), instead of ``vacancy_label``: a vacancy node
+    takes the one whose defect sits on the node's sublattice."""
     vacancy_max_fraction: NonNegativeFloat = 0.05
     """At most this many inferred vacancy nodes per real atom (the overflow is flagged)."""
+
+    @model_validator(mode="after")
+    def _one_vacancy_key(self) -> GraphConfig:
+        if self.vacancy_label is not None and self.vacancy_labels is not None:
+            raise ValueError("give 'graph.vacancy_label' or 'graph.vacancy_labels', not both")
+        if self.vacancy_labels is not None and len(set(self.vacancy_labels)) != len(self.vacancy_labels):
+            raise ValueError("key 'graph.vacancy_labels': must be a list of distinct strings")
+        return self
+
+    @property
+    def all_vacancy_labels(self) -> list[str]:
+        """Every vacancy label: ``vacancy_labels``, else ``[vacancy_label]``, else ``[]``."""
+        if self.vacancy_labels is not None:
+            return list(self.vacancy_labels)
+        return [self.vacancy_label] if self.vacancy_label is not None else []
 
     @field_validator("cutoffs_A")
     @classmethod
@@ -292,9 +313,10 @@ class MaterialConfig(Section):
         for role, label in self.host_labels.items():
             if label not in self.labels:
                 raise ValueError(f"key 'host_labels.{role}': '{label}' is not in 'labels'")
-        vacancy = self.graph.vacancy_label
-        if vacancy is not None and vacancy not in self.labels:
-            raise ValueError(f"key 'graph.vacancy_label': '{vacancy}' is not in 'labels'")
+        key = "graph.vacancy_labels" if self.graph.vacancy_labels is not None else "graph.vacancy_label"
+        for vacancy in self.graph.all_vacancy_labels:
+            if vacancy not in self.labels:
+                raise ValueError(f"key '{key}': '{vacancy}' is not in 'labels'")
         classes = self.locator.classes or []
         for element, cls in self.locator.train_element_map.items():
             if classes and cls not in classes:

@@ -189,7 +189,7 @@ def element_classes(material: Material) -> dict[str, str]:
         element = defect.get("element")
         recipe = material.family.RECIPES.get(defect.get("recipe"))
         if element and recipe is not None:
-            roles = [r for r in recipe.roles if r in host]
+            roles = [r for r in ([defect["role"]] if defect.get("role") else recipe.roles) if r in host]
             if roles:
                 classes.setdefault(element, host[roles[0]])
     return classes

@@ -252,7 +252,7 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     rules = SiteRules(tree if len(rpos) == len(pos) else cKDTree(pos), OCCUPIED_BONDS * bond_A,
                       max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
                       REGION_MARGIN_BONDS * bond_A, VACANCY_INSET_BONDS * bond_A)
-    vac, support, dropped = vacancy_sites(anchors, e, rules, bond_A, len(real_idx), max_fraction)
+    vac, support, dropped = vacancy_sites(anchors, e, rules, bond_A, len(real_idx), max_fraction, surrounded=distinct)
     stats = {"n_anchors": int(len(a_idx)), "strain_rms_A": fit.strain_rms_A, "orientation_deg": fit.orientation_deg,
              "global_map": fit.global_map.round(5).tolist()}
     node_atom = np.full(len(pos), -1)

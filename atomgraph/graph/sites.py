@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 OCCUPIED, FILLED, EMPTY, OUTSIDE = 0, 1, 2, 3
 CLUSTER_BONDS = 0.4               # empty-site predictions closer than this (bonds) are the same site
 SECOND_SHELL_MIN = 0.75           # occupied fraction of the in-region second shell a vacancy needs
+CLUSTER_SECOND_SHELL_MIN = 0.5    # ... when all three of its first neighbors are there (a cluster of vacancies)
 EDGE_SINGLE_SUPPORT_BONDS = 1.5   # within this of the frame edge (bonds) one anchor may support a vacancy
 
 
@@ -118,27 +119,53 @@ def _single_support_ok(site, sign, single, anchors: Anchors, e, rules: SiteRules
     return near_edge & ~(st == EMPTY).any(axis=1)
 
 
-def _second_shell_ok(site: np.ndarray, anchors: Anchors, lat: np.ndarray, rules: SiteRules) -> np.ndarray:
-    """Whether the six same-sublattice sites around each candidate mostly hold nodes (at least three seen)."""
+def _first_shell_held(site: np.ndarray, sign: np.ndarray, anchors: Anchors, e: np.ndarray,
+                      rules: SiteRules) -> np.ndarray:
+    """Whether all three first-neighbor sites of each candidate hold a node: then one anchor is enough. In a
+    cluster of vacancies (chalcogen vacancies gathering under the beam) the metal columns around an empty site
+    lack two good bonds and are no anchors, yet the site is plainly surrounded; a site past the edge of a patch is
+    not."""
+    if len(site) == 0:
+        return np.zeros(0, bool)
+    _, nearest = anchors.tree.query(site, k=1)
+    first = site[:, None, :] + sign[:, None, None] * np.einsum("nij,kj->nki", anchors.maps[nearest], e)
+    st = rules.status(first.reshape(-1, 2)).reshape(-1, 3)
+    return ((st == OCCUPIED) | (st == FILLED)).all(axis=1)
+
+
+def _second_shell_ok(site: np.ndarray, sign: np.ndarray, anchors: Anchors, e: np.ndarray, lat: np.ndarray,
+                     rules: SiteRules, surrounded: bool) -> np.ndarray:
+    """Whether the six same-sublattice sites around each candidate mostly hold nodes (at least three seen):
+    :data:`SECOND_SHELL_MIN` of them, or :data:`CLUSTER_SECOND_SHELL_MIN` when all three first neighbors hold
+    nodes and ``surrounded`` allows it (a vacancy in a cluster of vacancies, e.g. chalcogen vacancies gathering
+    under the beam; the edge of a hole lacks first neighbors)."""
     _, nearest = anchors.tree.query(site, k=1)
     second = (site[:, None, :] + second_shell(anchors.maps[nearest], lat)).reshape(-1, 2)
     st = rules.status(second).reshape(-1, 6)
     inside = (st != OUTSIDE).sum(1)
     held = ((st == OCCUPIED) | (st == FILLED)).sum(1)
-    return (inside >= 3) & (held >= SECOND_SHELL_MIN * inside)
+    cluster = _first_shell_held(site, sign, anchors, e, rules) if surrounded else np.zeros(len(site), bool)
+    need = np.where(cluster, CLUSTER_SECOND_SHELL_MIN, SECOND_SHELL_MIN)
+    return (inside >= 3) & (held >= need * inside)
 
 
 def vacancy_sites(anchors: Anchors, e: np.ndarray, rules: SiteRules, bond_A: float, n_real: int,
-                  max_fraction: float) -> tuple[np.ndarray, np.ndarray, int]:
+                  max_fraction: float, surrounded: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """Empty expected sites that are vacancies (see :mod:`atomgraph.graph.lattice`): positions (M, 2) Å, anchor
-    support (M,), and how many were dropped by the bound of ``max_fraction`` per real atom (at least 4)."""
+    support (M,), and how many were dropped by the bound of ``max_fraction`` per real atom (at least 4).
+
+    ``surrounded``: a site with one anchor also stands when all three of its first neighbors hold nodes (for
+    lattices whose sublattices are named by element, TMDs: there a cluster of chalcogen vacancies leaves the metal
+    columns around it with one good bond, too few to be anchors)."""
     site, support, sign = _candidates(anchors, e, rules, bond_A)
     ok = (sign != 0) & (rules.status(site, margin=False) == EMPTY)  # the agreed site, not just each guess
     single = np.flatnonzero(ok & (support == 1))
     ok[single] = _single_support_ok(site, sign, single, anchors, e, rules, bond_A)
+    if surrounded:
+        ok[single] |= _first_shell_held(site[single], sign[single], anchors, e, rules)
     lat = np.column_stack([e[0] - e[1], e[0] - e[2]])
     if ok.any():
-        ok[np.flatnonzero(ok)] = _second_shell_ok(site[ok], anchors, lat, rules)
+        ok[np.flatnonzero(ok)] = _second_shell_ok(site[ok], sign[ok], anchors, e, lat, rules, surrounded)
     site, support = site[ok], support[ok]
     if len(site) > 1:  # two candidates closer than the fill radius: keep the better supported
         order = np.argsort(-support, kind="stable")

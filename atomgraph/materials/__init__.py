@@ -63,6 +63,10 @@ class Material:
                 known = ", ".join(self.family.RECIPES)
                 raise AtomgraphInputError(f"key 'defects[{i}].recipe': unknown recipe '{defect.recipe}' for "
                                           f"family '{cfg.family}' (known: {known})", source=cfg.name)
+            allowed = self.family.RECIPES[defect.recipe].roles
+            if defect.role is not None and defect.role not in allowed:
+                raise AtomgraphInputError(f"key 'defects[{i}].role': recipe '{defect.recipe}' acts on roles "
+                                          f"{', '.join(allowed)}, not '{defect.role}'", source=cfg.name)
         self.family.check_config(cfg)
 
     @property
@@ -140,7 +144,7 @@ class Material:
             recipe = self.family.RECIPES[defect.recipe]
             want = counts.get(label, 0)
             ids, xy, roles = structure.column_table()
-            ok = inside(xy) & np.isin(roles, recipe.roles) & self._untouched(structure, ids)
+            ok = inside(xy) & np.isin(roles, self.defect_roles(defect)) & self._untouched(structure, ids)
             candidates = ids[ok]
             cand_xy = xy[ok]
             if recipe.alloy:
@@ -164,6 +168,27 @@ class Material:
                     tree_points = np.vstack([tree_points, p[None, :]])
                     centers.append(p)
         return placed
+
+    def defect_roles(self, defect) -> tuple[str, ...]:
+        """The sublattice roles a defect entry may sit on: its ``role`` when given, else every role of its recipe."""
+        return (defect.role,) if defect.role is not None else tuple(self.family.RECIPES[defect.recipe].roles)
+
+    @property
+    def vacancy_roles(self) -> dict[str, str]:
+        """Vacancy label -> the sublattice role of its empty site (``{'VB': 'A', 'VN': 'B'}`` in hBN,
+        ``{'Sevac': 'chalcogen'}`` in MoSe2); a label whose defects may sit on either role is left out."""
+        out: dict[str, str] = {}
+        ambiguous: set[str] = set()
+        vacancy = set(self.settings.graph.all_vacancy_labels)
+        for defect in self.settings.defects:
+            if defect.label not in vacancy:
+                continue
+            roles = self.defect_roles(defect)
+            if len(roles) != 1 or out.get(defect.label, roles[0]) != roles[0]:
+                ambiguous.add(defect.label)
+            else:
+                out[defect.label] = roles[0]
+        return {label: role for label, role in out.items() if label not in ambiguous}
 
     @staticmethod
     def _untouched(structure: Structure, ids: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Honeycomb (graphene-like) family: one element on both sublattices, with Si-type point defects.
+"""Honeycomb family: graphene-like lattices with one element on both sublattices (graphene) or two (hBN: B on A,
+N on B), with Si-type point defects and vacancies.
 
 Recipes
 -------
@@ -11,8 +12,13 @@ Recipes
     Two adjacent host atoms are removed and the dopant sits at the center of the pair (``Si4``), bonded to the four
     remaining neighbors at a projected ≈ 1.88 Å in graphene; the four are displaced by ``neighbor_jitter_A`` (rms,
     per axis) to mimic relaxation.
+``vacancy``
+    One host atom removed (graphene C monovacancy, hBN ``VB``/``VN``); a vacancy dummy (Z = 0) stays at the site so
+    the truth has an empty site with the defect label. ``role: A`` or ``role: B`` on the defect entry restricts it
+    to one sublattice (in hBN: A holds B, B holds N). The three neighbors are displaced by ``neighbor_jitter_A``
+    (rms, per axis, Å) when given.
 ``stone_wales``, ``dopant_dimer``, ``dopant_trimer``
-    Structures the bundled models never saw, for measuring novelty (``benchmarks/configs/``): a 55-77 bond
+    Structures the bundled models never saw, for measuring novelty (``benchmarks/bench_novelty.py``): a 55-77 bond
     rotation, two adjacent dopants (a Si dimer in a divacancy), three dopants around an empty site (a Si trimer).
 """
 
@@ -36,6 +42,10 @@ def check_config(cfg: MaterialConfig) -> None:
     if set(host) != set(ROLES) or set(cfg.host_labels) != set(ROLES):
         raise AtomgraphInputError("family 'honeycomb' needs 'lattice.host' and 'host_labels' with keys A and B",
                                   source=cfg.name)
+    for i, defect in enumerate(cfg.defects):
+        if defect.recipe == "vacancy" and defect.element is not None:
+            raise AtomgraphInputError(f"key 'defects[{i}].element': recipe vacancy puts no element in",
+                                      source=cfg.name)
     for element in list(host.values()) + [d.element or host["A"] for d in cfg.defects]:
         if element not in atomic_numbers:
             raise AtomgraphInputError(f"unknown element '{element}'", source=cfg.name)
@@ -102,6 +112,27 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
     structure.add(center, atomic_numbers[spec.element or "Si"], spec.label, "A")
     jitter = (spec.neighbor_jitter_A or Range(0.0)).draw(rng)
     for c in np.setdiff1d(np.union1d(neighbors, _neighbors(structure, partner, bond)), [column, partner]):
+        atoms = structure.atoms_in_column(int(c))
+        structure.touched[atoms] = True
+        structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
+    return True
+
+
+@recipe(roles=ROLES)
+def vacancy(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """Empty one host site: its atom becomes a vacancy dummy (Z = 0, label ``spec.label``); see the module
+    docstring."""
+    bond = material.bond_A
+    neighbors = _neighbors(structure, column, bond)
+    if len(neighbors) != 3:
+        return False
+    (i,) = structure.atoms_in_column(column)
+    structure.numbers[i] = 0  # kept as the column's vacancy dummy: the truth gets an empty site with the label
+    structure.positions[i, 2] = 0.0
+    structure.labels[i] = spec.label
+    structure.touched[i] = True
+    jitter = (spec.neighbor_jitter_A or Range(0.0)).draw(rng)
+    for c in neighbors:
         atoms = structure.atoms_in_column(int(c))
         structure.touched[atoms] = True
         structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
@@ -204,5 +235,5 @@ def dopant_trimer(structure, column: int, spec: DefectConfig, rng: np.random.Gen
     return True
 
 
-RECIPES = {"substitution": substitution, "divacancy_center": divacancy_center, "stone_wales": stone_wales,
-           "dopant_dimer": dopant_dimer, "dopant_trimer": dopant_trimer}
+RECIPES = {"substitution": substitution, "divacancy_center": divacancy_center, "vacancy": vacancy,
+           "stone_wales": stone_wales, "dopant_dimer": dopant_dimer, "dopant_trimer": dopant_trimer}

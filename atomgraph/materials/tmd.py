@@ -12,8 +12,8 @@ Recipes
 ``chalcogen_double_vacancy``
     Both removed; the empty site stays in the truth as a vacancy (element empty, label e.g. ``Sevac``).
 ``chalcogen_line_vacancy``, ``metal_antisite``
-    Structures the bundled models never saw, for measuring novelty (``benchmarks/configs/``): a row of 3-6 empty
-    chalcogen sites, a metal atom on a chalcogen site.
+    Structures the bundled models never saw, for measuring novelty (``benchmarks/bench_novelty.py``): a row of
+    3-6 empty chalcogen sites, a metal atom on a chalcogen site.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class Simulation:
                 "counts": self.counts, "settings": asdict(self.settings)}
 
 
-def _frame_shape(size: int | tuple[int, int]) -> tuple[int, int]:
+def frame_shape(size: int | tuple[int, int]) -> tuple[int, int]:
     """(rows, cols) from an int (square) or a pair; :class:`AtomgraphInputError` outside 8..MAX_SIZE_PX."""
     shape = (int(size), int(size)) if np.isscalar(size) else tuple(int(v) for v in size)
     if len(shape) != 2 or min(shape) < 8 or max(shape) > MAX_SIZE_PX:
@@ -68,8 +68,8 @@ def _frame_shape(size: int | tuple[int, int]) -> tuple[int, int]:
     return shape
 
 
-def _scan(cols: Columns, electrons: np.ndarray, dopant: np.ndarray, shape: tuple[int, int], s: ImageSettings,
-          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def scan_columns(cols: Columns, electrons: np.ndarray, dopant: np.ndarray, shape: tuple[int, int], s: ImageSettings,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Scan the columns: distorted truth positions (N, 2) in px and the expected electrons per pixel (H, W)."""
     h = shape[0]
     sigma_px = s.probe_fwhm_A / FWHM_PER_SIGMA / s.pixel_size_A
@@ -128,7 +128,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     ((256, 256), dtype('float32'), {'C': 249, 'Si3': 3, 'Si4': 1})
     """
     mat = get_material(material)
-    shape = _frame_shape(mat.settings.image.size_px if size is None else size)
+    shape = frame_shape(mat.settings.image.size_px if size is None else size)
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "simulate")
     check_positive("pixel size", pixel_size_A)
     check_positive("dose", dose)
@@ -142,7 +142,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     cols = structure.columns()
     electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
     dopant = (cols.element != "") & ~np.isin(cols.element, list(mat.settings.lattice.host.values()))
-    xy_px, expected = _scan(cols, electrons, dopant, shape, s, rng)
+    xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
     image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
 
     truth = truth_table(xy_px, cols, electrons, shape, s.pixel_size_A)

@@ -1,9 +1,10 @@
 """track: movies -> registration (drift), linking of columns and vacancy sites, label timelines, events, transitions.
 
 Modules, one job each: :mod:`.movie` (simulated movies with exact truth), :mod:`.register` (frame-to-frame drift),
-:mod:`.link` (site identities across frames), :mod:`.timeline` (HMM / Viterbi label smoothing), :mod:`.events`
-(events and transition statistics), :mod:`.tracker` (:func:`track`, which runs them in order), :mod:`.output`
-(CSV and PNG files).
+:mod:`.link` (site identities across frames), :mod:`.intensity` (one atom or two in a chalcogen column, from its
+intensity in every frame), :mod:`.sublattice` (a track keeps its sublattice's vocabulary), :mod:`.timeline`
+(HMM / Viterbi label smoothing), :mod:`.events` (events and transition statistics), :mod:`.tracker`
+(:func:`track`, which runs them in order), :mod:`.output` (CSV and PNG files).
 """
 
 from __future__ import annotations

@@ -41,15 +41,17 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def label_changes(frames: np.ndarray, path: list[str], probs: np.ndarray, labels: list[str]) -> list[dict]:
     """Changes of one track's smoothed ``path`` (labels per observed frame ``frames``; ``probs`` (T, L) the
     per-frame probabilities, NaN rows where there is no evidence): ``frame, from_label, to_label, prob`` per
-    change; the confidence uses the two nearest frames with evidence on each side."""
+    change. The confidence is the old label's mean probability over the last two frames with evidence before the
+    change times the new label's over the first two after it, each within its own state (a frame of the state
+    before the previous change is no evidence about this one)."""
     out = []
     evidence = np.flatnonzero(np.isfinite(probs).all(axis=1))
-    for t in range(1, len(path)):
-        if path[t] == path[t - 1]:
-            continue
+    cuts = [0] + [t for t in range(1, len(path)) if path[t] != path[t - 1]] + [len(path)]
+    for k in range(1, len(cuts) - 1):
+        start, t, end = cuts[k - 1], cuts[k], cuts[k + 1]
         a, b = labels.index(path[t - 1]), labels.index(path[t])
-        before = probs[evidence[evidence < t][-2:], a]
-        after = probs[evidence[evidence >= t][:2], b]
+        before = probs[evidence[(evidence >= start) & (evidence < t)][-2:], a]
+        after = probs[evidence[(evidence >= t) & (evidence < end)][:2], b]
         conf = float(np.nanmean(before) if np.isfinite(before).any() else 0.5) * \
             float(np.nanmean(after) if np.isfinite(after).any() else 0.5)
         out.append({"frame": int(frames[t]), "from_label": path[t - 1], "to_label": path[t], "prob": conf})
@@ -59,22 +61,30 @@ def label_changes(frames: np.ndarray, path: list[str], probs: np.ndarray, labels
 def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) -> list[dict]:
     """Merge a dopant leaving a site and arriving at a neighbor in the same frame into one ``hop`` event.
 
-    ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``. Returns the
-    events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
+    ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``; an empty
+    ``to_label`` is a track that ended, an empty ``from_label`` one that started: either pairs only with a change
+    to or from another label (a Si3 track ending where a Si4 starts) and is no event alone; a hop needs both
+    sites to change label (a dopant track that breaks and restarts nearby is not one). Returns the events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
     used = set()
     events = []
     by_frame: dict[int, list[int]] = {}
     for i, c in enumerate(changes):
         by_frame.setdefault(c["frame"], []).append(i)
+    leaves = [c["from_label"] not in host_labels and c["from_label"] != "" and
+              (c["to_label"] in host_labels or c["to_label"] == "") for c in changes]
+    arrives = [(c["from_label"] in host_labels or c["from_label"] == "") and
+               c["to_label"] not in host_labels and c["to_label"] != "" for c in changes]
     for i, c in enumerate(changes):
-        if i in used or c["from_label"] in host_labels or c["to_label"] not in host_labels:
+        if i in used or not leaves[i]:
             continue
         best, best_key = None, (2, hop_radius_A)
         for j in by_frame.get(c["frame"], []) + by_frame.get(c["frame"] + 1, []):
             o = changes[j]
-            if j == i or j in used or o["from_label"] not in host_labels or o["to_label"] in host_labels:
+            if j == i or j in used or not arrives[j]:
                 continue
             d = math.hypot(o["x_A"] - c["x_A"], o["y_A"] - c["y_A"])
+            if o["to_label"] == c["from_label"] and not (c["to_label"] and o["from_label"]):
+                continue  # a track's end or start with the same label: a track that broke, not a hop
             key = (o["frame"] - c["frame"] + (o["to_label"] != c["from_label"]), d)
             if d <= hop_radius_A and key < best_key:
                 best, best_key = j, key
@@ -85,9 +95,9 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
             events.append({"frame": o["frame"], "type": kind, "track_ids": f"{c['track_id']} {o['track_id']}",
                            "x_px": 0.5 * (c["x_px"] + o["x_px"]), "y_px": 0.5 * (c["y_px"] + o["y_px"]),
                            "from_label": c["from_label"], "to_label": o["to_label"],
-                           "prob": min(c["prob"], o["prob"])})
+                           "prob": math.sqrt(c["prob"] * o["prob"])})  # two views of one event
     for i, c in enumerate(changes):
-        if i not in used:
+        if i not in used and c["from_label"] and c["to_label"]:  # a track's bare end or start is no event
             events.append({"frame": c["frame"], "type": f"{c['from_label']}>{c['to_label']}",
                            "track_ids": str(c["track_id"]), "x_px": c["x_px"], "y_px": c["y_px"],
                            "from_label": c["from_label"], "to_label": c["to_label"], "prob": c["prob"]})

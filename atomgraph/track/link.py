@@ -35,14 +35,23 @@ class Linker:
         self.elements = np.zeros(0, dtype=object)
         self.last_frame = np.zeros(0, dtype=int)
         self.next_id = 0
+        self._tree: tuple[int, np.ndarray, cKDTree] | None = None  # (frame, live ids, tree), until the next link
+
+    def _live(self, frame: int) -> tuple[np.ndarray, cKDTree | None]:
+        """The ids of the tracks still live at ``frame`` and a k-d tree of their positions (built once per frame:
+        registration asks many candidate shifts against the same tracks)."""
+        if self._tree is None or self._tree[0] != frame:
+            live = np.flatnonzero(self.last_frame >= frame - 1 - self.memory)
+            self._tree = (frame, live, cKDTree(self.positions[live]) if len(live) else None)
+        return self._tree[1], self._tree[2]
 
     def residuals(self, positions_A: np.ndarray, frame: int, radius_A: float) -> np.ndarray:
         """(M, 2) offsets of the detections from the nearest live track within ``radius_A`` (for refining the
         registration); detections without one are left out."""
-        live = np.flatnonzero(self.last_frame >= frame - 1 - self.memory)
+        live, tree = self._live(frame)
         if len(live) == 0 or len(positions_A) == 0:
             return np.zeros((0, 2))
-        dist, idx = cKDTree(self.positions[live]).query(positions_A, distance_upper_bound=radius_A)
+        dist, idx = tree.query(positions_A, distance_upper_bound=radius_A)
         ok = np.isfinite(dist)
         return positions_A[ok] - self.positions[live[idx[ok]]]
 
@@ -52,10 +61,10 @@ class Linker:
         ``3 * radius_A`` that have one within ``radius_A`` — about 1 when the lattices coincide, about 0.5 when
         they are off by a bond — and the number of ``rare`` detections (dopants, vacancies) whose nearest track
         has the same element). Used to choose between registrations that differ by a lattice vector."""
-        live = np.flatnonzero(self.last_frame >= frame - 1 - self.memory)
+        live, tree = self._live(frame)
         if len(live) == 0 or len(positions_A) == 0:
             return 0.0, 0
-        dist, idx = cKDTree(self.positions[live]).query(positions_A, distance_upper_bound=3 * radius_A)
+        dist, idx = tree.query(positions_A, distance_upper_bound=3 * radius_A)
         near = np.isfinite(dist)
         ok = dist <= radius_A
         same = ok & rare
@@ -67,9 +76,9 @@ class Linker:
         unmatched ones. Updates the live tracks."""
         n = len(positions_A)
         ids = np.full(n, -1, dtype=int)
-        live = np.flatnonzero(self.last_frame >= frame - 1 - self.memory)
+        live, tree = self._live(frame)
+        self._tree = None  # the tracks move now
         if n and len(live):
-            tree = cKDTree(self.positions[live])
             pairs = tree.query_ball_point(positions_A, self.max_cost_A)
             det = np.repeat(np.arange(n), [len(p) for p in pairs])
             trk = live[np.concatenate([np.asarray(p, dtype=int) for p in pairs])] if len(det) else \

@@ -37,7 +37,7 @@ from ..simulate.image import column_electrons
 from ..simulate.scan import detector_signal
 from ..simulate.scene import EDGE_MARGIN_BONDS, place_lattice
 from ..simulate.settings import ImageSettings, check_positive, draw_settings
-from ..simulate.simulation import _frame_shape, _scan
+from ..simulate.simulation import frame_shape, scan_columns
 
 EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label"]
 
@@ -288,7 +288,7 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     """
     mat = get_material(material)
     cfg = mat.settings.movie
-    shape = _frame_shape(mat.settings.image.size_px if size is None else size)
+    shape = frame_shape(mat.settings.image.size_px if size is None else size)
     step_A = _checked_arguments(frames, seed, pixel_size_A, dose,
                                 cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
     rates = dict(cfg.rates if rates is None else rates)
@@ -325,7 +325,7 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
         cols.positions_A = cols.positions_A + drift_A[k]
         electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
         dopant = (cols.element != "") & ~np.isin(cols.element, host)
-        xy_px, expected = _scan(cols, electrons, dopant, shape, s, rng)
+        xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
         images.append((detector_signal(expected, s, rng) if noise else expected).astype(np.float32))
         in_frame = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] < w - 0.5) & (xy_px[:, 1] >= -0.5) & \
             (xy_px[:, 1] < h - 0.5)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plot import _color
+from ..plot import label_color
 
 MAX_TIMELINE_TRACKS = 60
 MAX_EVENT_CROPS = 24
@@ -47,7 +47,7 @@ def timeline_figure(result, max_tracks: int = MAX_TIMELINE_TRACKS):
     for f, tid, lab in zip(t["frame"][keep], t["track_id"][keep], t["label"][keep]):
         grid[row[int(tid)], int(f)] = labels.index(lab)
     extra: dict = {}
-    cmap = ListedColormap([_color(lab, extra) for lab in labels])
+    cmap = ListedColormap([label_color(lab, extra) for lab in labels])
     fig, ax = plt.subplots(figsize=(min(4 + 0.12 * result.n_frames, 16), min(2 + 0.18 * len(ids), 14)))
     ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5,
               vmax=len(labels) - 0.5)
@@ -59,7 +59,7 @@ def timeline_figure(result, max_tracks: int = MAX_TIMELINE_TRACKS):
     ax.set_ylabel("site (track)")
     ax.set_yticks(range(len(ids)))
     ax.set_yticklabels([str(i) for i in ids.tolist()], fontsize=6)
-    ax.legend(handles=[Patch(color=_color(lab, extra), label=lab) for lab in labels] +
+    ax.legend(handles=[Patch(color=label_color(lab, extra), label=lab) for lab in labels] +
               [Patch(color="k", label="event")], loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     ax.set_title(f"{len(result.events)} event(s), {len(ids)} site(s) shown")
     fig.tight_layout()

@@ -15,10 +15,15 @@ from scipy import fft
 from scipy.ndimage import gaussian_filter, maximum_filter
 
 
-def prepare(image: np.ndarray, fine_px: float = 1.0, coarse_px: float = 12.0) -> np.ndarray:
-    """Band-pass (Gaussian ``fine_px`` minus Gaussian ``coarse_px``, both sigma in px) and Hann-window one frame."""
+def prepare(image: np.ndarray, fine_px: float = 1.0, coarse_px: float = 12.0, bin_px: int = 1) -> np.ndarray:
+    """Band-pass (Gaussian ``fine_px`` minus Gaussian ``coarse_px``, both sigma in px of the frame) and Hann-window
+    one frame, after averaging ``bin_px`` x ``bin_px`` blocks (shifts found on the result are in binned px)."""
     img = np.asarray(image, dtype=np.float32)
-    band = gaussian_filter(img, fine_px) - gaussian_filter(img, coarse_px)
+    b = max(int(bin_px), 1)
+    if b > 1:
+        h, w = (img.shape[0] // b) * b, (img.shape[1] // b) * b
+        img = img[:h, :w].reshape(h // b, b, w // b, b).mean(axis=(1, 3))
+    band = gaussian_filter(img, fine_px / b) - gaussian_filter(img, coarse_px / b)
     band /= float(band.std()) + 1e-12
     wy = np.hanning(img.shape[0]).astype(np.float32)
     wx = np.hanning(img.shape[1]).astype(np.float32)

@@ -22,11 +22,15 @@ import numpy as np
 from ..errors import AtomgraphInputError
 from .events import label_changes, pair_hops, transition_table
 from .frames import UnreadableFrame
+from .intensity import column_evidence, frame_ratios, single_level
 from .link import Linker
+from .sublattice import keep_sublattice, sublattice_groups
 from .register import candidate_shifts, prepare
 from .timeline import emission_log, viterbi
 
 log = logging.getLogger(__name__)
+
+REGISTRATION_GRID_A = 0.2  # frames finer than this are binned for the drift correlation (refined on the sites)
 
 
 @dataclass
@@ -76,22 +80,26 @@ def _frame_problem(image: np.ndarray) -> str | None:
     return None
 
 
-def _label_probs(atoms, labels: list[str], vacancy_label: str | None = None) -> np.ndarray:
-    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). An
-    unlabeled node has none (NaN row), except an unlabeled vacancy node of a material with a vacancy label: the
-    lattice model found its site empty, which is evidence (0.9) for that label."""
+def _label_probs(atoms, labels: list[str], vacancy_label: str | list[str] | None = None) -> np.ndarray:
+    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). A node
+    with no probability on the vocabulary has none (NaN row). A vacancy node of a material with a vacancy label
+    that the classifier leaves unlabeled (less than half its probability on the vocabulary) gets 0.9 (shared among
+    several vacancy labels) on it: the lattice model found its site empty, which is evidence for it."""
     n = len(atoms)
     cols = []
     for label in labels:
         p = atoms.extra.get(f"prob_{label}")
         cols.append(np.asarray(p, float) if p is not None else (atoms.label == label).astype(float))
     probs = np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
-    none = ~(np.nansum(probs, axis=1) > 0)
+    mass = np.nansum(probs, axis=1)
+    none = ~(mass > 0)
     probs[none] = np.nan
-    if vacancy_label in labels and len(labels) > 1:
-        empty = none & np.asarray(atoms.vacancy, bool)
-        probs[empty] = 0.1 / (len(labels) - 1)
-        probs[empty, labels.index(vacancy_label)] = 0.9
+    vac = [vacancy_label] if isinstance(vacancy_label, str) else list(vacancy_label or [])
+    vac = [labels.index(v) for v in vac if v in labels]
+    if vac and len(labels) > len(vac):
+        empty = ~(mass >= 0.5) & np.asarray(atoms.vacancy, bool)
+        probs[empty] = 0.1 / (len(labels) - len(vac))
+        probs[np.ix_(np.flatnonzero(empty), vac)] = 0.9 / len(vac)
     return probs
 
 
@@ -147,13 +155,17 @@ class Tracker:
         self.model, self.px = model, float(pixel_size_A)
         self.mat = get_material(model_material(model))
         self.labels, self.host = self.mat.labels, self.mat.host_labels
+        self.columns = _column_labels(self.mat.settings, self.labels)
+        self.groups = sublattice_groups(self.mat.settings, self.labels)
         self.host_elements = list(self.mat.settings.lattice.host.values())
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
         self.switch, self.min_event_prob, self.max_drift_A = switch, min_event_prob, max_drift_A
+        self.bin_px = max(1, int(REGISTRATION_GRID_A / self.px))  # the correlation runs on ~0.2 Å pixels
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
-                                                      "raw_label", "probs", "edge", "vacancy")}
+                                                      "raw_label", "probs", "edge", "vacancy", "ratio",
+                                                      "sigma")}
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
@@ -185,13 +197,23 @@ class Tracker:
             self.drift.append(np.full(2, np.nan))
             return problem
         t0 = time.perf_counter()
-        px, bond, linker = self.px, self.bond, self.linker
         atoms = result.atoms
-        xy_px = atoms.positions_px
-        cur = prepare(image)
         element = np.where(atoms.vacancy, "vac", atoms.element).astype(object)
+        reg = self._register(image, atoms.positions_px, element, k)
+        ids = self.linker.link(reg, element, k)
+        self._append_rows(k, image.shape, atoms, ids, reg)
+        self.drift.append(self.shift_total.copy())
+        self.t_link += time.perf_counter() - t0
+        return None
+
+    def _register(self, image: np.ndarray, xy_px: np.ndarray, element: np.ndarray, k: int) -> np.ndarray:
+        """Frame ``k``'s sites in the registered frame (Å): the correlation's candidate shifts against the last good
+        frame, the one that puts dopants and vacancies on their tracks, refined by the sites' median offset."""
+        px, bond, linker = self.px, self.bond, self.linker
+        b = self.bin_px
+        cur = prepare(image, bin_px=b)
         if self.prev is not None and self.prev.shape == cur.shape:
-            candidates = candidate_shifts(self.prev, cur, self.max_drift_A / px, n=16)
+            candidates = b * candidate_shifts(self.prev, cur, self.max_drift_A / (px * b), n=16)
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
                                              ~np.isin(element, self.host_elements), k, px, bond)
         self.prev = cur
@@ -202,23 +224,25 @@ class Tracker:
                 med = np.median(res, axis=0)
                 reg -= med
                 self.shift_total = self.shift_total + med / px
-        ids = linker.link(reg, element, k)
-        h, w = image.shape
+        return reg
+
+    def _append_rows(self, k: int, shape: tuple[int, int], atoms, ids: np.ndarray, reg: np.ndarray) -> None:
+        """One row per site of frame ``k``: ids, positions, labels and probabilities, edge flags, intensity ratios."""
+        xy_px, (h, w) = atoms.positions_px, shape
         dist_edge = np.minimum.reduce([xy_px[:, 0] + 0.5, w - 0.5 - xy_px[:, 0], xy_px[:, 1] + 0.5,
-                                       h - 0.5 - xy_px[:, 1]]) * px
-        rows = self.rows
-        rows["frame"].append(np.full(len(atoms), k))
-        rows["track_id"].append(ids)
-        rows["xy_px"].append(xy_px)
-        rows["xy_reg_A"].append(reg)
-        rows["element"].append(np.asarray(atoms.element, dtype=object))
-        rows["raw_label"].append(np.asarray(atoms.label, dtype=object))
-        rows["probs"].append(_label_probs(atoms, self.labels, self.mat.settings.graph.vacancy_label))
-        rows["edge"].append(dist_edge < self.edge)
-        rows["vacancy"].append(np.asarray(atoms.vacancy, bool))
-        self.drift.append(self.shift_total.copy())
-        self.t_link += time.perf_counter() - t0
-        return None
+                                       h - 0.5 - xy_px[:, 1]]) * self.px
+        vacancy = np.asarray(atoms.vacancy, bool)
+        ratio, sigma = np.full(len(atoms), np.nan), np.nan
+        if self.columns is not None and atoms.intensity is not None:
+            ratio, sigma = frame_ratios(atoms.intensity, (atoms.label == self.labels[self.columns[0]]) & ~vacancy)
+        values = {"frame": np.full(len(atoms), k), "track_id": ids, "xy_px": xy_px, "xy_reg_A": reg,
+                  "element": np.asarray(atoms.element, dtype=object),
+                  "raw_label": np.asarray(atoms.label, dtype=object),
+                  "probs": _label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels),
+                  "edge": dist_edge < self.edge, "vacancy": vacancy, "ratio": ratio,
+                  "sigma": np.full(len(atoms), sigma)}
+        for key, value in values.items():
+            self.rows[key].append(value)
 
     def result(self) -> TrackResult:
         """Decode the label timelines of every frame so far into tracks, events and transitions."""
@@ -232,6 +256,12 @@ class Tracker:
             raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
         t0 = time.perf_counter()
         data = {k: np.concatenate(v) for k, v in rows.items()}
+        if self.groups is not None:  # a track keeps its sublattice (a dim Se1 column is not a Mo now and then)
+            data["probs"] = keep_sublattice(data["probs"], data["track_id"], self.groups, self.columns)
+        if self.columns is not None:  # chalcogen columns: one atom or two from the intensity, frame by frame
+            full, single = self.columns
+            level = single_level(data["ratio"], data["raw_label"] == labels[single])
+            data["probs"] = column_evidence(data["probs"], data["ratio"], data["sigma"], full, single, level)
         smoothed, paths, changes = _decode(data, labels, host, switch)
         events = [c for c in changes if not c.pop("edge")]
         events = [e for e in pair_hops(events, host, 1.3 * bond) if e["prob"] >= min_event_prob]
@@ -249,6 +279,18 @@ class Tracker:
                            timings_s=timings)
 
 
+def _column_labels(settings, labels: list[str]) -> tuple[int, int] | None:
+    """Indices (in ``labels``) of the full chalcogen column label and of its one-atom label (recipe
+    ``chalcogen_single_vacancy``), or None for a material without them (graphene)."""
+    if settings.family != "tmd":
+        return None
+    single = [d.label for d in settings.defects if d.recipe == "chalcogen_single_vacancy"]
+    full = settings.host_labels.get("chalcogen")
+    if not single or full not in labels or single[0] not in labels:
+        return None
+    return labels.index(full), labels.index(single[0])
+
+
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
                   element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
     """The cumulative drift (px) for this frame. Among the correlation's candidate shifts (best first), those under
@@ -257,6 +299,7 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
     land on a track of their own element wins, and the correlation's order breaks ties (a frame with no dopant or
     vacancy in view keeps the highest peak)."""
     best, best_score = shift_total + candidates[0], (-1, 0)
+    n_rare_max = int(np.sum(rare))
     for rank, cand in enumerate(candidates):
         total = shift_total + cand
         res = linker.residuals((xy_px - total) * px, frame, 0.5 * bond)  # the peak is a few tenths of an Å off
@@ -266,6 +309,8 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
         score = (n_rare, -rank)
         if on_track >= 0.8 and score > best_score:
             best, best_score = total, score
+            if n_rare == n_rare_max:  # no later candidate can do better (ties go to the higher peak)
+                break
     return best
 
 
@@ -286,6 +331,10 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
     hi = np.maximum.reduceat(best, starts)
     lo = np.minimum.reduceat(np.where(has, best, len(labels)), starts)
     constant = (hi == lo) | (hi < 0)
+    # the weight of a frame's evidence: none at the frame edge; an unlabeled node (little probability on the
+    # vocabulary: "not a lattice site") weighs as much as the probability it puts on the vocabulary
+    mass = np.nansum(np.where(np.isfinite(data["probs"]), data["probs"], 0.0), axis=1)
+    floor = np.where(data["edge"], 0.8, np.clip(1.0 - 2.0 * mass, 0.01, 1.0))
     paths, changes = [], []
     for a, b, const, label in zip(starts, ends, constant, np.maximum(hi, 0)):
         if const:
@@ -293,8 +342,7 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
             paths.append([labels[label]] * int(b - a))
             continue
         rows = order[a:b]
-        floor = np.where(data["edge"][rows], 0.8, 0.01)
-        path_idx = viterbi(emission_log(data["probs"][rows], floor), switch)
+        path_idx = viterbi(emission_log(data["probs"][rows], floor[rows]), switch)
         path = list(label_arr[path_idx])
         smoothed[rows] = path
         paths.append(path)
@@ -305,4 +353,32 @@ def _decode(data: dict, labels: list[str], host: list[str], switch: float):
                      x_A=float(data["xy_reg_A"][r, 0]), y_A=float(data["xy_reg_A"][r, 1]),
                      edge=bool(data["edge"][r] or data["edge"][before]))
             changes.append(c)
-    return smoothed, paths, changes
+    return smoothed, paths, changes + _ends_and_starts(data, order, starts, ends, smoothed, host, floor < 0.5)
+
+
+def _ends_and_starts(data: dict, order: np.ndarray, starts: np.ndarray, ends: np.ndarray, smoothed: np.ndarray,
+                     host: list[str], evidence: np.ndarray) -> list[dict]:
+    """Pseudo-changes for dopant tracks that end before the movie does (``to_label`` '') or start after its first
+    frame (``from_label`` ''), at their last and first frames with ``evidence`` (rows, bool): when a Si3 becomes a
+    Si4 the Si moves to a bond center, where the linker may give it a new track or a C's track, so the change shows
+    as one track ending and another starting or changing. :func:`~atomgraph.track.events.pair_hops` pairs them with
+    their partner; unpaired ones are not events."""
+    first_frame, last_frame = int(data["frame"].min()), int(data["frame"].max())
+    out = []
+    for a, b in zip(starts, ends):
+        rows = order[a:b]
+        rows = rows[evidence[rows]]
+        if len(rows) == 0:
+            continue
+        for r, frame, side in ((rows[-1], int(data["frame"][rows[-1]]) + 1, "end"),
+                               (rows[0], int(data["frame"][rows[0]]), "start")):
+            label = smoothed[r]
+            if label in host or not label or (side == "end" and frame > last_frame) or \
+                    (side == "start" and frame == first_frame):
+                continue
+            out.append({"frame": frame, "from_label": label if side == "end" else "",
+                        "to_label": "" if side == "end" else label, "prob": float(np.nanmax(data["probs"][r])),
+                        "track_id": int(data["track_id"][r]), "x_px": float(data["xy_px"][r, 0]),
+                        "y_px": float(data["xy_px"][r, 1]), "x_A": float(data["xy_reg_A"][r, 0]),
+                        "y_A": float(data["xy_reg_A"][r, 1]), "edge": bool(data["edge"][r])})
+    return out
