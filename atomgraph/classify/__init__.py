@@ -254,7 +254,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
             log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
                         "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
             stats = None
-        novelty = stats.score(descriptors) if stats is not None else np.full(len(probs), np.nan, np.float32)
+        novelty = (stats.score(descriptors, given=given_elements(graph.atoms)) if stats is not None
+                   else np.full(len(probs), np.nan, np.float32))
     atoms = graph.atoms.copy()
     labels = clf.labels
     given = given_elements(atoms)

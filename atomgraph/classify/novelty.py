@@ -8,8 +8,9 @@ The class probabilities say which known label fits a node best; they cannot say 
    features (the lattice model's residuals, bond statistics, occupancy of expected neighbor sites). A supervised
    embedding may collapse an unseen structure onto a known class; the input features help keep it apart (variants
    compared in ``benchmarks/README.md``).
-2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per label a mean and a Ledoit-Wolf shrunk
-   covariance, fitted on fresh simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
+2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per label and input kind (atoms located in an image,
+   or a coordinate file with given elements: their features differ, and one Gaussian over both was too wide to see
+   a column placed on an empty site) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
    background (false atoms, unlabeled empty sites) gets none: it is what the classifier rejects, and a broad
    catch-all Gaussian there absorbed unseen structures (measured: the Si of a dimer sat inside it).
 3. **Score**: per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 #: quantile of its own class's held-out distances each class's threshold sits at, by kind of class
 QUANTILES = {"host": 0.995, "defect": 0.98, "background": 0.99}
 BACKGROUND_ATOM, BACKGROUND_VACANCY = "(false atom)", "(empty site)"
+GIVEN_SUFFIX = " (given elements)"   # classes fitted on coordinate files (exact elements) rather than located atoms
 VARIANCE_FLOOR = 1e-3   # added to every class covariance's diagonal, in units of the global feature variance
 
 
@@ -48,7 +50,8 @@ class NoveltyStats:
 
     Attributes
     ----------
-    classes : names of the Gaussians (the labels).
+    classes : names of the Gaussians: the labels as read from located atoms, then the labels as read from
+        coordinate files (``<label> (given elements)``: exact elements, no locator evidence, often no intensity).
     center, scale : (D,) global standardization of the descriptor.
     mean : (C, D) class means (standardized descriptor).
     whiten : (C, D, D) per class ``W`` with ``W W^T = Sigma^-1``: distance = ``|(z - mean) @ W|``.
@@ -71,11 +74,19 @@ class NoveltyStats:
             centered = z[None] - torch.from_numpy(self.mean)[:, None]   # machine those made this 100x slower
             return torch.linalg.vector_norm(torch.bmm(centered, torch.from_numpy(self.whiten)), dim=2).T.numpy()
 
-    def score(self, descriptors: np.ndarray) -> np.ndarray:
-        """(N,) novelty: min over classes of distance / threshold (> 1: outside every known class)."""
+    def score(self, descriptors: np.ndarray, given: bool | None = None) -> np.ndarray:
+        """(N,) novelty: min over classes of distance / threshold (> 1: outside every known class).
+
+        ``given``: the graph's elements are facts (a coordinate file) -> only the classes fitted on such graphs;
+        False (located atoms) -> only those fitted on located atoms; None -> all.
+        """
         if len(descriptors) == 0:
             return np.zeros(0, np.float32)
-        return (self.distances(descriptors) / self.threshold).min(axis=1)
+        use = np.ones(len(self.classes), bool)
+        if given is not None:
+            mine = np.array([name.endswith(GIVEN_SUFFIX) == given for name in self.classes])
+            use = mine if mine.any() else use
+        return (self.distances(descriptors)[:, use] / self.threshold[use]).min(axis=1)
 
 
 def node_descriptors(net, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray
@@ -94,6 +105,7 @@ def node_descriptors(net, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.n
 
 def class_kind(name: str, host_labels: list[str]) -> str:
     """``host``, ``defect`` or ``background`` (which quantile of :data:`QUANTILES` applies)."""
+    name = name.removesuffix(GIVEN_SUFFIX)
     if name in (BACKGROUND_ATOM, BACKGROUND_VACANCY):
         return "background"
     return "host" if name in host_labels else "defect"
@@ -112,6 +124,8 @@ def fit_gaussians(descriptors: np.ndarray, classes: np.ndarray, names: list[str]
     z = (descriptors - center) / scale
     kept, means, whitens = [], [], []
     for c, name in enumerate(names):
+        if not name:   # a class without a Gaussian (background)
+            continue
         zc = z[classes == c]
         if len(zc) < min_nodes:
             log.warning("novelty: class %s has %d nodes (< %d): no Gaussian for it", name, len(zc), min_nodes)

@@ -21,6 +21,7 @@ from .data import IGNORE, make_example
 from .novelty import (
     BACKGROUND_ATOM,
     BACKGROUND_VACANCY,
+    GIVEN_SUFFIX,
     QUANTILES,
     NoveltyStats,
     class_kind,
@@ -54,7 +55,8 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     """(descriptors (N, D), class index (N,)) of the matched nodes of ``n_graphs`` simulated graphs.
 
     Classes: the labels in order, then :data:`BACKGROUND_ATOM` (a real node matching no column) and
-    :data:`BACKGROUND_VACANCY` (a vacancy node matching no empty truth site); unmatched-by-rule nodes are skipped.
+    :data:`BACKGROUND_VACANCY` (a vacancy node matching no empty truth site), then the labels again for the nodes of
+    coordinate-file graphs (given elements); unmatched-by-rule nodes are skipped.
     """
     from tqdm.auto import tqdm
 
@@ -69,6 +71,8 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
         _, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr)
         target = example.target.copy()
         target[(target == n_labels) & np.asarray(graph.atoms.vacancy, bool)] = n_labels + 1
+        if modes[i % len(modes)] == "coords":   # given elements: the second set of classes
+            target[(target >= 0) & (target < n_labels)] += n_labels + 2
         keep = target != IGNORE
         descs.append(desc[keep])
         classes.append(target[keep])
@@ -100,11 +104,12 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     t0 = time.perf_counter()
     clf = load_classifier(model)
     material = get_material(model_material(model))
-    names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY]
+    names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY] + [f"{x}{GIVEN_SUFFIX}" for x in clf.labels]
+    fitted = [n if n in clf.labels or n.endswith(GIVEN_SUFFIX) else "" for n in names]
     desc, cls = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
     # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
     # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
-    kept, center, scale, mean, whiten = fit_gaussians(desc, cls, clf.labels)
+    kept, center, scale, mean, whiten = fit_gaussians(desc, cls, fitted)
     remap = np.array([kept.index(n) if n in kept else -1 for n in names])
     kinds = [class_kind(n, material.host_labels) for n in kept]
     stats = NoveltyStats(kept, center, scale, mean, whiten, np.ones(len(kept), np.float32), {})
