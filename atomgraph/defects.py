@@ -24,6 +24,7 @@ from .io.safe_write import atomic_output
 from .io.tables import format_value
 
 UNKNOWN = "unknown"   # label of a defect made of connected novel nodes
+MASK_REACH_BONDS = 2  # novel nodes within this many bonds of a masked node form no unknown defect
 DEFECTS_COLUMNS = ["id", "label", "x_px", "y_px", "x_A", "y_A", "site_ids", "prob", "uncertain", "n_sites"]
 
 
@@ -45,8 +46,10 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     """Group defect-labeled nodes of a classified :class:`~atomgraph.graph.AtomGraph` into defects.
 
     Nodes marked novel (``extra['novel']``, :mod:`atomgraph.classify.novelty`) keep their best known label but are
-    not counted as that defect: connected novel nodes (host-labeled or not, vacancy nodes included) form one defect
-    labeled :data:`UNKNOWN`.
+    not counted as that defect: connected novel nodes with a label (host or defect label, vacancy nodes included)
+    form one defect labeled :data:`UNKNOWN`, except near a masked region (a novel node within
+    :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there); unlabeled nodes (``''``: judged no lattice column, e.g. a false
+    detection on contamination) stay out of defects as before, novel or not, and appear only as member sites.
 
     Parameters
     ----------
@@ -67,7 +70,10 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     is_defect = (labels != "") & ~np.isin(labels, list(host_labels)) & ~masked & ~novel
     src, dst = np.asarray(graph.edge_index)
     groups = _components(is_defect, src, dst, labels[src] == labels[dst], n)
-    groups += _components(novel, src, dst, np.ones(len(src), bool), n)
+    touches_mask = masked.copy()
+    for _ in range(MASK_REACH_BONDS):   # a mask's edge is fuzzy: novel nodes this close to it belong to it
+        touches_mask[src[touches_mask[dst]]] = True
+    groups += _components(novel & (labels != "") & ~touches_mask, src, dst, np.ones(len(src), bool), n)
     groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
     defects = []
