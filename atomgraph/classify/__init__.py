@@ -93,7 +93,7 @@ def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
                              ) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities as :func:`predict_proba`, node descriptors (N, D) of :func:`novelty.node_descriptors`) from
     one forward pass."""
-    from .novelty import node_descriptors
+    from .novelty import context_features, node_descriptors
 
     atoms = graph.atoms
     labels = clf.labels
@@ -102,7 +102,7 @@ def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
     x, edge_index, edge_attr = encode(graph, clf.meta)
     allowed = allowed_mask(atoms, clf.meta, site_roles(graph))
     temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
-    logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr)
+    logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr, context_features(clf.meta))
     logits = torch.from_numpy(logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
     return torch.softmax(logits, dim=1).numpy(), descriptors
 

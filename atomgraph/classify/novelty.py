@@ -5,9 +5,10 @@ The class probabilities say which known label fits a node best; they cannot say 
 
 1. **Descriptor** per node (:func:`node_descriptors`): the GNN's last node embedding (``hidden`` numbers: what the
    head reads, so it carries the whole receptive field) concatenated with the node's own standardized input
-   features (the lattice model's residuals, bond statistics, occupancy of expected neighbor sites). A supervised
-   embedding may collapse an unseen structure onto a known class; the input features help keep it apart (variants
-   compared in ``benchmarks/README.md``).
+   features (the lattice model's residuals, bond statistics, occupancy of expected neighbor sites) and the mean over
+   its bonded neighbors of their species evidence and intensity (:func:`context_features`). A supervised embedding
+   may collapse an unseen structure onto a known class; the input features help keep it apart (variants compared in
+   ``benchmarks/README.md``).
 2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per label and input kind (atoms located in an image,
    or a coordinate file with given elements: their features differ, and one Gaussian over both was too wide to see
    a column placed on an empty site) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
@@ -89,18 +90,34 @@ class NoveltyStats:
         return (self.distances(descriptors)[:, use] / self.threshold[use]).min(axis=1)
 
 
-def node_descriptors(net, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """(logits (N, L + 1), descriptors (N, hidden + F)) of one graph's encoded inputs, in one forward pass.
+def context_features(meta: dict) -> list[int]:
+    """Indices of the node inputs whose mean over the bonded neighbors joins the descriptor: the species evidence
+    and the relative intensity (what a node is bonded to: a Si bonded to a Si, which no training structure has)."""
+    return [k for k, name in enumerate(meta["node_features"]) if name.startswith("species_")
+            or name == "intensity_rel"]
 
-    The descriptor is the GNN's last node embedding followed by the node's standardized input features.
+
+def node_descriptors(net, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray,
+                     context: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(logits (N, L + 1), descriptors (N, hidden + F + len(context))) of one graph's encoded inputs, in one forward
+    pass.
+
+    The descriptor is the GNN's last node embedding, the node's standardized input features, and the mean over its
+    bonded neighbors of the standardized inputs listed in ``context`` (:func:`context_features`).
     """
     with torch.inference_mode():
         xt = torch.from_numpy(x)
-        h = net.embed_nodes(xt, torch.from_numpy(edge_index), torch.from_numpy(edge_attr))
+        ei = torch.from_numpy(edge_index)
+        h = net.embed_nodes(xt, ei, torch.from_numpy(edge_attr))
         logits = net.head(h)
         raw = (xt - net.input_mean) / net.input_std
-        return logits.numpy(), torch.cat([h, raw], dim=1).numpy()
+        parts = [h, raw]
+        if context:
+            own = raw[:, context]
+            around = torch.zeros_like(own).index_add_(0, ei[1], own[ei[0]])
+            degree = torch.zeros(len(raw)).index_add_(0, ei[1], torch.ones(ei.shape[1])).clamp(min=1.0)
+            parts.append(around / degree[:, None])
+        return logits.numpy(), torch.cat(parts, dim=1).numpy()
 
 
 def class_kind(name: str, host_labels: list[str]) -> str:

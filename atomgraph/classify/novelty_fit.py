@@ -26,6 +26,7 @@ from .novelty import (
     NoveltyStats,
     class_kind,
     class_thresholds,
+    context_features,
     fit_gaussians,
     node_descriptors,
     novelty_path,
@@ -68,7 +69,8 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     for i in tqdm(range(n_graphs), desc=f"novelty {material.name}", disable=not progress, unit="graph"):
         example, graph, _ = make_example(material, clf.meta, seed_offset + i, modes[i % len(modes)], rng,
                                          size_px=256, locator=locator, spurious=False)
-        _, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr)
+        _, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr,
+                                   context_features(clf.meta))
         target = example.target.copy()
         target[(target == n_labels) & np.asarray(graph.atoms.vacancy, bool)] = n_labels + 1
         if modes[i % len(modes)] == "coords":   # given elements: the second set of classes
@@ -124,7 +126,8 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
         "material": material.name, "classifier": Path(clf.path).name,
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
         "descriptor": f"GNN last embedding ({clf.net.config['hidden']}) + standardized node inputs "
-                      f"({clf.net.config['n_inputs']})",
+                      f"({clf.net.config['n_inputs']}) + neighbors' mean of "
+                      f"{[clf.meta['node_features'][k] for k in context_features(clf.meta)]}",
         "classes": kept, "kinds": kinds, "quantiles": QUANTILES, "thresholds": stats.threshold.tolist(),
         "fit": {"image_seeds": f"{FIT_SEED_OFFSET}..+{fit_graphs - 1}", "seed": seed,
                 "nodes": {n: int((remap[cls] == c).sum()) for c, n in enumerate(kept)}},
