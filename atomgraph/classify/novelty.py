@@ -68,12 +68,15 @@ class NoveltyStats:
     threshold: np.ndarray
     meta: dict
 
-    def distances(self, descriptors: np.ndarray) -> np.ndarray:
-        """(N, C) Mahalanobis distance of every node to every class (standardized descriptor units)."""
+    def distances(self, descriptors: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
+        """(N, C) Mahalanobis distance of every node to every class (standardized descriptor units); ``use`` (C,)
+        bool: only those classes (columns in class order)."""
+        use = np.ones(len(self.classes), bool) if use is None else np.asarray(use, bool)
         z = torch.from_numpy(((np.asarray(descriptors, np.float32) - self.center) / self.scale).astype(np.float32))
         with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
-            centered = z[None] - torch.from_numpy(self.mean)[:, None]   # machine those made this 100x slower
-            return torch.linalg.vector_norm(torch.bmm(centered, torch.from_numpy(self.whiten)), dim=2).T.numpy()
+            centered = z[None] - torch.from_numpy(self.mean[use])[:, None]   # machine those made this 100x slower
+            whiten = torch.from_numpy(np.ascontiguousarray(self.whiten[use]))
+            return torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T.numpy()
 
     def score(self, descriptors: np.ndarray, given: bool | None = None) -> np.ndarray:
         """(N,) novelty: min over classes of distance / threshold (> 1: outside every known class).
@@ -87,7 +90,7 @@ class NoveltyStats:
         if given is not None:
             mine = np.array([name.endswith(GIVEN_SUFFIX) == given for name in self.classes])
             use = mine if mine.any() else use
-        return (self.distances(descriptors)[:, use] / self.threshold[use]).min(axis=1)
+        return (self.distances(descriptors, use) / self.threshold[use]).min(axis=1)
 
 
 def context_features(meta: dict) -> list[int]:
