@@ -401,7 +401,8 @@ def main(argv=None) -> int:
             frames = OUT / "real_tmd"   # one overlay per frame, at a size a person can check column by column
             frames.mkdir(exist_ok=True)
             for image, r, title, _ in tm:
-                contact_sheet([(image, r, title, None)], frames / f"{title.split()[0]}.png", ncol=1, dpi=250)
+                dpi = max(250, int(image.shape[1] / 2.4))  # about one figure pixel per image pixel
+                contact_sheet([(image, r, title, None)], frames / f"{title.split()[0]}.png", ncol=1, dpi=dpi)
         tmd_histograms(results)
     if args.only in ("all", "library"):
         library(args.data, None if args.library_model != "graphene-si" else cache, args.library_model)

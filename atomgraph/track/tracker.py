@@ -30,7 +30,7 @@ from .timeline import emission_log, viterbi
 
 log = logging.getLogger(__name__)
 
-REGISTRATION_GRID_A = 0.2  # frames finer than this are binned for the drift correlation (refined on the sites)
+REGISTRATION_GRID_A = 0.1  # frames finer than this are binned for the drift correlation (refined on the sites)
 
 
 @dataclass
@@ -161,7 +161,7 @@ class Tracker:
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
         self.switch, self.min_event_prob, self.max_drift_A = switch, min_event_prob, max_drift_A
-        self.bin_px = max(1, int(REGISTRATION_GRID_A / self.px))  # the correlation runs on ~0.2 Å pixels
+        self.bin_px = max(1, int(REGISTRATION_GRID_A / self.px))  # the correlation runs on pixels of ~0.1 Å or more
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
                                                       "raw_label", "probs", "edge", "vacancy", "ratio",
@@ -213,7 +213,8 @@ class Tracker:
         b = self.bin_px
         cur = prepare(image, bin_px=b)
         if self.prev is not None and self.prev.shape == cur.shape:
-            candidates = b * candidate_shifts(self.prev, cur, self.max_drift_A / (px * b), n=16)
+            candidates = b * candidate_shifts(self.prev, cur, self.max_drift_A / (px * b), n=16, fine_px=1.0 / b,
+                                              coarse_px=12.0 / b)
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
                                              ~np.isin(element, self.host_elements), k, px, bond)
         self.prev = cur
