@@ -30,6 +30,7 @@ _LAZY = {
     "read_image": ("atomgraph.io.images", "read_image"),
     "read_coordinates": ("atomgraph.io.coords", "read_coordinates"),
     "check_lattice_scale": ("atomgraph.scale", "check_lattice_scale"),
+    "discover": ("atomgraph.discover", "discover"),
 }
 
 __all__ = ["AtomTable", "AtomgraphInputError", "__version__", *_LAZY]

@@ -4,7 +4,8 @@ A defect is a connected group of bonded nodes carrying the same defect label (an
 the material) outside masked regions (``extra['masked']``: no lattice there, or saturated pixels; see
 :func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its
 four C neighbors are one defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two
-defects. The table is the Defects CSV of the contract:
+defects. Connected novel nodes (outside every class seen in training) form one defect labeled ``unknown``. The
+table is the Defects CSV of the contract:
 ``id,label,x_px,y_px,x_A,y_A,site_ids`` (``site_ids`` space-separated node ids) followed by ``prob`` (lowest
 probability among the defect nodes), ``uncertain`` and ``n_sites``.
 """
@@ -22,6 +23,8 @@ from scipy.sparse.csgraph import connected_components
 from .io.safe_write import atomic_output
 from .io.tables import format_value
 
+UNKNOWN = "unknown"   # label of a defect made of connected novel nodes
+MASK_REACH_BONDS = 2  # novel nodes within this many bonds of a masked node form no unknown defect
 DEFECTS_COLUMNS = ["id", "label", "x_px", "y_px", "x_A", "y_A", "site_ids", "prob", "uncertain", "n_sites"]
 
 
@@ -42,6 +45,12 @@ class Defect:
 def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     """Group defect-labeled nodes of a classified :class:`~atomgraph.graph.AtomGraph` into defects.
 
+    Nodes marked novel (``extra['novel']``, :mod:`atomgraph.classify.novelty`) keep their best known label but are
+    not counted as that defect: connected novel nodes with a label (host or defect label, vacancy nodes included)
+    form one defect labeled :data:`UNKNOWN`, except near a masked region (a novel node within
+    :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there); unlabeled nodes (``''``: judged no lattice column, e.g. a false
+    detection on contamination) stay out of defects as before, novel or not, and appear only as member sites.
+
     Parameters
     ----------
     graph
@@ -54,36 +63,46 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
         from .materials import get_material
 
         host_labels = get_material(graph.material).host_labels
-    labels = np.asarray(atoms.label, dtype=object)
-    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(atoms), bool)), dtype=bool)
-    is_defect = (labels != "") & ~np.isin(labels, list(host_labels)) & ~masked
-    idx = np.flatnonzero(is_defect)
-    if len(idx) == 0:
-        return []
-    src, dst = np.asarray(graph.edge_index)
-    both = is_defect[src] & is_defect[dst] & (labels[src] == labels[dst])
     n = len(atoms)
-    adjacency = coo_matrix((np.ones(int(both.sum())), (src[both], dst[both])), shape=(n, n))
-    _, component = connected_components(adjacency, directed=False)
+    labels = np.asarray(atoms.label, dtype=object)
+    masked = np.asarray(atoms.extra.get("masked", np.zeros(n, bool)), dtype=bool)
+    novel = np.asarray(atoms.extra.get("novel", np.zeros(n, bool)), dtype=bool) & ~masked
+    is_defect = (labels != "") & ~np.isin(labels, list(host_labels)) & ~masked & ~novel
+    src, dst = np.asarray(graph.edge_index)
+    groups = _components(is_defect, src, dst, labels[src] == labels[dst], n)
+    touches_mask = masked.copy()
+    for _ in range(MASK_REACH_BONDS):   # a mask's edge is fuzzy: novel nodes this close to it belong to it
+        touches_mask[src[touches_mask[dst]]] = True
+    groups += _components(novel & (labels != "") & ~touches_mask, src, dst, np.ones(len(src), bool), n)
+    groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
-    groups: dict[int, list[int]] = {}
-    for i in idx:
-        groups.setdefault(int(component[i]), []).append(int(i))
-    order = sorted(groups.values(), key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     defects = []
-    for k, core in enumerate(order):
+    for k, core in enumerate(groups):
         core_arr = np.array(core)
         neighbors = dst[np.isin(src, core_arr)]
         sites = sorted(set(core) | set(int(j) for j in neighbors))
-        center_A = atoms.positions_A[core_arr].mean(axis=0)
-        center_px = atoms.positions_px[core_arr].mean(axis=0)
-        label = "+".join(sorted(str(labels[i]) for i in core))
+        label = UNKNOWN if novel[core_arr[0]] else "+".join(sorted(str(labels[i]) for i in core))
         prob = float(np.nanmin(atoms.prob[core_arr])) if np.isfinite(atoms.prob[core_arr]).any() else float("nan")
-        defects.append(Defect(id=k, label=label, center_A=center_A, center_px=center_px,
+        defects.append(Defect(id=k, label=label, center_A=atoms.positions_A[core_arr].mean(axis=0),
+                              center_px=atoms.positions_px[core_arr].mean(axis=0),
                               core_ids=[int(atoms.ids[i]) for i in core],
                               site_ids=[int(atoms.ids[i]) for i in sites], prob=prob,
                               uncertain=bool(uncertain[core_arr].any())))
     return defects
+
+
+def _components(member: np.ndarray, src: np.ndarray, dst: np.ndarray, joins: np.ndarray, n: int) -> list[list[int]]:
+    """Connected groups (node index lists) of the ``member`` nodes over the edges where ``joins`` holds."""
+    idx = np.flatnonzero(member)
+    if len(idx) == 0:
+        return []
+    both = member[src] & member[dst] & joins
+    adjacency = coo_matrix((np.ones(int(both.sum())), (src[both], dst[both])), shape=(n, n))
+    _, component = connected_components(adjacency, directed=False)
+    groups: dict[int, list[int]] = {}
+    for i in idx:
+        groups.setdefault(int(component[i]), []).append(int(i))
+    return list(groups.values())
 
 
 def defect_counts(defects: list[Defect]) -> dict[str, int]:

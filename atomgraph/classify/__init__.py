@@ -35,7 +35,7 @@ from .model import NodeClassifier, read_classifier
 
 log = logging.getLogger(__name__)
 
-__all__ = ["classify", "load_classifier", "predict_proba", "Classifier"]
+__all__ = ["classify", "load_classifier", "predict_proba", "predict_with_descriptors", "novelty_stats", "Classifier"]
 
 
 @dataclass
@@ -86,17 +86,42 @@ def predict_proba(clf: Classifier, graph, *, calibrated: bool = True) -> np.ndar
     ``calibrated``: divide the logits by the model's temperature (fitted on held-out simulations), so a
     probability of 0.9 is right about nine times in ten on data like those.
     """
+    return predict_with_descriptors(clf, graph, calibrated=calibrated)[0]
+
+
+def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities as :func:`predict_proba`, node descriptors (N, D) of :func:`novelty.node_descriptors`) from
+    one forward pass."""
+    from .novelty import context_features, node_descriptors
+
     atoms = graph.atoms
     labels = clf.labels
     if len(atoms) == 0:
-        return np.zeros((0, len(labels) + 1), np.float32)
+        return np.zeros((0, len(labels) + 1), np.float32), np.zeros((0, 0), np.float32)
     x, edge_index, edge_attr = encode(graph, clf.meta)
     allowed = allowed_mask(atoms, clf.meta, site_roles(graph))
     temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
-    with torch.inference_mode():
-        logits = clf.net(torch.from_numpy(x), torch.from_numpy(edge_index), torch.from_numpy(edge_attr))
-        logits = (logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
-        return torch.softmax(logits, dim=1).numpy()
+    logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr, context_features(clf.meta))
+    logits = torch.from_numpy(logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
+    return torch.softmax(logits, dim=1).numpy(), descriptors
+
+
+@functools.lru_cache(maxsize=8)
+def _classifier_sha(path: str, mtime: float) -> str | None:
+    from ..weights import read_card
+
+    try:
+        return read_card(Path(path)).get("sha256")
+    except AtomgraphInputError:
+        return None
+
+
+def novelty_stats(clf: Classifier):
+    """The classifier's novelty statistics (:func:`atomgraph.classify.novelty.load_novelty`), or None."""
+    from .novelty import load_novelty
+
+    return load_novelty(clf.path, _classifier_sha(clf.path, os.path.getmtime(clf.path)))
 
 
 def given_elements(atoms: AtomTable) -> bool:
@@ -202,8 +227,10 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     -------
     AtomGraph
         A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
-        ``extra['uncertain']``. Given elements (coordinate input) are kept; a locator's element guess is replaced
-        where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the vacancy label
+        ``extra['uncertain']``, ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
+        model has no novelty statistics) and ``extra['novel']`` (novelty > 1; the label stays the best known one,
+        see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
+        guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the vacancy label
         becomes a vacancy node (element ``''``).
 
     Examples
@@ -220,8 +247,15 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
     graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config, not a name lookup
+    stats = novelty_stats(clf)
     with inference_threads():
-        probs = predict_proba(clf, graph)
+        probs, descriptors = predict_with_descriptors(clf, graph)
+        if stats is not None and len(graph.atoms) and stats.center.shape[0] != descriptors.shape[1]:
+            log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
+                        "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
+            stats = None
+        novelty = (stats.score(descriptors, given=given_elements(graph.atoms)) if stats is not None
+                   else np.full(len(probs), np.nan, np.float32))
     atoms = graph.atoms.copy()
     labels = clf.labels
     given = given_elements(atoms)
@@ -238,6 +272,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
             atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
     atoms.extra["uncertain"] = uncertain
+    atoms.extra["novelty"] = novelty.astype(float)
+    atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
     from .data import vacancy_labels
 
     emptied = np.isin(atoms.label.astype(str), vacancy_labels(clf.meta)) & ~atoms.vacancy

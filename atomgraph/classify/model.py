@@ -84,11 +84,17 @@ class NodeClassifier(nn.Module):
         self.input_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.input_std.copy_(torch.as_tensor(np.maximum(std, 1e-3), dtype=torch.float32))
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+    def embed_nodes(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        """(N, hidden) node embeddings after the last message-passing layer (what the head reads); rotation-,
+        mirror- and translation-invariant like the logits. The novelty score (:mod:`atomgraph.classify.novelty`)
+        measures distances in this space."""
         h = self.embed((x - self.input_mean) / self.input_std)
         for conv in self.convs:
             h = conv(h, edge_index, edge_attr)
-        return self.head(h)
+        return h
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed_nodes(x, edge_index, edge_attr))
 
 
 def save_model(model: NodeClassifier, path: str | Path, meta: dict, card: dict | None = None,

@@ -1,7 +1,7 @@
 """The ``atomgraph`` command.
 
 Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, adapt, evaluate, train, models,
-demo, track, watch.
+demo, track, watch, discover.
 User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
 an internal error: one line and exit 1 (``--debug`` shows the traceback).
 """

@@ -285,6 +285,12 @@ def format_report(report: dict) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..io.safe_write import check_writable
 
+    if args.stage == "novelty":
+        from .novelty_commands import train_novelty_command
+
+        return train_novelty_command(args)
+    if args.config is None or args.output is None:
+        raise AtomgraphInputError(f"train {args.stage} needs --config and -o")
     if args.minutes is not None and not args.minutes > 0:
         raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
     if args.stage == "model":
@@ -326,6 +332,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 def _card_headline(card: dict) -> str:
     """One line of a model card's held-out metrics."""
     metrics = card.get("metrics") or {}
+    if card.get("kind") == "novelty":
+        flagged = (card.get("threshold_set") or {}).get("flagged_novel", {})
+        return "novelty statistics; known nodes flagged on held-out simulations: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in flagged.items())
     if "standard" in metrics:
         std = metrics["standard"]
         return (f"classes {', '.join(card.get('classes', []))}; at {std.get('dose_e_per_A2', 0):.0e} e/Å²: "

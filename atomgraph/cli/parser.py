@@ -19,6 +19,7 @@ from .commands import (
     cmd_simulate,
     cmd_train,
 )
+from .novelty_commands import cmd_discover
 
 
 class _Parser(argparse.ArgumentParser):
@@ -197,15 +198,33 @@ def _add_model_commands(sub) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train a locator, a classifier, or a whole model folder on simulated data")
-    p.add_argument("stage", choices=["locator", "classifier", "model"],
-                   help="model: locator + classifier (with calibration) into a model folder, resumable")
-    p.add_argument("--config", required=True, help="material config .yaml (or a built-in name)")
+    p.add_argument("stage", choices=["locator", "classifier", "model", "novelty"],
+                   help="model: locator + classifier (with calibration) into a model folder, resumable; novelty: "
+                        "the novelty statistics of an existing model (--model), written beside its classifier")
+    p.add_argument("--config", default=None, help="material config .yaml (or a built-in name); not for novelty")
+    p.add_argument("--model", default=None, help="novelty: bundled model name, model folder or classifier file")
+    p.add_argument("--graphs", type=_positive(int), default=240,
+                   help="novelty: simulated graphs to fit on (half as many more set the thresholds; default 240)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--minutes", type=float, default=None,
                    help="wall-clock budget (default: locator about 14 min by steps, classifier 10 min; for a model: "
                         "the classifier's)")
-    common(p, "weights file (.safetensors; a .json model card is written beside it), or the model folder")
+    p.add_argument("-o", "--output", default=None,
+                   help="weights file (.safetensors; a .json model card is written beside it), or the model folder "
+                        "(required, except for novelty: default beside the classifier)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (novelty)")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("discover", help="novel (never trained) structures over many frames, clustered, with galleries")
+    p.add_argument("frames", nargs="+", metavar="FRAME", help="image files (stacks: every frame)")
+    model_and_pixel_size(p, "Å/px for every file (default: each file's calibration)")
+    p.add_argument("--min-cluster-size", type=_positive(int), default=None,
+                   help="HDBSCAN min_cluster_size (default: 3, or 1 %% of the groups, at most 25)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    common(p, "output folder: clusters.csv groups.csv frames.csv cluster_<k>.png")
+    p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("models", help="bundled models and their cards")
     p.add_argument("--json", action="store_true", help="print the full cards as JSON")

@@ -100,6 +100,10 @@ class DefectConfig(Section):
     role: str | None = None
     """Sublattice role the recipe is restricted to (``A`` or ``B`` in a honeycomb); any role the recipe allows
     when absent."""
+    line_sites: PositiveRange | None = None
+    """TMD chalcogen_line_vacancy: empty sites in the row (an integer range; default 3-6)."""
+    neighbor_shift_A: NonNegativeRange | None = None
+    """TMD chalcogen_line_vacancy: metal columns next to the row move this far toward its axis, Å (default 0)."""
 
     @model_validator(mode="after")
     def _count_or_fraction(self) -> DefectConfig:

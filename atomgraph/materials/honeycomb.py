@@ -17,6 +17,9 @@ Recipes
     the truth has an empty site with the defect label. ``role: A`` or ``role: B`` on the defect entry restricts it
     to one sublattice (in hBN: A holds B, B holds N). The three neighbors are displaced by ``neighbor_jitter_A``
     (rms, per axis, Å) when given.
+``stone_wales``, ``dopant_dimer``, ``dopant_trimer``
+    Structures the bundled models never saw, for measuring novelty (``benchmarks/bench_novelty.py``): a 55-77 bond
+    rotation, two adjacent dopants (a Si dimer in a divacancy), three dopants around an empty site (a Si trimer).
 """
 
 from __future__ import annotations
@@ -136,4 +139,101 @@ def vacancy(structure, column: int, spec: DefectConfig, rng: np.random.Generator
     return True
 
 
-RECIPES = {"substitution": substitution, "divacancy_center": divacancy_center, "vacancy": vacancy}
+def _pair(structure, column: int, rng: np.random.Generator, bond_A: float) -> tuple[int, int] | None:
+    """A column and one random neighbor, both threefold and untouched (atom indices), or None."""
+    neighbors = _neighbors(structure, column, bond_A)
+    if len(neighbors) != 3:
+        return None
+    partner = int(rng.choice(neighbors))
+    if len(_neighbors(structure, partner, bond_A)) != 3:
+        return None
+    (i,) = structure.atoms_in_column(column)
+    (j,) = structure.atoms_in_column(partner)
+    if structure.touched[[i, j]].any():
+        return None
+    return int(i), int(j)
+
+
+def _mark_shell(structure, columns: np.ndarray) -> None:
+    """Mark the atoms of ``columns`` touched (kept apart from other defects; labels unchanged)."""
+    for c in columns:
+        structure.touched[structure.atoms_in_column(int(c))] = True
+
+
+@recipe(roles=ROLES)
+def stone_wales(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """Stone-Wales (55-77) defect: one bond rotated by 90° about its midpoint; the two rotated atoms get
+    ``spec.label`` and sit ``projected_bond_A`` apart (default 1.32 Å, the relaxed central bond)."""
+    bond = material.bond_A
+    pair = _pair(structure, column, rng, bond)
+    if pair is None:
+        return False
+    i, j = pair
+    mid = 0.5 * (structure.positions[i, :2] + structure.positions[j, :2])
+    d = structure.positions[j, :2] - structure.positions[i, :2]
+    turned = np.array([-d[1], d[0]]) / np.linalg.norm(d)
+    half = 0.5 * (spec.projected_bond_A or Range(1.32)).draw(rng)
+    structure.positions[i, :2] = mid - half * turned
+    structure.positions[j, :2] = mid + half * turned
+    structure.labels[[i, j]] = spec.label
+    structure.touched[[i, j]] = True
+    _mark_shell(structure, np.union1d(_neighbors(structure, column, bond), _neighbors(structure, int(
+        structure.column[j]), bond)))
+    return True
+
+
+@recipe(roles=ROLES)
+def dopant_dimer(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """Two adjacent host atoms replaced by ``spec.element`` (default Si), pushed apart along their bond to a
+    projected distance ``projected_bond_A`` (default 2.2 Å) and ``height_A`` out of plane; both get ``spec.label``."""
+    bond = material.bond_A
+    pair = _pair(structure, column, rng, bond)
+    if pair is None:
+        return False
+    i, j = pair
+    mid = 0.5 * (structure.positions[i, :2] + structure.positions[j, :2])
+    d = structure.positions[j, :2] - structure.positions[i, :2]
+    half = 0.5 * (spec.projected_bond_A or Range(2.2)).draw(rng) * d / np.linalg.norm(d)
+    structure.positions[i, :2], structure.positions[j, :2] = mid - half, mid + half
+    structure.numbers[[i, j]] = atomic_numbers[spec.element or "Si"]
+    structure.positions[[i, j], 2] = float(spec.height_A)
+    structure.labels[[i, j]] = spec.label
+    structure.touched[[i, j]] = True
+    _mark_shell(structure, np.union1d(_neighbors(structure, column, bond), _neighbors(structure, int(
+        structure.column[j]), bond)))
+    return True
+
+
+@recipe(roles=ROLES)
+def dopant_trimer(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """Three dopants around an empty site: the host atom of ``column`` removed (a vacancy dummy with
+    ``spec.label`` kept at the site), its three neighbors replaced by ``spec.element`` (default Si) and pulled in
+    to a triangle of side ``projected_bond_A`` (default 2.3 Å; the lattice's is 2.46 Å), ``height_A`` out of plane."""
+    bond = material.bond_A
+    neighbors = _neighbors(structure, column, bond)
+    if len(neighbors) != 3:
+        return False
+    (c,) = structure.atoms_in_column(column)
+    ring = np.concatenate([structure.atoms_in_column(int(n)) for n in neighbors])
+    if len(ring) != 3 or structure.touched[np.r_[c, ring]].any():
+        return False
+    site = structure.positions[c].copy()
+    radius = (spec.projected_bond_A or Range(2.3)).draw(rng) / np.sqrt(3.0)
+    for k in ring:
+        d = structure.positions[k, :2] - site[:2]
+        structure.positions[k, :2] = site[:2] + radius * d / np.linalg.norm(d)
+    structure.numbers[ring] = atomic_numbers[spec.element or "Si"]
+    structure.positions[ring, 2] = float(spec.height_A)
+    structure.labels[ring] = spec.label
+    structure.touched[ring] = True
+    structure.keep[c] = False
+    structure.touched[c] = True
+    k = structure.add(site, 0, spec.label, str(structure.roles[c]))
+    structure.column[k] = column
+    for n in neighbors:
+        _mark_shell(structure, _neighbors(structure, int(n), bond))
+    return True
+
+
+RECIPES = {"substitution": substitution, "divacancy_center": divacancy_center, "vacancy": vacancy,
+           "stone_wales": stone_wales, "dopant_dimer": dopant_dimer, "dopant_trimer": dopant_trimer}

@@ -11,6 +11,9 @@ Recipes
     One of the two chalcogen atoms of a column removed (label e.g. ``Se1``).
 ``chalcogen_double_vacancy``
     Both removed; the empty site stays in the truth as a vacancy (element empty, label e.g. ``Sevac``).
+``chalcogen_line_vacancy``, ``metal_antisite``
+    Structures the bundled models never saw, for measuring novelty (``benchmarks/bench_novelty.py``): a row of
+    3-6 empty chalcogen sites, a metal atom on a chalcogen site.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ase import Atoms
 from ase.build import mx2
 from ase.data import atomic_numbers
 
-from ..config import DefectConfig, MaterialConfig
+from ..config import DefectConfig, MaterialConfig, Range
 from ..errors import AtomgraphInputError
 from .recipes import recipe
 
@@ -90,8 +93,92 @@ def chalcogen_double_vacancy(structure, column: int, spec: DefectConfig, rng: np
     return True
 
 
+def _empty_chalcogen_site(structure, column: int, label: str) -> None:
+    """Remove both chalcogens of ``column`` and keep a vacancy dummy (Z = 0) labeled ``label`` at the site."""
+    atoms = structure.atoms_in_column(column)
+    site = structure.positions[atoms].mean(axis=0)
+    structure.keep[atoms] = False
+    structure.touched[atoms] = True
+    k = structure.add(site, 0, label, "chalcogen")
+    structure.column[k] = column
+
+
+def _line_columns(structure, column: int, n_sites: int, rng: np.random.Generator, material) -> list[int] | None:
+    """``n_sites`` full, untouched chalcogen columns in a straight row from ``column`` along a random lattice vector
+    (consecutive sites one lattice constant apart), or None when the row leaves the lattice or meets a defect."""
+    from scipy.spatial import cKDTree
+
+    a = float(material.settings.lattice.a_A)
+    tree = getattr(structure, "_lattice_tree", None) or cKDTree(structure.positions[:, :2].copy())
+    structure._lattice_tree = tree
+    start = structure.positions[structure.atoms_in_column(column), :2].mean(axis=0)
+    near = [i for i in tree.query_ball_point(start, 1.05 * a) if structure.roles[i] == "chalcogen"
+            and 0.95 * a < np.linalg.norm(structure.positions[i, :2] - start)]
+    if not near:
+        return None
+    step = structure.positions[near[int(rng.integers(len(near)))], :2] - start
+    out = []
+    for k in range(n_sites):
+        hits = [i for i in tree.query_ball_point(start + k * step, 0.3) if i < len(structure.keep)]
+        cols = {int(structure.column[i]) for i in hits if structure.roles[i] == "chalcogen"}
+        if len(cols) != 1:
+            return None
+        c = cols.pop()
+        atoms = structure.atoms_in_column(c)
+        if len(atoms) != 2 or structure.touched[atoms].any():
+            return None
+        out.append(c)
+    return out
+
+
+@recipe(roles=("chalcogen",))
+def chalcogen_line_vacancy(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """A row of ``line_sites`` (default 3-6) consecutive empty chalcogen sites along a lattice vector (both atoms of
+    each removed, a vacancy dummy labeled ``spec.label`` kept at each site); the metal columns next to the row move
+    ``neighbor_shift_A`` (default 0) toward the row's axis, as the lattice contracts around real line vacancies."""
+    n_sites = (spec.line_sites or Range(3, 6)).draw_int(rng)
+    cols = _line_columns(structure, column, max(int(n_sites), 2), rng, material)
+    if cols is None:
+        return False
+    sites = np.array([structure.positions[structure.atoms_in_column(c), :2].mean(axis=0) for c in cols])
+    axis = (sites[-1] - sites[0]) / np.linalg.norm(sites[-1] - sites[0])
+    shift = (spec.neighbor_shift_A or Range(0.0)).draw(rng)
+    from . import neighbor_columns
+
+    metals = set()
+    for c in cols:
+        metals.update(int(m) for m in neighbor_columns(structure, c, 1.2 * material.bond_A))
+    for c in cols:
+        _empty_chalcogen_site(structure, c, spec.label)
+    for m in metals:
+        atoms = structure.atoms_in_column(m)
+        d = structure.positions[atoms[0], :2] - sites[0]
+        across = d - np.dot(d, axis) * axis
+        structure.positions[atoms, :2] -= shift * across / max(np.linalg.norm(across), 1e-9)
+        structure.touched[atoms] = True
+    return True
+
+
+@recipe(roles=("chalcogen",))
+def metal_antisite(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
+    """A metal atom (``spec.element``, default the host metal) on a chalcogen site: both chalcogens removed, one
+    metal atom at the column center in the metal plane, labeled ``spec.label``."""
+    atoms = structure.atoms_in_column(column)
+    if len(atoms) != 2:
+        return False
+    site = structure.positions[atoms].mean(axis=0)
+    structure.keep[atoms] = False
+    structure.touched[atoms] = True
+    element = spec.element or material.settings.lattice.host["metal"]
+    k = structure.add(site, atomic_numbers[element], spec.label, "chalcogen")
+    structure.column[k] = column
+    return True
+
+
 RECIPES = {
     "metal_substitution": metal_substitution,
     "chalcogen_single_vacancy": chalcogen_single_vacancy,
     "chalcogen_double_vacancy": chalcogen_double_vacancy,
+    "chalcogen_line_vacancy": chalcogen_line_vacancy,
+    "metal_antisite": metal_antisite,
 }

@@ -1,0 +1,234 @@
+"""Novelty: how far each node's local structure is from everything the classifier was trained on.
+
+The class probabilities say which known label fits a node best; they cannot say that none fits (a Si dimer comes out
+``Si4`` with probability 1). The novelty score is separate from them:
+
+1. **Descriptor** per node (:func:`node_descriptors`): the GNN's last node embedding (``hidden`` numbers: what the
+   head reads, so it carries the whole receptive field) concatenated with the node's own standardized input
+   features (the lattice model's residuals, bond statistics, occupancy of expected neighbor sites) and the mean over
+   its bonded neighbors of their species evidence and intensity (:func:`context_features`). A supervised embedding
+   may collapse an unseen structure onto a known class; the input features help keep it apart (variants compared in
+   ``benchmarks/README.md``).
+2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per label and input kind (atoms located in an image,
+   or a coordinate file with given elements: their features differ, and one Gaussian over both was too wide to see
+   a column placed on an empty site) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
+   background (false atoms, unlabeled empty sites) gets none: it is what the classifier rejects, and a broad
+   catch-all Gaussian there absorbed unseen structures (measured: the Si of a dimer sat inside it).
+3. **Score**: per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A
+   threshold is a high quantile of its own class's distances on *other* held-out simulations (:data:`QUANTILES`),
+   so ``novelty > 1`` (``novel``) is outside what every known class does, and a known node exceeds it at most at
+   the quantile's rate (host 0.5 %, defect labels 2 %).
+
+The statistics live beside the classifier as ``novelty-<material>.safetensors`` (arrays) with a JSON card
+(:func:`novelty_path`); no pickle. A model without them still classifies; its nodes get ``novelty`` NaN and
+``novel`` 0 (:func:`load_novelty` returns None and logs why once).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+#: quantile of its own class's held-out distances each class's threshold sits at, by kind of class
+QUANTILES = {"host": 0.995, "defect": 0.98, "background": 0.99}
+BACKGROUND_ATOM, BACKGROUND_VACANCY = "(false atom)", "(empty site)"
+GIVEN_SUFFIX = " (given elements)"   # classes fitted on coordinate files (exact elements) rather than located atoms
+VARIANCE_FLOOR = 1e-3   # added to every class covariance's diagonal, in units of the global feature variance
+
+
+@dataclass
+class NoveltyStats:
+    """Per-class Gaussians over node descriptors and their thresholds.
+
+    Attributes
+    ----------
+    classes : names of the Gaussians: the labels as read from located atoms, then the labels as read from
+        coordinate files (``<label> (given elements)``: exact elements, no locator evidence, often no intensity).
+    center, scale : (D,) global standardization of the descriptor.
+    mean : (C, D) class means (standardized descriptor).
+    whiten : (C, D, D) per class ``W`` with ``W W^T = Sigma^-1``: distance = ``|(z - mean) @ W|``.
+    threshold : (C,) Mahalanobis distance at each class's held-out quantile.
+    meta : card-like dict (classifier sha256, counts, quantiles, held-out rates).
+    """
+
+    classes: list[str]
+    center: np.ndarray
+    scale: np.ndarray
+    mean: np.ndarray
+    whiten: np.ndarray
+    threshold: np.ndarray
+    meta: dict
+
+    def distances(self, descriptors: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
+        """(N, C) Mahalanobis distance of every node to every class (standardized descriptor units); ``use`` (C,)
+        bool: only those classes (columns in class order)."""
+        use = np.ones(len(self.classes), bool) if use is None else np.asarray(use, bool)
+        z = torch.from_numpy(((np.asarray(descriptors, np.float32) - self.center) / self.scale).astype(np.float32))
+        with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
+            centered = z[None] - torch.from_numpy(self.mean[use])[:, None]   # machine those made this 100x slower
+            whiten = torch.from_numpy(np.ascontiguousarray(self.whiten[use]))
+            return torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T.numpy()
+
+    def score(self, descriptors: np.ndarray, given: bool | None = None) -> np.ndarray:
+        """(N,) novelty: min over classes of distance / threshold (> 1: outside every known class).
+
+        ``given``: the graph's elements are facts (a coordinate file) -> only the classes fitted on such graphs;
+        False (located atoms) -> only those fitted on located atoms; None -> all.
+        """
+        if len(descriptors) == 0:
+            return np.zeros(0, np.float32)
+        use = np.ones(len(self.classes), bool)
+        if given is not None:
+            mine = np.array([name.endswith(GIVEN_SUFFIX) == given for name in self.classes])
+            use = mine if mine.any() else use
+        return (self.distances(descriptors, use) / self.threshold[use]).min(axis=1)
+
+
+def context_features(meta: dict) -> list[int]:
+    """Indices of the node inputs whose mean over the bonded neighbors joins the descriptor: the species evidence
+    and the relative intensity (what a node is bonded to: a Si bonded to a Si, which no training structure has)."""
+    return [k for k, name in enumerate(meta["node_features"]) if name.startswith("species_")
+            or name == "intensity_rel"]
+
+
+def node_descriptors(net, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray,
+                     context: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(logits (N, L + 1), descriptors (N, hidden + F + len(context))) of one graph's encoded inputs, in one forward
+    pass.
+
+    The descriptor is the GNN's last node embedding, the node's standardized input features, and the mean over its
+    bonded neighbors of the standardized inputs listed in ``context`` (:func:`context_features`).
+    """
+    with torch.inference_mode():
+        xt = torch.from_numpy(x)
+        ei = torch.from_numpy(edge_index)
+        h = net.embed_nodes(xt, ei, torch.from_numpy(edge_attr))
+        logits = net.head(h)
+        raw = (xt - net.input_mean) / net.input_std
+        parts = [h, raw]
+        if context:
+            own = raw[:, context]
+            around = torch.zeros_like(own).index_add_(0, ei[1], own[ei[0]])
+            degree = torch.zeros(len(raw)).index_add_(0, ei[1], torch.ones(ei.shape[1])).clamp(min=1.0)
+            parts.append(around / degree[:, None])
+        return logits.numpy(), torch.cat(parts, dim=1).numpy()
+
+
+def class_kind(name: str, host_labels: list[str]) -> str:
+    """``host``, ``defect`` or ``background`` (which quantile of :data:`QUANTILES` applies)."""
+    name = name.removesuffix(GIVEN_SUFFIX)
+    if name in (BACKGROUND_ATOM, BACKGROUND_VACANCY):
+        return "background"
+    return "host" if name in host_labels else "defect"
+
+
+def fit_gaussians(descriptors: np.ndarray, classes: np.ndarray, names: list[str], min_nodes: int = 20
+                  ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Global standardization and a Ledoit-Wolf Gaussian per class with at least ``min_nodes`` nodes.
+
+    Returns (kept class names, center (D,), scale (D,), mean (C, D), whiten (C, D, D)).
+    """
+    from sklearn.covariance import ledoit_wolf
+
+    center = descriptors.mean(0)
+    scale = np.maximum(descriptors.std(0), 1e-3)
+    z = (descriptors - center) / scale
+    kept, means, whitens = [], [], []
+    for c, name in enumerate(names):
+        if not name:   # a class without a Gaussian (background)
+            continue
+        zc = z[classes == c]
+        if len(zc) < min_nodes:
+            log.warning("novelty: class %s has %d nodes (< %d): no Gaussian for it", name, len(zc), min_nodes)
+            continue
+        cov, _ = ledoit_wolf(zc)
+        cov = cov + VARIANCE_FLOOR * np.eye(len(cov))
+        whiten = np.linalg.cholesky(np.linalg.inv(cov))   # L L^T = Sigma^-1, |(z - mu) L| = Mahalanobis
+        kept.append(name)
+        means.append(zc.mean(0))
+        whitens.append(whiten)
+    return (kept, center.astype(np.float32), scale.astype(np.float32), np.array(means, np.float32),
+            np.array(whitens, np.float32))
+
+
+def class_thresholds(distances: np.ndarray, classes: np.ndarray, kinds: list[str]) -> np.ndarray:
+    """Per class, the :data:`QUANTILES` quantile (by kind) of that class's own held-out distances to it."""
+    out = np.empty(len(kinds), np.float32)
+    for c, kind in enumerate(kinds):
+        own = distances[classes == c, c]
+        out[c] = float(np.quantile(own, QUANTILES[kind])) if len(own) else float(np.median(distances[:, c]))
+    return out
+
+
+def novelty_path(classifier_path: str | Path) -> Path:
+    """Where a classifier's novelty statistics live: ``novelty-<name>.safetensors`` beside
+    ``classifier-<name>.safetensors`` (any other weights file: ``<stem>-novelty.safetensors``)."""
+    path = Path(classifier_path)
+    stem = path.stem
+    name = "novelty-" + stem[len("classifier-"):] if stem.startswith("classifier-") else f"{stem}-novelty"
+    return path.with_name(name + ".safetensors")
+
+
+def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> dict:
+    """Write the statistics (arrays as safetensors, class names and meta in its header) and a card beside them."""
+    from ..io.model_files import write_model
+
+    tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(stats, name)))
+               for name in ("center", "scale", "mean", "whiten", "threshold")}
+    header = {"novelty": {"classes": stats.classes, "version": 1}, "meta": stats.meta}
+    card = {"name": Path(path).stem, "kind": "novelty", **stats.meta}
+    return write_model(path, tensors, header, card, force)
+
+
+def read_novelty(path: str | Path) -> NoveltyStats:
+    """Statistics written by :func:`save_novelty` (``ValueError`` for a file that is not one)."""
+    from ..io.model_files import read_model
+
+    state, header = read_model(path)
+    if "novelty" not in header:
+        raise ValueError("not a novelty statistics file")
+    arrays = {k: state[k].numpy() for k in ("center", "scale", "mean", "whiten", "threshold")}
+    return NoveltyStats(classes=list(header["novelty"]["classes"]), meta=header.get("meta", {}), **arrays)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: str, mtime: float) -> NoveltyStats | None:
+    try:
+        stats = read_novelty(path)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        log.warning("novelty statistics %s unreadable (%s): novelty not scored", path, exc)
+        return None
+    return stats
+
+
+@functools.lru_cache(maxsize=8)
+def _note_missing(classifier_path: str) -> None:
+    log.warning("no novelty statistics for %s: novelty is NaN, no node is marked novel (fit them with "
+                "'atomgraph train novelty --model MODEL')", classifier_path)
+
+
+def load_novelty(classifier_path: str | Path, sha256: str | None = None) -> NoveltyStats | None:
+    """The novelty statistics of a classifier (cached), or None when there are none (noted once in the log).
+
+    ``sha256``: the classifier's; statistics fitted for other weights (the classifier was retrained since) are
+    ignored with a warning.
+    """
+    path = novelty_path(classifier_path)
+    if not path.is_file():
+        _note_missing(str(classifier_path))
+        return None
+    stats = _cached(str(path), os.path.getmtime(path))
+    if stats is not None and sha256 and stats.meta.get("classifier_sha256") not in (None, sha256):
+        log.warning("novelty statistics %s were fitted for other classifier weights: novelty not scored "
+                    "(refit with 'atomgraph train novelty')", path)
+        return None
+    return stats

@@ -1,0 +1,190 @@
+"""Novelty (issue 13): the held-out defect recipes, the novelty score and its statistics file, unknown defects,
+``atomgraph train novelty`` and ``atomgraph discover``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atomgraph import simulate
+from atomgraph.classify import classify
+from atomgraph.classify.novelty import (
+    NoveltyStats,
+    fit_gaussians,
+    novelty_path,
+    read_novelty,
+    save_novelty,
+)
+from atomgraph.cli import main
+from atomgraph.config import load_config
+from atomgraph.weights import WEIGHTS_DIR
+
+
+def with_defects(base: str, entries: list[dict], keep_known: bool = False) -> dict:
+    cfg = load_config(base)
+    cfg["name"] = f"{cfg['name']}-test"
+    if not keep_known:
+        cfg["defects"] = []
+    for entry in entries:
+        cfg["labels"].append(entry["label"])
+        cfg["defects"].append(entry)
+    return cfg
+
+
+def truth_of(cfg: dict, seed: int = 0):
+    return simulate(cfg, size=384, pixel_size_A=0.1, dose=1e5, seed=seed, distort=False).truth
+
+
+# ------------------------------------------------------------------------------------------------------ recipes
+def test_stone_wales_rotates_one_bond_by_90_degrees():
+    truth = truth_of(with_defects("graphene-si", [{"label": "SW", "recipe": "stone_wales", "count": 1,
+                                                   "projected_bond_A": 1.32}]))
+    sw = truth.positions_A[truth.label == "SW"]
+    assert len(sw) == 2
+    assert np.linalg.norm(sw[0] - sw[1]) == pytest.approx(1.32, abs=0.02)
+    host = truth.positions_A[truth.label == "C"]
+    mid = sw.mean(0)
+    # the two original sites are now empty: no carbon within 0.5 Å of where they were (1.0 Å from the new atoms)
+    d = np.linalg.norm(host - mid, axis=1)
+    assert np.sort(d)[0] > 1.2  # nearest host atom is a ring neighbor, not an unrotated partner
+
+
+def test_dopant_dimer_and_trimer_replace_adjacent_hosts_by_silicon():
+    cfg = with_defects("graphene-si", [
+        {"label": "Sidimer", "recipe": "dopant_dimer", "element": "Si", "count": 1, "projected_bond_A": 2.2},
+        {"label": "Sitrimer", "recipe": "dopant_trimer", "element": "Si", "count": 1, "projected_bond_A": 2.3}])
+    truth = truth_of(cfg)
+    dimer = truth.label == "Sidimer"
+    assert list(truth.element[dimer]) == ["Si", "Si"]
+    assert np.linalg.norm(np.diff(truth.positions_A[dimer], axis=0)) == pytest.approx(2.2, abs=0.02)
+    trimer = truth.label == "Sitrimer"
+    assert sorted(truth.element[trimer]) == ["", "Si", "Si", "Si"]
+    site = truth.positions_A[trimer & truth.vacancy][0]
+    si = truth.positions_A[trimer & ~truth.vacancy]
+    assert np.linalg.norm(si - site, axis=1) == pytest.approx([2.3 / np.sqrt(3)] * 3, abs=0.02)
+
+
+def test_line_vacancy_empties_consecutive_chalcogen_sites_in_a_row():
+    cfg = with_defects("mose2-w", [{"label": "Seline", "recipe": "chalcogen_line_vacancy", "count": 1,
+                                    "line_sites": 4}])
+    truth = truth_of(cfg, seed=3)
+    sites = truth.positions_A[truth.label == "Seline"]
+    assert len(sites) == 4 and truth.vacancy[truth.label == "Seline"].all()
+    steps = np.diff(sites[np.argsort(sites @ (sites[-1] - sites[0]))], axis=0)
+    assert np.linalg.norm(steps, axis=1) == pytest.approx([3.29] * 3, abs=0.05)
+    assert np.abs(np.cross(steps[0], steps[1])) < 0.05   # collinear
+
+
+def test_metal_antisite_puts_a_metal_atom_on_a_chalcogen_site():
+    truth = truth_of(with_defects("mose2-w", [{"label": "MoSe", "recipe": "metal_antisite", "count": 2}]))
+    antisite = truth.label == "MoSe"
+    assert antisite.sum() == 2 and list(truth.element[antisite]) == ["Mo", "Mo"]
+    metals = truth.positions_A[truth.label == "Mo"]
+    d = np.linalg.norm(metals[None] - truth.positions_A[antisite][:, None], axis=2).min(1)
+    assert (d > 1.5).all()   # on the chalcogen sublattice, one bond (1.9 Å) from the nearest metal
+
+
+# ------------------------------------------------------------------------------------------------ score & file
+def test_gaussian_score_separates_outliers_and_survives_a_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, (2000, 6))
+    b = rng.normal(5, 0.5, (500, 6))
+    x, cls = np.vstack([a, b]), np.r_[np.zeros(2000, int), np.ones(500, int)]
+    kept, center, scale, mean, whiten = fit_gaussians(x, cls, ["host", "dopant"])
+    stats = NoveltyStats(kept, center, scale, mean, whiten, np.ones(2, np.float32), {"material": "toy"})
+    d = stats.distances(x)
+    stats.threshold = np.array([np.quantile(d[cls == 0, 0], 0.99), np.quantile(d[cls == 1, 1], 0.99)], np.float32)
+    fresh = np.vstack([rng.normal(0, 1, (1000, 6)), rng.normal(5, 0.5, (1000, 6))])
+    assert np.mean(stats.score(fresh) > 1) < 0.03
+    outliers = rng.normal(0, 1, (200, 6)) + np.array([0, 0, 12, 0, 0, 0])
+    assert np.mean(stats.score(outliers) > 1) > 0.95
+    save_novelty(stats, tmp_path / "novelty-toy.safetensors")
+    back = read_novelty(tmp_path / "novelty-toy.safetensors")
+    assert back.classes == ["host", "dopant"] and back.meta["material"] == "toy"
+    np.testing.assert_allclose(back.score(outliers), stats.score(outliers), rtol=1e-5)
+
+
+def test_novelty_file_sits_beside_the_classifier():
+    assert novelty_path("x/classifier-ws2-mo.safetensors") == Path("x/novelty-ws2-mo.safetensors")
+    assert novelty_path("x/my.safetensors") == Path("x/my-novelty.safetensors")
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "novelty-graphene-si.safetensors").is_file(),
+                    reason="bundled novelty statistics not fitted")
+def test_classify_scores_novelty_and_a_model_without_statistics_gives_nan(tmp_path):
+    from atomgraph.classify.data import coordinate_file_like
+
+    sim = simulate("graphene-si", size=256, pixel_size_A=0.1, seed=2)
+    coords = coordinate_file_like(sim.truth, np.random.default_rng(0), sigma_A=0.03, keep_intensity=True)
+    graph = classify(coords, "graphene-si")
+    novelty = graph.atoms.extra["novelty"]
+    assert np.isfinite(novelty).all() and np.mean(graph.atoms.extra["novel"]) < 0.02
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(WEIGHTS_DIR / f"classifier-graphene-si{suffix}", folder / f"classifier-graphene-si{suffix}")
+    bare = classify(coords, str(folder / "classifier-graphene-si.safetensors"))
+    assert np.isnan(bare.atoms.extra["novelty"]).all() and not bare.atoms.extra["novel"].any()
+    assert list(bare.atoms.label) == list(graph.atoms.label)
+
+
+# ------------------------------------------------------------------------------------------------------ defects
+def test_novel_nodes_form_unknown_defects_and_are_not_counted_as_their_label():
+    from atomgraph.defects import UNKNOWN, find_defects
+
+    sim = simulate("graphene-si", size=256, pixel_size_A=0.1, seed=2, counts={"Si3": 2, "Si4": 0})
+    graph = classify(sim.truth.subset(sim.truth.element != ""), "graphene-si")
+    si3 = np.flatnonzero(graph.atoms.label == "Si3")
+    assert len(si3) == 2
+    novel = np.zeros(len(graph.atoms), bool)
+    src, dst = graph.edge_index
+    novel[si3[0]] = True
+    novel[dst[src == si3[0]]] = True                   # the Si and its three neighbors: one connected group
+    graph.atoms.extra["novel"] = novel
+    defects = find_defects(graph, host_labels=["C"])
+    labels = sorted(d.label for d in defects)
+    assert labels == ["Si3", UNKNOWN]
+    unknown = next(d for d in defects if d.label == UNKNOWN)
+    assert len(unknown.core_ids) == 4
+
+
+# ---------------------------------------------------------------------------------------------------------- CLI
+def test_train_novelty_without_model_is_a_usage_error(capsys):
+    assert main(["train", "novelty"]) == 2
+    assert "--model" in capsys.readouterr().err
+
+
+def test_discover_refuses_a_missing_frame_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["discover", str(tmp_path / "nope.npy"), "--model", "graphene-si", "--pixel-size", "0.1",
+                 "-o", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.skipif(not (WEIGHTS_DIR / "novelty-graphene-si.safetensors").is_file(),
+                    reason="bundled novelty statistics not fitted")
+def test_discover_writes_clusters_groups_frames_and_galleries(tmp_path, capsys):
+    cfg = with_defects("graphene-si", [{"label": "Sitrimer", "recipe": "dopant_trimer", "element": "Si",
+                                        "count": 3, "height_A": 1.0}], keep_known=True)
+    paths = []
+    for seed in range(4):
+        path = tmp_path / f"f{seed}.npy"
+        np.save(path, simulate(cfg, size=320, pixel_size_A=0.1, dose=1e5, seed=seed).image)
+        paths.append(str(path))
+    out = tmp_path / "disc"
+    assert main(["discover", *paths, "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(out),
+                 "--min-cluster-size", "3", "--quiet"]) == 0
+    import csv
+
+    def rows(name: str) -> list[dict]:
+        with open(out / name, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    frames, groups = rows("frames.csv"), rows("groups.csv")
+    assert len(frames) == 4 and len(groups) >= 6        # most of the 12 trimers come out as unknown defects
+    clusters = rows("clusters.csv")
+    assert sum(int(c["count"]) for c in clusters) == len(groups)
+    assert any((out / f"cluster_{c['cluster']}.png").is_file() for c in clusters if int(c["cluster"]) >= 0)
