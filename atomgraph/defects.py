@@ -48,7 +48,8 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     Nodes marked novel (``extra['novel']``, :mod:`atomgraph.classify.novelty`) keep their best known label but are
     not counted as that defect: connected novel nodes with a label (host or defect label, vacancy nodes included)
     form one defect labeled :data:`UNKNOWN`, except near a masked region (a novel node within
-    :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there); unlabeled nodes (``''``: judged no lattice column, e.g. a false
+    :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there);
+    unlabeled nodes (``''``: judged no lattice column, e.g. a false
     detection on contamination) stay out of defects as before, novel or not, and appear only as member sites.
 
     Parameters

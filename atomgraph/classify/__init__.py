@@ -230,8 +230,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         ``extra['uncertain']``, ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
         model has no novelty statistics) and ``extra['novel']`` (novelty > 1; the label stays the best known one,
         see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
-        guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the vacancy label
-        becomes a vacancy node (element ``''``).
+        guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the
+        vacancy label becomes a vacancy node (element ``''``).
 
     Examples
     --------
@@ -246,7 +246,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config, not a name lookup
+    graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config
     stats = novelty_stats(clf)
     with inference_threads():
         probs, descriptors = predict_with_descriptors(clf, graph)

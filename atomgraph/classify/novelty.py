@@ -11,7 +11,8 @@ The class probabilities say which known label fits a node best; they cannot say 
    ``benchmarks/README.md``).
 2. **Class-conditional Gaussians** (Lee et al., NeurIPS 2018): per label and input kind (atoms located in an image,
    or a coordinate file with given elements: their features differ, and one Gaussian over both was too wide to see
-   a column placed on an empty site) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh simulations of the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
+   a column placed on an empty site) a mean and a Ledoit-Wolf shrunk covariance, fitted on fresh simulations of
+   the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
    background (false atoms, unlabeled empty sites) gets none: it is what the classifier rejects, and a broad
    catch-all Gaussian there absorbed unseen structures (measured: the Si of a dimer sat inside it).
 3. **Score**: per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A

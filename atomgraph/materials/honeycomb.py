@@ -96,16 +96,12 @@ def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Gene
 def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
     """Remove a host atom and one random neighbor; put ``spec.element`` (default Si) at the center of the pair."""
     bond = material.bond_A
+    pair = _pair(structure, column, rng, bond)
+    if pair is None:
+        return False
+    i, j = pair
+    partner = int(structure.column[j])
     neighbors = _neighbors(structure, column, bond)
-    if len(neighbors) != 3:
-        return False
-    partner = int(rng.choice(neighbors))
-    if len(_neighbors(structure, partner, bond)) != 3:
-        return False
-    (i,) = structure.atoms_in_column(column)
-    (j,) = structure.atoms_in_column(partner)
-    if structure.touched[[i, j]].any():
-        return False
     center = 0.5 * (structure.positions[i] + structure.positions[j])
     structure.keep[[i, j]] = False
     structure.touched[[i, j]] = True
@@ -154,6 +150,23 @@ def _pair(structure, column: int, rng: np.random.Generator, bond_A: float) -> tu
     return int(i), int(j)
 
 
+def _set_pair(structure, pair: tuple[int, int], column: int, label: str, bond_A: float, distance_A: float,
+              turn: bool) -> None:
+    """Place a pair of atoms ``distance_A`` apart about their midpoint, along their bond or turned 90° from it
+    (``turn``), label them and keep their first neighbors apart from other defects."""
+    i, j = pair
+    mid = 0.5 * (structure.positions[i, :2] + structure.positions[j, :2])
+    d = structure.positions[j, :2] - structure.positions[i, :2]
+    u = d / np.linalg.norm(d)
+    if turn:
+        u = np.array([-u[1], u[0]])
+    structure.positions[i, :2], structure.positions[j, :2] = mid - 0.5 * distance_A * u, mid + 0.5 * distance_A * u
+    structure.labels[[i, j]] = label
+    structure.touched[[i, j]] = True
+    _mark_shell(structure, np.union1d(_neighbors(structure, column, bond_A),
+                                      _neighbors(structure, int(structure.column[j]), bond_A)))
+
+
 def _mark_shell(structure, columns: np.ndarray) -> None:
     """Mark the atoms of ``columns`` touched (kept apart from other defects; labels unchanged)."""
     for c in columns:
@@ -168,17 +181,7 @@ def stone_wales(structure, column: int, spec: DefectConfig, rng: np.random.Gener
     pair = _pair(structure, column, rng, bond)
     if pair is None:
         return False
-    i, j = pair
-    mid = 0.5 * (structure.positions[i, :2] + structure.positions[j, :2])
-    d = structure.positions[j, :2] - structure.positions[i, :2]
-    turned = np.array([-d[1], d[0]]) / np.linalg.norm(d)
-    half = 0.5 * (spec.projected_bond_A or Range(1.32)).draw(rng)
-    structure.positions[i, :2] = mid - half * turned
-    structure.positions[j, :2] = mid + half * turned
-    structure.labels[[i, j]] = spec.label
-    structure.touched[[i, j]] = True
-    _mark_shell(structure, np.union1d(_neighbors(structure, column, bond), _neighbors(structure, int(
-        structure.column[j]), bond)))
+    _set_pair(structure, pair, column, spec.label, bond, (spec.projected_bond_A or Range(1.32)).draw(rng), turn=True)
     return True
 
 
@@ -190,17 +193,9 @@ def dopant_dimer(structure, column: int, spec: DefectConfig, rng: np.random.Gene
     pair = _pair(structure, column, rng, bond)
     if pair is None:
         return False
-    i, j = pair
-    mid = 0.5 * (structure.positions[i, :2] + structure.positions[j, :2])
-    d = structure.positions[j, :2] - structure.positions[i, :2]
-    half = 0.5 * (spec.projected_bond_A or Range(2.2)).draw(rng) * d / np.linalg.norm(d)
-    structure.positions[i, :2], structure.positions[j, :2] = mid - half, mid + half
-    structure.numbers[[i, j]] = atomic_numbers[spec.element or "Si"]
-    structure.positions[[i, j], 2] = float(spec.height_A)
-    structure.labels[[i, j]] = spec.label
-    structure.touched[[i, j]] = True
-    _mark_shell(structure, np.union1d(_neighbors(structure, column, bond), _neighbors(structure, int(
-        structure.column[j]), bond)))
+    _set_pair(structure, pair, column, spec.label, bond, (spec.projected_bond_A or Range(2.2)).draw(rng), turn=False)
+    structure.numbers[list(pair)] = atomic_numbers[spec.element or "Si"]
+    structure.positions[list(pair), 2] = float(spec.height_A)
     return True
 
 

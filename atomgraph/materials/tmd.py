@@ -82,25 +82,7 @@ def chalcogen_single_vacancy(structure, column: int, spec: DefectConfig, rng: np
 @recipe(roles=("chalcogen",))
 def chalcogen_double_vacancy(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
     """Remove both chalcogens of a column; keep a vacancy dummy (Z = 0) at the site for the truth."""
-    atoms = structure.atoms_in_column(column)
-    if len(atoms) != 2:
-        return False
-    site = structure.positions[atoms].mean(axis=0)
-    structure.keep[atoms] = False
-    structure.touched[atoms] = True
-    k = structure.add(site, 0, spec.label, "chalcogen")
-    structure.column[k] = column
-    return True
-
-
-def _empty_chalcogen_site(structure, column: int, label: str) -> None:
-    """Remove both chalcogens of ``column`` and keep a vacancy dummy (Z = 0) labeled ``label`` at the site."""
-    atoms = structure.atoms_in_column(column)
-    site = structure.positions[atoms].mean(axis=0)
-    structure.keep[atoms] = False
-    structure.touched[atoms] = True
-    k = structure.add(site, 0, label, "chalcogen")
-    structure.column[k] = column
+    return _refill_column(structure, column, 0, spec.label)
 
 
 def _line_columns(structure, column: int, n_sites: int, rng: np.random.Generator, material) -> list[int] | None:
@@ -149,7 +131,7 @@ def chalcogen_line_vacancy(structure, column: int, spec: DefectConfig, rng: np.r
     for c in cols:
         metals.update(int(m) for m in neighbor_columns(structure, c, 1.2 * material.bond_A))
     for c in cols:
-        _empty_chalcogen_site(structure, c, spec.label)
+        _refill_column(structure, c, 0, spec.label)
     for m in metals:
         atoms = structure.atoms_in_column(m)
         d = structure.positions[atoms[0], :2] - sites[0]
@@ -163,14 +145,20 @@ def chalcogen_line_vacancy(structure, column: int, spec: DefectConfig, rng: np.r
 def metal_antisite(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
     """A metal atom (``spec.element``, default the host metal) on a chalcogen site: both chalcogens removed, one
     metal atom at the column center in the metal plane, labeled ``spec.label``."""
+    element = spec.element or material.settings.lattice.host["metal"]
+    return _refill_column(structure, column, atomic_numbers[element], spec.label)
+
+
+def _refill_column(structure, column: int, z: int, label: str) -> bool:
+    """Remove both chalcogens of a column and put one atom of atomic number ``z`` (0: a vacancy dummy for the
+    truth) at its center, labeled ``label``; False when the column does not hold two atoms."""
     atoms = structure.atoms_in_column(column)
     if len(atoms) != 2:
         return False
     site = structure.positions[atoms].mean(axis=0)
     structure.keep[atoms] = False
     structure.touched[atoms] = True
-    element = spec.element or material.settings.lattice.host["metal"]
-    k = structure.add(site, atomic_numbers[element], spec.label, "chalcogen")
+    k = structure.add(site, z, label, "chalcogen")
     structure.column[k] = column
     return True
 

@@ -64,7 +64,8 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
     ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``; an empty
     ``to_label`` is a track that ended, an empty ``from_label`` one that started: either pairs only with a change
     to or from another label (a Si3 track ending where a Si4 starts) and is no event alone; a hop needs both
-    sites to change label (a dopant track that breaks and restarts nearby is not one). Returns the events (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
+    sites to change label (a dopant track that breaks and restarts nearby is not one). Returns the events
+    (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
     used = set()
     events = []
     by_frame: dict[int, list[int]] = {}
