@@ -24,8 +24,8 @@ from .events import label_changes, pair_hops, transition_table
 from .frames import UnreadableFrame
 from .intensity import column_evidence, frame_ratios, single_level
 from .link import Linker
-from .sublattice import keep_sublattice, sublattice_groups
 from .register import candidate_shifts, prepare, spectrum
+from .sublattice import keep_sublattice, sublattice_groups
 from .timeline import emission_log, viterbi
 
 log = logging.getLogger(__name__)
