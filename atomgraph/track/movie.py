@@ -183,14 +183,20 @@ class _Evolver:
                 "from_label": self.si3, "to_label": self.si3}
 
     # --- tmd --------------------------------------------------------------------------------------------------
-    def _chalcogen_loss(self, used: set[int]) -> dict | None:
-        sites = [c for c in self._sites(self.x2, "chalcogen") if c not in used]
+    def _chalcogen_column(self, used: set[int], label: str, n_atoms: int) -> tuple[int, np.ndarray] | None:
+        """A random unused chalcogen column labeled ``label`` and its atoms, if it holds ``n_atoms`` (TMDs only)."""
+        sites = [c for c in self._sites(label, "chalcogen") if c not in used]
         if not sites or self.family != "tmd":
             return None
         c = int(self.rng.choice(sites))
         atoms = self.s.atoms_in_column(c)
-        if len(atoms) != 2:
+        return (c, atoms) if len(atoms) == n_atoms else None
+
+    def _chalcogen_loss(self, used: set[int]) -> dict | None:
+        picked = self._chalcogen_column(used, self.x2, 2)
+        if picked is None:
             return None
+        c, atoms = picked
         self.s.keep[atoms[int(self.rng.integers(2))]] = False
         self.s.labels[atoms] = self.x1
         self.s.touched[atoms] = True
@@ -199,13 +205,10 @@ class _Evolver:
                 "from_label": self.x2, "to_label": self.x1}
 
     def _chalcogen_vacancy(self, used: set[int]) -> dict | None:
-        sites = [c for c in self._sites(self.x1, "chalcogen") if c not in used]
-        if not sites or self.family != "tmd":
+        picked = self._chalcogen_column(used, self.x1, 1)
+        if picked is None:
             return None
-        c = int(self.rng.choice(sites))
-        atoms = self.s.atoms_in_column(c)
-        if len(atoms) != 1:
-            return None
+        c, atoms = picked
         site = self.s.positions[atoms[0]].copy()
         site[2] = 0.0
         self.s.keep[atoms] = False
