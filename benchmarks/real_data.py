@@ -295,17 +295,15 @@ def library(data: Path, cache: Path | None, model: str = "graphene-si") -> None:
 
 # --------------------------------------------------------------------------------------------- TMD histograms
 def sublattice_labels(model: str) -> dict[str, list[str]]:
-    """The model's labels per sublattice from its config: ``metal`` (host + metal substitutions), ``chalcogen``
-    (full and single-vacancy columns) and ``vacancy``."""
+    """The model's labels per sublattice (``Material.label_roles``): ``metal``, ``chalcogen`` (full and one-atom
+    columns) and ``vacancy``."""
     from atomgraph.materials import get_material
 
-    cfg = get_material(model).settings
-    out = {"metal": [cfg.host_labels["metal"]], "chalcogen": [cfg.host_labels["chalcogen"]], "vacancy": []}
-    for d in cfg.defects:
-        role = {"metal_substitution": "metal", "chalcogen_single_vacancy": "chalcogen",
-                "chalcogen_double_vacancy": "vacancy"}.get(d.recipe)
-        if role:
-            out[role].append(d.label)
+    mat = get_material(model)
+    vacancy = set(mat.settings.graph.all_vacancy_labels)
+    out: dict[str, list[str]] = {"metal": [], "chalcogen": [], "vacancy": []}
+    for label, role in mat.label_roles.items():
+        out["vacancy" if label in vacancy else role].append(label)
     return out
 
 

@@ -107,8 +107,8 @@ def test_a_track_keeps_its_sublattice_and_the_intensity_decides_a_stray_metal_ca
     from atomgraph.materials import get_material
 
     mat = get_material("mose2-w")
-    groups = sublattice_groups(mat.settings, mat.labels)  # (Mo, W, Se2, Se1, Sevac)
-    assert groups == [[0, 1], [2, 3, 4]] and sublattice_groups(get_material("graphene-si").settings, ["C"]) is None
+    groups = sublattice_groups(mat, mat.labels)  # (Mo, W, Se2, Se1, Sevac)
+    assert groups == [[0, 1], [2, 3, 4]] and sublattice_groups(get_material("graphene-si"), ["C"]) is None
     # a chalcogen track: Se2, Se2, then a one-atom column the classifier calls Mo once (ratio 0.55)
     probs = np.array([[0, 0, 1.0, 0, 0], [0, 0, 0.98, 0.02, 0], [0.97, 0, 0.02, 0.01, 0], [0, 0, 0.1, 0.9, 0]])
     moved = keep_sublattice(probs, np.zeros(4, int), groups, columns=(2, 3))

@@ -174,21 +174,27 @@ class Material:
         return (defect.role,) if defect.role is not None else tuple(self.family.RECIPES[defect.recipe].roles)
 
     @property
-    def vacancy_roles(self) -> dict[str, str]:
-        """Vacancy label -> the sublattice role of its empty site (``{'VB': 'A', 'VN': 'B'}`` in hBN,
-        ``{'Sevac': 'chalcogen'}`` in MoSe2); a label whose defects may sit on either role is left out."""
-        out: dict[str, str] = {}
+    def label_roles(self) -> dict[str, str]:
+        """Label -> the sublattice role it sits on, for the host labels and every defect label whose entries all
+        act on one role (``{'Mo': 'metal', 'Se2': 'chalcogen', 'W': 'metal', 'Se1': 'chalcogen', ...}``); a label
+        that may sit on either role (graphene's Si3) is left out, and so is a host label shared by both roles."""
+        host = self.settings.host_labels
+        out = {label: role for role, label in host.items() if list(host.values()).count(label) == 1}
         ambiguous: set[str] = set()
-        vacancy = set(self.settings.graph.all_vacancy_labels)
         for defect in self.settings.defects:
-            if defect.label not in vacancy:
-                continue
             roles = self.defect_roles(defect)
             if len(roles) != 1 or out.get(defect.label, roles[0]) != roles[0]:
                 ambiguous.add(defect.label)
             else:
                 out[defect.label] = roles[0]
         return {label: role for label, role in out.items() if label not in ambiguous}
+
+    @property
+    def vacancy_roles(self) -> dict[str, str]:
+        """Vacancy label -> the sublattice role of its empty site (``{'VB': 'A', 'VN': 'B'}`` in hBN,
+        ``{'Sevac': 'chalcogen'}`` in MoSe2); a label whose defects may sit on either role is left out."""
+        vacancy = set(self.settings.graph.all_vacancy_labels)
+        return {label: role for label, role in self.label_roles.items() if label in vacancy}
 
     @staticmethod
     def _untouched(structure: Structure, ids: np.ndarray) -> np.ndarray:

@@ -14,18 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def sublattice_groups(settings, labels: list[str]) -> list[list[int]] | None:
+def sublattice_groups(material, labels: list[str]) -> list[list[int]] | None:
     """Label indices per sublattice (metal: host + metal dopants; chalcogen: full, one-atom and empty columns) of a
-    TMD material's config, or None for other families."""
-    if settings.family != "tmd":
+    TMD :class:`~atomgraph.materials.Material` (its :attr:`label_roles`), or None for other families or when a
+    label has no single sublattice."""
+    if material.settings.family != "tmd":
         return None
-    roles = {"metal_substitution": "metal", "chalcogen_single_vacancy": "chalcogen",
-             "chalcogen_double_vacancy": "chalcogen"}
-    groups = {"metal": [settings.host_labels["metal"]], "chalcogen": [settings.host_labels["chalcogen"]]}
-    for d in settings.defects:
-        if d.recipe in roles:
-            groups[roles[d.recipe]].append(d.label)
-    out = [[labels.index(lab) for lab in g if lab in labels] for g in groups.values()]
+    roles = material.label_roles
+    out = [[i for i, label in enumerate(labels) if roles.get(label) == role] for role in material.settings.host_labels]
     covered = sorted(i for g in out for i in g)
     return out if covered == list(range(len(labels))) else None
 

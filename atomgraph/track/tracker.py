@@ -156,7 +156,7 @@ class Tracker:
         self.mat = get_material(model_material(model))
         self.labels, self.host = self.mat.labels, self.mat.host_labels
         self.columns = _column_labels(self.mat.settings, self.labels)
-        self.groups = sublattice_groups(self.mat.settings, self.labels)
+        self.groups = sublattice_groups(self.mat, self.labels)
         self.host_elements = list(self.mat.settings.lattice.host.values())
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
