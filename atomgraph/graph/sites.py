@@ -106,45 +106,38 @@ def _candidates(anchors: Anchors, e: np.ndarray, rules: SiteRules, bond_A: float
     return site, support, sign
 
 
-def _single_support_ok(site, sign, single, anchors: Anchors, e, rules: SiteRules, bond_A: float) -> np.ndarray:
-    """Which one-anchor candidates stand: only within 1.5 bonds of an image frame's edge (a point cloud's border is
-    no frame: there unseen and missing cannot be told apart), and with every other first-neighbor site holding a
-    node (an edge atom) or lying outside the frame."""
-    if rules.region.frame_A is None or len(single) == 0:
-        return np.zeros(len(single), bool)
-    near_edge = rules.region.edge_distance(site[single]) <= EDGE_SINGLE_SUPPORT_BONDS * bond_A
-    _, nearest = anchors.tree.query(site[single], k=1)
-    first = site[single][:, None, :] + sign[single, None, None] * np.einsum("nij,kj->nki", anchors.maps[nearest], e)
-    st = rules.status(first.reshape(-1, 2)).reshape(-1, 3)
-    return near_edge & ~(st == EMPTY).any(axis=1)
-
-
-def _first_shell_held(site: np.ndarray, sign: np.ndarray, anchors: Anchors, e: np.ndarray,
-                      rules: SiteRules) -> np.ndarray:
-    """Whether all three first-neighbor sites of each candidate hold a node: then one anchor is enough. In a
-    cluster of vacancies (chalcogen vacancies gathering under the beam) the metal columns around an empty site
-    lack two good bonds and are no anchors, yet the site is plainly surrounded; a site past the edge of a patch is
-    not."""
+def _first_shell_status(site: np.ndarray, sign: np.ndarray, anchors: Anchors, e: np.ndarray,
+                        rules: SiteRules) -> np.ndarray:
+    """(n, 3) status (:data:`OCCUPIED` ... :data:`OUTSIDE`) of the three first-neighbor sites of each candidate,
+    placed by the local map of its nearest anchor and its own sublattice ``sign``."""
     if len(site) == 0:
-        return np.zeros(0, bool)
+        return np.zeros((0, 3), int)
     _, nearest = anchors.tree.query(site, k=1)
     first = site[:, None, :] + sign[:, None, None] * np.einsum("nij,kj->nki", anchors.maps[nearest], e)
-    st = rules.status(first.reshape(-1, 2)).reshape(-1, 3)
-    return ((st == OCCUPIED) | (st == FILLED)).all(axis=1)
+    return rules.status(first.reshape(-1, 2)).reshape(-1, 3)
 
 
-def _second_shell_ok(site: np.ndarray, sign: np.ndarray, anchors: Anchors, e: np.ndarray, lat: np.ndarray,
-                     rules: SiteRules, surrounded: bool) -> np.ndarray:
+def _single_support_ok(site: np.ndarray, first: np.ndarray, rules: SiteRules, bond_A: float) -> np.ndarray:
+    """Which one-anchor candidates (positions, first-shell status) stand near an edge: only within 1.5 bonds of an
+    image frame's edge (a point cloud's border is no frame: there unseen and missing cannot be told apart), and with
+    every other first-neighbor site holding a node (an edge atom) or lying outside the frame."""
+    if rules.region.frame_A is None or len(site) == 0:
+        return np.zeros(len(site), bool)
+    near_edge = rules.region.edge_distance(site) <= EDGE_SINGLE_SUPPORT_BONDS * bond_A
+    return near_edge & ~(first == EMPTY).any(axis=1)
+
+
+def _second_shell_ok(site: np.ndarray, cluster: np.ndarray, anchors: Anchors, lat: np.ndarray,
+                     rules: SiteRules) -> np.ndarray:
     """Whether the six same-sublattice sites around each candidate mostly hold nodes (at least three seen):
-    :data:`SECOND_SHELL_MIN` of them, or :data:`CLUSTER_SECOND_SHELL_MIN` when all three first neighbors hold
-    nodes and ``surrounded`` allows it (a vacancy in a cluster of vacancies, e.g. chalcogen vacancies gathering
-    under the beam; the edge of a hole lacks first neighbors)."""
+    :data:`SECOND_SHELL_MIN` of them, or :data:`CLUSTER_SECOND_SHELL_MIN` for a ``cluster`` candidate (all three
+    first neighbors hold nodes, and the lattice allows it: a vacancy in a cluster of vacancies, e.g. chalcogen
+    vacancies gathering under the beam; the edge of a hole lacks first neighbors)."""
     _, nearest = anchors.tree.query(site, k=1)
     second = (site[:, None, :] + second_shell(anchors.maps[nearest], lat)).reshape(-1, 2)
     st = rules.status(second).reshape(-1, 6)
     inside = (st != OUTSIDE).sum(1)
     held = ((st == OCCUPIED) | (st == FILLED)).sum(1)
-    cluster = _first_shell_held(site, sign, anchors, e, rules) if surrounded else np.zeros(len(site), bool)
     need = np.where(cluster, CLUSTER_SECOND_SHELL_MIN, SECOND_SHELL_MIN)
     return (inside >= 3) & (held >= need * inside)
 
@@ -159,13 +152,16 @@ def vacancy_sites(anchors: Anchors, e: np.ndarray, rules: SiteRules, bond_A: flo
     columns around it with one good bond, too few to be anchors)."""
     site, support, sign = _candidates(anchors, e, rules, bond_A)
     ok = (sign != 0) & (rules.status(site, margin=False) == EMPTY)  # the agreed site, not just each guess
+    first = np.full((len(site), 3), EMPTY)
+    first[ok] = _first_shell_status(site[ok], sign[ok], anchors, e, rules)
+    # all three first neighbors there: one anchor is enough, half the second shell may be empty (a cluster of
+    # chalcogen vacancies leaves the metal columns around a site with one good bond, too few to be anchors)
+    cluster = surrounded & ((first == OCCUPIED) | (first == FILLED)).all(axis=1)
     single = np.flatnonzero(ok & (support == 1))
-    ok[single] = _single_support_ok(site, sign, single, anchors, e, rules, bond_A)
-    if surrounded:
-        ok[single] |= _first_shell_held(site[single], sign[single], anchors, e, rules)
+    ok[single] = _single_support_ok(site[single], first[single], rules, bond_A) | cluster[single]
     lat = np.column_stack([e[0] - e[1], e[0] - e[2]])
     if ok.any():
-        ok[np.flatnonzero(ok)] = _second_shell_ok(site[ok], sign[ok], anchors, e, lat, rules, surrounded)
+        ok[np.flatnonzero(ok)] = _second_shell_ok(site[ok], cluster[ok], anchors, lat, rules)
     site, support = site[ok], support[ok]
     if len(site) > 1:  # two candidates closer than the fill radius: keep the better supported
         order = np.argsort(-support, kind="stable")
