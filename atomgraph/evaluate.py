@@ -34,8 +34,9 @@ class Match:
     truth_scored: np.ndarray
 
 
-def _mutual_nearest(a: np.ndarray, b: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i in a, j in b) that are each other's nearest neighbour within ``tolerance``."""
+def mutual_nearest(a: np.ndarray, b: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i in a, j in b) of points (N, 2) that are each other's nearest neighbour within ``tolerance`` (same
+    units), and their distances."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
     d_ab, j = cKDTree(b).query(a, distance_upper_bound=tolerance)
@@ -77,7 +78,7 @@ def match_atoms(pred: AtomTable, truth: AtomTable, tolerance_A: float = 0.5, bor
     for vac in (False, True):
         pi = np.flatnonzero(pred.vacancy == vac)
         ti = np.flatnonzero(truth.vacancy == vac)
-        i, j, d = _mutual_nearest(pred.positions_A[pi], truth.positions_A[ti], tolerance_A)
+        i, j, d = mutual_nearest(pred.positions_A[pi], truth.positions_A[ti], tolerance_A)
         pi_all.append(pi[i])
         ti_all.append(ti[j])
         d_all.append(d)

@@ -35,6 +35,7 @@ import torch
 from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
+from ..evaluate import mutual_nearest
 from ..graph import GRAPH_VERSION
 from ..materials import Material
 from .encode import encode
@@ -210,15 +211,12 @@ def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy
         target[ni] = len(labels)  # unmatched: background (false atom / not a vacancy)
         if len(ni) == 0 or len(ti) == 0:
             continue
-        d, j = cKDTree(truth.positions_A[ti]).query(nodes.positions_A[ni], distance_upper_bound=tolerance_A)
-        _, back = cKDTree(nodes.positions_A[ni]).query(truth.positions_A[ti], distance_upper_bound=tolerance_A)
-        ok = np.isfinite(d)
-        ok[ok] &= back[j[ok]] == np.flatnonzero(ok)
-        matched_labels = truth.label[ti[j[ok]]]
+        i, j, _ = mutual_nearest(nodes.positions_A[ni], truth.positions_A[ti], tolerance_A)
+        matched_labels = truth.label[ti[j]]
         idx = np.array([lookup.get(str(lbl), IGNORE) for lbl in matched_labels], dtype=np.int64)
         if vac:
             idx = np.where(np.isin(matched_labels.astype(str), vac_labels), idx, len(labels))
-        target[ni[ok]] = idx
+        target[ni[i]] = idx
     # a located column on an empty site (a faint false detection where both chalcogens are missing) is that site
     vac_truth = (np.flatnonzero(truth.vacancy & np.isin(truth.label.astype(str), vac_labels)) if vac_labels
                  else np.zeros(0, int))
