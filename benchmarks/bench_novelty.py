@@ -14,7 +14,8 @@ the truth, and for the line vacancy also the metal columns next to it, which its
 a truth column the analysis missed counts as not flagged; one whose atom was located 0.5-1.1 Å off its true place
 (the locator pulls a Stone-Wales pair toward the lattice sites) is represented by that node (``located_off_site``). Host nodes are split into *next to a defect* (within 1.2
 bonds of any non-host truth column, known or held out: the recipe left them in place but their neighbors changed)
-and *far*. Then the unknown defects of all images are clustered as ``discover`` does, each named by the majority
+and *far*; trained-defect columns within 1.2 bonds of a held-out type's column are counted apart (``W (bonded to a
+held-out type)``: a W beside a line vacancy is a configuration no label was taught). Then the unknown defects of all images are clustered as ``discover`` does, each named by the majority
 held-out label of its matched core nodes, and cluster purity is reported per type.
 
 ``speed``: simulates 512² frames with held-out defects into a temporary folder and times the ``atomgraph discover``
@@ -39,6 +40,7 @@ from scipy.spatial import cKDTree
 
 OUT = Path(__file__).resolve().parent / "out"
 SEED0 = 960_000
+BESIDE = "(bonded to a held-out type)"
 
 HELDOUT = {
     "graphene-si": [
@@ -113,6 +115,11 @@ def categories(truth, material, heldout: list[str], inside: np.ndarray, moved_sh
         if (label == name).any():
             d, _ = cKDTree(truth.positions_A[label == name]).query(truth.positions_A)
             cat[host & (d < 1.2 * material.bond_A)] = name
+    held = np.isin(label, heldout)
+    if held.any():   # a trained defect bonded to a held-out structure is itself in a configuration never taught
+        d, _ = cKDTree(truth.positions_A[held]).query(truth.positions_A)
+        beside = np.isin(label, material.defect_labels) & (d < 1.2 * material.bond_A)
+        cat[beside] = [f"{x} {BESIDE}" for x in label[beside]]
     cat[~inside] = ""
     return cat
 

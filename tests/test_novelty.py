@@ -131,6 +131,66 @@ def test_classify_scores_novelty_and_a_model_without_statistics_gives_nan(tmp_pa
     assert list(bare.atoms.label) == list(graph.atoms.label)
 
 
+# ------------------------------------------------------------------------------------------------ lattice checks
+def _edges(pairs: list[tuple[int, int]]) -> np.ndarray:
+    return np.array(pairs + [(b, a) for a, b in pairs], dtype=np.int64).T
+
+
+def test_vacancy_cluster_joins_empty_sites_that_share_a_neighbor():
+    from atomgraph.classify.novelty_checks import vacancy_cluster_size
+
+    # a chain 0-1-...-7 and a pair 8-9; empty sites 1, 3, 7, 8
+    edges = _edges([(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7), (8, 9)])
+    vacancy = np.zeros(10, bool)
+    vacancy[[1, 3, 7, 8]] = True
+    size = vacancy_cluster_size(vacancy, edges)
+    # 1 and 3 share node 2: one cluster of two, read by them and their neighbors 0, 2, 4; 7 and 8 are single
+    assert size.tolist() == [2, 2, 2, 2, 2, 0, 1, 1, 1, 1]
+    assert vacancy_cluster_size(np.zeros(3, bool), _edges([(0, 1)])).tolist() == [0, 0, 0]
+
+
+def test_brightness_check_flags_a_column_between_two_known_levels_at_the_frames_noise():
+    from atomgraph.classify.novelty_checks import LatticeChecks
+
+    rng = np.random.default_rng(1)
+    # labels: 0 = full column (reference, 1.0), 1 = one-atom column (0.5); 200 full, 20 half, 3 at 0.72
+    level = np.r_[np.ones(200), np.full(20, 0.5), np.full(3, 0.72)]
+    label = np.r_[np.zeros(200, int), np.ones(23, int)]
+    intensity = level * np.exp(rng.normal(0, 0.04, len(level)))
+    checks = LatticeChecks(["full", "half"], ["", ""], 0, np.array([0.0, np.log(0.5)], np.float32),
+                           np.array([0.0, 0.01], np.float32), np.array([4.0, 4.0], np.float32),
+                           np.array([0.0, 0.0], np.float32))
+    either = np.ones((len(label), 2), bool)
+    xy = rng.uniform(0, 50, (len(label), 2))
+    none_edges = np.zeros((2, 0), np.int64)
+    score = checks.score(intensity, xy, label, either, np.zeros(len(label), bool), none_edges)
+    assert (score[-3:] > 1).all() and (score[:220] <= 1).mean() > 0.99
+    # a one-atom column the classifier read as full is not novel: its brightness fits a label it could be
+    misread = checks.score(intensity, xy, np.zeros(len(label), int), either, np.zeros(len(label), bool), none_edges)
+    assert (misread[200:220] <= 1).mean() > 0.9
+    # ... unless that label is not one it could be (another sublattice's): then nothing it could be fits
+    only_full = either.copy()
+    only_full[:, 1] = False
+    assert (checks.score(intensity, xy, label, only_full, np.zeros(len(label), bool), none_edges)[200:220] > 1).all()
+    # a smooth background (40 % brighter on one side) cancels against the nearest reference columns
+    ramp = intensity * (1.0 + 0.4 * xy[:, 0] / 50.0)
+    score = checks.score(ramp, xy, label, either, np.zeros(len(label), bool), none_edges)
+    assert (score[-3:] > 1).all() and (score[:220] <= 1).mean() > 0.99
+    # a noisier frame (0.25 spread) cannot tell 0.72 from 0.5 at this threshold: not flagged
+    noisy = level * np.exp(rng.normal(0, 0.25, len(level)))
+    noisy[-3:] = 0.72
+    assert (checks.score(noisy, xy, label, either, np.zeros(len(label), bool), none_edges)[-3:] <= 1).all()
+
+
+def test_bundled_statistics_carry_lattice_checks_that_survive_a_round_trip(tmp_path):
+    stats = read_novelty(WEIGHTS_DIR / "novelty-mose2-w.safetensors")
+    assert stats.checks is not None and stats.checks.labels[stats.checks.reference] in ("Mo", "Se2")
+    save_novelty(stats, tmp_path / "novelty-copy.safetensors")
+    back = read_novelty(tmp_path / "novelty-copy.safetensors")
+    for name in back.checks.ARRAYS:
+        np.testing.assert_array_equal(getattr(back.checks, name), getattr(stats.checks, name))
+
+
 # ------------------------------------------------------------------------------------------------------ defects
 def test_novel_nodes_form_unknown_defects_and_are_not_counted_as_their_label():
     from atomgraph.defects import UNKNOWN, find_defects

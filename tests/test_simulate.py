@@ -117,3 +117,25 @@ def test_images_vary_widely_across_seeds():
 def test_bad_arguments_are_clear_errors(bad):
     with pytest.raises(atomgraph.AtomgraphInputError):
         atomgraph.simulate("graphene-si", **bad)
+
+
+def test_locator_perturbation_removes_and_moves_atoms_without_labels():
+    from scipy.spatial import cKDTree
+
+    from atomgraph.config import load_material_config
+    from atomgraph.config.range import Range
+    from atomgraph.simulate.perturb import RandomPerturbation, locator_perturbation
+
+    perturb = RandomPerturbation(Range(0.02), Range(0.02), Range(0.5, 0.9))
+    from atomgraph import simulate
+
+    plain = simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=4, counts={"Si3": 0, "Si4": 0})
+    moved = simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=4, counts={"Si3": 0, "Si4": 0},
+                     perturb=perturb)
+    assert len(moved.truth) < len(plain.truth)                 # removed atoms leave no column
+    d, _ = cKDTree(plain.truth.positions_A).query(moved.truth.positions_A)
+    off = d > 0.3
+    assert 0 < off.sum() < 0.05 * len(d) and (d[off] < 1.0).all()   # moved atoms sit 0.5-0.9 Å off a site
+    assert set(moved.truth.label) == {"C"}                      # nothing is labeled a defect
+    assert locator_perturbation(load_material_config("graphene-si").locator) is not None
+    assert locator_perturbation(load_material_config("mose2-w").locator) is None

@@ -124,6 +124,20 @@ def novelty_stats(clf: Classifier):
     return load_novelty(clf.path, _classifier_sha(clf.path, os.path.getmtime(clf.path)))
 
 
+def lattice_check_score(checks, graph, probs: np.ndarray, n_labels: int) -> np.ndarray:
+    """(N,) the lattice checks' novelty (:mod:`atomgraph.classify.novelty_checks`) of a graph's nodes: the vacancy
+    cluster read under each node's best known label, the brightness under the labels it could be."""
+    from .novelty_checks import candidate_labels, known_label
+
+    atoms = graph.atoms
+    frame = atoms.extra.get("frame")
+    allowed = probs > 0
+    return checks.score(np.asarray(atoms.intensity, float), atoms.positions_A, known_label(probs, allowed, n_labels),
+                        candidate_labels(allowed[:, :n_labels], site_roles(graph), checks.label_roles),
+                        np.asarray(atoms.vacancy, bool), np.asarray(graph.edge_index),
+                        None if frame is None else np.asarray(frame))
+
+
 def given_elements(atoms: AtomTable) -> bool:
     """True when the elements are facts (a coordinate file or a user), False when a locator guessed them: a
     locator's table carries its per-class probabilities ``extra['p_<class>']``."""
@@ -256,6 +270,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
             stats = None
         novelty = (stats.score(descriptors, given=given_elements(graph.atoms)) if stats is not None
                    else np.full(len(probs), np.nan, np.float32))
+        if stats is not None and stats.checks is not None and len(graph.atoms):
+            novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, probs, len(clf.labels)))
     atoms = graph.atoms.copy()
     labels = clf.labels
     given = given_elements(atoms)

@@ -19,6 +19,9 @@ The class probabilities say which known label fits a node best; they cannot say 
    threshold is a high quantile of its own class's distances on *other* held-out simulations (:data:`QUANTILES`),
    so ``novelty > 1`` (``novel``) is outside what every known class does, and a known node exceeds it at most at
    the quantile's rate (host 0.5 %, defect labels 2 %).
+4. **Lattice checks** (:mod:`atomgraph.classify.novelty_checks`): a column's brightness against the frame's own
+   noise and the size of the vacancy cluster a node borders, each against its best known label's held-out range.
+   The novelty is the largest of the Gaussian score and the checks' (each over its threshold).
 
 The statistics live beside the classifier as ``novelty-<material>.safetensors`` (arrays) with a JSON card
 (:func:`novelty_path`); no pickle. A model without them still classifies; its nodes get ``novelty`` NaN and
@@ -36,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from .novelty_checks import LatticeChecks
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,8 @@ class NoveltyStats:
     whiten : (C, D, D) per class ``W`` with ``W W^T = Sigma^-1``: distance = ``|(z - mean) @ W|``.
     threshold : (C,) Mahalanobis distance at each class's held-out quantile.
     meta : card-like dict (classifier sha256, counts, quantiles, held-out rates).
+    checks : the brightness and vacancy-cluster checks (:mod:`atomgraph.classify.novelty_checks`); None in
+        statistics written before them (version 1), which score with the Gaussians alone.
     """
 
     classes: list[str]
@@ -68,6 +75,7 @@ class NoveltyStats:
     whiten: np.ndarray
     threshold: np.ndarray
     meta: dict
+    checks: LatticeChecks | None = None
 
     def distances(self, descriptors: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
         """(N, C) Mahalanobis distance of every node to every class (standardized descriptor units); ``use`` (C,)
@@ -186,6 +194,11 @@ def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> 
     tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(stats, name)))
                for name in ("center", "scale", "mean", "whiten", "threshold")}
     header = {"novelty": {"classes": stats.classes, "version": 1}, "meta": stats.meta}
+    if stats.checks is not None:
+        tensors.update({f"check_{name}": torch.from_numpy(np.ascontiguousarray(getattr(stats.checks, name)))
+                        for name in LatticeChecks.ARRAYS})
+        header["novelty"].update(version=2, check_labels=stats.checks.labels, check_roles=stats.checks.label_roles,
+                                 check_reference=stats.checks.reference)
     card = {"name": Path(path).stem, "kind": "novelty", **stats.meta}
     return write_model(path, tensors, header, card, force)
 
@@ -198,7 +211,12 @@ def read_novelty(path: str | Path) -> NoveltyStats:
     if "novelty" not in header:
         raise ValueError("not a novelty statistics file")
     arrays = {k: state[k].numpy() for k in ("center", "scale", "mean", "whiten", "threshold")}
-    return NoveltyStats(classes=list(header["novelty"]["classes"]), meta=header.get("meta", {}), **arrays)
+    info = header["novelty"]
+    checks = None
+    if "check_labels" in info:
+        checks = LatticeChecks(list(info["check_labels"]), list(info["check_roles"]), int(info["check_reference"]),
+                               **{name: state[f"check_{name}"].numpy() for name in LatticeChecks.ARRAYS})
+    return NoveltyStats(classes=list(info["classes"]), meta=header.get("meta", {}), checks=checks, **arrays)
 
 
 @functools.lru_cache(maxsize=8)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from . import site_roles
 from .data import IGNORE, make_example
 from .novelty import (
     BACKGROUND_ATOM,
@@ -31,6 +32,16 @@ from .novelty import (
     node_descriptors,
     novelty_path,
     save_novelty,
+)
+from .novelty_checks import (
+    CHECK_QUANTILES,
+    MIN_REFERENCE,
+    LatticeChecks,
+    candidate_labels,
+    fit_checks,
+    known_label,
+    local_reference,
+    vacancy_cluster_size,
 )
 
 log = logging.getLogger(__name__)
@@ -52,12 +63,15 @@ def _modes(model: str | Path) -> list[str]:
 
 
 def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, seed: int, progress: bool
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """(descriptors (N, D), class index (N,)) of the matched nodes of ``n_graphs`` simulated graphs.
+            ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """(descriptors (N, D), class index (N,), per graph the raw inputs of the lattice checks) of the matched nodes
+    of ``n_graphs`` simulated graphs.
 
     Classes: the labels in order, then :data:`BACKGROUND_ATOM` (a real node matching no column) and
     :data:`BACKGROUND_VACANCY` (a vacancy node matching no empty truth site), then the labels again for the nodes of
-    coordinate-file graphs (given elements); unmatched-by-rule nodes are skipped.
+    coordinate-file graphs (given elements); unmatched-by-rule nodes are skipped. Check inputs per graph (kept
+    nodes): ``truth`` (label index or -1), ``log_i`` (log intensity), ``predicted`` (best known label),
+    ``cluster`` (:func:`vacancy_cluster_size`).
     """
     from tqdm.auto import tqdm
 
@@ -65,20 +79,67 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     modes = _modes(model)
     rng = np.random.default_rng([seed, seed_offset])
     locator = model if Path(str(model)).exists() else None
-    descs, classes = [], []
+    descs, classes, checks = [], [], []
     for i in tqdm(range(n_graphs), desc=f"novelty {material.name}", disable=not progress, unit="graph"):
         example, graph, _ = make_example(material, clf.meta, seed_offset + i, modes[i % len(modes)], rng,
                                          size_px=256, locator=locator, spurious=False)
-        _, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr,
-                                   context_features(clf.meta))
+        logits, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr,
+                                        context_features(clf.meta))
         target = example.target.copy()
-        target[(target == n_labels) & np.asarray(graph.atoms.vacancy, bool)] = n_labels + 1
+        vacancy = np.asarray(graph.atoms.vacancy, bool)
+        cluster = vacancy_cluster_size(vacancy, example.edge_index)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_i = np.log(np.asarray(graph.atoms.intensity, float))
+        predicted = known_label(logits, example.allowed, n_labels)
+        candidates = candidate_labels(example.allowed[:, :n_labels], site_roles(graph),
+                                      [material.label_roles.get(x, "") for x in clf.labels])
+        truth = np.where((target >= 0) & (target < n_labels), target, -1)
+        target[(target == n_labels) & vacancy] = n_labels + 1
         if modes[i % len(modes)] == "coords":   # given elements: the second set of classes
             target[(target >= 0) & (target < n_labels)] += n_labels + 2
         keep = target != IGNORE
         descs.append(desc[keep])
         classes.append(target[keep])
-    return np.concatenate(descs), np.concatenate(classes)
+        checks.append({"truth": truth, "log_i": log_i, "positions_A": graph.atoms.positions_A,
+                       "predicted": predicted, "candidates": candidates,
+                       "cluster": cluster, "keep": keep})
+    return np.concatenate(descs), np.concatenate(classes), checks
+
+
+def reference_label(checks: list[dict], host: list[int]) -> int:
+    """The host label whose columns are most uniform within a frame (smallest median robust spread of log
+    intensity over the fit graphs): the brightness check's yardstick."""
+    best, best_spread = host[0], np.inf
+    for k in host:
+        spreads = []
+        for c in checks:
+            v = c["log_i"][(c["predicted"] == k) & np.isfinite(c["log_i"])]
+            if len(v) >= MIN_REFERENCE:
+                spreads.append(np.median(np.abs(v - np.median(v))))
+        if spreads and np.median(spreads) < best_spread:
+            best, best_spread = k, float(np.median(spreads))
+    return best
+
+
+def check_inputs(checks: list[dict], reference: int) -> dict:
+    """Concatenated per-node inputs of :func:`fit_checks` (kept nodes of every graph), read against ``reference``."""
+    out = {"truth": [], "log_ratio": [], "noise": [], "cluster": [], "predicted": [], "candidates": []}
+    for c in checks:
+        median, noise = local_reference(np.exp(c["log_i"]), c["predicted"], reference, c["positions_A"])
+        keep = c["keep"]
+        out["truth"].append(c["truth"][keep])
+        out["log_ratio"].append((c["log_i"] - median)[keep])
+        out["noise"].append(noise[keep])
+        out["cluster"].append(c["cluster"][keep])
+        out["predicted"].append(c["predicted"][keep])
+        out["candidates"].append(c["candidates"][keep])
+    return {**{k: np.concatenate(v) for k, v in out.items()}, "reference": reference}
+
+
+def _held_check_scores(checks: LatticeChecks, held: dict, predicted: np.ndarray) -> np.ndarray:
+    """The lattice checks' score of every kept node of the held-out graphs, read under each node's predicted label
+    as in use."""
+    return checks.score_inputs(held["log_ratio"], held["noise"], predicted, held["candidates"], held["cluster"])
 
 
 def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: int = 120, seed: int = 0,
@@ -108,18 +169,31 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     material = get_material(model_material(model))
     names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY] + [f"{x}{GIVEN_SUFFIX}" for x in clf.labels]
     fitted = [n if n in clf.labels or n.endswith(GIVEN_SUFFIX) else "" for n in names]
-    desc, cls = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
+    desc, cls, fit_checks_raw = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
     # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
     # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
     kept, center, scale, mean, whiten = fit_gaussians(desc, cls, fitted)
     remap = np.array([kept.index(n) if n in kept else -1 for n in names])
     kinds = [class_kind(n, material.host_labels) for n in kept]
     stats = NoveltyStats(kept, center, scale, mean, whiten, np.ones(len(kept), np.float32), {})
-    cal_desc, cal_names = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
+    cal_desc, cal_names, cal_checks_raw = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET,
+                                                  seed, progress)
     cal_cls = remap[cal_names]
     distances = stats.distances(cal_desc)
     stats.threshold = class_thresholds(distances, cal_cls, kinds)
+    host = [k for k, x in enumerate(clf.labels) if x in material.host_labels]
+    reference = reference_label(fit_checks_raw, host)
+    held = check_inputs(cal_checks_raw, reference)
+    stats.checks = fit_checks(clf.labels, [material.label_roles.get(x, "") for x in clf.labels],
+                              [class_kind(x, material.host_labels) for x in clf.labels],
+                              check_inputs(fit_checks_raw, reference), held)
     score = (distances / stats.threshold).min(axis=1)
+    label_of = np.where(cal_names < len(clf.labels), cal_names,
+                        np.where(cal_names >= len(clf.labels) + 2, cal_names - len(clf.labels) - 2, -1))
+    check_score = _held_check_scores(stats.checks, held, held["predicted"])
+    score = np.maximum(score, check_score)
+    checks_only = {n: float(np.mean(check_score[label_of == c] > 1.0)) for c, n in enumerate(clf.labels)
+                   if (label_of == c).any()}
     flagged = {n: float(np.mean(score[cal_names == c] > 1.0)) for c, n in enumerate(names)
                if (cal_names == c).any()}
     stats.meta = {
@@ -133,7 +207,10 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
                 "nodes": {n: int((remap[cls] == c).sum()) for c, n in enumerate(kept)}},
         "threshold_set": {"image_seeds": f"{THRESHOLD_SEED_OFFSET}..+{threshold_graphs - 1}",
                           "nodes": {n: int((cal_names == c).sum()) for c, n in enumerate(names)},
-                          "flagged_novel": flagged},
+                          "flagged_novel": flagged, "flagged_by_lattice_checks": checks_only},
+        "lattice_checks": {"reference": clf.labels[reference], "quantiles": CHECK_QUANTILES,
+                           **{name: dict(zip(clf.labels, np.round(getattr(stats.checks, name), 4).tolist()))
+                              for name in stats.checks.ARRAYS}},
         "seconds": round(time.perf_counter() - t0, 1),
     }
     path = Path(output) if output is not None else novelty_path(clf.path)

@@ -222,6 +222,15 @@ class LocatorConfig(Section):
     """Other material -> fraction of training images drawn from its config."""
     train_element_map: dict[str, str] = {}
     """Element of a mixed-in material -> one of ``classes``."""
+    train_empty_fraction: UnitRange | None = None
+    """Share of the atoms removed at random from each training image (drawn per image): the network must report the
+    columns that are there, not complete the lattice (without it a graphene locator put a column on every empty
+    site). Not a defect class: nothing is labeled, atoms are just absent."""
+    train_displaced_fraction: UnitRange | None = None
+    """Share of the atoms moved off their sites at random in each training image (drawn per image), each by a
+    distance drawn from ``train_displacement_A`` in a random in-plane direction."""
+    train_displacement_A: PositiveRange = Range(0.3, 1.2)
+    """In-plane distance of a displaced atom from its site, Å."""
 
     @model_validator(mode="after")
     def _mix(self) -> LocatorConfig:

@@ -23,6 +23,7 @@ from ..errors import AtomgraphInputError
 from ..io.model_files import n_parameters, write_card, write_model
 from ..io.safe_write import check_writable
 from ..simulate import simulate
+from ..simulate.perturb import locator_perturbation
 from .network import STRIDE, LocatorNet
 from .normalize import prepare
 
@@ -96,7 +97,8 @@ def simulate_sample(config: MaterialConfig | dict, classes: list[str], native_A:
         if u < acc:
             source, dose = load_material_config(other), None
             break
-    sim = simulate(source, size=size, pixel_size_A=px, dose=dose, seed=seed)
+    perturb = locator_perturbation(loc_cfg) if source is config else None
+    sim = simulate(source, size=size, pixel_size_A=px, dose=dose, seed=seed, perturb=perturb)
     image = sim.image
     real = ~sim.truth.vacancy
     if rng.random() < CONTAMINATION_P:

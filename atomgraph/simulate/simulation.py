@@ -7,6 +7,7 @@ so the same seed gives a byte-identical image.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..atoms import AtomTable
 from ..config import MaterialConfig
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
-from ..materials import Columns, Material, get_material
+from ..materials import Columns, Material, Structure, get_material
 from .image import FWHM_PER_SIGMA, column_electrons, dopant_cloud, render
 from .scan import detector_signal, distort_positions, line_jitter
 from .scene import place_defects, place_lattice
@@ -25,6 +26,7 @@ from .settings import ImageSettings, check_positive, draw_settings
 from .truth import atoms_in_frame, truth_table
 
 MAX_SIZE_PX = 8192
+PERTURB_STREAM = 7   # second seed word of the random stream a ``perturb`` augmentation draws from
 
 
 @dataclass
@@ -96,7 +98,8 @@ def scan_columns(cols: Columns, electrons: np.ndarray, dopant: np.ndarray, shape
 def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple[int, int] | None = None,
              pixel_size_A: float | None = None, dose: float | None = None, seed: int = 0,
              counts: dict[str, float] | None = None, noise: bool = True, distort: bool = True, *,
-             pixel_size: float | None = None) -> Simulation:
+             pixel_size: float | None = None,
+             perturb: Callable[[Structure, np.random.Generator], object] | None = None) -> Simulation:
     """Simulate one HAADF-STEM image of a material with defects, with exact truth.
 
     Parameters
@@ -115,6 +118,10 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
         Defect label -> number of defects (or, for alloy labels, a fraction < 1), overriding the config.
     noise, distort
         Set False for a noise-free and/or undistorted image (tests, figures).
+    perturb
+        Training augmentation called on the decorated structure before it is projected, with its own random
+        stream (the rest of the image is drawn as without it); e.g.
+        :class:`atomgraph.simulate.perturb.RandomPerturbation` for the locator's training images.
 
     Returns
     -------
@@ -138,6 +145,8 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, distort)
     structure = place_lattice(mat, shape, s, rng)
     placed = place_defects(mat, structure, shape, s.pixel_size_A, rng, counts)
+    if perturb is not None:
+        perturb(structure, np.random.default_rng([int(seed), PERTURB_STREAM]))
 
     cols = structure.columns()
     electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
