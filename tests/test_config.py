@@ -154,8 +154,8 @@ def test_a_single_number_dose_is_used_by_the_simulator_and_the_locator_trainer(t
     path = _edited(tmp_path, lambda c: c["image"].update(dose_e_per_A2=50000, pixel_size_A=0.1))
     sim = atomgraph.simulate(path, size=64, seed=1)
     assert sim.settings.dose_e_per_A2 == 50000 and sim.settings.pixel_size_A == 0.1
-    image, heat, classes = simulate_sample(load_config(path), ["C", "Si"], 0.25, seed=2)
-    assert image.shape == heat.shape == classes.shape and heat.max() > 0.5
+    image, heat, classes, weight = simulate_sample(load_config(path), ["C", "Si"], 0.25, seed=2)
+    assert image.shape == heat.shape == classes.shape == weight.shape and heat.max() > 0.5
     weights = WEIGHTS_DIR / "locator-graphene-si.safetensors"
     mode, report = choose_refinement(weights, load_config(path), n_images=1, size=64)
     assert report["dose_e_per_A2"] == 50000 and mode in report["rms_error_pm"]

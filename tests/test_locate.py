@@ -89,3 +89,17 @@ def test_pixel_size_is_required(graphene):
 def test_unknown_model_is_an_input_error(graphene):
     with pytest.raises(AtomgraphInputError, match="unknown locator"):
         locate(graphene.image, "no-such-model", pixel_size_A=0.1)
+
+
+def test_locator_training_weighs_a_column_on_an_emptied_site_as_an_error():
+    from atomgraph.config import load_material_config
+    from atomgraph.locate.train import EMPTY_SITE_WEIGHT, simulate_sample
+
+    config = load_material_config("graphene-si")   # its locator section removes and moves atoms at random
+    found = False
+    for seed in range(6):
+        image, heat, classes, weight = simulate_sample(config, ["C", "Si"], 0.25, seed=seed)
+        empty = (weight > 1.0 + 0.5 * EMPTY_SITE_WEIGHT) & (heat < 0.05)   # heavy weight where no column is
+        found |= bool(empty.any())
+        assert weight.min() >= 1.0 and (weight[heat > 0.9] >= 4.0).all()
+    assert found

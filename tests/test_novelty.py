@@ -16,6 +16,7 @@ from atomgraph.classify.novelty import (
     fit_gaussians,
     novelty_path,
     read_novelty,
+    robust_variance,
     save_novelty,
 )
 from atomgraph.cli import main
@@ -107,6 +108,33 @@ def test_gaussian_score_separates_outliers_and_survives_a_round_trip(tmp_path):
     np.testing.assert_allclose(back.score(outliers), stats.score(outliers), rtol=1e-5)
 
 
+def test_a_frame_whose_hosts_all_moved_is_recentered_on_them_but_its_outliers_stay_novel():
+    rng = np.random.default_rng(3)
+    host, dopant = rng.normal(0, 1, (3000, 6)), rng.normal(4, 0.5, (400, 6))
+    x, cls = np.vstack([host, dopant]), np.r_[np.zeros(3000, int), np.ones(400, int)]
+    kept, center, scale, mean, whiten = fit_gaussians(x, cls, ["C", "Si3"])
+    z_host = (host - center) / scale
+    anchor = np.vstack([np.median(z_host, axis=0), np.full(6, np.nan)]).astype(np.float32)
+    anchor_var = np.vstack([robust_variance(z_host), np.full(6, np.nan)]).astype(np.float32)
+    stats = NoveltyStats(kept, center, scale, mean, whiten, np.ones(2, np.float32), {}, anchor=anchor,
+                         anchor_var=anchor_var)
+    d = stats.distances(x)
+    stats.threshold = np.array([np.quantile(d[cls == 0, 0], 0.995), np.quantile(d[cls == 1, 1], 0.98)], np.float32)
+    # a miscalibrated frame: every host 4 spreads off in two inputs, plus three outliers off in another
+    frame = np.vstack([rng.normal(0, 1, (500, 6)), rng.normal(0, 1, (3, 6)) + [0, 0, 0, 0, 9, 0]]) + [4, 4, 0, 0, 0, 0]
+    labels = np.array(["C"] * 503)
+    assert np.mean(stats.score(frame, given=False) > 1) > 0.5          # without labels: the whole frame is novel
+    recentered = stats.score(frame, given=False, labels=labels)
+    assert np.mean(recentered[:500] > 1) < 0.02 and (recentered[500:] > 1).all()
+    too_few = stats.score(frame[:20], given=False, labels=labels[:20])   # < MIN_RECENTER hosts: no shift
+    np.testing.assert_allclose(too_few, stats.score(frame[:20], given=False))
+    # a noisy scan: every host spread twice as wide; the frame's excess variance widens the classes
+    noisy = np.vstack([rng.normal(0, 2, (500, 6)), rng.normal(0, 1, (3, 6)) + [0, 0, 0, 0, 12, 0]])
+    assert np.mean(stats.score(noisy, given=False) > 1) > 0.3
+    widened = stats.score(noisy, given=False, labels=labels)
+    assert np.mean(widened[:500] > 1) < 0.03 and (widened[500:] > 1).all()
+
+
 def test_novelty_file_sits_beside_the_classifier():
     assert novelty_path("x/classifier-ws2-mo.safetensors") == Path("x/novelty-ws2-mo.safetensors")
     assert novelty_path("x/my.safetensors") == Path("x/my-novelty.safetensors")
@@ -172,6 +200,10 @@ def test_brightness_check_flags_a_column_between_two_known_levels_at_the_frames_
     only_full = either.copy()
     only_full[:, 1] = False
     assert (checks.score(intensity, xy, label, only_full, np.zeros(len(label), bool), none_edges)[200:220] > 1).all()
+    # at the border of the observed region (< 1.5 bonds) the disc and background sums are cut: not read
+    border = np.r_[np.full(220, 3.0), np.full(3, 0.5)]
+    at_border = checks.score(intensity, xy, label, either, np.zeros(len(label), bool), none_edges, border)
+    assert (at_border[-3:] == 0).all()
     # a smooth background (40 % brighter on one side) cancels against the nearest reference columns
     ramp = intensity * (1.0 + 0.4 * xy[:, 0] / 50.0)
     score = checks.score(ramp, xy, label, either, np.zeros(len(label), bool), none_edges)

@@ -132,8 +132,13 @@ def test_locator_perturbation_removes_and_moves_atoms_without_labels():
     plain = simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=4, counts={"Si3": 0, "Si4": 0})
     moved = simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=4, counts={"Si3": 0, "Si4": 0},
                      perturb=perturb)
-    assert len(moved.truth) < len(plain.truth)                 # removed atoms leave no column
-    d, _ = cKDTree(plain.truth.positions_A).query(moved.truth.positions_A)
+    columns = moved.truth.subset(~moved.truth.vacancy)
+    emptied = moved.truth.subset(moved.truth.vacancy)
+    assert len(columns) < len(plain.truth)                     # removed atoms leave no column ...
+    assert len(emptied) > 0                                    # ... but an empty site in the truth
+    d, _ = cKDTree(plain.truth.positions_A).query(emptied.positions_A)
+    assert (d < 0.3).all()                                     # where an atom was (thermal jitter aside)
+    d, _ = cKDTree(plain.truth.positions_A).query(columns.positions_A)
     off = d > 0.3
     assert 0 < off.sum() < 0.05 * len(d) and (d[off] < 1.0).all()   # moved atoms sit 0.5-0.9 Å off a site
     assert set(moved.truth.label) == {"C"}                      # nothing is labeled a defect

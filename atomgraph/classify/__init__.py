@@ -132,9 +132,10 @@ def lattice_check_score(checks, graph, probs: np.ndarray, n_labels: int) -> np.n
     atoms = graph.atoms
     frame = atoms.extra.get("frame")
     allowed = probs > 0
+    edge = graph.feature("edge_distance_bonds") if "edge_distance_bonds" in graph.feature_names else None
     return checks.score(np.asarray(atoms.intensity, float), atoms.positions_A, known_label(probs, allowed, n_labels),
                         candidate_labels(allowed[:, :n_labels], site_roles(graph), checks.label_roles),
-                        np.asarray(atoms.vacancy, bool), np.asarray(graph.edge_index),
+                        np.asarray(atoms.vacancy, bool), np.asarray(graph.edge_index), edge,
                         None if frame is None else np.asarray(frame))
 
 
@@ -260,6 +261,8 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
+    from .novelty_checks import known_label
+
     graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config
     stats = novelty_stats(clf)
     with inference_threads():
@@ -268,8 +271,9 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
             log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
                         "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
             stats = None
-        novelty = (stats.score(descriptors, given=given_elements(graph.atoms)) if stats is not None
-                   else np.full(len(probs), np.nan, np.float32))
+        best_known = np.array(clf.labels + [""], dtype=object)[known_label(probs, probs > 0, len(clf.labels))]
+        novelty = (stats.score(descriptors, given=given_elements(graph.atoms), labels=best_known)
+                   if stats is not None else np.full(len(probs), np.nan, np.float32))
         if stats is not None and stats.checks is not None and len(graph.atoms):
             novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, probs, len(clf.labels)))
     atoms = graph.atoms.copy()

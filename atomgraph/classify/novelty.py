@@ -15,7 +15,8 @@ The class probabilities say which known label fits a node best; they cannot say 
    the model's own config (:mod:`atomgraph.classify.novelty_fit`). The
    background (false atoms, unlabeled empty sites) gets none: it is what the classifier rejects, and a broad
    catch-all Gaussian there absorbed unseen structures (measured: the Si of a dimer sat inside it).
-3. **Score**: per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A
+3. **Score**: the frame is first read against its own host columns (:meth:`NoveltyStats.adjust`: a wrong
+   calibration moves every host alike, a noisy scan spreads them all alike). Then per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A
    threshold is a high quantile of its own class's distances on *other* held-out simulations (:data:`QUANTILES`),
    so ``novelty > 1`` (``novel``) is outside what every known class does, and a known node exceeds it at most at
    the quantile's rate (host 0.5 %, defect labels 2 %).
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 QUANTILES = {"host": 0.995, "defect": 0.98, "background": 0.99}
 BACKGROUND_ATOM, BACKGROUND_VACANCY = "(false atom)", "(empty site)"
 GIVEN_SUFFIX = " (given elements)"   # classes fitted on coordinate files (exact elements) rather than located atoms
+MIN_RECENTER = 30   # host nodes of one label a frame needs before it is recentered on its hosts
 VARIANCE_FLOOR = 1e-3   # added to every class covariance's diagonal, in units of the global feature variance
 
 
@@ -66,6 +68,9 @@ class NoveltyStats:
     meta : card-like dict (classifier sha256, counts, quantiles, held-out rates).
     checks : the brightness and vacancy-cluster checks (:mod:`atomgraph.classify.novelty_checks`); None in
         statistics written before them (version 1), which score with the Gaussians alone.
+    anchor : (C, D) training median of each host class's standardized descriptor (NaN rows for other classes):
+        where :meth:`adjust` recenters a frame; None in version-1 statistics (no frame adjustment).
+    anchor_var : (C, D) a typical training frame's robust variance of each host class (median over fit frames).
     """
 
     classes: list[str]
@@ -76,22 +81,66 @@ class NoveltyStats:
     threshold: np.ndarray
     meta: dict
     checks: LatticeChecks | None = None
+    anchor: np.ndarray | None = None
+    anchor_var: np.ndarray | None = None
 
-    def distances(self, descriptors: np.ndarray, use: np.ndarray | None = None) -> np.ndarray:
+    def distances(self, descriptors: np.ndarray, use: np.ndarray | None = None,
+                  frame: FrameAdjustment | None = None) -> np.ndarray:
         """(N, C) Mahalanobis distance of every node to every class (standardized descriptor units); ``use`` (C,)
-        bool: only those classes (columns in class order)."""
+        bool: only those classes (columns in class order); ``frame``: the frame's shift is subtracted from the
+        standardized descriptors and its excess variance added to every class covariance (:meth:`adjust`)."""
         use = np.ones(len(self.classes), bool) if use is None else np.asarray(use, bool)
-        z = torch.from_numpy(((np.asarray(descriptors, np.float32) - self.center) / self.scale).astype(np.float32))
+        z = (np.asarray(descriptors, np.float32) - self.center) / self.scale
+        whiten = self.whiten[use]
+        if frame is not None:
+            z = z - frame.shift
+            if np.any(frame.excess > 0):
+                whiten = np.stack([_widened(w, frame.excess) for w in whiten])
+        z = torch.from_numpy(z.astype(np.float32))
         with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
             centered = z[None] - torch.from_numpy(self.mean[use])[:, None]   # machine those made this 100x slower
-            whiten = torch.from_numpy(np.ascontiguousarray(self.whiten[use]))
+            whiten = torch.from_numpy(np.ascontiguousarray(whiten, dtype=np.float32))
             return torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T.numpy()
 
-    def score(self, descriptors: np.ndarray, given: bool | None = None) -> np.ndarray:
+    def adjust(self, descriptors: np.ndarray, labels: np.ndarray | None, given: bool) -> FrameAdjustment | None:
+        """How one frame's host columns differ from the training hosts, or None (no anchors, or fewer than
+        :data:`MIN_RECENTER` nodes of every host label).
+
+        Per host label with enough nodes in the frame (``labels``: each node's best known label): the median of
+        their standardized descriptors minus that label's training median (``anchor``), and their robust variance
+        beyond the typical training frame's (``anchor_var``); node-weighted means over host labels. A miscalibrated
+        pixel size (every bond 5 % long) moves all hosts of a frame alike, scan noise spreads them all alike:
+        the shift is subtracted and the excess variance widens every class, so such a frame is not novel as a
+        whole while a defect still stands out from its own frame's hosts.
+        """
+        if self.anchor is None or labels is None or len(descriptors) == 0:
+            return None
+        labels = np.asarray(labels, dtype=object).astype(str)
+        z = (np.asarray(descriptors, np.float32) - self.center) / self.scale
+        shifts, excess, weights = [], [], []
+        for c, name in enumerate(self.classes):
+            if name.endswith(GIVEN_SUFFIX) != given or not np.isfinite(self.anchor[c]).all():
+                continue
+            mine = z[labels == name.removesuffix(GIVEN_SUFFIX)]
+            if len(mine) >= MIN_RECENTER:
+                median = np.median(mine, axis=0)
+                shifts.append(median - self.anchor[c])
+                floor = self.anchor_var[c] if self.anchor_var is not None else np.inf
+                excess.append(np.maximum(robust_variance(mine, median) - floor, 0.0))
+                weights.append(len(mine))
+        if not shifts:
+            return None
+        return FrameAdjustment(np.average(shifts, axis=0, weights=weights).astype(np.float32),
+                               np.average(excess, axis=0, weights=weights).astype(np.float32))
+
+    def score(self, descriptors: np.ndarray, given: bool | None = None, labels: np.ndarray | None = None
+              ) -> np.ndarray:
         """(N,) novelty: min over classes of distance / threshold (> 1: outside every known class).
 
         ``given``: the graph's elements are facts (a coordinate file) -> only the classes fitted on such graphs;
-        False (located atoms) -> only those fitted on located atoms; None -> all.
+        False (located atoms) -> only those fitted on located atoms; None -> all. ``labels``: each node's best
+        known label; with it (and statistics that have anchors) the frame is read against its own hosts
+        (:meth:`adjust`).
         """
         if len(descriptors) == 0:
             return np.zeros(0, np.float32)
@@ -99,7 +148,30 @@ class NoveltyStats:
         if given is not None:
             mine = np.array([name.endswith(GIVEN_SUFFIX) == given for name in self.classes])
             use = mine if mine.any() else use
-        return (self.distances(descriptors, use) / self.threshold[use]).min(axis=1)
+        frame = self.adjust(descriptors, labels, bool(given)) if given is not None else None
+        return (self.distances(descriptors, use, frame) / self.threshold[use]).min(axis=1)
+
+
+@dataclass
+class FrameAdjustment:
+    """One frame's hosts against the training hosts (standardized descriptor units): ``shift`` (D,) of their
+    median, ``excess`` (D,) of their within-frame variance beyond a training frame's (>= 0)."""
+
+    shift: np.ndarray
+    excess: np.ndarray
+
+
+def robust_variance(z: np.ndarray, median: np.ndarray | None = None) -> np.ndarray:
+    """(D,) per-column variance from the median absolute deviation (1.4826 MAD, squared)."""
+    median = np.median(z, axis=0) if median is None else median
+    return (1.4826 * np.median(np.abs(z - median), axis=0)) ** 2
+
+
+def _widened(whiten: np.ndarray, excess: np.ndarray) -> np.ndarray:
+    """The whitening of ``Sigma + diag(excess)`` from the whitening ``W`` of ``Sigma`` (``W W^T = Sigma^-1``)."""
+    covariance = np.linalg.inv(whiten.astype(np.float64) @ whiten.T.astype(np.float64))
+    covariance[np.diag_indices_from(covariance)] += excess
+    return np.linalg.cholesky(np.linalg.inv(covariance)).astype(np.float32)
 
 
 def context_features(meta: dict) -> list[int]:
@@ -140,16 +212,18 @@ def class_kind(name: str, host_labels: list[str]) -> str:
     return "host" if name in host_labels else "defect"
 
 
-def fit_gaussians(descriptors: np.ndarray, classes: np.ndarray, names: list[str], min_nodes: int = 20
+def fit_gaussians(descriptors: np.ndarray, classes: np.ndarray, names: list[str], min_nodes: int = 20, *,
+                  center: np.ndarray | None = None, scale: np.ndarray | None = None
                   ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Global standardization and a Ledoit-Wolf Gaussian per class with at least ``min_nodes`` nodes.
+    """Global standardization (``center`` / ``scale`` when given, else the descriptors' mean and spread) and a
+    Ledoit-Wolf Gaussian per class with at least ``min_nodes`` nodes.
 
     Returns (kept class names, center (D,), scale (D,), mean (C, D), whiten (C, D, D)).
     """
     from sklearn.covariance import ledoit_wolf
 
-    center = descriptors.mean(0)
-    scale = np.maximum(descriptors.std(0), 1e-3)
+    center = descriptors.mean(0) if center is None else center
+    scale = np.maximum(descriptors.std(0), 1e-3) if scale is None else scale
     z = (descriptors - center) / scale
     kept, means, whitens = [], [], []
     for c, name in enumerate(names):
@@ -197,6 +271,10 @@ def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> 
     if stats.checks is not None:
         tensors.update({f"check_{name}": torch.from_numpy(np.ascontiguousarray(getattr(stats.checks, name)))
                         for name in LatticeChecks.ARRAYS})
+        if stats.anchor is not None:
+            tensors["anchor"] = torch.from_numpy(np.ascontiguousarray(stats.anchor))
+            if stats.anchor_var is not None:
+                tensors["anchor_var"] = torch.from_numpy(np.ascontiguousarray(stats.anchor_var))
         header["novelty"].update(version=2, check_labels=stats.checks.labels, check_roles=stats.checks.label_roles,
                                  check_reference=stats.checks.reference)
     card = {"name": Path(path).stem, "kind": "novelty", **stats.meta}
@@ -216,7 +294,9 @@ def read_novelty(path: str | Path) -> NoveltyStats:
     if "check_labels" in info:
         checks = LatticeChecks(list(info["check_labels"]), list(info["check_roles"]), int(info["check_reference"]),
                                **{name: state[f"check_{name}"].numpy() for name in LatticeChecks.ARRAYS})
-    return NoveltyStats(classes=list(info["classes"]), meta=header.get("meta", {}), checks=checks, **arrays)
+    anchor = {k: state[k].numpy() for k in ("anchor", "anchor_var") if k in state}
+    return NoveltyStats(classes=list(info["classes"]), meta=header.get("meta", {}), checks=checks, **anchor,
+                        **arrays)
 
 
 @functools.lru_cache(maxsize=8)

@@ -34,6 +34,8 @@ from scipy.sparse.csgraph import connected_components
 #: quantile of its own label's held-out values each check's threshold sits at, by kind of label; stricter than the
 #: Gaussians' (:data:`atomgraph.classify.novelty.QUANTILES`) so the three tests together keep the flag rates
 CHECK_QUANTILES = {"host": 0.999, "defect": 0.99}
+EDGE_BONDS = 1.5     # the brightness check skips columns nearer the border of the observed region (in bonds): their
+                     # background and disc sums are cut by the frame
 MIN_REFERENCE = 20   # a frame needs this many reference columns of known intensity for the brightness check
 NEIGHBORS = 24       # reference columns a node's brightness is compared with: the nearest ones (a ~9 Å disc in
                      # MoSe2 or graphene), so smooth backgrounds cancel
@@ -66,18 +68,22 @@ class LatticeChecks:
     ARRAYS = ("intensity_center", "intensity_spread", "intensity_threshold", "cluster_threshold")
 
     def score(self, intensity: np.ndarray, positions_A: np.ndarray, label: np.ndarray, candidates: np.ndarray,
-              vacancy: np.ndarray, edge_index: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+              vacancy: np.ndarray, edge_index: np.ndarray, edge_bonds: np.ndarray | None = None,
+              frame: np.ndarray | None = None) -> np.ndarray:
         """(N,) the larger of the two checks' values over their thresholds for each node (> 1: novel); 0 where
         neither applies.
 
         ``intensity`` (N,) image units (NaN unknown); ``positions_A`` (N, 2) Å; ``label`` (N,) each node's best known label index (-1:
         none), read by the cluster check; ``candidates`` (N, L) bool, the labels the node could be
         (:func:`candidate_labels`): the brightness is novel only when it fits none of them; ``vacancy`` (N,) bool;
-        ``edge_index`` (2, E); ``frame`` (N,) frame ids or None (one frame).
+        ``edge_index`` (2, E); ``edge_bonds`` (N,) distance to the border of the observed region in bonds (None:
+        all inside); ``frame`` (N,) frame ids or None (one frame).
         """
+        inside = np.ones(len(label), bool) if edge_bonds is None else np.asarray(edge_bonds) >= EDGE_BONDS
+        intensity = np.where(inside, np.asarray(intensity, float), np.nan)
         median, noise = local_reference(intensity, label, self.reference, positions_A, frame)
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_ratio = np.log(np.asarray(intensity, float)) - median
+            log_ratio = np.log(intensity) - median
         return self.score_inputs(log_ratio, noise, label, candidates, vacancy_cluster_size(vacancy, edge_index))
 
     def score_inputs(self, log_ratio: np.ndarray, noise: np.ndarray, label: np.ndarray, candidates: np.ndarray,

@@ -20,6 +20,7 @@ from ..errors import AtomgraphInputError
 from . import site_roles
 from .data import IGNORE, make_example
 from .novelty import (
+    MIN_RECENTER,
     BACKGROUND_ATOM,
     BACKGROUND_VACANCY,
     GIVEN_SUFFIX,
@@ -31,10 +32,12 @@ from .novelty import (
     fit_gaussians,
     node_descriptors,
     novelty_path,
+    robust_variance,
     save_novelty,
 )
 from .novelty_checks import (
     CHECK_QUANTILES,
+    EDGE_BONDS,
     MIN_REFERENCE,
     LatticeChecks,
     candidate_labels,
@@ -63,15 +66,15 @@ def _modes(model: str | Path) -> list[str]:
 
 
 def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, seed: int, progress: bool
-            ) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """(descriptors (N, D), class index (N,), per graph the raw inputs of the lattice checks) of the matched nodes
-    of ``n_graphs`` simulated graphs.
+            ) -> list[dict]:
+    """Per simulated graph (``n_graphs`` of them) the inputs of the novelty statistics, one entry per node.
 
-    Classes: the labels in order, then :data:`BACKGROUND_ATOM` (a real node matching no column) and
-    :data:`BACKGROUND_VACANCY` (a vacancy node matching no empty truth site), then the labels again for the nodes of
-    coordinate-file graphs (given elements); unmatched-by-rule nodes are skipped. Check inputs per graph (kept
-    nodes): ``truth`` (label index or -1), ``log_i`` (log intensity), ``predicted`` (best known label),
-    ``cluster`` (:func:`vacancy_cluster_size`).
+    ``desc`` (N, D) descriptors; ``cls`` class index: the labels in order, then :data:`BACKGROUND_ATOM` (a real node
+    matching no column) and :data:`BACKGROUND_VACANCY` (a vacancy node matching no empty truth site), then the
+    labels again for the nodes of coordinate-file graphs (given elements); ``keep``: nodes matched by rule (the
+    others are not used); ``given``: a coordinate-file graph. For the lattice checks: ``truth`` (label index or
+    -1), ``log_i`` (log intensity), ``positions_A``, ``predicted`` (best known label index), ``candidates``
+    (:func:`candidate_labels`), ``cluster`` (:func:`vacancy_cluster_size`).
     """
     from tqdm.auto import tqdm
 
@@ -79,31 +82,70 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     modes = _modes(model)
     rng = np.random.default_rng([seed, seed_offset])
     locator = model if Path(str(model)).exists() else None
-    descs, classes, checks = [], [], []
+    roles = [material.label_roles.get(x, "") for x in clf.labels]
+    out = []
     for i in tqdm(range(n_graphs), desc=f"novelty {material.name}", disable=not progress, unit="graph"):
-        example, graph, _ = make_example(material, clf.meta, seed_offset + i, modes[i % len(modes)], rng,
-                                         size_px=256, locator=locator, spurious=False)
+        mode = modes[i % len(modes)]
+        example, graph, _ = make_example(material, clf.meta, seed_offset + i, mode, rng, size_px=256,
+                                         locator=locator, spurious=False)
         logits, desc = node_descriptors(clf.net, example.x, example.edge_index, example.edge_attr,
                                         context_features(clf.meta))
         target = example.target.copy()
         vacancy = np.asarray(graph.atoms.vacancy, bool)
-        cluster = vacancy_cluster_size(vacancy, example.edge_index)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_i = np.log(np.asarray(graph.atoms.intensity, float))
-        predicted = known_label(logits, example.allowed, n_labels)
-        candidates = candidate_labels(example.allowed[:, :n_labels], site_roles(graph),
-                                      [material.label_roles.get(x, "") for x in clf.labels])
+        edge = np.asarray(graph.feature("edge_distance_bonds"))
+        with np.errstate(divide="ignore", invalid="ignore"):   # as LatticeChecks.score reads it: not at the border
+            log_i = np.log(np.where(edge >= EDGE_BONDS, np.asarray(graph.atoms.intensity, float), np.nan))
         truth = np.where((target >= 0) & (target < n_labels), target, -1)
         target[(target == n_labels) & vacancy] = n_labels + 1
-        if modes[i % len(modes)] == "coords":   # given elements: the second set of classes
+        if mode == "coords":   # given elements: the second set of classes
             target[(target >= 0) & (target < n_labels)] += n_labels + 2
-        keep = target != IGNORE
-        descs.append(desc[keep])
-        classes.append(target[keep])
-        checks.append({"truth": truth, "log_i": log_i, "positions_A": graph.atoms.positions_A,
-                       "predicted": predicted, "candidates": candidates,
-                       "cluster": cluster, "keep": keep})
-    return np.concatenate(descs), np.concatenate(classes), checks
+        out.append({"desc": desc, "cls": target, "keep": target != IGNORE, "given": mode == "coords",
+                    "truth": truth, "log_i": log_i, "positions_A": graph.atoms.positions_A,
+                    "predicted": known_label(logits, example.allowed, n_labels),
+                    "candidates": candidate_labels(example.allowed[:, :n_labels], site_roles(graph), roles),
+                    "cluster": vacancy_cluster_size(vacancy, example.edge_index)})
+    return out
+
+
+def host_anchors(graphs: list[dict], classes: list[str], center: np.ndarray, scale: np.ndarray,
+                 host_labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(C, D) median standardized descriptor of each host class over the fit graphs, and (C, D) the median over
+    fit graphs of its within-graph robust variance (NaN rows: other classes)."""
+    anchor = np.full((len(classes), len(center)), np.nan, np.float32)
+    variance = np.full((len(classes), len(center)), np.nan, np.float32)
+    for c, name in enumerate(classes):
+        if name.removesuffix(GIVEN_SUFFIX) not in host_labels:
+            continue
+        per_graph = [(g["desc"][g["keep"] & (g["cls_name"] == name)] - center) / scale for g in graphs]
+        rows = np.concatenate(per_graph)
+        if len(rows):
+            anchor[c] = np.median(rows, axis=0)
+            spreads = [robust_variance(z) for z in per_graph if len(z) >= MIN_RECENTER]
+            variance[c] = np.median(spreads, axis=0) if spreads else robust_variance(rows)
+    return anchor, variance
+
+
+def frame_adjustments(graphs: list[dict], stats: NoveltyStats, labels: list[str]) -> list:
+    """Per graph its :meth:`NoveltyStats.adjust` as in use (read under the predicted labels)."""
+    names = np.array(labels + [""], dtype=object)
+    return [stats.adjust(g["desc"], names[g["predicted"]], g["given"]) for g in graphs]
+
+
+def recentered(graphs: list[dict], stats: NoveltyStats, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(descriptors, class index) of the kept nodes of every graph, each graph shifted onto its hosts."""
+    descs = []
+    for g, frame in zip(graphs, frame_adjustments(graphs, stats, labels)):
+        desc = g["desc"] if frame is None else g["desc"] - frame.shift * stats.scale
+        descs.append(desc[g["keep"]])
+    return np.concatenate(descs), np.concatenate([g["cls"][g["keep"]] for g in graphs])
+
+
+def adjusted_distances(graphs: list[dict], stats: NoveltyStats, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(distances (N, C), class index (N,)) of the kept nodes of every graph, each graph read against its own hosts
+    as in use (:meth:`NoveltyStats.distances` with the graph's adjustment)."""
+    out = [stats.distances(g["desc"][g["keep"]], frame=frame)
+           for g, frame in zip(graphs, frame_adjustments(graphs, stats, labels))]
+    return np.concatenate(out), np.concatenate([g["cls"][g["keep"]] for g in graphs])
 
 
 def reference_label(checks: list[dict], host: list[int]) -> int:
@@ -169,24 +211,34 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     material = get_material(model_material(model))
     names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY] + [f"{x}{GIVEN_SUFFIX}" for x in clf.labels]
     fitted = [n if n in clf.labels or n.endswith(GIVEN_SUFFIX) else "" for n in names]
-    desc, cls, fit_checks_raw = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
+    fit_set = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
+    held_set = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
+    for g in fit_set + held_set:
+        g["cls_name"] = np.array(names + [""], dtype=object)[np.where(g["cls"] >= 0, g["cls"], len(names))]
+    # 1. the hosts' training medians (anchors), 2. every fit graph recentered on its own hosts, 3. the Gaussians
+    desc = np.concatenate([g["desc"][g["keep"]] for g in fit_set])
+    center, scale = desc.mean(0), np.maximum(desc.std(0), 1e-3)
+    anchor, anchor_var = host_anchors(fit_set, fitted, center, scale, material.host_labels)
+    stats = NoveltyStats(fitted, center, scale, np.zeros((0, len(center)), np.float32), np.zeros(0), np.zeros(0), {},
+                         anchor=anchor, anchor_var=anchor_var)
+    desc, cls = recentered(fit_set, stats, clf.labels)
     # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
     # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
-    kept, center, scale, mean, whiten = fit_gaussians(desc, cls, fitted)
+    kept, _, _, mean, whiten = fit_gaussians(desc, cls, fitted, center=center, scale=scale)
     remap = np.array([kept.index(n) if n in kept else -1 for n in names])
     kinds = [class_kind(n, material.host_labels) for n in kept]
-    stats = NoveltyStats(kept, center, scale, mean, whiten, np.ones(len(kept), np.float32), {})
-    cal_desc, cal_names, cal_checks_raw = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET,
-                                                  seed, progress)
+    rows = [fitted.index(n) for n in kept]
+    stats = NoveltyStats(kept, center.astype(np.float32), scale.astype(np.float32), mean, whiten,
+                         np.ones(len(kept), np.float32), {}, anchor=anchor[rows], anchor_var=anchor_var[rows])
+    distances, cal_names = adjusted_distances(held_set, stats, clf.labels)
     cal_cls = remap[cal_names]
-    distances = stats.distances(cal_desc)
     stats.threshold = class_thresholds(distances, cal_cls, kinds)
     host = [k for k, x in enumerate(clf.labels) if x in material.host_labels]
-    reference = reference_label(fit_checks_raw, host)
-    held = check_inputs(cal_checks_raw, reference)
+    reference = reference_label(fit_set, host)
+    held = check_inputs(held_set, reference)
     stats.checks = fit_checks(clf.labels, [material.label_roles.get(x, "") for x in clf.labels],
                               [class_kind(x, material.host_labels) for x in clf.labels],
-                              check_inputs(fit_checks_raw, reference), held)
+                              check_inputs(fit_set, reference), held)
     score = (distances / stats.threshold).min(axis=1)
     label_of = np.where(cal_names < len(clf.labels), cal_names,
                         np.where(cal_names >= len(clf.labels) + 2, cal_names - len(clf.labels) - 2, -1))
@@ -196,6 +248,7 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
                    if (label_of == c).any()}
     flagged = {n: float(np.mean(score[cal_names == c] > 1.0)) for c, n in enumerate(names)
                if (cal_names == c).any()}
+    cls = np.concatenate([g["cls"][g["keep"]] for g in fit_set])
     stats.meta = {
         "material": material.name, "classifier": Path(clf.path).name,
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),

@@ -42,6 +42,8 @@ EVAL_SEED_BASE = 900_000        # held-out images: disjoint from every training 
 VALID_SEED_BASE = 800_000       # validation images (choice of the refinement mode)
 WIDTHS = (8, 16, 32)
 CONTAMINATION_P = 0.2     # share of training images with an amorphous contamination patch
+EMPTY_SITE_WEIGHT = 4.0   # extra heatmap-loss weight at the center of an empty lattice site (see heat_weight)
+EMPTY_CLEAR_A = 0.7       # an empty site counts as empty when no real column is this close (Å)
 
 
 def make_targets(shape: tuple[int, int], xy_native: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,27 +115,55 @@ def simulate_sample(config: MaterialConfig | dict, classes: list[str], native_A:
     index.update({e: index[c] for e, c in loc_cfg.train_element_map.items() if c in index})
     cls = np.array([index.get(e, -1) for e in sim.truth.element[real]], dtype=np.int64)
     heat, cmap = make_targets(native.normalized.shape, xy, cls)
-    return native.normalized, heat, cmap
+    weight = heat_weight(heat, native.to_native(empty_sites(sim.truth, real)))
+    return native.normalized, heat, cmap, weight
+
+
+def empty_sites(truth, real: np.ndarray) -> np.ndarray:
+    """(K, 2) px positions of the truth's empty sites with no real column within :data:`EMPTY_CLEAR_A` (a
+    chalcogen site that lost one of its two atoms still holds a column)."""
+    empty = truth.vacancy & ~np.asarray(real, bool)
+    xy = truth.positions_px[empty]
+    if len(xy) and real.any():
+        d, _ = cKDTree(truth.positions_A[real]).query(truth.positions_A[empty])
+        xy = xy[d > EMPTY_CLEAR_A]
+    return xy
+
+
+def heat_weight(heat: np.ndarray, empty_native: np.ndarray) -> np.ndarray:
+    """Per-pixel weight of the heatmap loss: ``1 + 4 heat`` (columns weigh like their rarity), plus
+    :data:`EMPTY_SITE_WEIGHT` in a Gaussian of :data:`HEAT_SIGMA_PX` x 1.5 around each empty site: a column
+    placed where the lattice has one but the image has none is the locator's costliest error (it hides a vacancy
+    from the lattice model)."""
+    weight = 1.0 + 4.0 * heat
+    if len(empty_native):
+        h, w = heat.shape
+        yy, xx = np.mgrid[0:h, 0:w]
+        d, _ = cKDTree(empty_native).query(np.column_stack([xx.ravel(), yy.ravel()]))
+        weight = weight + EMPTY_SITE_WEIGHT * np.exp(-0.5 * (d / (1.5 * HEAT_SIGMA_PX)) ** 2).reshape(h, w)
+    return weight.astype(np.float32)
 
 
 def _crop_batch(pool: list, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-    xs, hs, cs = [], [], []
+    """(image, heatmap, class map, loss weight) of :data:`BATCH` random crops with random flips and rotations."""
+    xs, hs, cs, ws = [], [], [], []
     for k in rng.integers(0, len(pool), BATCH):
-        img, heat, cmap = pool[k]
+        img, heat, cmap, weight = pool[k]
         h, w = img.shape
         c = min(CROP_PX, h // STRIDE * STRIDE, w // STRIDE * STRIDE)
         y0, x0 = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
-        trio = [a[y0:y0 + c, x0:x0 + c] for a in (img, heat, cmap)]
+        four = [a[y0:y0 + c, x0:x0 + c] for a in (img, heat, cmap, weight)]
         r, flip = int(rng.integers(4)), bool(rng.integers(2))
-        trio = [np.rot90(a, r) for a in trio]
+        four = [np.rot90(a, r) for a in four]
         if flip:
-            trio = [a[:, ::-1] for a in trio]
+            four = [a[:, ::-1] for a in four]
         pad = [(0, CROP_PX - c), (0, CROP_PX - c)]
-        xs.append(np.pad(trio[0], pad))
-        hs.append(np.pad(trio[1], pad))
-        cs.append(np.pad(trio[2], pad, constant_values=-1))
-    return (torch.from_numpy(np.stack(xs)[:, None].copy()), torch.from_numpy(np.stack(hs)[:, None].copy()),
-            torch.from_numpy(np.stack(cs).copy()))
+        xs.append(np.pad(four[0], pad))
+        hs.append(np.pad(four[1], pad))
+        cs.append(np.pad(four[2], pad, constant_values=-1))
+        ws.append(np.pad(four[3], pad, constant_values=1.0))
+    return tuple(torch.from_numpy(np.stack(a)[:, None].copy()) for a in (xs, hs)) + (
+        torch.from_numpy(np.stack(cs).copy()), torch.from_numpy(np.stack(ws)[:, None].copy()))
 
 
 def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: int = 4, size: int = 256
@@ -265,7 +295,7 @@ class SamplePool:
         self.class_weight = torch.clamp(weight / weight.min(), max=10.0)
 
     def fresh(self):
-        """One new simulated sample (image, heatmap, class map)."""
+        """One new simulated sample (image, heatmap, class map, loss weight)."""
         self.n_sims += 1
         return simulate_sample(self.settings, self.classes, self.native_A, self.base + self.n_sims - 1)
 
@@ -278,7 +308,7 @@ class SamplePool:
 def fit_locator(net: LocatorNet, pool: SamplePool, rng: np.random.Generator, steps: int, minutes: float | None,
                 progress: bool, name: str) -> tuple[int, float | None]:
     """Adam with cosine decay over ``steps`` (or the ``minutes`` cap, whichever runs out first): center heatmap
-    BCE + 0.3 x class cross-entropy. Returns the steps done and the smoothed final loss."""
+    BCE (weighted by :func:`heat_weight`) + 0.3 x class cross-entropy. Returns the steps done and the smoothed final loss."""
     from tqdm import tqdm
 
     t_start = time.time()
@@ -295,9 +325,9 @@ def fit_locator(net: LocatorNet, pool: SamplePool, rng: np.random.Generator, ste
         for g in opt.param_groups:
             g["lr"] = 3e-3 * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * frac)))
         pool.refresh(rng)
-        x, heat, cmap = _crop_batch(pool.samples, rng)
+        x, heat, cmap, weight = _crop_batch(pool.samples, rng)
         out = net(x)
-        bce = F.binary_cross_entropy_with_logits(out[:, :1], heat, weight=1.0 + 4.0 * heat)
+        bce = F.binary_cross_entropy_with_logits(out[:, :1], heat, weight=weight)
         ce = F.cross_entropy(out[:, 1:], cmap, weight=pool.class_weight, ignore_index=-1) if (cmap >= 0).any() \
             else out.sum() * 0
         loss = bce + 0.3 * ce

@@ -4,7 +4,8 @@ A locator trained only on complete lattices learns to complete the lattice: it p
 graphene monovacancy and pulled a rotated Stone-Wales pair back onto the ideal sites, so nothing downstream could
 see what was really there. Removing and displacing random atoms in the training images (``locator:
 train_empty_fraction`` / ``train_displaced_fraction`` / ``train_displacement_A`` in the config) teaches it to report
-the columns that are there. These are not defect classes: the truth simply has no column (removed atom) or a column
+the columns that are there; the sites they leave are listed as empty sites so training can weigh a column placed
+there as the error it is (:func:`atomgraph.locate.train.simulate_sample`). These are not defect classes: the truth simply has no column (removed atom) or a column
 somewhere else (moved atom); the classifier's training data is untouched.
 """
 
@@ -34,12 +35,16 @@ class RandomPerturbation:
     displacement_A: Range
 
     def __call__(self, structure: Structure, rng: np.random.Generator) -> dict[str, int]:
-        """Apply to ``structure`` in place; returns how many atoms were removed and moved."""
+        """Apply to ``structure`` in place; returns how many atoms were removed and moved. The sites they leave
+        are added as empty-site rows (the truth lists them as vacancies; a site a Se2 column keeps one Se of is
+        listed too, on top of its Se1 column)."""
         real = np.flatnonzero(structure.keep & (structure.numbers > 0))
         n_empty = int(rng.binomial(len(real), self.empty_fraction.draw(rng)))
         n_moved = int(rng.binomial(len(real), self.displaced_fraction.draw(rng)))
         chosen = rng.choice(real, size=min(n_empty + n_moved, len(real)), replace=False)
         removed, moved = chosen[:n_empty], chosen[n_empty:]
+        for i in chosen:   # the sites they leave: empty-site rows (atomic number 0) in the truth
+            structure.add(structure.positions[i].copy(), 0, str(structure.labels[i]), str(structure.roles[i]))
         structure.keep[removed] = False
         angle = rng.uniform(0.0, 2.0 * math.pi, len(moved))
         distance = np.array([self.displacement_A.draw(rng) for _ in moved])
