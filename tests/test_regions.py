@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import atomgraph
+from atomgraph.defects import UNKNOWN
 from atomgraph.locate.peaks import saturated_columns
 from atomgraph.simulate.patches import add_amorphous_patch
 
@@ -21,8 +22,10 @@ def test_an_amorphous_patch_gets_no_defects_and_no_vacancies_and_a_clean_frame_n
     assert atoms.extra["masked"][inside & ~atoms.vacancy].mean() > 0.5
     assert not (atoms.vacancy & inside).any()
     assert not [d for d in patched.defects if np.hypot(*(d.center_px - center)) < radius + 3]
-    far = lambda r: sorted(d.label for d in r.defects if np.hypot(*(d.center_px - center)) > radius + 15)  # noqa: E731
-    assert far(patched) == far(clean)  # outside the patch nothing changes
+    far = lambda r: sorted(d.label for d in r.defects  # noqa: E731
+                           if np.hypot(*(d.center_px - center)) > radius + 15 and d.label != UNKNOWN)
+    assert far(patched) == far(clean)  # outside the patch the labeled defects do not change (the lattice model is
+    # refitted without the patch, so a node whose novelty sits at its threshold may flip: unknowns are not compared)
 
 
 def test_saturated_columns_are_found_only_on_a_clipped_plateau():

@@ -70,7 +70,8 @@ class NoveltyStats:
         statistics written before them (version 1), which score with the Gaussians alone.
     anchor : (C, D) training median of each host class's standardized descriptor (NaN rows for other classes):
         where :meth:`adjust` recenters a frame; None in version-1 statistics (no frame adjustment).
-    anchor_var : (C, D) a typical training frame's robust variance of each host class (median over fit frames).
+    anchor_tol : (C, D) 95 % quantile over fit frames of how far a frame's host median sits from ``anchor``.
+    anchor_var : (C, D) 95 % quantile over fit frames of a frame's robust variance of each host class.
     """
 
     classes: list[str]
@@ -82,6 +83,7 @@ class NoveltyStats:
     meta: dict
     checks: LatticeChecks | None = None
     anchor: np.ndarray | None = None
+    anchor_tol: np.ndarray | None = None
     anchor_var: np.ndarray | None = None
 
     def distances(self, descriptors: np.ndarray, use: np.ndarray | None = None,
@@ -107,8 +109,9 @@ class NoveltyStats:
         :data:`MIN_RECENTER` nodes of every host label).
 
         Per host label with enough nodes in the frame (``labels``: each node's best known label): the median of
-        their standardized descriptors minus that label's training median (``anchor``), and their robust variance
-        beyond the typical training frame's (``anchor_var``); node-weighted means over host labels. A miscalibrated
+        their standardized descriptors minus that label's training median (``anchor``) beyond what 95 % of
+        training frames differ by (``anchor_tol``), and their robust variance beyond 95 % of training frames'
+        (``anchor_var``); node-weighted means over host labels. A frame like the training frames is left as is. A miscalibrated
         pixel size (every bond 5 % long) moves all hosts of a frame alike, scan noise spreads them all alike:
         the shift is subtracted and the excess variance widens every class, so such a frame is not novel as a
         whole while a defect still stands out from its own frame's hosts.
@@ -124,7 +127,9 @@ class NoveltyStats:
             mine = z[labels == name.removesuffix(GIVEN_SUFFIX)]
             if len(mine) >= MIN_RECENTER:
                 median = np.median(mine, axis=0)
-                shifts.append(median - self.anchor[c])
+                offset = median - self.anchor[c]   # beyond what training frames themselves differ by
+                tolerance = self.anchor_tol[c] if self.anchor_tol is not None else 0.0
+                shifts.append(np.sign(offset) * np.maximum(np.abs(offset) - tolerance, 0.0))
                 floor = self.anchor_var[c] if self.anchor_var is not None else np.inf
                 excess.append(np.maximum(robust_variance(mine, median) - floor, 0.0))
                 weights.append(len(mine))
@@ -273,8 +278,9 @@ def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> 
                         for name in LatticeChecks.ARRAYS})
         if stats.anchor is not None:
             tensors["anchor"] = torch.from_numpy(np.ascontiguousarray(stats.anchor))
-            if stats.anchor_var is not None:
-                tensors["anchor_var"] = torch.from_numpy(np.ascontiguousarray(stats.anchor_var))
+            for name in ("anchor_tol", "anchor_var"):
+                if getattr(stats, name) is not None:
+                    tensors[name] = torch.from_numpy(np.ascontiguousarray(getattr(stats, name)))
         header["novelty"].update(version=2, check_labels=stats.checks.labels, check_roles=stats.checks.label_roles,
                                  check_reference=stats.checks.reference)
     card = {"name": Path(path).stem, "kind": "novelty", **stats.meta}
@@ -294,7 +300,7 @@ def read_novelty(path: str | Path) -> NoveltyStats:
     if "check_labels" in info:
         checks = LatticeChecks(list(info["check_labels"]), list(info["check_roles"]), int(info["check_reference"]),
                                **{name: state[f"check_{name}"].numpy() for name in LatticeChecks.ARRAYS})
-    anchor = {k: state[k].numpy() for k in ("anchor", "anchor_var") if k in state}
+    anchor = {k: state[k].numpy() for k in ("anchor", "anchor_tol", "anchor_var") if k in state}
     return NoveltyStats(classes=list(info["classes"]), meta=header.get("meta", {}), checks=checks, **anchor,
                         **arrays)
 

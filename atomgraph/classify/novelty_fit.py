@@ -20,10 +20,10 @@ from ..errors import AtomgraphInputError
 from . import site_roles
 from .data import IGNORE, make_example
 from .novelty import (
-    MIN_RECENTER,
     BACKGROUND_ATOM,
     BACKGROUND_VACANCY,
     GIVEN_SUFFIX,
+    MIN_RECENTER,
     QUANTILES,
     NoveltyStats,
     class_kind,
@@ -99,30 +99,35 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
         target[(target == n_labels) & vacancy] = n_labels + 1
         if mode == "coords":   # given elements: the second set of classes
             target[(target >= 0) & (target < n_labels)] += n_labels + 2
+        lattice = ~np.asarray(graph.atoms.extra.get("masked", np.zeros(len(target), bool)), bool)
+        candidates = candidate_labels(example.allowed[:, :n_labels], site_roles(graph), roles)
+        candidates[~lattice] = False   # as in use: a masked node (no lattice there) has no checks
         out.append({"desc": desc, "cls": target, "keep": target != IGNORE, "given": mode == "coords",
                     "truth": truth, "log_i": log_i, "positions_A": graph.atoms.positions_A,
-                    "predicted": known_label(logits, example.allowed, n_labels),
-                    "candidates": candidate_labels(example.allowed[:, :n_labels], site_roles(graph), roles),
-                    "cluster": vacancy_cluster_size(vacancy, example.edge_index)})
+                    "predicted": np.where(lattice, known_label(logits, example.allowed, n_labels), -1),
+                    "candidates": candidates, "cluster": vacancy_cluster_size(vacancy, example.edge_index)})
     return out
 
 
 def host_anchors(graphs: list[dict], classes: list[str], center: np.ndarray, scale: np.ndarray,
-                 host_labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(C, D) median standardized descriptor of each host class over the fit graphs, and (C, D) the median over
-    fit graphs of its within-graph robust variance (NaN rows: other classes)."""
-    anchor = np.full((len(classes), len(center)), np.nan, np.float32)
-    variance = np.full((len(classes), len(center)), np.nan, np.float32)
+                 host_labels: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per host class over the fit graphs with at least :data:`MIN_RECENTER` of its nodes (NaN rows: other
+    classes), in standardized units (D,): the median of the graphs' medians (``anchor``), the 95 % quantile of a
+    graph median's distance from it (``anchor_tol``) and the 95 % quantile of a graph's robust variance
+    (``anchor_var``)."""
+    shape = (len(classes), len(center))
+    anchor, tol, variance = (np.full(shape, np.nan, np.float32) for _ in range(3))
     for c, name in enumerate(classes):
         if name.removesuffix(GIVEN_SUFFIX) not in host_labels:
             continue
         per_graph = [(g["desc"][g["keep"] & (g["cls_name"] == name)] - center) / scale for g in graphs]
-        rows = np.concatenate(per_graph)
-        if len(rows):
-            anchor[c] = np.median(rows, axis=0)
-            spreads = [robust_variance(z) for z in per_graph if len(z) >= MIN_RECENTER]
-            variance[c] = np.median(spreads, axis=0) if spreads else robust_variance(rows)
-    return anchor, variance
+        per_graph = [z for z in per_graph if len(z) >= MIN_RECENTER]
+        if per_graph:
+            medians = np.array([np.median(z, axis=0) for z in per_graph])
+            anchor[c] = np.median(medians, axis=0)
+            tol[c] = np.quantile(np.abs(medians - anchor[c]), 0.95, axis=0)
+            variance[c] = np.quantile([robust_variance(z) for z in per_graph], 0.95, axis=0)
+    return anchor, tol, variance
 
 
 def frame_adjustments(graphs: list[dict], stats: NoveltyStats, labels: list[str]) -> list:
@@ -146,6 +151,47 @@ def adjusted_distances(graphs: list[dict], stats: NoveltyStats, labels: list[str
     out = [stats.distances(g["desc"][g["keep"]], frame=frame)
            for g, frame in zip(graphs, frame_adjustments(graphs, stats, labels))]
     return np.concatenate(out), np.concatenate([g["cls"][g["keep"]] for g in graphs])
+
+
+def fit_frame_gaussians(fit_set: list[dict], held_set: list[dict], names: list[str], labels: list[str],
+                        host_labels: list[str]) -> tuple[NoveltyStats, np.ndarray]:
+    """The class Gaussians and their thresholds: (1) the hosts' training medians and spreads (anchors), (2) every
+    fit graph recentered on its own hosts, (3) a Gaussian per known class, (4) thresholds on the held-out graphs,
+    each read against its own hosts as in use. Returns the statistics and the map from ``names`` (the classes of
+    :func:`collect`) to the kept Gaussians (-1: none)."""
+    # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
+    # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
+    fitted = [n if n in labels or n.endswith(GIVEN_SUFFIX) else "" for n in names]
+    desc = np.concatenate([g["desc"][g["keep"]] for g in fit_set])
+    center, scale = desc.mean(0), np.maximum(desc.std(0), 1e-3)
+    anchor, anchor_tol, anchor_var = host_anchors(fit_set, fitted, center, scale, host_labels)
+    stats = NoveltyStats(fitted, center, scale, np.zeros((0, len(center)), np.float32), np.zeros(0), np.zeros(0), {},
+                         anchor=anchor, anchor_tol=anchor_tol, anchor_var=anchor_var)
+    desc, cls = recentered(fit_set, stats, labels)
+    kept, _, _, mean, whiten = fit_gaussians(desc, cls, fitted, center=center, scale=scale)
+    rows = [fitted.index(n) for n in kept]
+    stats = NoveltyStats(kept, center.astype(np.float32), scale.astype(np.float32), mean, whiten,
+                         np.ones(len(kept), np.float32), {}, anchor=anchor[rows], anchor_tol=anchor_tol[rows],
+                         anchor_var=anchor_var[rows])
+    remap = np.array([kept.index(n) if n in kept else -1 for n in names])
+    distances, held_cls = adjusted_distances(held_set, stats, labels)
+    stats.threshold = class_thresholds(distances, remap[held_cls], [class_kind(n, host_labels) for n in kept])
+    return stats, remap
+
+
+def held_out_rates(stats: NoveltyStats, held_set: list[dict], held: dict, names: list[str], labels: list[str]
+                   ) -> tuple[dict, dict]:
+    """Share of the held-out nodes of each class flagged novel (Gaussians and lattice checks together), and per
+    label the share flagged by the lattice checks alone."""
+    distances, cal_names = adjusted_distances(held_set, stats, labels)
+    check_score = _held_check_scores(stats.checks, held, held["predicted"])
+    score = np.maximum((distances / stats.threshold).min(axis=1), check_score)
+    n = len(labels)
+    label_of = np.where(cal_names < n, cal_names, np.where(cal_names >= n + 2, cal_names - n - 2, -1))
+    checks_only = {x: float(np.mean(check_score[label_of == c] > 1.0)) for c, x in enumerate(labels)
+                   if (label_of == c).any()}
+    flagged = {x: float(np.mean(score[cal_names == c] > 1.0)) for c, x in enumerate(names) if (cal_names == c).any()}
+    return flagged, checks_only
 
 
 def reference_label(checks: list[dict], host: list[int]) -> int:
@@ -210,54 +256,30 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     clf = load_classifier(model)
     material = get_material(model_material(model))
     names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY] + [f"{x}{GIVEN_SUFFIX}" for x in clf.labels]
-    fitted = [n if n in clf.labels or n.endswith(GIVEN_SUFFIX) else "" for n in names]
     fit_set = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
     held_set = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
     for g in fit_set + held_set:
         g["cls_name"] = np.array(names + [""], dtype=object)[np.where(g["cls"] >= 0, g["cls"], len(names))]
-    # 1. the hosts' training medians (anchors), 2. every fit graph recentered on its own hosts, 3. the Gaussians
-    desc = np.concatenate([g["desc"][g["keep"]] for g in fit_set])
-    center, scale = desc.mean(0), np.maximum(desc.std(0), 1e-3)
-    anchor, anchor_var = host_anchors(fit_set, fitted, center, scale, material.host_labels)
-    stats = NoveltyStats(fitted, center, scale, np.zeros((0, len(center)), np.float32), np.zeros(0), np.zeros(0), {},
-                         anchor=anchor, anchor_var=anchor_var)
-    desc, cls = recentered(fit_set, stats, clf.labels)
-    # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
-    # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
-    kept, _, _, mean, whiten = fit_gaussians(desc, cls, fitted, center=center, scale=scale)
-    remap = np.array([kept.index(n) if n in kept else -1 for n in names])
-    kinds = [class_kind(n, material.host_labels) for n in kept]
-    rows = [fitted.index(n) for n in kept]
-    stats = NoveltyStats(kept, center.astype(np.float32), scale.astype(np.float32), mean, whiten,
-                         np.ones(len(kept), np.float32), {}, anchor=anchor[rows], anchor_var=anchor_var[rows])
-    distances, cal_names = adjusted_distances(held_set, stats, clf.labels)
-    cal_cls = remap[cal_names]
-    stats.threshold = class_thresholds(distances, cal_cls, kinds)
+    stats, remap = fit_frame_gaussians(fit_set, held_set, names, clf.labels, material.host_labels)
+    kinds = [class_kind(n, material.host_labels) for n in stats.classes]
     host = [k for k, x in enumerate(clf.labels) if x in material.host_labels]
     reference = reference_label(fit_set, host)
     held = check_inputs(held_set, reference)
     stats.checks = fit_checks(clf.labels, [material.label_roles.get(x, "") for x in clf.labels],
                               [class_kind(x, material.host_labels) for x in clf.labels],
                               check_inputs(fit_set, reference), held)
-    score = (distances / stats.threshold).min(axis=1)
-    label_of = np.where(cal_names < len(clf.labels), cal_names,
-                        np.where(cal_names >= len(clf.labels) + 2, cal_names - len(clf.labels) - 2, -1))
-    check_score = _held_check_scores(stats.checks, held, held["predicted"])
-    score = np.maximum(score, check_score)
-    checks_only = {n: float(np.mean(check_score[label_of == c] > 1.0)) for c, n in enumerate(clf.labels)
-                   if (label_of == c).any()}
-    flagged = {n: float(np.mean(score[cal_names == c] > 1.0)) for c, n in enumerate(names)
-               if (cal_names == c).any()}
+    flagged, checks_only = held_out_rates(stats, held_set, held, names, clf.labels)
     cls = np.concatenate([g["cls"][g["keep"]] for g in fit_set])
+    cal_names = np.concatenate([g["cls"][g["keep"]] for g in held_set])
     stats.meta = {
         "material": material.name, "classifier": Path(clf.path).name,
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
         "descriptor": f"GNN last embedding ({clf.net.config['hidden']}) + standardized node inputs "
                       f"({clf.net.config['n_inputs']}) + neighbors' mean of "
                       f"{[clf.meta['node_features'][k] for k in context_features(clf.meta)]}",
-        "classes": kept, "kinds": kinds, "quantiles": QUANTILES, "thresholds": stats.threshold.tolist(),
+        "classes": stats.classes, "kinds": kinds, "quantiles": QUANTILES, "thresholds": stats.threshold.tolist(),
         "fit": {"image_seeds": f"{FIT_SEED_OFFSET}..+{fit_graphs - 1}", "seed": seed,
-                "nodes": {n: int((remap[cls] == c).sum()) for c, n in enumerate(kept)}},
+                "nodes": {n: int((remap[cls] == c).sum()) for c, n in enumerate(stats.classes)}},
         "threshold_set": {"image_seeds": f"{THRESHOLD_SEED_OFFSET}..+{threshold_graphs - 1}",
                           "nodes": {n: int((cal_names == c).sum()) for c, n in enumerate(names)},
                           "flagged_novel": flagged, "flagged_by_lattice_checks": checks_only},
