@@ -47,10 +47,11 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
 
     Nodes marked novel (``extra['novel']``, :mod:`atomgraph.classify.novelty`) keep their best known label but are
     not counted as that defect: connected novel nodes with a label (host or defect label, vacancy nodes included)
-    form one defect labeled :data:`UNKNOWN`, except near a masked region (a novel node within
-    :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there);
-    unlabeled nodes (``''``: judged no lattice column, e.g. a false
-    detection on contamination) stay out of defects as before, novel or not, and appear only as member sites.
+    form one defect labeled :data:`UNKNOWN`, with the novel empty sites among them even when unlabeled (the empty
+    site of a graphene monovacancy, a material without a vacancy label), except near a masked region (a novel node
+    within :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there);
+    unlabeled located columns (``''``: judged no lattice column, e.g. a false detection on contamination) stay out
+    of defects as before, novel or not, and appear only as member sites.
 
     Parameters
     ----------
@@ -74,7 +75,9 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     touches_mask = masked.copy()
     for _ in range(MASK_REACH_BONDS):   # a mask's edge is fuzzy: novel nodes this close to it belong to it
         touches_mask[src[touches_mask[dst]]] = True
-    groups += _components(novel & (labels != "") & ~touches_mask, src, dst, np.ones(len(src), bool), n)
+    vacancy = np.asarray(atoms.vacancy, dtype=bool)
+    unknown = _components(novel & ((labels != "") | vacancy) & ~touches_mask, src, dst, np.ones(len(src), bool), n)
+    groups += [g for g in unknown if (labels[g] != "").any()]   # an empty site joins the novel columns around it
     groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
     defects = []

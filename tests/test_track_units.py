@@ -143,6 +143,10 @@ def test_a_dopant_track_that_ends_pairs_with_the_one_that_starts_beside_it():
     events = pair_hops([_change(8, 4, 0.0, "Si3", "", 0.36), _change(8, 11, 0.71, "", "Si4", 1.0)], ["C"], 1.85)
     assert [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in events] == [(8, "Si3>Si4", "Si3", "Si4")]
     assert events[0]["prob"] == pytest.approx(0.6)  # the geometric mean of its two halves
+    assert events[0]["joins_tracks"]                  # the transition table counts it as one Si3 -> Si4
+    table = {(r["from_label"], r["to_label"]): r["count"]
+             for r in transition_table([["Si3", "Si3"], ["Si4", "Si4"]], 3, [("Si3", "Si4")])}
+    assert table == {("Si3", "Si3"): 1, ("Si3", "Si4"): 1, ("Si4", "Si4"): 1}
     assert pair_hops([_change(8, 4, 0.0, "Si3", "")], ["C"], 1.85) == []  # a bare end is no event
     broken = [_change(8, 4, 0.0, "Si3", ""), _change(9, 12, 0.9, "", "Si3")]  # a track that broke: no hop
     assert pair_hops(broken, ["C"], 1.85) == []

@@ -65,7 +65,8 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
     ``to_label`` is a track that ended, an empty ``from_label`` one that started: either pairs only with a change
     to or from another label (a Si3 track ending where a Si4 starts) and is no event alone; a hop needs both
     sites to change label (a dopant track that breaks and restarts nearby is not one). Returns the events
-    (``type``, ``track_ids`` as a space-separated string), sorted by frame."""
+    (``type``, ``track_ids`` as a space-separated string; a paired event also ``joins_tracks``: it joined one
+    track's end to another's start, the only record of that label change), sorted by frame."""
     used = set()
     events = []
     by_frame: dict[int, list[int]] = {}
@@ -96,7 +97,8 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
             events.append({"frame": o["frame"], "type": kind, "track_ids": f"{c['track_id']} {o['track_id']}",
                            "x_px": 0.5 * (c["x_px"] + o["x_px"]), "y_px": 0.5 * (c["y_px"] + o["y_px"]),
                            "from_label": c["from_label"], "to_label": o["to_label"],
-                           "prob": math.sqrt(c["prob"] * o["prob"])})  # two views of one event
+                           "prob": math.sqrt(c["prob"] * o["prob"]),   # two views of one event
+                           "joins_tracks": not (c["to_label"] and o["from_label"])})
     for i, c in enumerate(changes):
         if i not in used and c["from_label"] and c["to_label"]:  # a track's bare end or start is no event
             events.append({"frame": c["frame"], "type": f"{c['from_label']}>{c['to_label']}",
@@ -105,10 +107,11 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
     return sorted(events, key=lambda e: (e["frame"], e["track_ids"]))
 
 
-def transition_table(paths: list[list[str]], n_frames: int) -> list[dict]:
-    """Per (from, to) label pair seen in consecutive frames of any track: ``count``, ``rate_per_frame`` (count per
-    frame interval), ``prob`` = P(to | from) per frame, and its Wilson 95 % interval ``prob_low, prob_high``."""
-    pairs: Counter = Counter()
+def transition_table(paths: list[list[str]], n_frames: int, joined: list[tuple[str, str]] = ()) -> list[dict]:
+    """Per (from, to) label pair seen in consecutive frames of any track, or joined across two tracks by an event
+    (``joined``: a Si3 track ending where a Si4 starts is one Si3 -> Si4): ``count``, ``rate_per_frame`` (count
+    per frame interval), ``prob`` = P(to | from) per frame, and its Wilson 95 % interval ``prob_low, prob_high``."""
+    pairs: Counter = Counter(joined)
     for path in paths:
         pairs.update(zip(path[:-1], path[1:]))
     totals: Counter = Counter()

@@ -275,7 +275,8 @@ class Tracker:
                   "prob": probs[np.arange(len(index)), index] if len(index) else np.zeros(0),
                   "raw_label": data["raw_label"], "vacancy": data["vacancy"]}
         timings = {"analyze": t_analyze, "register_link": t_link, "timelines": time.perf_counter() - t0}
-        transitions = transition_table(paths, n_frames - len(skipped))
+        joined = [(e["from_label"], e["to_label"]) for e in events if e.pop("joins_tracks", False)]
+        transitions = transition_table(paths, n_frames - len(skipped), joined)
         return TrackResult(tracks=tracks, events=events, transitions=transitions, drift_px=np.array(drift),
                            skipped=skipped, labels=labels, host_labels=host, pixel_size_A=px, n_frames=n_frames,
                            timings_s=timings)
