@@ -204,7 +204,7 @@ def test_brightness_check_flags_a_column_between_two_known_levels_at_the_frames_
     border = np.r_[np.full(220, 3.0), np.full(3, 0.5)]
     at_border = checks.score(intensity, xy, label, either, np.zeros(len(label), bool), none_edges, border)
     assert (at_border[-3:] == 0).all()
-    # a smooth background (40 % brighter on one side) cancels against the nearest reference columns
+    # a smooth background (40 % brighter on one side) cancels against the reference columns around each node
     ramp = intensity * (1.0 + 0.4 * xy[:, 0] / 50.0)
     score = checks.score(ramp, xy, label, either, np.zeros(len(label), bool), none_edges)
     assert (score[-3:] > 1).all() and (score[:220] <= 1).mean() > 0.99
