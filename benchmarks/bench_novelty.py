@@ -12,11 +12,13 @@ from the frame are matched to nodes (mutual nearest, 0.5 Å). "Its nodes" of a h
 the recipe changed (moved, replaced or emptied, vacancy sites included): the columns carrying the type's label in
 the truth, and for the line vacancy also the metal columns next to it, which its recipe moves toward the line;
 a truth column the analysis missed counts as not flagged; one whose atom was located 0.5-1.1 Å off its true place
-(the locator pulls a Stone-Wales pair toward the lattice sites) is represented by that node (``located_off_site``). Host nodes are split into *next to a defect* (within 1.2
-bonds of any non-host truth column, known or held out: the recipe left them in place but their neighbors changed)
-and *far*; trained-defect columns within 1.2 bonds of a held-out type's column are counted apart (``W (bonded to a
-held-out type)``: a W beside a line vacancy is a configuration no label was taught). Then the unknown defects of all images are clustered as ``discover`` does, each named by the majority
-held-out label of its matched core nodes, and cluster purity is reported per type.
+(the locator may see a Stone-Wales pair as one column between them) is represented by that node
+(``located_off_site``). Host nodes are split into *next to a defect* (within 1.2 bonds of any non-host truth column,
+known or held out: the recipe left them in place but their neighbors changed) and *far*; trained-defect columns
+within 1.2 bonds of a held-out type's column are counted apart (``W (bonded to a held-out type)``: a W beside a line
+vacancy is a configuration no label was taught). Then the unknown defects of all images are clustered as
+``discover`` does, each named by the majority held-out label of its matched core nodes, and cluster purity is
+reported per type.
 
 ``speed``: simulates 512² frames with held-out defects into a temporary folder and times the ``atomgraph discover``
 command over them in a fresh process (reading, analysis, clustering, writing the galleries).

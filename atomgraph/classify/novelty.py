@@ -16,10 +16,11 @@ The class probabilities say which known label fits a node best; they cannot say 
    background (false atoms, unlabeled empty sites) gets none: it is what the classifier rejects, and a broad
    catch-all Gaussian there absorbed unseen structures (measured: the Si of a dimer sat inside it).
 3. **Score**: the frame is first read against its own host columns (:meth:`NoveltyStats.adjust`: a wrong
-   calibration moves every host alike, a noisy scan spreads them all alike). Then per class the Mahalanobis distance divided by that class's threshold, minimized over classes. A
-   threshold is a high quantile of its own class's distances on *other* held-out simulations (:data:`QUANTILES`),
-   so ``novelty > 1`` (``novel``) is outside what every known class does, and a known node exceeds it at most at
-   the quantile's rate (host 0.5 %, defect labels 2 %).
+   calibration moves every host alike, a noisy scan spreads them all alike). Then per class the Mahalanobis
+   distance divided by that class's threshold, minimized over classes. A threshold is a high quantile of its own
+   class's distances on *other* held-out simulations (:data:`QUANTILES`), so ``novelty > 1`` (``novel``) is
+   outside what every known class does, and a known node exceeds it at most at the quantile's rate (host 0.5 %,
+   defect labels 2 %).
 4. **Lattice checks** (:mod:`atomgraph.classify.novelty_checks`): a column's brightness against the frame's own
    noise and the size of the vacancy cluster a node borders, each against its best known label's held-out range.
    The novelty is the largest of the Gaussian score and the checks' (each over its threshold).
@@ -50,6 +51,7 @@ QUANTILES = {"host": 0.995, "defect": 0.98, "background": 0.99}
 BACKGROUND_ATOM, BACKGROUND_VACANCY = "(false atom)", "(empty site)"
 GIVEN_SUFFIX = " (given elements)"   # classes fitted on coordinate files (exact elements) rather than located atoms
 MIN_RECENTER = 30   # host nodes of one label a frame needs before it is recentered on its hosts
+EXCESS_FLOOR = 0.05  # a frame's excess host variance (standardized units) below this everywhere widens nothing
 MAX_RECENTER = 400  # at most about this many of them (evenly spaced in node order) are read
 VARIANCE_FLOOR = 1e-3   # added to every class covariance's diagonal, in units of the global feature variance
 
@@ -97,7 +99,7 @@ class NoveltyStats:
         whiten = self.whiten[use]
         if frame is not None:
             z = z - frame.shift
-            if np.any(frame.excess > 0):
+            if np.any(frame.excess > EXCESS_FLOOR):
                 whiten = np.stack([_widened(w, frame.excess) for w in whiten])
         z = torch.from_numpy(z.astype(np.float32))
         with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
@@ -112,8 +114,8 @@ class NoveltyStats:
         Per host label with enough nodes in the frame (``labels``: each node's best known label): the median of
         their standardized descriptors minus that label's training median (``anchor``) beyond what 95 % of
         training frames differ by (``anchor_tol``), and their robust variance beyond 95 % of training frames'
-        (``anchor_var``); node-weighted means over host labels. A frame like the training frames is left as is. A miscalibrated
-        pixel size (every bond 5 % long) moves all hosts of a frame alike, scan noise spreads them all alike:
+        (``anchor_var``); node-weighted means over host labels. A frame like the training frames is left as is. A
+        miscalibrated pixel size (every bond 5 % long) moves all hosts of a frame alike, scan noise spreads them:
         the shift is subtracted and the excess variance widens every class, so such a frame is not novel as a
         whole while a defect still stands out from its own frame's hosts.
         """

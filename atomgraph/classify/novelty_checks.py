@@ -7,12 +7,12 @@ facts are better read on their own, against what each known label did on the fit
   label), in units of the frame's own spread of those columns: a Mo on a Se site is 0.7 of a Se2 column, between
   ``Se1`` (0.5) and ``Se2`` (1), and at 1e5 e/Å² that is 5-10 spreads from both, yet well inside the pooled
   (all-dose) ``Se1`` distribution the Gaussian sees. ``z = (log(I / m_ref) - c_label) / sqrt(s_frame² + t_label²)``
-  with ``m_ref`` the local mean ``log I`` of the reference columns (:func:`local_reference`), ``s_frame`` the frame's robust spread of
-  reference columns about their own local medians,
-  ``c_label`` the label's median and ``t_label`` its own spread beyond the frame noise (a W column's ratio moves
-  with the detector's Z exponent; a Se1's does not). A column is novel when its brightness fits none of the labels
-  it could be on its sublattice (a Se1 the classifier read as Se2 is not; a W on a Se site, read against Se2 and
-  Se1, is).
+  with ``m_ref`` the local mean ``log I`` of the reference columns (:func:`local_reference`), ``s_frame`` the
+  frame's robust spread of reference columns about their local means, ``c_label`` the label's median and
+  ``t_label`` its own spread beyond the frame noise (a W column's ratio moves with the detector's Z exponent; a
+  Se1's does not). A column is novel when its brightness fits none of the labels it could be on its sublattice (a
+  Se1 the classifier read as Se2 is not; a W on a Se site, read against Se2 and Se1, is). Columns within
+  :data:`EDGE_BONDS` of the region border are not read.
 - **Vacancy clusters.** Empty sites joined by a bond or a shared neighbor form a cluster; each node reads the size
   of the largest cluster it is part of or bonded to. Training keeps defects apart (``min_separation_A``), so no
   taught label has an empty site next to another: a line of chalcogen vacancies and the metals around it have
@@ -20,7 +20,7 @@ facts are better read on their own, against what each known label did on the fit
 
 Each check has a threshold per label: a high quantile (:data:`CHECK_QUANTILES`) of that label's own values on
 held-out simulations. The novelty of a node is the largest of the Gaussian score and these checks, each divided by
-its threshold; the label read is the node's best known label.
+its threshold. Masked nodes (no lattice there) take no part.
 """
 
 from __future__ import annotations
@@ -74,11 +74,11 @@ class LatticeChecks:
         """(N,) the larger of the two checks' values over their thresholds for each node (> 1: novel); 0 where
         neither applies.
 
-        ``intensity`` (N,) image units (NaN unknown); ``positions_A`` (N, 2) Å; ``label`` (N,) each node's best known label index (-1:
-        none), read by the cluster check; ``candidates`` (N, L) bool, the labels the node could be
-        (:func:`candidate_labels`): the brightness is novel only when it fits none of them; ``vacancy`` (N,) bool;
-        ``edge_index`` (2, E); ``edge_bonds`` (N,) distance to the border of the observed region in bonds (None:
-        all inside); ``frame`` (N,) frame ids or None (one frame).
+        ``intensity`` (N,) image units (NaN unknown); ``positions_A`` (N, 2) Å; ``label`` (N,) each node's best
+        known label index (-1: none), read by the cluster check; ``candidates`` (N, L) bool, the labels the node
+        could be (:func:`candidate_labels`): the brightness is novel only when it fits none of them; ``vacancy``
+        (N,) bool; ``edge_index`` (2, E); ``edge_bonds`` (N,) distance to the border of the observed region in bonds
+        (None: all inside); ``frame`` (N,) frame ids or None (one frame).
         """
         inside = np.ones(len(label), bool) if edge_bonds is None else np.asarray(edge_bonds) >= EDGE_BONDS
         intensity = np.where(inside, np.asarray(intensity, float), np.nan)
@@ -233,5 +233,5 @@ def fit_checks(labels: list[str], label_roles: list[str], kinds: list[str], fit:
             z_thr[k] = max(float(np.quantile(z, q)), 1.0)
         sizes = np.concatenate([fit["cluster"][fit["truth"] == k], held["cluster"][held_mine]])
         c_thr[k] = float(np.quantile(sizes, q)) if len(sizes) else 0.0
-    return LatticeChecks(list(labels), list(label_roles), int(fit["reference"]), center.astype(np.float32), spread.astype(np.float32),
-                         z_thr.astype(np.float32), np.ceil(c_thr).astype(np.float32))
+    return LatticeChecks(list(labels), list(label_roles), int(fit["reference"]), center.astype(np.float32),
+                         spread.astype(np.float32), z_thr.astype(np.float32), np.ceil(c_thr).astype(np.float32))

@@ -308,7 +308,8 @@ class SamplePool:
 def fit_locator(net: LocatorNet, pool: SamplePool, rng: np.random.Generator, steps: int, minutes: float | None,
                 progress: bool, name: str) -> tuple[int, float | None]:
     """Adam with cosine decay over ``steps`` (or the ``minutes`` cap, whichever runs out first): center heatmap
-    BCE (weighted by :func:`heat_weight`) + 0.3 x class cross-entropy. Returns the steps done and the smoothed final loss."""
+    BCE (weighted by :func:`heat_weight`) + 0.3 x class cross-entropy. Returns the steps done and the smoothed
+    final loss."""
     from tqdm import tqdm
 
     t_start = time.time()

@@ -5,8 +5,9 @@ graphene monovacancy and pulled a rotated Stone-Wales pair back onto the ideal s
 see what was really there. Removing and displacing random atoms in the training images (``locator:
 train_empty_fraction`` / ``train_displaced_fraction`` / ``train_displacement_A`` in the config) teaches it to report
 the columns that are there; the sites they leave are listed as empty sites so training can weigh a column placed
-there as the error it is (:func:`atomgraph.locate.train.simulate_sample`). These are not defect classes: the truth simply has no column (removed atom) or a column
-somewhere else (moved atom); the classifier's training data is untouched.
+there as the error it is (:func:`atomgraph.locate.train.simulate_sample`). These are not defect classes: the truth
+simply has no column (removed atom) or a column somewhere else (moved atom); the classifier's training data is
+untouched.
 """
 
 from __future__ import annotations
