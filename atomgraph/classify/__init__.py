@@ -32,6 +32,7 @@ from ..threads import inference_threads
 from ..weights import model_material
 from .encode import check_compatible, encode
 from .model import NodeClassifier, read_classifier
+from .novelty_checks import known_label
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +263,6 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    from .novelty_checks import known_label
-
     graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config
     stats = novelty_stats(clf)
     with inference_threads():
