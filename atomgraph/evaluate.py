@@ -34,13 +34,19 @@ class Match:
     truth_scored: np.ndarray
 
 
+def nearest(points: np.ndarray, queries: np.ndarray, tolerance: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Per query point (M, 2) the distance to the nearest of ``points`` (N, 2) and its index (same units); beyond
+    ``tolerance`` the distance is inf and the index N."""
+    return cKDTree(points).query(queries, distance_upper_bound=tolerance)
+
+
 def mutual_nearest(a: np.ndarray, b: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i in a, j in b) of points (N, 2) that are each other's nearest neighbour within ``tolerance`` (same
     units), and their distances."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-    d_ab, j = cKDTree(b).query(a, distance_upper_bound=tolerance)
-    _, i_back = cKDTree(a).query(b, distance_upper_bound=tolerance)
+    d_ab, j = nearest(b, a, tolerance)
+    _, i_back = nearest(a, b, tolerance)
     i = np.arange(len(a))
     ok = np.isfinite(d_ab)
     ok[ok] &= i_back[j[ok]] == i[ok]

@@ -83,12 +83,11 @@ def match(truth, atoms, tol_A: float = 0.5, loose: np.ndarray | None = None, loo
     """Per truth column the index of its mutually nearest node within ``tol_A``, or -1. Truth columns in ``loose``
     (bool) left unmatched take the nearest node no other column took within ``loose_A``: where the locator put an
     atom of a structure it never saw (it pulls a Stone-Wales pair back toward the lattice sites, ~1 Å away)."""
-    d, j = cKDTree(atoms.positions_A).query(truth.positions_A, distance_upper_bound=tol_A)
-    _, back = cKDTree(truth.positions_A).query(atoms.positions_A, distance_upper_bound=tol_A)
+    from atomgraph.evaluate import mutual_nearest
+
     out = np.full(len(truth), -1)
-    ok = np.isfinite(d)
-    ok[ok] &= back[j[ok]] == np.flatnonzero(ok)
-    out[ok] = j[ok]
+    i, j, _ = mutual_nearest(truth.positions_A, atoms.positions_A, tol_A)
+    out[i] = j
     if loose is not None:
         taken = set(out[out >= 0].tolist())
         tree = cKDTree(atoms.positions_A)

@@ -32,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
-from ..evaluate import mutual_nearest
+from ..evaluate import mutual_nearest, nearest
 from ..graph import GRAPH_VERSION
 from ..materials import Material
 from .encode import encode
@@ -103,7 +102,7 @@ def perturb_like_locator(truth: AtomTable, species: list[str], rng: np.random.Ge
     if n_false:
         lo, hi = real.positions_A.min(0), real.positions_A.max(0)
         cand = rng.uniform(lo, hi, (n_false, 2))
-        far = cKDTree(pos).query(cand)[0] > 0.8
+        far = nearest(pos, cand)[0] > 0.8
         cand = cand[far]
         pos = np.vstack([pos, cand])
         intensity = np.concatenate([intensity, np.median(intensity) * np.exp(rng.normal(-0.5, 0.5, len(cand)))])
@@ -148,7 +147,7 @@ def add_spurious_near_dopants(atoms: AtomTable, truth: AtomTable, host: set[str]
     angle = rng.uniform(0, 2 * np.pi, len(centers))
     radius = rng.uniform(1.27, 1.62, len(centers)) * bond_A
     cand = centers + radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-    cand = cand[cKDTree(truth.positions_A).query(cand)[0] > 0.8]
+    cand = cand[nearest(truth.positions_A, cand)[0] > 0.8]
     if len(cand) == 0:
         return atoms
     m = len(cand)
@@ -222,7 +221,7 @@ def match_targets(nodes: AtomTable, truth: AtomTable, labels: list[str], vacancy
                  else np.zeros(0, int))
     loose = np.flatnonzero(~nodes.vacancy & (target == len(labels)))
     if len(vac_truth) and len(loose):
-        d, j = cKDTree(truth.positions_A[vac_truth]).query(nodes.positions_A[loose], distance_upper_bound=tolerance_A)
+        d, j = nearest(truth.positions_A[vac_truth], nodes.positions_A[loose], tolerance_A)
         hit = np.isfinite(d)
         target[loose[hit]] = [lookup[str(lbl)] for lbl in truth.label[vac_truth[j[hit]]]]
     return target
