@@ -32,7 +32,7 @@ from ..threads import inference_threads
 from ..weights import model_material
 from .encode import check_compatible, encode
 from .model import NodeClassifier, read_classifier
-from .novelty_checks import known_label
+from .novelty_checks import check_labels
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +125,12 @@ def novelty_stats(clf: Classifier):
     return load_novelty(clf.path, _classifier_sha(clf.path, os.path.getmtime(clf.path)))
 
 
-def lattice_check_score(checks, graph, known: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """(N,) the lattice checks' novelty (:mod:`atomgraph.classify.novelty_checks`) of a graph's nodes: the vacancy
-    cluster read under each node's best known label (``known``: label index, -1 none or masked), the brightness
-    under the labels it could be."""
-    from .novelty_checks import candidate_labels
-
+def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """(N,) the lattice checks' novelty (:mod:`atomgraph.classify.novelty_checks`) of a graph's nodes, read as
+    :func:`~atomgraph.classify.novelty_checks.check_labels` gives them (``known``, ``candidates``)."""
     atoms = graph.atoms
     frame = atoms.extra.get("frame")
     edge = graph.feature("edge_distance_bonds") if "edge_distance_bonds" in graph.feature_names else None
-    candidates = candidate_labels(probs[:, :len(checks.labels)] > 0, site_roles(graph), checks.label_roles)
-    candidates[known < 0] = False
     return checks.score(np.asarray(atoms.intensity, float), atoms.positions_A, known, candidates,
                         np.asarray(atoms.vacancy, bool), np.asarray(graph.edge_index), edge,
                         None if frame is None else np.asarray(frame))
@@ -271,13 +266,14 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
             log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
                         "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
             stats = None
-        lattice = ~np.asarray(graph.atoms.extra.get("masked", np.zeros(len(probs), bool)), bool)
-        known = np.where(lattice, known_label(probs, probs > 0, len(clf.labels)), -1)   # masked: no lattice there
+        masked = graph.atoms.extra.get("masked", np.zeros(len(probs), bool))
+        roles = stats.checks.label_roles if stats is not None and stats.checks is not None else [""] * len(clf.labels)
+        known, candidates = check_labels(probs, probs > 0, masked, site_roles(graph), roles)
         best_known = np.array(clf.labels + [""], dtype=object)[known]
         novelty = (stats.score(descriptors, given=given_elements(graph.atoms), labels=best_known)
                    if stats is not None else np.full(len(probs), np.nan, np.float32))
         if stats is not None and stats.checks is not None and len(graph.atoms):
-            novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, known, probs))
+            novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, known, candidates))
     atoms = graph.atoms.copy()
     labels = clf.labels
     given = given_elements(atoms)

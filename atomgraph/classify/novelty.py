@@ -100,12 +100,19 @@ class NoveltyStats:
         if frame is not None:
             z = z - frame.shift
             if np.any(frame.excess > EXCESS_FLOOR):
-                whiten = np.stack([_widened(w, frame.excess) for w in whiten])
+                whiten = np.stack([_widened(c, frame.excess) for c in self.covariance[use]])
         z = torch.from_numpy(z.astype(np.float32))
         with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
             centered = z[None] - torch.from_numpy(self.mean[use])[:, None]   # machine those made this 100x slower
             whiten = torch.from_numpy(np.ascontiguousarray(whiten, dtype=np.float32))
             return torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T.numpy()
+
+    @functools.cached_property
+    def covariance(self) -> np.ndarray:
+        """(C, D, D) class covariances (float64) recovered from ``whiten`` once (``Sigma = (W W^T)^-1``): what a
+        frame's excess variance widens (:meth:`distances`)."""
+        w = self.whiten.astype(np.float64)
+        return np.linalg.inv(w @ np.swapaxes(w, 1, 2))
 
     def adjust(self, descriptors: np.ndarray, labels: np.ndarray | None, given: bool) -> FrameAdjustment | None:
         """How one frame's host columns differ from the training hosts, or None (no anchors, or fewer than
@@ -176,9 +183,10 @@ def robust_variance(z: np.ndarray, median: np.ndarray | None = None) -> np.ndarr
     return (1.4826 * np.median(np.abs(z - median), axis=0)) ** 2
 
 
-def _widened(whiten: np.ndarray, excess: np.ndarray) -> np.ndarray:
-    """The whitening of ``Sigma + diag(excess)`` from the whitening ``W`` of ``Sigma`` (``W W^T = Sigma^-1``)."""
-    covariance = np.linalg.inv(whiten.astype(np.float64) @ whiten.T.astype(np.float64))
+def _widened(covariance: np.ndarray, excess: np.ndarray) -> np.ndarray:
+    """The whitening ``W`` (``W W^T = (Sigma + diag(excess))^-1``) of a class covariance ``Sigma`` widened by a
+    frame's excess variance."""
+    covariance = covariance.copy()
     covariance[np.diag_indices_from(covariance)] += excess
     return np.linalg.cholesky(np.linalg.inv(covariance)).astype(np.float32)
 

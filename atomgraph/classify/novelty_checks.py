@@ -80,8 +80,7 @@ class LatticeChecks:
         (N,) bool; ``edge_index`` (2, E); ``edge_bonds`` (N,) distance to the border of the observed region in bonds
         (None: all inside); ``frame`` (N,) frame ids or None (one frame).
         """
-        inside = np.ones(len(label), bool) if edge_bonds is None else np.asarray(edge_bonds) >= EDGE_BONDS
-        intensity = np.where(inside, np.asarray(intensity, float), np.nan)
+        intensity = readable_intensity(intensity, edge_bonds)
         median, noise = local_reference(intensity, label, self.reference, positions_A, frame)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_ratio = np.log(intensity) - median
@@ -109,6 +108,25 @@ def known_label(scores: np.ndarray, allowed: np.ndarray, n_labels: int) -> np.nd
     masked = np.where(allowed[:, :n_labels], scores[:, :n_labels], -np.inf)
     best = np.argmax(masked, axis=1) if len(masked) else np.zeros(0, np.int64)
     return np.where(allowed[:, :n_labels].any(axis=1), best, -1)
+
+
+def check_labels(scores: np.ndarray, allowed: np.ndarray, masked: np.ndarray, roles: np.ndarray | None,
+                 label_roles: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """What the checks read each node as, in use and in fitting alike: (N,) its best known label (:func:`known_label`;
+    -1 also for a masked node: no lattice there) and (N, L) the labels it could be (:func:`candidate_labels`; none
+    where it has no known label). ``scores`` and ``allowed`` (N, L + 1); ``label_roles`` (L,)."""
+    n_labels = len(label_roles)
+    known = np.where(np.asarray(masked, bool), -1, known_label(scores, allowed, n_labels))
+    candidates = candidate_labels(allowed[:, :n_labels], roles, label_roles)
+    candidates[known < 0] = False
+    return known, candidates
+
+
+def readable_intensity(intensity: np.ndarray, edge_bonds: np.ndarray | None = None) -> np.ndarray:
+    """(N,) intensities as the brightness check reads them: NaN within :data:`EDGE_BONDS` of the region border
+    (``edge_bonds`` (N,), in bonds; None: all inside)."""
+    intensity = np.asarray(intensity, float)
+    return intensity if edge_bonds is None else np.where(np.asarray(edge_bonds) >= EDGE_BONDS, intensity, np.nan)
 
 
 def candidate_labels(allowed: np.ndarray, roles: np.ndarray | None, label_roles: list[str]) -> np.ndarray:

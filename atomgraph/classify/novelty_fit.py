@@ -37,13 +37,11 @@ from .novelty import (
 )
 from .novelty_checks import (
     CHECK_QUANTILES,
-    EDGE_BONDS,
     MIN_REFERENCE,
-    LatticeChecks,
-    candidate_labels,
+    check_labels,
     fit_checks,
-    known_label,
     local_reference,
+    readable_intensity,
     vacancy_cluster_size,
 )
 
@@ -73,8 +71,8 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     matching no column) and :data:`BACKGROUND_VACANCY` (a vacancy node matching no empty truth site), then the
     labels again for the nodes of coordinate-file graphs (given elements); ``keep``: nodes matched by rule (the
     others are not used); ``given``: a coordinate-file graph. For the lattice checks: ``truth`` (label index or
-    -1), ``log_i`` (log intensity), ``positions_A``, ``predicted`` (best known label index), ``candidates``
-    (:func:`candidate_labels`), ``cluster`` (:func:`vacancy_cluster_size`).
+    -1), ``log_i`` (log intensity), ``positions_A``, ``predicted`` and ``candidates`` (:func:`check_labels`),
+    ``cluster`` (:func:`vacancy_cluster_size`).
     """
     from tqdm.auto import tqdm
 
@@ -92,20 +90,19 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
                                         context_features(clf.meta))
         target = example.target.copy()
         vacancy = np.asarray(graph.atoms.vacancy, bool)
-        edge = np.asarray(graph.feature("edge_distance_bonds"))
         with np.errstate(divide="ignore", invalid="ignore"):   # as LatticeChecks.score reads it: not at the border
-            log_i = np.log(np.where(edge >= EDGE_BONDS, np.asarray(graph.atoms.intensity, float), np.nan))
+            log_i = np.log(readable_intensity(graph.atoms.intensity, graph.feature("edge_distance_bonds")))
         truth = np.where((target >= 0) & (target < n_labels), target, -1)
         target[(target == n_labels) & vacancy] = n_labels + 1
         if mode == "coords":   # given elements: the second set of classes
             target[(target >= 0) & (target < n_labels)] += n_labels + 2
-        lattice = ~np.asarray(graph.atoms.extra.get("masked", np.zeros(len(target), bool)), bool)
-        candidates = candidate_labels(example.allowed[:, :n_labels], site_roles(graph), roles)
-        candidates[~lattice] = False   # as in use: a masked node (no lattice there) has no checks
+        predicted, candidates = check_labels(logits, example.allowed,
+                                             graph.atoms.extra.get("masked", np.zeros(len(target), bool)),
+                                             site_roles(graph), roles)
         out.append({"desc": desc, "cls": target, "keep": target != IGNORE, "given": mode == "coords",
                     "truth": truth, "log_i": log_i, "positions_A": graph.atoms.positions_A,
-                    "predicted": np.where(lattice, known_label(logits, example.allowed, n_labels), -1),
-                    "candidates": candidates, "cluster": vacancy_cluster_size(vacancy, example.edge_index)})
+                    "predicted": predicted, "candidates": candidates,
+                    "cluster": vacancy_cluster_size(vacancy, example.edge_index)})
     return out
 
 
@@ -154,11 +151,11 @@ def adjusted_distances(graphs: list[dict], stats: NoveltyStats, labels: list[str
 
 
 def fit_frame_gaussians(fit_set: list[dict], held_set: list[dict], names: list[str], labels: list[str],
-                        host_labels: list[str]) -> tuple[NoveltyStats, np.ndarray]:
+                        host_labels: list[str]) -> tuple[NoveltyStats, np.ndarray, np.ndarray, np.ndarray]:
     """The class Gaussians and their thresholds: (1) the hosts' training medians and spreads (anchors), (2) every
     fit graph recentered on its own hosts, (3) a Gaussian per known class, (4) thresholds on the held-out graphs,
-    each read against its own hosts as in use. Returns the statistics and the map from ``names`` (the classes of
-    :func:`collect`) to the kept Gaussians (-1: none)."""
+    each read against its own hosts as in use. Returns the statistics, the map from ``names`` (the classes of
+    :func:`collect`) to the kept Gaussians (-1: none), and the held-out nodes' distances and classes."""
     # the background classes (false atoms, unlabeled empty sites) are what the classifier rejects, not structures
     # it knows: a broad catch-all Gaussian there absorbed unseen structures (Si dimers sat inside it)
     fitted = [n if n in labels or n.endswith(GIVEN_SUFFIX) else "" for n in names]
@@ -176,15 +173,16 @@ def fit_frame_gaussians(fit_set: list[dict], held_set: list[dict], names: list[s
     remap = np.array([kept.index(n) if n in kept else -1 for n in names])
     distances, held_cls = adjusted_distances(held_set, stats, labels)
     stats.threshold = class_thresholds(distances, remap[held_cls], [class_kind(n, host_labels) for n in kept])
-    return stats, remap
+    return stats, remap, distances, held_cls
 
 
-def held_out_rates(stats: NoveltyStats, held_set: list[dict], held: dict, names: list[str], labels: list[str]
-                   ) -> tuple[dict, dict]:
+def held_out_rates(stats: NoveltyStats, distances: np.ndarray, cal_names: np.ndarray, held: dict, names: list[str],
+                   labels: list[str]) -> tuple[dict, dict]:
     """Share of the held-out nodes of each class flagged novel (Gaussians and lattice checks together), and per
-    label the share flagged by the lattice checks alone."""
-    distances, cal_names = adjusted_distances(held_set, stats, labels)
-    check_score = _held_check_scores(stats.checks, held, held["predicted"])
+    label the share flagged by the lattice checks alone. ``distances``, ``cal_names``: as
+    :func:`fit_frame_gaussians` returns them; ``held``: :func:`check_inputs` of the same graphs."""
+    check_score = stats.checks.score_inputs(held["log_ratio"], held["noise"], held["predicted"], held["candidates"],
+                                            held["cluster"])
     score = np.maximum((distances / stats.threshold).min(axis=1), check_score)
     n = len(labels)
     label_of = np.where(cal_names < n, cal_names, np.where(cal_names >= n + 2, cal_names - n - 2, -1))
@@ -224,12 +222,6 @@ def check_inputs(checks: list[dict], reference: int) -> dict:
     return {**{k: np.concatenate(v) for k, v in out.items()}, "reference": reference}
 
 
-def _held_check_scores(checks: LatticeChecks, held: dict, predicted: np.ndarray) -> np.ndarray:
-    """The lattice checks' score of every kept node of the held-out graphs, read under each node's predicted label
-    as in use."""
-    return checks.score_inputs(held["log_ratio"], held["noise"], predicted, held["candidates"], held["cluster"])
-
-
 def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: int = 120, seed: int = 0,
                 output: str | Path | None = None, progress: bool = True, force: bool = True) -> dict:
     """Fit and write the novelty statistics of ``model`` (a bundled name or a model folder / classifier path).
@@ -260,7 +252,8 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     held_set = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
     for g in fit_set + held_set:
         g["cls_name"] = np.array(names + [""], dtype=object)[np.where(g["cls"] >= 0, g["cls"], len(names))]
-    stats, remap = fit_frame_gaussians(fit_set, held_set, names, clf.labels, material.host_labels)
+    stats, remap, distances, cal_names = fit_frame_gaussians(fit_set, held_set, names, clf.labels,
+                                                             material.host_labels)
     kinds = [class_kind(n, material.host_labels) for n in stats.classes]
     host = [k for k, x in enumerate(clf.labels) if x in material.host_labels]
     reference = reference_label(fit_set, host)
@@ -268,9 +261,8 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     stats.checks = fit_checks(clf.labels, [material.label_roles.get(x, "") for x in clf.labels],
                               [class_kind(x, material.host_labels) for x in clf.labels],
                               check_inputs(fit_set, reference), held)
-    flagged, checks_only = held_out_rates(stats, held_set, held, names, clf.labels)
+    flagged, checks_only = held_out_rates(stats, distances, cal_names, held, names, clf.labels)
     cls = np.concatenate([g["cls"][g["keep"]] for g in fit_set])
-    cal_names = np.concatenate([g["cls"][g["keep"]] for g in held_set])
     stats.meta = {
         "material": material.name, "classifier": Path(clf.path).name,
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
