@@ -190,6 +190,18 @@ class Material:
         return {label: role for label, role in out.items() if label not in ambiguous}
 
     @property
+    def label_sites(self) -> dict[str, int]:
+        """Label -> how many lattice sites its column takes (the recipe's ``sites``: graphene ``{'C': 1, 'Si3': 1,
+        'Si4': 2}``); host labels take one. A label made by recipes that disagree is left out."""
+        out = {label: 1 for label in self.settings.host_labels.values()}
+        mixed: set[str] = set()
+        for defect in self.settings.defects:
+            sites = int(getattr(self.family.RECIPES[defect.recipe], "sites", 1))
+            if out.setdefault(defect.label, sites) != sites:
+                mixed.add(defect.label)
+        return {label: n for label, n in out.items() if label not in mixed}
+
+    @property
     def vacancy_roles(self) -> dict[str, str]:
         """Vacancy label -> the sublattice role of its empty site (``{'VB': 'A', 'VN': 'B'}`` in hBN,
         ``{'Sevac': 'chalcogen'}`` in MoSe2); a label whose defects may sit on either role is left out."""

@@ -92,7 +92,7 @@ def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Gene
     return True
 
 
-@recipe(roles=ROLES)
+@recipe(roles=ROLES, sites=2)
 def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
     """Remove a host atom and one random neighbor; put ``spec.element`` (default Si) at the center of the pair."""
     bond = material.bond_A
