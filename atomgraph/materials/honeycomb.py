@@ -11,7 +11,8 @@ Recipes
 ``divacancy_center``
     Two adjacent host atoms are removed and the dopant sits at the center of the pair (``Si4``), bonded to the four
     remaining neighbors at a projected ≈ 1.88 Å in graphene; the four are displaced by ``neighbor_jitter_A`` (rms,
-    per axis) to mimic relaxation.
+    per axis) to mimic relaxation, then, when ``projected_bond_A`` is given, moved along their direction from the
+    dopant to that projected distance (drawn per bond), so Si4 and Si3 bond lengths overlap as in real frames.
 ``vacancy``
     One host atom removed (graphene C monovacancy, hBN ``VB``/``VN``); a vacancy dummy (Z = 0) stays at the site so
     the truth has an empty site with the defect label. ``role: A`` or ``role: B`` on the defect entry restricts it
@@ -111,6 +112,10 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
         atoms = structure.atoms_in_column(int(c))
         structure.touched[atoms] = True
         structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
+        if spec.projected_bond_A is not None:  # relaxed: each neighbor at its own projected Si-C distance
+            d = structure.positions[atoms, :2] - center[:2]
+            length = np.linalg.norm(d, axis=1, keepdims=True)
+            structure.positions[atoms, :2] = center[:2] + d / length * spec.projected_bond_A.draw(rng)
     return True
 
 
