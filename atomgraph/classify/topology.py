@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-TOPOLOGY_FEATURES = ("sites_taken", "taken_neighbors_occupied")
+TOPOLOGY_FEATURES = ("sites_taken", "taken_neighbors_occupied", "bond_far_end_bonds")
+BETWEEN_BONDS = (0.62, 0.82)  # a node this far (bonds) from the far end of its nearest bond sits between a site
+#                               and a bond center: its site count is not settled (a Si3 0.25 Å off its site: > 0.82)
 
 
 def expected_neighbors(sites: int) -> int:
@@ -41,7 +43,7 @@ def topology_groups(labels: list[str], label_sites: dict[str, int], label_elemen
 
 def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, int],
                    label_elements: dict[str, str], taken: np.ndarray, neighbors: np.ndarray,
-                   vacancy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   vacancy: np.ndarray, far_end: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Move each group's probability to the label the node's topology shows.
 
     Parameters
@@ -50,6 +52,8 @@ def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, 
     labels : the model's labels; ``label_sites`` label -> sites it takes; ``label_elements`` label -> element.
     taken : (N,) ``sites_taken`` of every node; ``neighbors`` (N,) ``taken_neighbors_occupied``.
     vacancy : (N,) True for vacancy nodes (left as they are).
+    far_end : (N,) ``bond_far_end_bonds``; nodes within :data:`BETWEEN_BONDS` sit between a site and a bond center
+        (their topology is not settled: the GNN's choice stands, flagged). None: every node's topology is read.
 
     Returns
     -------
@@ -63,12 +67,15 @@ def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, 
     taken = np.rint(np.asarray(taken, float)).astype(int)
     neighbors = np.rint(np.asarray(neighbors, float)).astype(int)
     real = ~np.asarray(vacancy, bool)
+    between = np.zeros(len(probs), bool) if far_end is None else (
+        (np.asarray(far_end, float) > BETWEEN_BONDS[0]) & (np.asarray(far_end, float) < BETWEEN_BONDS[1]))
+    readable = real & ~between
     for group in topology_groups(labels, label_sites, label_elements):
         mass = probs[:, group].sum(axis=1)
         settled = np.zeros(len(probs), bool)
         for k in group:
             sites = label_sites[labels[k]]
-            fits = real & (taken == sites)
+            fits = readable & (taken == sites)
             probs[fits[:, None] & np.isin(np.arange(probs.shape[1]), group)[None, :]] = 0.0
             probs[fits, k] = mass[fits]
             settled |= fits & (neighbors == expected_neighbors(sites))

@@ -95,7 +95,8 @@ class DefectConfig(Section):
     height_A: float = Field(0.0, allow_inf_nan=False)
     """Out-of-plane height of a substituted dopant, Å."""
     dopant_offset_A: NonNegativeRange | None = None
-    """Honeycomb substitution: in-plane distance of the dopant from its lattice site (random direction), Å."""
+    """Honeycomb substitution and divacancy_center: in-plane distance of the dopant from its lattice site (the
+    pair's center), random direction, Å."""
     neighbor_jitter_A: NonNegativeRange | None = None
     """Honeycomb divacancy_center / vacancy: rms displacement (per axis) of the host neighbors, Å (relaxation)."""
     role: str | None = None

@@ -50,7 +50,7 @@ VACATED_REACH_BONDS = 0.8         # a site this close (bonds) to a node may be t
 VACATED_OTHER_BONDS = 0.6         # ... and it was vacated when no other atom lies this close (bonds) to it
 FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consistency", "sites_occupied",
                  "sites_filled", "sites_empty", "sites_outside", "edge_distance_bonds", "sites_taken",
-                 "taken_neighbors_occupied"]
+                 "taken_neighbors_occupied", "bond_far_end_bonds"]
 """Lattice-relative node features (all rotation and translation invariant):
 
 - ``site_offset_bonds``: distance to the nearest expected site, in bonds (0 on a site, 0.5 at a bond midpoint).
@@ -68,6 +68,9 @@ FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consiste
 - ``taken_neighbors_occupied``: count, the sites bonded to the taken ones (3 around one site, 4 around a pair) that
   hold an atom (within 0.6 bond): the node's lattice coordination (3 for Si3, 4 for Si4; fewer next to a vacancy
   or a missed column); 0 when no site is taken.
+- ``bond_far_end_bonds``: distance to the farther end of the nearest ideal bond, in bonds (about 1 on a site, 0.5
+  at a bond midpoint); between about 0.62 and 0.82 the node is neither on a site nor at a bond center, and
+  ``sites_taken`` cannot settle how many sites it takes.
 """
 ROLE_FEATURE_PREFIX = "on_"       # ``on_<role>`` one-hot of the nearest site's sublattice (distinct sublattices only)
 
@@ -235,9 +238,9 @@ class LatticeModel:
         edge = np.clip(self.region.edge_distance(pos) / bond, 0.0, 3.0)
         mids = (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2)
         outer_r, outer_has, _ = self._ideal_position(pos, *self._outer_anchors(pos), lat)
-        taken, taken_nb = self._taken_sites(pos, outer_r, mids, cells, e, maps, outer_has, real, tree)
+        taken, taken_nb, far = self._taken_sites(pos, outer_r, mids, cells, e, maps, outer_has, real, tree)
         columns = [np.where(has, site_offset, 1.0), np.where(has, mid_offset, 1.0), consistency, *counts, edge,
-                   taken, taken_nb]
+                   taken, taken_nb, far]
         if self.distinct_roles:
             columns += [sign == 1, sign == -1]
         return np.column_stack(columns).astype(np.float32), site_pos
@@ -245,8 +248,9 @@ class LatticeModel:
 
     def _taken_sites(self, pos: np.ndarray, r: np.ndarray, mids: np.ndarray, cells: np.ndarray, e: np.ndarray,
                      maps: np.ndarray, has: np.ndarray, real: np.ndarray, tree: cKDTree
-                     ) -> tuple[np.ndarray, np.ndarray]:
-        """``sites_taken`` and ``taken_neighbors_occupied`` of every node (see :data:`FEATURE_NAMES`).
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``sites_taken``, ``taken_neighbors_occupied`` and ``bond_far_end_bonds`` of every node (see
+        :data:`FEATURE_NAMES`).
 
         ``r`` (N, 2) is each node's position in the ideal frame placed by anchors beyond its first shell
         (:meth:`_outer_anchors`), reduced into the cell of ``cells`` (3x3 cells around the origin), ``mids`` the midpoints of the bonds from those cells' A sites along ``e``;
@@ -255,15 +259,18 @@ class LatticeModel:
         n, bond = len(pos), self.bond_A
         taken = np.zeros(n, np.float32)
         ring = np.zeros(n, np.float32)
+        far = np.ones(n, np.float32)
         if n == 0 or tree.n == 0:
-            return taken, ring
+            return taken, ring, far
         m, _ = nearest_candidate(r, mids)
         a_site = cells[m // 3]                                    # the nearest bond: A end and its B end
         b_site = a_site + e[m % 3]
         ends = np.stack([a_site, b_site], 1)                      # (N, 2, 2), ideal frame
         to_img = lambda ideal: pos[:, None, :] + np.einsum("nij,nkj->nki", maps, ideal - r[:, None, :])  # noqa: E731
         ends_img = to_img(ends)
-        near = np.linalg.norm(ends_img - pos[:, None, :], axis=2) <= VACATED_REACH_BONDS * bond
+        dist_ends = np.linalg.norm(ends_img - pos[:, None, :], axis=2)
+        far = np.where(has, dist_ends.max(axis=1) / bond, 1.0).astype(np.float32)
+        near = dist_ends <= VACATED_REACH_BONDS * bond
         other = VACATED_OTHER_BONDS * bond
         counts = _atoms_within(tree, ends_img.reshape(-1, 2), other).reshape(n, 2)
         self_near = (np.asarray(real, bool)[:, None] & (np.linalg.norm(ends_img - pos[:, None, :], axis=2) <= other))
@@ -283,7 +290,7 @@ class LatticeModel:
         both = free[:, 0] & free[:, 1]
         ring = np.where(only_a, occ_a.sum(1), 0) + np.where(only_b, occ_b.sum(1), 0)
         ring = ring + np.where(both, (occ_a & keep).sum(1) + (occ_b & keep).sum(1), 0)
-        return taken, ring.astype(np.float32)
+        return taken, ring.astype(np.float32), far
 
 
 def _atoms_within(tree: cKDTree, points: np.ndarray, radius: float) -> np.ndarray:

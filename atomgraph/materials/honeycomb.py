@@ -104,6 +104,9 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
     partner = int(structure.column[j])
     neighbors = _neighbors(structure, column, bond)
     center = 0.5 * (structure.positions[i] + structure.positions[j])
+    if spec.dopant_offset_A is not None:  # the dopant off the pair's center, in a random in-plane direction
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        center[:2] += spec.dopant_offset_A.draw(rng) * np.array([np.cos(angle), np.sin(angle)])
     structure.keep[[i, j]] = False
     structure.touched[[i, j]] = True
     structure.add(center, atomic_numbers[spec.element or "Si"], spec.label, "A")
