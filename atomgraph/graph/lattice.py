@@ -253,8 +253,9 @@ class LatticeModel:
         :data:`FEATURE_NAMES`).
 
         ``r`` (N, 2) is each node's position in the ideal frame placed by anchors beyond its first shell
-        (:meth:`_outer_anchors`), reduced into the cell of ``cells`` (3x3 cells around the origin), ``mids`` the midpoints of the bonds from those cells' A sites along ``e``;
-        ``maps`` the local maps, ``tree`` a k-d tree of the atoms (real nodes).
+        (:meth:`_outer_anchors`), reduced into the cell of ``cells`` (3x3 cells around the origin); ``mids`` the
+        midpoints of the bonds from those cells' A sites along ``e``; ``maps`` the local maps; ``tree`` a k-d tree
+        of the atoms (real nodes). A node never counts as the *other* atom on a site, nor as its own neighbor.
         """
         n, bond = len(pos), self.bond_A
         taken = np.zeros(n, np.float32)
@@ -272,9 +273,13 @@ class LatticeModel:
         far = np.where(has, dist_ends.max(axis=1) / bond, 1.0).astype(np.float32)
         near = dist_ends <= VACATED_REACH_BONDS * bond
         other = VACATED_OTHER_BONDS * bond
-        counts = _atoms_within(tree, ends_img.reshape(-1, 2), other).reshape(n, 2)
-        self_near = (np.asarray(real, bool)[:, None] & (np.linalg.norm(ends_img - pos[:, None, :], axis=2) <= other))
-        free = near & (counts - self_near == 0) & has[:, None]
+        is_atom = np.asarray(real, bool)[:, None]
+
+        def others_within(points: np.ndarray) -> np.ndarray:  # (N, K, 2) -> atoms within ``other``, not the node
+            count = _atoms_within(tree, points.reshape(-1, 2), other).reshape(points.shape[:2])
+            return count - (is_atom & (np.linalg.norm(points - pos[:, None, :], axis=2) <= other))
+
+        free = near & (others_within(ends_img) == 0) & has[:, None]
         taken = free.sum(1).astype(np.float32)
         # the sites bonded to the taken ones: the A end's neighbors are A + e_k, the B end's are B - e_k
         nb_a = a_site[:, None, :] + e[None]                       # (N, 3, 2), one of them is the B end
@@ -282,8 +287,8 @@ class LatticeModel:
         k = (m % 3)
         keep = np.ones((n, 3), bool)
         keep[np.arange(n), k] = False
-        occ_a = _atoms_within(tree, to_img(nb_a).reshape(-1, 2), other).reshape(n, 3) > 0
-        occ_b = _atoms_within(tree, to_img(nb_b).reshape(-1, 2), other).reshape(n, 3) > 0
+        occ_a = others_within(to_img(nb_a)) > 0
+        occ_b = others_within(to_img(nb_b)) > 0
         # one site taken: its three neighbors (the other end among them); two: the four around the pair
         only_a = free[:, 0] & ~free[:, 1]
         only_b = free[:, 1] & ~free[:, 0]
