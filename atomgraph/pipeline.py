@@ -176,8 +176,8 @@ class Analysis:
         full = bool(overlay_full)
         # drawn with Pillow (atomgraph.io.overlay): the picture of self.plot() without importing matplotlib
         write_overlay_png(outdir / "overlay.png", self.image, self.atoms, self.pixel_size_A, self.defects,
-                          host_labels=self._host_labels(), out_height_px=round(8.0 * overlay_dpi(self.image.shape, full)),
-                          max_px=None if full else OVERLAY_MAX_PX, force=force, compress_level=1)
+                          host_labels=self._host_labels(),
+                          out_height_px=round(8.0 * overlay_dpi(self.image.shape, full)), max_px=None if full else OVERLAY_MAX_PX, force=force, compress_level=1)
         return paths
 
 

@@ -55,26 +55,25 @@ def run_once(argv: list[str], workdir: Path) -> tuple[float, float, int, list[st
     return wall, usage.ru_maxrss / 1024.0, proc.returncode, left
 
 
-def make_inputs(folder: Path, big: bool) -> dict[str, Path]:
-    """Simulated inputs: ``csv`` (~300 atoms, x_px,y_px,element), ``img1024`` and (``big``) ``img4096`` (.npy)."""
+INPUT_NAMES = {"csv": "atoms300.csv", "img1024": "frame1024.npy", "img4096": "frame4096.npy"}
+
+
+def make_inputs(folder: Path, big: bool) -> None:
+    """Simulated inputs in ``folder`` (:data:`INPUT_NAMES`): a coordinate CSV of ~300 atoms (x_px,y_px,element at
+    0.1 Å/px), a 1024² frame and (``big``) a 4096² frame (.npy, graphene-si, 0.1 Å/px, 2e5 e/Å²)."""
     import numpy as np
 
     from atomgraph import simulate
 
-    out = {}
     sim = simulate("graphene-si", size=280, pixel_size_A=0.1, seed=0)
     real = sim.truth.subset(~sim.truth.vacancy)
-    out["csv"] = folder / "atoms300.csv"
-    with open(out["csv"], "w", encoding="utf-8") as fh:
+    with open(folder / INPUT_NAMES["csv"], "w", encoding="utf-8") as fh:
         fh.write("x_px,y_px,element\n")
         for (x, y), element in zip(real.positions_A / 0.1, real.element):
             fh.write(f"{x:.4f},{y:.4f},{element}\n")
-    out["n_atoms"] = len(real)
     for size in (1024, 4096) if big else (1024,):
         sim = simulate("graphene-si", size=size, pixel_size_A=0.1, dose=2e5, seed=1)
-        out[f"img{size}"] = folder / f"frame{size}.npy"
-        np.save(out[f"img{size}"], sim.image.astype(np.float32))
-    return out
+        np.save(folder / INPUT_NAMES[f"img{size}"], sim.image.astype(np.float32))
 
 
 def importtime_offenders(argv: list[str], workdir: Path, top: int) -> tuple[list[tuple[str, float]], list[str]]:
@@ -97,20 +96,26 @@ def importtime_offenders(argv: list[str], workdir: Path, top: int) -> tuple[list
     return ranked, [m for m in HEAVY if m in names]
 
 
-def in_process_analyze(path: Path, repeats: int) -> float:
-    """Median seconds of ``atomgraph.analyze`` of a frame in this process, after one warm-up call."""
-    import numpy as np
-
-    from atomgraph import analyze
-
-    image = np.load(path)
+IN_PROCESS = """
+import statistics, sys, time
+import numpy as np
+from atomgraph import analyze
+image = np.load(sys.argv[1])
+analyze(image, model="graphene-si", pixel_size_A=0.1)
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
     analyze(image, model="graphene-si", pixel_size_A=0.1)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        analyze(image, model="graphene-si", pixel_size_A=0.1)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times.append(time.perf_counter() - start)
+print(statistics.median(times))
+"""
+
+
+def in_process_analyze(path: Path, repeats: int) -> float:
+    """Median seconds of ``atomgraph.analyze`` of a frame (no file I/O) in one process, after one warm-up call."""
+    out = subprocess.run([sys.executable, "-c", IN_PROCESS, str(path), str(repeats)], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -118,11 +123,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--big", action="store_true", help="also the 4096² analyze (slow)")
     parser.add_argument("--importtime", type=int, default=12, help="offenders listed per verb (default 12)")
+    parser.add_argument("--make-inputs", metavar="DIR", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.make_inputs:
+        make_inputs(Path(args.make_inputs), args.big)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="atomgraph-startup-"))
     try:
-        inputs = make_inputs(work, args.big)
+        # the inputs are simulated in a child process: this one stays small, since a forked child's peak RSS
+        # counts the parent's pages until it execs
+        subprocess.run([sys.executable, __file__, "--make-inputs", str(work), *(["--big"] if args.big else [])],
+                       check=True)
+        inputs = {key: work / name for key, name in INPUT_NAMES.items() if (work / name).is_file()}
+        inputs["n_atoms"] = sum(1 for _ in open(inputs["csv"], encoding="utf-8")) - 1
         ag = atomgraph_command()
         calls = {
             'python -c "import torch"': [sys.executable, "-c", "import torch"],
@@ -153,9 +167,11 @@ def main() -> None:
         for name, rows in results.items():
             walls = [r[0] for r in rows]
             left = sorted({f for r in rows for f in r[3]})
-            print(f"| {name} | {statistics.median(walls):.2f} | {min(walls):.2f} | {statistics.median(walls) / base:.2f} "
-                  f"| {max(r[1] for r in rows):.0f} | {sorted({r[2] for r in rows})} | "
-                  f"{', '.join(left[:3]) + (' …' if len(left) > 3 else '') if left else 'none'} |")
+            median = statistics.median(walls)
+            shown = ", ".join(left[:3]) + (" …" if len(left) > 3 else "") if left else "none"
+            codes = " ".join(str(c) for c in sorted({r[2] for r in rows}))
+            print(f"| {name} | {median:.2f} | {min(walls):.2f} | {median / base:.2f} | {max(r[1] for r in rows):.0f} "
+                  f"| {codes} | {shown} |")
         if args.big:
             inside = in_process_analyze(inputs["img4096"], max(1, args.repeats // 2))
             cli = statistics.median(r[0] for r in results["analyze 4096²"])
