@@ -14,10 +14,10 @@ import types
 
 __version__ = "0.1.0"
 
-from .atoms import AtomTable
 from .errors import AtomgraphInputError
 
 _LAZY = {
+    "AtomTable": ("atomgraph.atoms", "AtomTable"),
     "simulate": ("atomgraph.simulate", "simulate"),
     "locate": ("atomgraph.locate", "locate"),
     "build_graph": ("atomgraph.graph", "build_graph"),
@@ -33,7 +33,7 @@ _LAZY = {
     "discover": ("atomgraph.discover", "discover"),
 }
 
-__all__ = ["AtomTable", "AtomgraphInputError", "__version__", *_LAZY]
+__all__ = ["AtomgraphInputError", "__version__", *_LAZY]
 
 
 def __getattr__(name: str):
@@ -52,7 +52,7 @@ class _Package(types.ModuleType):
     def __setattr__(self, name: str, value) -> None:
         if name in _LAZY and isinstance(value, types.ModuleType):
             module, attr = _LAZY[name]
-            if value.__name__ == module and hasattr(value, attr):
+            if value.__name__ == module and attr in vars(value):  # vars: a lazy stage's own __getattr__ waits
                 value = getattr(value, attr)
             else:
                 return  # a stage still loading: resolve lazily on first access

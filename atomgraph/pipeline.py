@@ -137,16 +137,20 @@ class Analysis:
     def plot(self, title: str | None = None, max_px: int | None = None):
         """The overlay as a matplotlib Figure (image, atoms by label, defects named, legend, scale bar); ``max_px``:
         the image is block-averaged for a figure saved at most that many px on its long side."""
-        from .materials import get_material
         from .plot import overlay_figure
+
+        return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
+                              host_labels=self._host_labels(), max_px=max_px)
+
+    def _host_labels(self) -> tuple[str, ...]:
+        """The model's host labels (drawn small in the overlay)."""
+        from .materials import get_material
         from .weights import model_material
 
         try:
-            hosts = tuple(get_material(model_material(self.model)).host_labels)
+            return tuple(get_material(model_material(self.model)).host_labels)
         except AtomgraphInputError:
-            hosts = ("C", "Mo", "Se2", "S2")
-        return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
-                              host_labels=hosts, max_px=max_px)
+            return ("C", "Mo", "Se2", "S2")
 
     def save(self, outdir: str | Path, force: bool = False, export: str | tuple[str, ...] = (),
              overlay_full: bool = False) -> list[Path]:
@@ -159,8 +163,8 @@ class Analysis:
         """
         from .defects import write_defects_csv
         from .io.graphs import write_graph
+        from .io.overlay import write_overlay_png
         from .io.tables import write_atoms_csv
-        from .plot import save_figure
 
         names = output_names(export)
         outdir = Path(outdir)
@@ -172,9 +176,10 @@ class Analysis:
             if path.suffix != ".png":
                 write_graph(self.graph, path, force=force)
         full = bool(overlay_full)
-        fig = self.plot(max_px=None if full else OVERLAY_MAX_PX)
-        save_figure(fig, outdir / "overlay.png", force=force, dpi=overlay_dpi(self.image.shape, full),
-                    compress_level=1)
+        # drawn with Pillow (atomgraph.io.overlay): the picture of self.plot() without importing matplotlib
+        write_overlay_png(outdir / "overlay.png", self.image, self.atoms, self.pixel_size_A, self.defects,
+                          host_labels=self._host_labels(),
+                          out_height_px=round(8.0 * overlay_dpi(self.image.shape, full)), max_px=None if full else OVERLAY_MAX_PX, force=force, compress_level=1)
         return paths
 
 

@@ -284,12 +284,12 @@ def test_locate_crash_mid_write_leaves_no_partial_file(tmp_path, capsys, monkeyp
 
 def test_analyze_failing_in_a_late_stage_leaves_no_output_folder(tmp_path, capsys, monkeypatch):
     image = _noise(tmp_path)
-    plot = importlib.import_module("atomgraph.plot")
+    overlay = importlib.import_module("atomgraph.io.overlay")
 
     def crash(*args, **kwargs):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(plot, "save_figure", crash)  # the last of the five outputs
+    monkeypatch.setattr(overlay, "write_overlay_png", crash)  # the last of the five outputs
     code = main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(tmp_path / "out"),
                  "--no-lattice-check"])
     assert code == 1, capsys.readouterr().err

@@ -31,7 +31,7 @@ from ..errors import AtomgraphInputError
 from ..threads import inference_threads
 from ..weights import model_material
 from .encode import check_compatible, encode
-from .model import NodeClassifier, read_classifier
+from .inference import PlainNodeClassifier, read_plain_classifier
 from .novelty_checks import check_labels
 from .topology import TOPOLOGY_FEATURES, apply_topology
 
@@ -51,7 +51,7 @@ class Classifier:
     (calibration).
     """
 
-    net: NodeClassifier
+    net: PlainNodeClassifier
     meta: dict
     path: str
 
@@ -67,7 +67,7 @@ class Classifier:
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Classifier:
     try:
-        net, meta = read_classifier(path)
+        net, meta = read_plain_classifier(path)  # plain torch: no torch_geometric import
     except Exception as exc:  # a corrupt or foreign file is a user error
         raise AtomgraphInputError(f"cannot read classifier weights ({exc})", source=path) from None
     check_compatible(meta, source=path)

@@ -5,7 +5,9 @@ Messages are ``relu(h_j + W e_ij)`` with ``e_ij`` a radial basis of the bond len
 translation by construction. Each layer is ``torch_geometric.nn.GINEConv`` plus a residual connection.
 
 Weights are stored as safetensors with the architecture in the file's metadata (:func:`save_model`,
-:func:`read_classifier`); loading never unpickles.
+:func:`read_classifier`); loading never unpickles. This module is what trains (and the reference); classifying reads
+the same files into :class:`atomgraph.classify.inference.PlainNodeClassifier`, the same forward pass in plain torch,
+so that inference never imports torch_geometric.
 """
 
 from __future__ import annotations

@@ -76,7 +76,6 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from ..io.images import read_image
     from ..io.safe_write import check_writable
     from ..io.tables import write_atoms_csv
-    from ..locate import locate
     from ..pipeline import check_scale
 
     check_writable(args.output, args.force)
@@ -87,6 +86,8 @@ def cmd_locate(args: argparse.Namespace) -> int:
                                   source=args.image)
     pixel_size = _pixel_size(args, image)
     check_scale(image.shape, pixel_size, args.model)
+    from ..locate import locate  # torch: only once the inputs are known to be good
+
     atoms = locate(image.data, model=args.model, pixel_size_A=pixel_size)
     write_atoms_csv(atoms, args.output, force=args.force)
     print(f"{len(atoms)} atoms -> {args.output}")
@@ -94,13 +95,14 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from ..classify import classify
     from ..io.coords import read_coordinates
     from ..io.graphs import check_graph_output, write_graph
 
     check_graph_output(args.output, args.force)
     atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
     _check_known_elements(atoms, args.model, args.coords)
+    from ..classify import classify  # torch: only once the inputs are known to be good
+
     graph = classify(atoms, model=args.model, threshold=args.threshold)
     write_graph(graph, args.output, force=args.force)
     _print_label_counts(graph.atoms.label)
@@ -113,9 +115,15 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
     ``element`` column, or vacancy rows) are fine."""
     import numpy as np
 
-    from ..classify import load_classifier
+    from ..io.model_files import read_header
+    from ..weights import weights_path
 
-    known = sorted(set(load_classifier(model).meta.get("label_elements", {}).values()) - {""})
+    path = weights_path("classifier", model)  # an unknown model name is refused here
+    try:  # the header only: no torch for a file that is refused
+        meta = read_header(path).get("meta") or {}
+    except (OSError, ValueError):
+        return  # not a weights file: the classifier's loader says so in its own words
+    known = sorted(set(meta.get("label_elements", {}).values()) - {""})
     element = np.asarray(atoms.element, dtype=object)
     unknown = (element != "") & ~np.isin(element, known) & ~np.asarray(atoms.vacancy, bool)
     if unknown.any():
@@ -257,11 +265,12 @@ def _pixel_size(args: argparse.Namespace, image) -> float:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate
     from ..io.coords import read_coordinates
 
     pred = read_coordinates(args.pred, pixel_size_A=args.pixel_size)
     truth = read_coordinates(args.truth, pixel_size_A=args.pixel_size or pred.pixel_size_A)
+    from ..evaluate import evaluate  # scipy: only once both files are read
+
     report = evaluate(pred, truth, tolerance_A=args.tolerance)
     print(format_report(report))
     return EXIT_OK

@@ -7,12 +7,14 @@ import json
 import sys
 from pathlib import Path
 from collections.abc import Iterator
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..errors import AtomgraphInputError
 from ..io.safe_write import OutputFolder, check_output_folder
 from .commands import EXIT_OK
+
+if TYPE_CHECKING:  # numpy is imported by the verbs that need it, not by `atomgraph --help`
+    import numpy as np
 
 
 def train_novelty_command(args: argparse.Namespace) -> int:

@@ -181,7 +181,9 @@ def load_config(material: str | Path | dict | MaterialConfig) -> dict:
 def _load_validated(path: str, mtime_ns: int, size: int) -> MaterialConfig:
     """Parse and validate a config file (cached by path, modification time and size)."""
     try:
-        cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        # libyaml's safe loader when PyYAML has it: the same documents, ten times faster than the Python one
+        cfg = yaml.load(text, Loader=yaml.CSafeLoader) if hasattr(yaml, "CSafeLoader") else yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AtomgraphInputError(f"not valid YAML ({first})", source=path) from None

@@ -29,13 +29,16 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import AtomgraphInputError
-from ..graph import AtomGraph, pyg_dict
 from .safe_write import atomic_output, atomic_path, check_writable
 from .tables import write_atoms_csv
+
+if TYPE_CHECKING:  # the graph stage (scipy, materials) is imported where a graph is built or read, not here
+    from ..graph import AtomGraph
 
 EMPTY = "_"  # stand-in for empty strings in extxyz
 FORMATS = (".graphml", ".json", ".extxyz", ".csv", ".pt", ".npz")
@@ -185,6 +188,8 @@ def read_graph_csv(path: str | Path) -> tuple[list[dict[str, str]], np.ndarray, 
 def write_pt(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
     """PyG fields as a dict of plain tensors/lists/strings (loads with ``torch.load(weights_only=True)``)."""
     import torch
+
+    from ..graph import pyg_dict
 
     with atomic_path(path, force) as tmp:
         torch.save(pyg_dict(graph), tmp)

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 from pathlib import Path
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from .safe_write import atomic_path
+
+if TYPE_CHECKING:  # torch is imported by the functions that handle tensors, not by readers of headers
+    import torch
+    from torch import nn
+
+#: a safetensors header longer than this is not one of ours (the format itself caps it at 100 MB)
+MAX_HEADER_BYTES = 16 * 1024 * 1024
 
 
 def n_parameters(model: nn.Module) -> int:
@@ -54,6 +60,26 @@ def write_model(output: str | Path, tensors: dict[str, torch.Tensor], header: di
             "weights_bytes": output.stat().st_size}
     write_card(output, card)
     return card
+
+
+def read_header(path: str | Path) -> dict:
+    """The JSON-decoded header of a weights file written by :func:`write_model` (``{'architecture': ..., 'meta':
+    ...}`` for a classifier), read without torch: a safetensors file starts with the header's length (8 bytes,
+    little-endian) and the header as JSON, whose ``__metadata__`` holds our string values. ``OSError`` or
+    ``ValueError`` for a file that is not one."""
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+        if len(start) != 8:
+            raise ValueError("too short for a safetensors file")
+        (size,) = struct.unpack("<Q", start)
+        if size > MAX_HEADER_BYTES:
+            raise ValueError(f"safetensors header of {size} bytes announced: not a weights file")
+        raw = handle.read(size)
+    try:
+        metadata = json.loads(raw.decode("utf-8")).get("__metadata__") or {}
+        return {k: json.loads(v) for k, v in metadata.items()}
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, TypeError) as err:
+        raise ValueError(f"weights header is not JSON ({err})") from None
 
 
 def read_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:

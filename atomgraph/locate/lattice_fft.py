@@ -85,12 +85,16 @@ def power_spectrum(image: np.ndarray) -> np.ndarray:
     window = np.hanning(tile)
     window2d = np.outer(window, window)
     n = PAD * tile
-    total = np.zeros((n, n))
+    half = np.zeros((n, n // 2 + 1))
     for r in rows:
         for c in cols:
             t = image[r:r + tile, c:c + tile]
             t = (t - t.mean()) * window2d
-            total += np.abs(np.fft.fft2(t, s=(n, n))) ** 2
+            half += np.abs(np.fft.rfft2(t, s=(n, n))) ** 2  # a real tile: half the spectrum, half the work
+    total = np.empty((n, n))
+    total[:, : n // 2 + 1] = half
+    # the rest by symmetry, |F(-u, -v)| = |F(u, v)|: column n - v of row -u (mod n)
+    total[:, n // 2 + 1:] = half[(-np.arange(n)) % n][:, n - (n // 2 + 1):0:-1]
     return np.fft.fftshift(total / (len(rows) * len(cols)))
 
 
@@ -105,8 +109,8 @@ def _starts(length: int, tile: int) -> list[int]:
 @lru_cache(maxsize=4)
 def _radius_map(n: int) -> np.ndarray:
     """Distance (bins) of each bin of an n x n centred spectrum from its centre (read-only, cached)."""
-    yy, xx = np.indices((n, n))
-    radius = np.hypot(yy - n // 2, xx - n // 2)
+    offset = np.arange(n, dtype=float) - n // 2
+    radius = np.hypot(offset[:, None], offset[None, :])
     radius.flags.writeable = False
     return radius
 

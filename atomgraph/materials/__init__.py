@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.build import make_supercell
 from scipy.spatial import cKDTree
 
 from ..config import MaterialConfig, load_material_config
@@ -100,6 +99,8 @@ class Material:
 
     def build_lattice(self, width_A: float, height_A: float) -> Structure:
         """A pristine orthogonal supercell covering at least ``[0, width_A] x [0, height_A]`` (Å)."""
+        from ase.build import make_supercell  # ase.build costs ~0.4 s of imports: only where a lattice is built
+
         prim = self.primitive()
         ortho = make_supercell(prim, [[1, 0, 0], [1, 2, 0], [0, 0, 1]])
         cell = ortho.cell.array

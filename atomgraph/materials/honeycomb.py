@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 from ase import Atoms
-from ase.build import graphene
 from ase.data import atomic_numbers
 
 from ..config import DefectConfig, MaterialConfig, Range
@@ -54,6 +53,8 @@ def check_config(cfg: MaterialConfig) -> None:
 
 def primitive(cfg: MaterialConfig) -> Atoms:
     """Two-atom honeycomb cell (``ase.build.graphene``) with per-atom ``role`` and ``label``."""
+    from ase.build import graphene
+
     host = cfg.lattice.host
     atoms = graphene(formula=host["A"] + host["B"] if host["A"] != host["B"] else host["A"] + "2",
                      a=float(cfg.lattice.a_A), vacuum=None)

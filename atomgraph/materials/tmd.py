@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import numpy as np
 from ase import Atoms
-from ase.build import mx2
 from ase.data import atomic_numbers
 
 from ..config import DefectConfig, MaterialConfig, Range
@@ -47,6 +46,8 @@ def check_config(cfg: MaterialConfig) -> None:
 
 def primitive(cfg: MaterialConfig) -> Atoms:
     """Three-atom 2H cell (``ase.build.mx2``) with per-atom ``role`` and ``label``."""
+    from ase.build import mx2
+
     host = cfg.lattice.host
     atoms = mx2(formula=f"{host['metal']}{host['chalcogen']}2", kind="2H", a=float(cfg.lattice.a_A),
                 thickness=float(cfg.lattice.thickness_A), vacuum=None)

@@ -1,0 +1,95 @@
+"""The node classifier's forward pass in plain torch, for inference: no torch_geometric import.
+
+:class:`~atomgraph.classify.model.NodeClassifier` trains with ``torch_geometric.nn.GINEConv``; importing
+torch_geometric costs more than importing torch itself and writes a generated ``*_propagate_*.py`` template into the
+temp directory on every run. :class:`PlainNodeClassifier` computes the same logits from the same state dict with
+``index_add_`` (sum aggregation at the target node ``edge_index[1]`` of messages from the source ``edge_index[0]``,
+as GINEConv's default ``source_to_target`` flow). ``tests/test_classify.py`` checks that the two agree to 1e-5 on
+every bundled model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..io.model_files import read_model
+from .model import _upgrade_keys
+
+
+class _GINE(nn.Module):
+    """``MLP((1 + eps) h_i + sum_{j -> i} relu(h_j + lin(e_ji)))`` with GINEConv's parameter names (``nn``, ``lin``,
+    ``eps``), so a state dict of ``torch_geometric.nn.GINEConv(train_eps=True, edge_dim=...)`` loads as it is."""
+
+    def __init__(self, hidden: int, edge_dim: int) -> None:
+        super().__init__()
+        self.nn = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.lin = nn.Linear(edge_dim, hidden)
+        self.eps = nn.Parameter(torch.zeros(1))
+
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        source, target = edge_index[0], edge_index[1]
+        message = torch.relu(h.index_select(0, source) + self.lin(edge_attr))
+        summed = torch.zeros_like(h).index_add_(0, target, message)
+        return self.nn(summed + (1.0 + self.eps) * h)
+
+
+class _Residual(nn.Module):
+    """``h + conv(h)``; the child is named ``conv`` as in :class:`~atomgraph.classify.model.EdgeConv`."""
+
+    def __init__(self, hidden: int, edge_dim: int) -> None:
+        super().__init__()
+        self.conv = _GINE(hidden, edge_dim)
+
+    def forward(self, h: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        return h + self.conv(h, edge_index, edge_attr)
+
+
+class PlainNodeClassifier(nn.Module):
+    """:class:`~atomgraph.classify.model.NodeClassifier` for inference, in plain torch: the same parameters under
+    the same names, the same ``config``, ``embed_nodes``, ``head`` and ``forward``.
+
+    Args:
+        n_inputs: node input width.
+        n_classes: number of outputs (labels + background).
+        edge_dim: radial basis size.
+        hidden: node feature width.
+        layers: number of message-passing layers.
+    """
+
+    def __init__(self, n_inputs: int, n_classes: int, edge_dim: int, hidden: int = 32, layers: int = 4) -> None:
+        super().__init__()
+        self.config = {"n_inputs": n_inputs, "n_classes": n_classes, "edge_dim": edge_dim, "hidden": hidden,
+                       "layers": layers}
+        self.register_buffer("input_mean", torch.zeros(n_inputs))
+        self.register_buffer("input_std", torch.ones(n_inputs))
+        self.embed = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.convs = nn.ModuleList(_Residual(hidden, edge_dim) for _ in range(layers))
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, n_classes))
+
+    def embed_nodes(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        """(N, hidden) node embeddings after the last message-passing layer (as ``NodeClassifier.embed_nodes``)."""
+        h = self.embed((x - self.input_mean) / self.input_std)
+        for conv in self.convs:
+            h = conv(h, edge_index, edge_attr)
+        return h
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed_nodes(x, edge_index, edge_attr))
+
+
+def read_plain_classifier(path: str | Path) -> tuple[PlainNodeClassifier, dict]:
+    """Model (eval mode, plain torch) and its metadata from a weights file that
+    :func:`~atomgraph.classify.model.read_classifier` reads (the same header, any input width, older key names)."""
+    state, header = read_model(path)
+    if "architecture" not in header or "meta" not in header:
+        raise ValueError("not a classifier weights file (no architecture metadata)")
+    model = PlainNodeClassifier(**header["architecture"])
+    state = _upgrade_keys(state)
+    for name in ("input_mean", "input_std"):  # weights written before input standardization existed
+        state.setdefault(name, getattr(model, name))
+    model.load_state_dict(state)
+    model.eval()
+    return model, header["meta"]
