@@ -19,8 +19,11 @@ from .atoms import UNLABELED, AtomTable
 from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
 
-#: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself.
-OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png")
+#: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself. ``source.json`` records
+#: the image file the results came from (:mod:`atomgraph.io.source_record`); an image with no file (an array from
+#: Python) is saved as :data:`IMAGE_FILE` beside them.
+OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png", "source.json")
+IMAGE_FILE = "image.npy"
 #: Graph exports written on request (``--export graphml,json`` / ``save(export=...)``): name -> file.
 EXPORTS = {"graphml": "graph.graphml", "json": "graph.json", "extxyz": "graph.extxyz", "pt": "graph.pt"}
 #: Long side of the default overlay in pixels (``--overlay-full`` / ``overlay_full=True``: one per image pixel).
@@ -42,9 +45,10 @@ def parse_exports(exports: str | list[str] | tuple[str, ...] | None) -> tuple[st
     return tuple(dict.fromkeys(names))
 
 
-def output_names(export: tuple[str, ...] = ()) -> list[str]:
-    """File names :meth:`Analysis.save` writes: :data:`OUTPUT_FILES` then the requested exports."""
-    return list(OUTPUT_FILES) + [EXPORTS[name] for name in parse_exports(export)]
+def output_names(export: tuple[str, ...] = (), image: bool = False) -> list[str]:
+    """File names :meth:`Analysis.save` writes: :data:`OUTPUT_FILES`, the requested exports, then (``image``: the
+    image has no file of its own) :data:`IMAGE_FILE`."""
+    return list(OUTPUT_FILES) + [EXPORTS[name] for name in parse_exports(export)] + ([IMAGE_FILE] if image else [])
 
 
 def overlay_dpi(shape: tuple[int, int], full: bool = False, height_in: float = 8.0) -> float:
@@ -91,6 +95,8 @@ class Analysis:
     graph : the classified AtomGraph (nodes = atoms + vacancy nodes, with labels and probabilities).
     defects : list of Defect (grouped defect sites).
     timings_s : seconds spent per stage.
+    source : the image file analyzed (set by the CLI; None for an array), recorded by :meth:`save`.
+    frame : index of the analyzed frame in ``source`` when it is a stack, else None.
     """
 
     image: np.ndarray
@@ -99,6 +105,8 @@ class Analysis:
     graph: object
     defects: list
     timings_s: dict = field(default_factory=dict)
+    source: str | None = None
+    frame: int | None = None
 
     @property
     def atoms(self) -> AtomTable:
@@ -108,6 +116,27 @@ class Analysis:
     def to_networkx(self):
         """The labeled graph as a networkx Graph."""
         return self.graph.to_networkx()
+
+    def atoms_frame(self):
+        """Every node as a ``pandas.DataFrame``: the Atoms CSV columns (``id, x_px, y_px, x_A, y_A, element, label,
+        prob, score, intensity, vacancy``, then the per-node extras such as ``novelty``, ``uncertain``,
+        ``masked``) at full precision; positions in px and Å."""
+        from .io.dataframes import atoms_frame
+
+        return atoms_frame(self.atoms)
+
+    def defects_frame(self):
+        """The defects as a ``pandas.DataFrame`` with the Defects CSV columns (``id, label, x_px, y_px, x_A, y_A,
+        site_ids, prob, uncertain, n_sites``)."""
+        from .io.dataframes import defects_frame
+
+        return defects_frame(self.defects)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary as a table and the overlay as an inline PNG (no file is written)."""
+        from .notebook import analysis_html
+
+        return analysis_html(self)
 
     def defect_counts(self) -> dict[str, int]:
         from .defects import defect_counts
@@ -150,25 +179,35 @@ class Analysis:
              overlay_full: bool = False) -> list[Path]:
         """Write the compact outputs into ``outdir`` and return their paths.
 
-        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph: :func:`atomgraph.io.graphs.write_npz`)
-        and ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless ``overlay_full``). ``export`` adds
+        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph: :func:`atomgraph.io.graphs.write_npz`),
+        ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless ``overlay_full``) and ``source.json``
+        (the image file :attr:`source`; when there is none, the image is written as ``image.npy`` and recorded by that
+        name, so a viewer can show the results over their pixels). ``export`` adds
         graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
         longer to write than the analysis of a large frame, so they are opt-in.
         """
         from .defects import write_defects_csv
         from .io.graphs import write_graph
+        from .io.safe_write import atomic_path
+        from .io.source_record import write_source
         from .io.tables import write_atoms_csv
         from .plot import save_figure
 
-        names = output_names(export)
+        names = output_names(export, image=self.source is None)
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         paths = [outdir / name for name in names]
         write_atoms_csv(self.atoms, paths[0], force=force)
         write_defects_csv(self.defects, paths[1], force=force)
-        for path in paths[2:]:
-            if path.suffix != ".png":
-                write_graph(self.graph, path, force=force)
+        for name in ["graph.npz"] + [EXPORTS[e] for e in parse_exports(export)]:
+            write_graph(self.graph, outdir / name, force=force)
+        if self.source is None:
+            with atomic_path(outdir / IMAGE_FILE, force) as tmp:
+                np.save(tmp, np.asarray(self.image))
+        image_file = IMAGE_FILE if self.source is None else Path(self.source).resolve()
+        write_source(outdir, [image_file], kind="analyze",
+                     pixel_size_A=self.pixel_size_A, model=self.model, shape_px=self.image.shape[-2:],
+                     frame=self.frame, force=force)
         full = bool(overlay_full)
         fig = self.plot(max_px=None if full else OVERLAY_MAX_PX)
         save_figure(fig, outdir / "overlay.png", force=force, dpi=overlay_dpi(self.image.shape, full),
