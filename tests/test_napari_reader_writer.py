@@ -202,3 +202,13 @@ def test_track_folder_opens_with_a_time_axis_tracks_and_events(tmp_path):
     if events:
         data, kwargs, _ = by["events"]
         assert data.shape == (len(events), 3) and "{type}" in kwargs["text"]["string"]
+
+
+def test_writer_drops_the_intensity_a_point_added_in_napari_copied_from_another():
+    from atomgraph.napari.writer import points_rows
+
+    header, rows = points_rows(np.zeros((3, 2)) + [[1, 1], [5, 5], [9, 9]],
+                               {"features": {"id": [4, 7, 4], "element": ["Se", "Mo", "Se"],
+                                             "intensity": [10.0, 20.0, 10.0]}})
+    column = header.index("intensity")
+    assert [r[column] for r in rows] == ["10.0000", "20.0000", ""]

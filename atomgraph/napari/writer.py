@@ -5,8 +5,9 @@ then ``atomgraph classify edited.csv --model M -o graph.csv``. Columns: ``id,x_p
 (the Atoms CSV of the data contract) then ``intensity`` and ``vacancy``. Points are napari's ``(y_px, x_px)``;
 ``x_A, y_A`` use ``metadata["pixel_size_A"]`` (Å/px; left out when the layer has none: give ``classify
 --pixel-size``). ``label`` and ``prob`` are written empty: after an edit they are stale, and classify computes them
-again. ``element`` and ``intensity`` come from the layer's features (a point added in napari has the layer's most
-common element and no intensity). The file is written through a temporary file and renamed; an existing file is
+again. ``element`` and ``intensity`` come from the layer's features. A point added in napari takes the features of
+the point selected last (napari's behaviour; with none selected, the layer's defaults: the most common element):
+its element is kept (select a Si, add a Si), its copied intensity is dropped (:func:`added_points`). The file is written through a temporary file and renamed; an existing file is
 refused (napari's own dialog does not ask us), so save under a new name.
 """
 
@@ -55,7 +56,8 @@ def points_rows(data: np.ndarray, attributes: dict) -> tuple[list[str], list[lis
     pixel_size_A = float(pixel_size_A) if pixel_size_A else None
     features = _features(attributes, n)
     element = [_element(v) for v in features.get("element", [""] * n)]
-    intensity = np.asarray(features.get("intensity", np.full(n, np.nan)), dtype=float)
+    intensity = np.asarray(features.get("intensity", np.full(n, np.nan)), dtype=float).copy()
+    intensity[added_points(features.get("id"), n)] = np.nan  # copied from another column, not measured
     y_px, x_px = data[:, 0], data[:, 1]
     x_A = x_px * pixel_size_A if pixel_size_A else np.full(n, np.nan)
     y_A = y_px * pixel_size_A if pixel_size_A else np.full(n, np.nan)
@@ -64,6 +66,20 @@ def points_rows(data: np.ndarray, attributes: dict) -> tuple[list[str], list[lis
     if pixel_size_A is None:  # no Å columns at all (empty ones would be refused): classify --pixel-size A
         return [c for c in WRITTEN_COLUMNS if c not in ("x_A", "y_A")], [r[:3] + r[5:] for r in rows]
     return list(WRITTEN_COLUMNS), rows
+
+
+def added_points(ids, n: int) -> np.ndarray:
+    """(N,) True for points added in napari: ``id`` -1 (the layer default) or a repeat of an earlier point's id
+    (napari gives a new point the features of the point selected last)."""
+    if ids is None:
+        return np.zeros(n, dtype=bool)
+    ids = np.asarray(ids)
+    seen: set = set()
+    out = np.zeros(n, dtype=bool)
+    for k, value in enumerate(ids.tolist()):
+        out[k] = value == -1 or value in seen
+        seen.add(value)
+    return out
 
 
 def _element(value) -> str:
