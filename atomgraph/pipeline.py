@@ -223,7 +223,8 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     Parameters
     ----------
     image
-        2D array, HAADF contrast (atoms bright), any dtype.
+        2D array, HAADF contrast (atoms bright), any dtype; or a hyperspy ``Signal2D`` (its data, and its
+        calibration when ``pixel_size_A`` is not given; hyperspy itself is never imported).
     model
         Bundled model name (``graphene-si``, ``mose2-w``): used for both the locator and the classifier.
     pixel_size_A
@@ -242,6 +243,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     from .weights import model_material
 
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
+    image, pixel_size_A = _unwrap_signal(image, pixel_size_A)
     if pixel_size_A is None:
         raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
     shape = getattr(image, "shape", None)
@@ -260,6 +262,17 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
     return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size_A), model=str(model), graph=graph,
                     defects=defects, timings_s=timings)
+
+
+def _unwrap_signal(image, pixel_size_A: float | None) -> tuple[np.ndarray, float | None]:
+    """A hyperspy ``Signal2D`` -> (its 2D data, the given pixel size or else its calibration); arrays pass through."""
+    from .io.signals import check_not_signal1d, image_from_signal, is_signal2d
+
+    if not is_signal2d(image):
+        check_not_signal1d(image)
+        return image, pixel_size_A
+    data = image_from_signal(image, allow_stack=False)
+    return data.data, pixel_size_A if pixel_size_A is not None else data.pixel_size_A
 
 
 def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False,
