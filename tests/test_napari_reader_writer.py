@@ -110,7 +110,8 @@ def test_defects_carry_their_label_as_text_at_their_centre(analyzed):
     assert sorted(kwargs["features"]["label"]) == sorted(r["label"] for r in rows)
     assert {"Si3", "Si4"} <= set(kwargs["features"]["label"])
     np.testing.assert_allclose(data, [[float(r["y_px"]), float(r["x_px"])] for r in rows], atol=1e-4)
-    assert kwargs["text"]["string"] == "{label}" and kwargs["symbol"] == "ring"
+    assert kwargs["text"]["string"] == "{label}"
+    assert np.all(kwargs["face_color"][:, 3] == 0) and np.all(kwargs["border_color"][:, 3] == 1)  # outlines
 
 
 def test_vacancy_nodes_get_their_own_layer_of_crosses():

@@ -7,8 +7,8 @@ one data unit is one pixel); a movie or stack adds the frame index first, ``(fra
 
 Layers, bottom to top: the image (gray), ``bonds`` (Vectors: one line per graph edge), ``atoms`` (Points coloured by
 label, with ``label, prob, novelty, uncertain, novel, masked, element, id, x_A, y_A`` as features), ``vacancy
-sites`` (Points drawn as crosses: lattice sites the model found empty), ``defects`` (Points drawn as rings with their
-label as text). A ``track`` folder gives the movie, ``tracks`` (a Tracks layer), ``sites`` and ``vacancy sites`` per
+sites`` (Points drawn as crosses: lattice sites the model found empty), ``defects`` (Points drawn as circles, outline
+in the label's colour, with their label as text). A ``track`` folder gives the movie, ``tracks`` (a Tracks layer), ``sites`` and ``vacancy sites`` per
 frame and ``events`` (stars with ``type: from -> to`` as text).
 """
 
@@ -134,10 +134,10 @@ def atoms_layer(atoms, meta: dict, name: str = "atoms", with_frame: bool = False
     elements, counts = np.unique(features["element"].astype(str), return_counts=True)
     if len(elements):
         defaults["element"] = str(elements[np.argmax(counts)])
-    size = max(0.45 * spacing_px(yx), 1.0)
+    size = max(0.3 * spacing_px(yx), 1.0)
     kwargs = {"name": name, "features": features, "feature_defaults": defaults,
               "face_color": label_colors(features["label"], palette), "size": size, "border_width": 0,
-              "opacity": 0.85, "metadata": dict(meta)}
+              "opacity": 0.8, "metadata": dict(meta)}
     return (yx, kwargs, "points")
 
 
@@ -152,7 +152,8 @@ def vacancy_layer(vacancies, meta: dict, size: float, with_frame: bool = False, 
 
 def defects_layer(defects, meta: dict, pixel_size_A: float | None, with_frame: bool = False,
                   palette: dict | None = None) -> LayerData:
-    """Defects as rings (:data:`DEFECT_DIAMETER_A` wide) at their centres, their label as text."""
+    """Defects as circles (:data:`DEFECT_DIAMETER_A` wide, transparent inside, outlined in the label's colour) at
+    their centres, their label as text."""
     n = len(defects)
     features = {"label": np.array([str(v) for v in _column(defects, "label", "", n)], dtype=object),
                 "prob": _column(defects, "prob", np.nan, n).astype(float),
@@ -162,8 +163,9 @@ def defects_layer(defects, meta: dict, pixel_size_A: float | None, with_frame: b
     size = DEFECT_DIAMETER_A / pixel_size_A if pixel_size_A else 20.0
     colors = label_colors([s.split("+")[0] for s in features["label"]], palette)
     text = {"string": "{label}", "color": "white", "size": 10, "anchor": "upper_left"}
-    kwargs = {"name": "defects", "features": features, "symbol": "ring", "size": size, "face_color": colors,
-              "border_width": 0, "text": text, "metadata": dict(meta)}
+    kwargs = {"name": "defects", "features": features, "symbol": "disc", "size": size,
+              "face_color": np.zeros((n, 4), np.float32), "border_color": colors, "border_width": 0.08,
+              "border_width_is_relative": True, "text": text, "metadata": dict(meta)}
     return (_yx(defects, with_frame), kwargs, "points")
 
 

@@ -72,6 +72,8 @@ def make_analyze_widget(napari_viewer):
     widget.result = None
     widget.extend([widget.image, widget.model, widget.pixel_size, widget.run_button, widget.progress,
                    widget.status, widget.warnings])
+    for label in (widget.status, widget.warnings):
+        label.native.setWordWrap(True)  # a QLabel: long lines wrap instead of being cut
 
     def layer_changed(layer):
         size = (getattr(layer, "metadata", None) or {}).get("pixel_size_A")
