@@ -45,7 +45,7 @@ def test_widget_analyzes_the_selected_image_layer_and_adds_result_layers(make_na
     assert tuple(atoms.translate) == (5, 7)  # placed on the image
     assert set(viewer.layers["frame defects"].features["label"]) == {"Si3", "Si4"}
     assert widget.progress.value == widget.progress.max
-    assert "defects: " in widget.status.value and "agrees" in widget.warnings.value
+    assert "2 defects: " in widget.status.value and "agrees" in widget.warnings.value
 
 
 def test_widget_shows_lattice_warnings_and_refuses_a_bad_pixel_size(make_napari_viewer, sim):

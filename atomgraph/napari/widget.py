@@ -50,7 +50,7 @@ def make_analyze_widget(napari_viewer):
 
     Attributes set on it: ``image``, ``model``, ``pixel_size`` (inputs), ``run_button``, ``progress``, ``status``,
     ``warnings`` (the lattice check's), ``result`` (the last :class:`atomgraph.pipeline.Analysis`) and ``run()``."""
-    from magicgui.widgets import ComboBox, Container, Label, LineEdit, ProgressBar, PushButton
+    from magicgui.widgets import ComboBox, Container, LineEdit, ProgressBar, PushButton, TextEdit
     from napari.layers import Image
 
     from ..scale import bundled_model_names
@@ -67,13 +67,14 @@ def make_analyze_widget(napari_viewer):
     widget.pixel_size = LineEdit(label="pixel size (Å/px)", value="auto")
     widget.run_button = PushButton(text="Analyze")
     widget.progress = ProgressBar(label="progress", min=0, max=len(STEPS) - 1, value=0)
-    widget.status = Label(label="status", value="")
-    widget.warnings = Label(label="lattice check", value="")
+    widget.status = TextEdit(label="status", value="")
+    widget.warnings = TextEdit(label="lattice check", value="")
     widget.result = None
     widget.extend([widget.image, widget.model, widget.pixel_size, widget.run_button, widget.progress,
                    widget.status, widget.warnings])
-    for label in (widget.status, widget.warnings):
-        label.native.setWordWrap(True)  # a QLabel: long lines wrap instead of being cut
+    for text in (widget.status, widget.warnings):  # read-only text boxes: long lines wrap, nothing is cut
+        text.native.setReadOnly(True)
+        text.native.setMaximumHeight(72)
 
     def layer_changed(layer):
         size = (getattr(layer, "metadata", None) or {}).get("pixel_size_A")
@@ -160,7 +161,8 @@ def run_analysis(widget) -> list:
         added.append(getattr(viewer, f"add_{kind}")(data, **kwargs))
     _step(widget, 3)
     counts = result.defect_counts()
-    widget.status.value = (f"{len(result.atoms)} nodes, {len(result.defects)} defects"
+    n = len(result.defects)
+    widget.status.value = (f"{len(result.atoms)} nodes, {n} defect{'' if n == 1 else 's'}"
                            + (": " + ", ".join(f"{k} {v}" for k, v in counts.items()) if counts else "")
                            + f" ({result.timings_s.get('total', 0):.2f} s)")
     return added
