@@ -213,3 +213,39 @@ def test_writer_drops_the_intensity_a_point_added_in_napari_copied_from_another(
                                              "intensity": [10.0, 20.0, 10.0]}})
     column = header.index("intensity")
     assert [r[column] for r in rows] == ["10.0000", "20.0000", ""]
+
+
+def test_track_layers_put_events_at_frame_row_col_with_their_change_as_text():
+    from atomgraph.napari.layers import track_layers
+
+    tracks = pd.DataFrame({"frame": [0, 1, 0, 1], "track_id": [7, 7, 8, 8], "x_px": [1.0, 1.5, 9.0, 9.0],
+                           "y_px": [2.0, 2.5, 4.0, 4.0], "x_A": [.1, .15, .9, .9], "y_A": [.2, .25, .4, .4],
+                           "element": ["Si", "Si", "C", ""], "label": ["Si3", "Si4", "C", ""],
+                           "prob": [0.9, 0.8, 0.99, np.nan]})
+    events = pd.DataFrame({"frame": [1], "type": ["label"], "track_ids": ["7"], "x_px": [1.5], "y_px": [2.5],
+                           "from_label": ["Si3"], "to_label": ["Si4"], "prob": [0.95]})
+    by = _by_name(track_layers(np.zeros((2, 16, 16)), tracks, events, pixel_size_A=0.1))
+    assert by["tracks"][0].tolist() == [[7, 0, 2.0, 1.0], [7, 1, 2.5, 1.5], [8, 0, 4.0, 9.0], [8, 1, 4.0, 9.0]]
+    assert by["sites"][0].tolist() == [[0, 2.0, 1.0], [1, 2.5, 1.5], [0, 4.0, 9.0]]
+    assert by["vacancy sites"][0].tolist() == [[1, 4.0, 9.0]]  # the C column gone in frame 1
+    data, kwargs, _ = by["events"]
+    assert data.tolist() == [[1, 2.5, 1.5]] and kwargs["symbol"] == "star"
+    assert kwargs["text"]["string"].format(**{k: v[0] for k, v in kwargs["features"].items()}) == "label: Si3→Si4"
+
+
+def test_a_stack_folder_opens_with_a_frame_axis(tmp_path):
+    sim = atomgraph.simulate("graphene-si", size=96, pixel_size_A=0.1, dose=1e6, seed=2)
+    stack = tmp_path / "stack.npy"
+    np.save(stack, np.stack([sim.image, sim.image[::-1]]))
+    out = tmp_path / "out"
+    assert main(["analyze", str(stack), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(out)]) == 0
+    by = _by_name(read_results_layers(out))
+    assert by["out image"][0].shape == (2, 96, 96)
+    atoms = _rows(out / "atoms.csv")
+    data = by["atoms"][0]
+    assert data.shape == (sum(r["vacancy"] == "0" for r in atoms), 3)
+    assert set(data[:, 0].astype(int)) == {0, 1}
+    bonds = by["bonds"][0]
+    assert bonds.shape[1:] == (2, 3) and np.all(bonds[:, 1, 0] == 0)  # a bond stays in its frame
+    n_edges = sum(len(np.load(out / f"frame_{i:04d}" / "graph.npz")["edges"]) for i in (0, 1))
+    assert len(bonds) == n_edges
