@@ -14,17 +14,22 @@ import numpy as np
 from .atoms import UNLABELED
 
 #: Long side of the inline overlay, px (the saved overlay.png is up to 2048 px).
-INLINE_MAX_PX = 720
+INLINE_MAX_PX = 512
 
 
-def figure_png(fig, dpi: float) -> bytes:
-    """``fig`` as PNG bytes (closed afterwards)."""
+def figure_png(fig, dpi: float, colors: int = 128) -> bytes:
+    """``fig`` as PNG bytes (closed afterwards), reduced to a palette of ``colors`` (a noisy frame's full-colour PNG
+    is 2-3x larger, which every saved notebook would carry)."""
     import matplotlib.pyplot as plt
+    from PIL import Image
 
     buffer = io.BytesIO()
     fig.savefig(buffer, dpi=dpi, format="png")
     plt.close(fig)
-    return buffer.getvalue()
+    picture = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    picture.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def img_tag(png: bytes, alt: str, width_px: int | None = None) -> str:

@@ -82,7 +82,7 @@ def test_analysis_html_is_a_summary_table_and_an_inline_overlay_without_files(re
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1))
     picture = Image.open(io.BytesIO(png))
     assert picture.format == "PNG" and 300 <= max(picture.size) <= 800
-    assert len(html) < 400_000
+    assert len(html) < 250_000
 
 
 def test_track_result_frames_and_html(movie_result, tmp_path):
