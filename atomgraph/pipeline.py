@@ -12,12 +12,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .atoms import UNLABELED, AtomTable
 from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
+
+if TYPE_CHECKING:
+    from .io.signals import Signal2DLike
 
 #: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself. ``source.json`` records
 #: the image file the results came from (:mod:`atomgraph.io.source_record`); an image with no file (an array from
@@ -179,11 +183,11 @@ class Analysis:
              overlay_full: bool = False) -> list[Path]:
         """Write the compact outputs into ``outdir`` and return their paths.
 
-        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph: :func:`atomgraph.io.graphs.write_npz`),
-        ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless ``overlay_full``) and ``source.json``
-        (the image file :attr:`source`; when there is none, the image is written as ``image.npy`` and recorded by that
-        name, so a viewer can show the results over their pixels). ``export`` adds
-        graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
+        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph:
+        :func:`atomgraph.io.graphs.write_npz`), ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless
+        ``overlay_full``) and ``source.json`` (the image file :attr:`source`; when there is none, the image is written
+        as ``image.npy`` and recorded by that name, so a viewer can show the results over their pixels). ``export``
+        adds graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
         longer to write than the analysis of a large frame, so they are opt-in.
         """
         from .defects import write_defects_csv
@@ -215,7 +219,7 @@ class Analysis:
         return paths
 
 
-def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float | None = None, *,
+def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_size_A: float | None = None, *,
             threshold: float | None = None, tile_size: int | None = None, pixel_size: float | None = None
             ) -> Analysis:
     """Locate atoms, build the graph, classify every node and group defects, on one 2D image.

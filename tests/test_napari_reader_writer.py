@@ -186,8 +186,8 @@ def test_writer_refuses_points_with_a_frame_axis_or_a_bad_element(tmp_path):
 
 def test_track_folder_opens_with_a_time_axis_tracks_and_events(tmp_path):
     movie_dir, out = tmp_path / "movie", tmp_path / "tracked"
-    assert main(["simulate", "graphene-si", "--frames", "4", "--size", "160", "--drift", "0.3", "--pixel-size", "0.1", "--dose",
-                 "1e6", "--seed", "4", "-o", str(movie_dir)]) == 0
+    assert main(["simulate", "graphene-si", "--frames", "4", "--size", "160", "--drift", "0.3", "--pixel-size",
+                 "0.1", "--dose", "1e6", "--seed", "4", "-o", str(movie_dir)]) == 0
     stack = next(movie_dir.glob("*.npy"))
     assert main(["track", str(stack), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(out), "--quiet"]) == 0
     by = _by_name(read_results_layers(out))

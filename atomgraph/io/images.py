@@ -18,6 +18,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from .image_checks import (  # noqa: F401
 from .microscope_files import read_rsciio
 from .pictures import read_pil
 from .tiff import read_tiff
+
+if TYPE_CHECKING:
+    from .signals import Signal2DLike
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,8 @@ class ImageData:
         return self.data[index]
 
 
-def read_image(path, *, allow_stack: bool = False, max_pixels: int = 2**28) -> ImageData:
+def read_image(path: str | os.PathLike | Signal2DLike, *, allow_stack: bool = False, max_pixels: int = 2**28
+               ) -> ImageData:
     """Read an image or a stack of images, with its pixel size when the file is calibrated.
 
     Parameters

@@ -8,10 +8,20 @@ units, px) give None, so the caller must give the pixel size.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import numpy as np
 
 from ..errors import AtomgraphInputError
 from .image_checks import to_float_image
+
+
+class Signal2DLike(Protocol):
+    """What atomgraph reads of a hyperspy ``Signal2D``: ``data`` (rows, cols) or (frames, rows, cols), and
+    ``axes_manager.signal_axes`` (x, y) with ``scale`` and ``units``."""
+
+    data: Any
+    axes_manager: Any
 
 
 def is_signal2d(obj) -> bool:
@@ -36,7 +46,8 @@ def signal_name(signal) -> str:
 
 
 def signal_pixel_size_A(signal) -> float | None:
-    """Å per pixel from the two signal axes (``scale`` in ``units``); None when uncalibrated, unequal or implausible."""
+    """Å per pixel from the two signal axes (``scale`` in ``units``); None when uncalibrated, unequal or
+    implausible."""
     from .microscope_files import _rsciio_pixel_size_A
 
     axes = [{"scale": getattr(a, "scale", 1.0), "units": _units(getattr(a, "units", ""))}

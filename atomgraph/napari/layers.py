@@ -6,10 +6,10 @@ one data unit is one pixel); a movie or stack adds the frame index first, ``(fra
 (``x_A, y_A``) ride along as features, the pixel size (Å/px) in every layer's ``metadata["pixel_size_A"]``.
 
 Layers, bottom to top: the image (gray), ``bonds`` (Vectors: one line per graph edge), ``atoms`` (Points coloured by
-label, with ``label, prob, novelty, uncertain, novel, masked, element, id, x_A, y_A`` as features), ``vacancy
-sites`` (Points drawn as crosses: lattice sites the model found empty), ``defects`` (Points drawn as circles, outline
-in the label's colour, with their label as text). A ``track`` folder gives the movie, ``tracks`` (a Tracks layer), ``sites`` and ``vacancy sites`` per
-frame and ``events`` (stars with ``type: from -> to`` as text).
+label, with ``label, prob, novelty, uncertain, novel, masked, element, id, x_A, y_A`` as features), ``vacancy sites``
+(Points drawn as crosses: lattice sites the model found empty), ``defects`` (Points drawn as circles, outline in the
+label's colour, with their label as text). A ``track`` folder gives the movie, ``tracks`` (a Tracks layer), ``sites``
+and ``vacancy sites`` per frame and ``events`` (stars with ``type: from -> to`` as text).
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The napari writer: an (edited) Points layer saved as an Atoms CSV that ``atomgraph classify`` reads.
 
-Move a misplaced column, delete a false one or add a missed one in napari, save the ``atoms`` layer as ``.csv``,
-then ``atomgraph classify edited.csv --model M -o graph.csv``. Columns: ``id,x_px,y_px,x_A,y_A,element,label,prob``
-(the Atoms CSV of the data contract) then ``intensity`` and ``vacancy``. Points are napari's ``(y_px, x_px)``;
-``x_A, y_A`` use ``metadata["pixel_size_A"]`` (Å/px; left out when the layer has none: give ``classify
---pixel-size``). ``label`` and ``prob`` are written empty: after an edit they are stale, and classify computes them
-again. ``element`` and ``intensity`` come from the layer's features. A point added in napari takes the features of
-the point selected last (napari's behaviour; with none selected, the layer's defaults: the most common element):
-its element is kept (select a Si, add a Si), its copied intensity is dropped (:func:`added_points`). The file is written through a temporary file and renamed; an existing file is
-refused (napari's own dialog does not ask us), so save under a new name.
+Move a misplaced column, delete a false one or add a missed one in napari, save the ``atoms`` layer as ``.csv``, then
+``atomgraph classify edited.csv --model M -o graph.csv``. Columns: ``id,x_px,y_px,x_A,y_A,element,label,prob`` (the
+Atoms CSV of the data contract) then ``intensity`` and ``vacancy``. Points are napari's ``(y_px, x_px)``; ``x_A, y_A``
+use ``metadata["pixel_size_A"]`` (Å/px; left out when the layer has none: give ``classify --pixel-size``). ``label``
+and ``prob`` are written empty: after an edit they are stale, and classify computes them again. ``element`` and
+``intensity`` come from the layer's features. A point added in napari takes the features of the point selected last
+(napari's behaviour; with none selected, the layer's defaults: the most common element): its element is kept (select a
+Si, add a Si), its copied intensity is dropped (:func:`added_points`). The file is written through a temporary file
+and renamed; an existing file is refused (napari's own dialog does not ask us), so save under a new name.
 """
 
 from __future__ import annotations
