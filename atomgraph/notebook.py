@@ -61,6 +61,8 @@ def analysis_html(result) -> str:
                + (f" · {', '.join(flags)}" if flags else "")
                + (f" · {result.timings_s['total']:.2f} s" if "total" in result.timings_s else ""))
     table = table_html(["label", "sites", "defects"], rows, caption)
+    for warning in getattr(result, "warnings", []) or []:
+        table += f'<p style="color:#b35900">warning: {html.escape(str(warning))}</p>'
     h, w = result.image.shape[-2:]
     fig = result.plot(max_px=INLINE_MAX_PX)
     dpi = INLINE_MAX_PX * min(1.0, h / max(h, w)) / fig.get_size_inches()[1]

@@ -99,6 +99,7 @@ class Analysis:
     graph : the classified AtomGraph (nodes = atoms + vacancy nodes, with labels and probabilities).
     defects : list of Defect (grouped defect sites).
     timings_s : seconds spent per stage.
+    warnings : one-line warnings about the frame (e.g. more than 20 % of its nodes masked, and why).
     source : the image file analyzed (set by the CLI; None for an array), recorded by :meth:`save`.
     frame : index of the analyzed frame in ``source`` when it is a stack, else None.
     """
@@ -109,6 +110,7 @@ class Analysis:
     graph: object
     defects: list
     timings_s: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
     source: str | None = None
     frame: int | None = None
 
@@ -242,6 +244,7 @@ def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_
     from .classify import classify
     from .defects import find_defects
     from .graph import build_graph
+    from .graph.build import masking_warnings
     from .locate import locate
     from .materials import get_material
     from .weights import model_material
@@ -265,7 +268,7 @@ def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_
     t4 = time.perf_counter()
     timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
     return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size_A), model=str(model), graph=graph,
-                    defects=defects, timings_s=timings)
+                    defects=defects, timings_s=timings, warnings=masking_warnings(graph.atoms))
 
 
 def _unwrap_signal(image, pixel_size_A: float | None) -> tuple[np.ndarray, float | None]:

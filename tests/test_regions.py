@@ -34,3 +34,29 @@ def test_saturated_columns_are_found_only_on_a_clipped_plateau():
     assert not saturated_columns(image, xy).any()  # no plateau: nothing saturated
     image[38:43, 38:43] = image.max() + 50  # a clipped blob
     assert list(saturated_columns(image, xy)) == [False, True]
+
+
+def test_a_few_bright_pixels_of_an_8bit_frame_do_not_saturate_their_columns():
+    """A noisy 8-bit export: 0.1 % of the pixels reach 255, one here and there at a column. Their peaks are not
+    clipped (one pixel of the 3x3 around them), so they are not masked; a clipped plateau is."""
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(120, 40, (128, 128)), 0, 255).round()
+    image[image >= 250] = 200
+    xy = np.array([[20.0, 20.0], [60.0, 60.0], [100.0, 100.0]])
+    image[20, 21] = image[60, 60] = 255          # single hot pixels at two columns
+    image[3, 90] = image[90, 3] = 255            # and elsewhere: the frame has its 255 values
+    image[99:102, 99:102] = 255                  # the third column's peak is clipped
+    assert list(saturated_columns(image, xy)) == [False, False, True]
+
+
+def test_analysis_warns_when_most_of_a_frame_is_masked():
+    from atomgraph.atoms import AtomTable
+    from atomgraph.graph.build import masking_warnings
+
+    atoms = AtomTable(np.zeros((10, 2)), np.array(["C"] * 10, dtype=object))
+    atoms.extra["masked"] = np.array([True] * 3 + [False] * 7)
+    atoms.extra["saturated"] = np.array([True] + [False] * 9)
+    (warning,) = masking_warnings(atoms)
+    assert "30 % of the 10 nodes are masked" in warning and "1 have clipped" in warning and "2 lie where" in warning
+    atoms.extra["masked"] = np.array([True] * 2 + [False] * 8)
+    assert masking_warnings(atoms) == []

@@ -204,3 +204,22 @@ def test_real_library_frames_pass_at_their_nominal_pixel_size():
 def test_real_graphene_auto_within_2_percent_of_the_sources_estimate(name, expected):
     image = atomgraph.read_image(REAL / name).data
     assert check_lattice_scale(image, "graphene-si", "auto").pixel_size_A == pytest.approx(expected, rel=0.02)
+
+
+@needs_real
+def test_noisy_128px_real_frames_mostly_pass():
+    """The 11 real 128² library frames (0.078 and 0.156 Å/px, noisy, some a third under contamination) show no Bragg
+    spots; their located columns and the directions of their bonds pass 9 of them (2 are still refused: a third of
+    each is contamination, and their columns are as ordered as noise's)."""
+    import json
+
+    frames = json.loads((REAL / "graphene_si_library.json").read_text())["images"]
+    refused = []
+    with np.load(REAL / "graphene_si_library.npz") as npz:
+        for frame in frames:
+            if tuple(frame["shape"]) == (128, 128):
+                try:
+                    check_lattice_scale(npz[frame["key"]], "graphene-si", frame["pixel_size_A_nominal"])
+                except AtomgraphInputError:
+                    refused.append(frame["key"])
+    assert len(refused) <= 2, refused

@@ -45,7 +45,9 @@ def _projected_neighbors(sim, label: str, radius_A: float) -> list[int]:
 
 
 def test_si4_has_four_carbon_neighbors_and_si3_three_within_2p1_A():
-    sim = atomgraph.simulate("graphene-si", size=320, pixel_size_A=0.1, seed=3, counts={"Si3": 3, "Si4": 3},
+    cfg = get_material("graphene-si").config  # the recipes' geometry: isolated defects, away from the frame edge
+    cfg = {**cfg, "cluster_fraction": None, "defect_edge_margin_A": None}
+    sim = atomgraph.simulate(cfg, size=320, pixel_size_A=0.1, seed=3, counts={"Si3": 3, "Si4": 3},
                              noise=False, distort=False)
     assert _projected_neighbors(sim, "Si4", 2.1) == [4, 4, 4]
     assert _projected_neighbors(sim, "Si3", 2.1) == [3, 3, 3]

@@ -33,6 +33,7 @@ from ..weights import model_material
 from .encode import check_compatible, encode
 from .model import NodeClassifier, read_classifier
 from .novelty_checks import check_labels
+from .topology import TOPOLOGY_FEATURES, apply_topology
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,22 @@ def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray
     return checks.score(np.asarray(atoms.intensity, float), atoms.positions_A, known, candidates,
                         np.asarray(atoms.vacancy, bool), np.asarray(graph.edge_index), edge,
                         None if frame is None else np.asarray(frame))
+
+
+def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities after :func:`atomgraph.classify.topology.apply_topology` (labels of one element told apart by
+    the lattice sites the node takes) and the nodes whose topology does not settle their label; unchanged when the
+    graph lacks the topology features. ``material``: the model's material (name, config path or Material) when
+    the weights' metadata does not list ``label_sites`` (models trained before it did)."""
+    from ..materials import get_material
+
+    names = list(graph.feature_names)
+    if len(probs) == 0 or not all(f in names for f in TOPOLOGY_FEATURES):
+        return probs, np.zeros(len(probs), bool)
+    label_sites = clf.meta.get("label_sites") or get_material(material or graph.material).label_sites
+    return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
+                          graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
+                          graph.atoms.vacancy, graph.feature("bond_far_end_bonds"))
 
 
 def given_elements(atoms: AtomTable) -> bool:
@@ -258,10 +275,12 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    graph = _as_graph(graph_or_atoms, model_material(model), clf.material)  # a model folder's own config
+    material = model_material(model)
+    graph = _as_graph(graph_or_atoms, material, clf.material)  # a model folder's own config
     stats = novelty_stats(clf)
     with inference_threads():
         probs, descriptors = predict_with_descriptors(clf, graph)
+        probs, ambiguous = topology_decides(clf, graph, probs, material)
         if stats is not None and len(graph.atoms) and stats.center.shape[0] != descriptors.shape[1]:
             log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
                         "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
@@ -284,7 +303,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     atoms.prob = prob
     for k, label in enumerate(labels):
         atoms.extra[f"prob_{label}"] = probs[:, k].astype(float)  # p_<class> stays the locator's evidence
-    uncertain = prob < float(threshold)
+    uncertain = (prob < float(threshold)) | ambiguous
     intensity_labels = set(clf.meta.get("intensity_labels", []))
     if given and intensity_labels:  # e.g. a Se column without intensity: Se2 is the guess, not a finding
         uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(

@@ -51,7 +51,7 @@ def material_meta(mat: Material) -> dict:
     vacancy_labels = mat.settings.graph.all_vacancy_labels
     meta = {"material": mat.name, "labels": mat.labels, "vacancy_label": graph_cfg.get("vacancy_label"),
             "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
-            "intensity_labels": intensity_labels}
+            "intensity_labels": intensity_labels, "label_sites": mat.label_sites}
     if len(vacancy_labels) > 1:  # the node's sublattice decides among them (see allowed_mask)
         meta["vacancy_labels"] = vacancy_labels
         meta["vacancy_roles"] = mat.vacancy_roles

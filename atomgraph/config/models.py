@@ -90,11 +90,13 @@ class DefectConfig(Section):
     fraction: NonNegativeRange | None = None
     """Alloy recipes: fraction of the eligible sites."""
     projected_bond_A: PositiveRange | None = None
-    """Honeycomb substitution: projected dopant-host distance, Å (default: the lattice bond)."""
+    """Honeycomb substitution and divacancy_center: projected dopant-host distance, Å, drawn per bond (default:
+    the lattice bond; the divacancy's own geometry)."""
     height_A: float = Field(0.0, allow_inf_nan=False)
     """Out-of-plane height of a substituted dopant, Å."""
     dopant_offset_A: NonNegativeRange | None = None
-    """Honeycomb substitution: in-plane distance of the dopant from its lattice site (random direction), Å."""
+    """Honeycomb substitution and divacancy_center: in-plane distance of the dopant from its lattice site (the
+    pair's center), random direction, Å."""
     neighbor_jitter_A: NonNegativeRange | None = None
     """Honeycomb divacancy_center / vacancy: rms displacement (per axis) of the host neighbors, Å (relaxation)."""
     role: str | None = None
@@ -165,6 +167,11 @@ class ImageConfig(Section):
     """Constant detector offset, detector units."""
     dopant_blur_A: NonNegativeRange = Range(0.0)
     """rms spread of dopant columns (dopants that move or flip during the scan), Å."""
+    eight_bit_fraction: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Share of the images written as 8-bit files are: scaled to 0-255, rounded and clipped (drawn per image;
+    absent: none, and no random number is drawn, so older seeds give the same images)."""
+    clip_fraction: UnitRange | None = None
+    """8-bit images: share of the brightest pixels clipped at 255 (a detector or export that saturates)."""
 
 
 class GraphConfig(Section):
@@ -305,7 +312,16 @@ class MaterialConfig(Section):
     """Sublattice role -> host label."""
     defects: list[DefectConfig]
     min_separation_A: PositiveFloat = 5.0
-    """Smallest distance between two count-based defects, Å."""
+    """Smallest distance between two count-based defects, Å (unless placed as a cluster)."""
+    cluster_fraction: UnitRange | None = None
+    """Share of the count-based defects placed *next to* an earlier one, ``cluster_distance_A`` from its center
+    (drawn per image): vacancy pairs, a single vacancy beside a double one, two dopants a few Å apart. Absent: none,
+    and no random number is drawn."""
+    cluster_distance_A: PositiveRange = Range(2.3, 3.5)
+    """Distance of a clustered defect from the defect it joins, Å."""
+    defect_edge_margin_A: NonNegativeFloat | None = None
+    """Defects keep this far from the frame edge, Å (absent: 2.5 bonds, so their neighbors stay in view; 0: up to
+    the edge, as in real frames)."""
     image: ImageConfig
     graph: GraphConfig = Field(default_factory=GraphConfig)
     locator: LocatorConfig = Field(default_factory=LocatorConfig)

@@ -198,13 +198,30 @@ def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeMode
             near_all = lattice.strain.tree.query_ball_point(table.positions_A[loose], radius, return_length=True)
             near_anchor = lattice.anchor_tree.query_ball_point(table.positions_A[loose], radius, return_length=True)
             masked[loose] |= near_anchor < MASK_ANCHOR_SHARE * np.maximum(near_all, 1)
-    if "saturated" in table.extra:
-        masked |= np.asarray(table.extra["saturated"], bool)
     if masked.any():  # the border of a region without lattice is no lattice either: grow it by two bonds
         near = cKDTree(table.positions_A[masked]).query(table.positions_A, k=1,
                                                          distance_upper_bound=MASK_GROW_BONDS * lattice.bond_A)[0]
         masked |= np.isfinite(near)
+    if "saturated" in table.extra:  # a clipped column alone: its neighbors' lattice is fine
+        masked |= np.asarray(table.extra["saturated"], bool)
     return masked
+
+
+def masking_warnings(atoms: AtomTable, limit: float = 0.2) -> list[str]:
+    """One-line warnings when more than ``limit`` of a frame's nodes are masked (their labels are no defects),
+    saying why: clipped (saturated) columns, or no readable lattice (amorphous, contamination, holes)."""
+    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(atoms), bool)), bool)
+    if len(atoms) == 0 or masked.mean() <= limit:
+        return []
+    saturated = masked & np.asarray(atoms.extra.get("saturated", np.zeros(len(atoms), bool)), bool)
+    why = []
+    if saturated.any():
+        why.append(f"{int(saturated.sum())} have clipped (saturated) peaks")
+    if (masked & ~saturated).any():
+        why.append(f"{int((masked & ~saturated).sum())} lie where no lattice can be read (amorphous, contamination, "
+                   "holes, or a wrong pixel size)")
+    return [f"{100 * masked.mean():.0f} % of the {len(atoms)} nodes are masked and never become defects: "
+            + "; ".join(why)]
 
 
 def _edges(table: AtomTable, cut: np.ndarray, code: np.ndarray, tree: cKDTree | None) -> np.ndarray:

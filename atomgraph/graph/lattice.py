@@ -42,10 +42,15 @@ from .strain import BondFit, StrainField, fit_bonds, ideal_bonds
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
 N_ANCHORS = 3                     # anchors per node for its lattice coordinates
 ANCHOR_RADIUS_BONDS = 3.5         # anchors farther than this do not place a node
+N_OUTER_ANCHORS = 9               # anchors beyond the first shell that place a node's taken sites
+OUTER_ANCHOR_MIN_BONDS = 1.5      # ... at least this far from it (bonds)
 REGION_MARGIN_BONDS = 0.15        # sites this far outside the frame still count as inside (edge columns)
 VACANCY_INSET_BONDS = 0.3         # a vacancy lies at least this far inside the frame (an edge site may be cut off)
+VACATED_REACH_BONDS = 0.8         # a site this close (bonds) to a node may be the one it took (two at a bond midpoint)
+VACATED_OTHER_BONDS = 0.6         # ... and it was vacated when no other atom lies this close (bonds) to it
 FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consistency", "sites_occupied",
-                 "sites_filled", "sites_empty", "sites_outside", "edge_distance_bonds"]
+                 "sites_filled", "sites_empty", "sites_outside", "edge_distance_bonds", "sites_taken",
+                 "taken_neighbors_occupied", "bond_far_end_bonds"]
 """Lattice-relative node features (all rotation and translation invariant):
 
 - ``site_offset_bonds``: distance to the nearest expected site, in bonds (0 on a site, 0.5 at a bond midpoint).
@@ -55,6 +60,17 @@ FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consiste
   the node's nearest site, how many hold a node (within 0.35 bond), hold only a displaced node (within the fill
   radius), hold nothing, or lie outside the observed region.
 - ``edge_distance_bonds``: distance to the border of the observed region, in bonds, clipped to [0, 3].
+- ``sites_taken``: count, the lattice sites the node takes: of the two ends of its nearest ideal bond, those within
+  0.8 bond of it that hold no *other* atom within 0.6 bond. 1 for an atom on its site (a substitutional Si, whatever
+  its bond lengths, buckling or an offset up to ~0.4 bond), 2 for an atom at the center of a divacancy (Si4), 0 for a
+  node whose site another atom holds (a double detection). Topology, not bond length: a carbon neighbor pushed out
+  by a long Si-C bond (0.5 Å) still holds its own site.
+- ``taken_neighbors_occupied``: count, the sites bonded to the taken ones (3 around one site, 4 around a pair) that
+  hold an atom (within 0.6 bond): the node's lattice coordination (3 for Si3, 4 for Si4; fewer next to a vacancy
+  or a missed column); 0 when no site is taken.
+- ``bond_far_end_bonds``: distance to the farther end of the nearest ideal bond, in bonds (about 1 on a site, 0.5
+  at a bond midpoint); between about 0.62 and 0.82 the node is neither on a site nor at a bond center, and
+  ``sites_taken`` cannot settle how many sites it takes.
 """
 ROLE_FEATURE_PREFIX = "on_"       # ``on_<role>`` one-hot of the nearest site's sublattice (distinct sublattices only)
 
@@ -140,6 +156,42 @@ class LatticeModel:
             dist[slow, :width], idx[slow, :width] = ad, np.where(np.isfinite(ad), ai, 0)
         return dist, idx
 
+    def _ideal_position(self, pos: np.ndarray, ad: np.ndarray, ai: np.ndarray, lat: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each node's position in the ideal frame, reduced into one cell, from anchors ``ai`` at distances ``ad``
+        (Å, inf: unused): the weighted circular mean of the lattice phases each anchor places it at. Returns the
+        position (N, 2), whether any anchor placed it (N,) and how well they agree (``lattice_consistency``)."""
+        bond, e = self.bond_A, self.bond_vectors_A
+        valid = np.isfinite(ad)
+        ai = np.where(valid, ai, 0)
+        ideal = np.einsum("nkij,nkj->nki", self.anchor_inv[ai], pos[:, None, :] - self.anchor_A[ai])  # ideal frame
+        ideal += np.where(self.anchor_sign[ai] > 0, 0.0, 1.0)[..., None] * e[0]         # from the anchor's site
+        angle = (2 * np.pi * (ideal @ np.linalg.inv(lat).T)).astype(np.float32)        # (n, k, 2) phases
+        w = np.where(valid, 1.0 / (ad + bond), 0.0).astype(np.float32)
+        wsum = np.maximum(w.sum(1), 1e-12)
+        has = w.sum(1) > 0
+        cos, sin = np.cos(angle), np.sin(angle)
+        mean_c, mean_s = (cos * w[..., None]).sum(1) / wsum[:, None], (sin * w[..., None]).sum(1) / wsum[:, None]
+        third_c = ((cos[..., 0] * cos[..., 1] - sin[..., 0] * sin[..., 1]) * w).sum(1) / wsum  # third reciprocal
+        third_s = ((sin[..., 0] * cos[..., 1] + cos[..., 0] * sin[..., 1]) * w).sum(1) / wsum  # vector b1 + b2
+        consistency = np.where(has, np.minimum(np.hypot(mean_c, mean_s).min(axis=1), np.hypot(third_c, third_s)),
+                               0.0)
+        mean_phase = mean_c + 1j * mean_s
+        r = np.mod(np.angle(mean_phase) / (2 * np.pi), 1.0) @ lat.T                       # ideal frame, in cell
+        return r, has, consistency
+
+    def _outer_anchors(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Up to :data:`N_OUTER_ANCHORS` anchors 1.5-3.5 bonds from each node (distances Å, inf where none, and
+        indices): beyond the first shell, which a dopant's long or short bonds displace."""
+        n = len(pos)
+        k = min(N_OUTER_ANCHORS + 4, len(self.anchor_A))
+        ad, ai = self.anchor_tree.query(pos, k=k, distance_upper_bound=ANCHOR_RADIUS_BONDS * self.bond_A)
+        ad, ai = ad.reshape(n, k), ai.reshape(n, k)
+        ad[ad < OUTER_ANCHOR_MIN_BONDS * self.bond_A] = np.inf
+        order = np.argsort(ad, axis=1, kind="stable")[:, :N_OUTER_ANCHORS]
+        ad, ai = np.take_along_axis(ad, order, 1), np.take_along_axis(ai, order, 1)
+        return ad, np.where(np.isfinite(ad), ai, 0)
+
     def describe(self, positions_A: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lattice-relative features of nodes (see :data:`FEATURE_NAMES`) and each node's nearest site.
 
@@ -158,22 +210,7 @@ class LatticeModel:
         k0 = min(n, len(self.node_atom))
         atom[:k0] = np.where(np.asarray(real, bool)[:k0], self.node_atom[:k0], -1)
         ad, ai = self._anchors_of(pos, atom)
-        valid = np.isfinite(ad)
-        ai = np.where(valid, ai, 0)
-        ideal = np.einsum("nkij,nkj->nki", self.anchor_inv[ai], pos[:, None, :] - self.anchor_A[ai])  # ideal frame
-        ideal += np.where(self.anchor_sign[ai] > 0, 0.0, 1.0)[..., None] * e[0]         # from the anchor's site
-        angle = (2 * np.pi * (ideal @ np.linalg.inv(lat).T)).astype(np.float32)        # (n, k, 2) phases
-        w = np.where(valid, 1.0 / (ad + bond), 0.0).astype(np.float32)
-        wsum = np.maximum(w.sum(1), 1e-12)
-        has = w.sum(1) > 0
-        cos, sin = np.cos(angle), np.sin(angle)
-        mean_c, mean_s = (cos * w[..., None]).sum(1) / wsum[:, None], (sin * w[..., None]).sum(1) / wsum[:, None]
-        third_c = ((cos[..., 0] * cos[..., 1] - sin[..., 0] * sin[..., 1]) * w).sum(1) / wsum  # third reciprocal
-        third_s = ((sin[..., 0] * cos[..., 1] + cos[..., 0] * sin[..., 1]) * w).sum(1) / wsum  # vector b1 + b2
-        consistency = np.where(has, np.minimum(np.hypot(mean_c, mean_s).min(axis=1), np.hypot(third_c, third_s)),
-                               0.0)
-        mean_phase = mean_c + 1j * mean_s
-        r = np.mod(np.angle(mean_phase) / (2 * np.pi), 1.0) @ lat.T                       # ideal frame, in cell
+        r, has, consistency = self._ideal_position(pos, ad, ai, lat)
         cells = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], float) @ lat.T  # r is in cell (0, 0)
         sites = np.concatenate([cells[[4, 5, 7, 8]], cells + e[0]])                       # A corners, then B
         site_sign = np.r_[np.ones(4, int), -np.ones(len(cells), int)]
@@ -199,10 +236,75 @@ class LatticeModel:
         counts = [np.where(has, (status1 == s).sum(1), 0) for s in (OCCUPIED, FILLED, EMPTY, OUTSIDE)]
         counts[3] = np.where(has, counts[3], 3)
         edge = np.clip(self.region.edge_distance(pos) / bond, 0.0, 3.0)
-        columns = [np.where(has, site_offset, 1.0), np.where(has, mid_offset, 1.0), consistency, *counts, edge]
+        mids = (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2)
+        outer_r, outer_has, _ = self._ideal_position(pos, *self._outer_anchors(pos), lat)
+        taken, taken_nb, far = self._taken_sites(pos, outer_r, mids, cells, e, maps, outer_has, real, tree)
+        columns = [np.where(has, site_offset, 1.0), np.where(has, mid_offset, 1.0), consistency, *counts, edge,
+                   taken, taken_nb, far]
         if self.distinct_roles:
             columns += [sign == 1, sign == -1]
         return np.column_stack(columns).astype(np.float32), site_pos
+
+
+    def _taken_sites(self, pos: np.ndarray, r: np.ndarray, mids: np.ndarray, cells: np.ndarray, e: np.ndarray,
+                     maps: np.ndarray, has: np.ndarray, real: np.ndarray, tree: cKDTree
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``sites_taken``, ``taken_neighbors_occupied`` and ``bond_far_end_bonds`` of every node (see
+        :data:`FEATURE_NAMES`).
+
+        ``r`` (N, 2) is each node's position in the ideal frame placed by anchors beyond its first shell
+        (:meth:`_outer_anchors`), reduced into the cell of ``cells`` (3x3 cells around the origin); ``mids`` the
+        midpoints of the bonds from those cells' A sites along ``e``; ``maps`` the local maps; ``tree`` a k-d tree
+        of the atoms (real nodes). A node never counts as the *other* atom on a site, nor as its own neighbor.
+        """
+        n, bond = len(pos), self.bond_A
+        taken = np.zeros(n, np.float32)
+        ring = np.zeros(n, np.float32)
+        far = np.ones(n, np.float32)
+        if n == 0 or tree.n == 0:
+            return taken, ring, far
+        m, _ = nearest_candidate(r, mids)
+        a_site = cells[m // 3]                                    # the nearest bond: A end and its B end
+        b_site = a_site + e[m % 3]
+        ends = np.stack([a_site, b_site], 1)                      # (N, 2, 2), ideal frame
+        to_img = lambda ideal: pos[:, None, :] + np.einsum("nij,nkj->nki", maps, ideal - r[:, None, :])  # noqa: E731
+        ends_img = to_img(ends)
+        dist_ends = np.linalg.norm(ends_img - pos[:, None, :], axis=2)
+        far = np.where(has, dist_ends.max(axis=1) / bond, 1.0).astype(np.float32)
+        near = dist_ends <= VACATED_REACH_BONDS * bond
+        other = VACATED_OTHER_BONDS * bond
+        is_atom = np.asarray(real, bool)[:, None]
+
+        def others_within(points: np.ndarray) -> np.ndarray:  # (N, K, 2) -> atoms within ``other``, not the node
+            count = _atoms_within(tree, points.reshape(-1, 2), other).reshape(points.shape[:2])
+            return count - (is_atom & (np.linalg.norm(points - pos[:, None, :], axis=2) <= other))
+
+        free = near & (others_within(ends_img) == 0) & has[:, None]
+        taken = free.sum(1).astype(np.float32)
+        # the sites bonded to the taken ones: the A end's neighbors are A + e_k, the B end's are B - e_k
+        nb_a = a_site[:, None, :] + e[None]                       # (N, 3, 2), one of them is the B end
+        nb_b = b_site[:, None, :] - e[None]                       # (N, 3, 2), one of them is the A end
+        k = (m % 3)
+        keep = np.ones((n, 3), bool)
+        keep[np.arange(n), k] = False
+        occ_a = others_within(to_img(nb_a)) > 0
+        occ_b = others_within(to_img(nb_b)) > 0
+        # one site taken: its three neighbors (the other end among them); two: the four around the pair
+        only_a = free[:, 0] & ~free[:, 1]
+        only_b = free[:, 1] & ~free[:, 0]
+        both = free[:, 0] & free[:, 1]
+        ring = np.where(only_a, occ_a.sum(1), 0) + np.where(only_b, occ_b.sum(1), 0)
+        ring = ring + np.where(both, (occ_a & keep).sum(1) + (occ_b & keep).sum(1), 0)
+        return taken, ring.astype(np.float32), far
+
+
+def _atoms_within(tree: cKDTree, points: np.ndarray, radius: float) -> np.ndarray:
+    """(P,) number of tree points within ``radius`` of each point (NaN points: 0)."""
+    out = np.zeros(len(points), int)
+    ok = np.all(np.isfinite(points), axis=1)
+    if ok.any():
+        out[ok] = tree.query_ball_point(points[ok], radius, return_length=True)
+    return out
 
 
 def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, *, bond_A: float,

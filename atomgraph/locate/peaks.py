@@ -134,12 +134,15 @@ def column_intensity(native_raw: np.ndarray, xy_native: np.ndarray, native_A: fl
     return values * area_ratio
 
 
-def saturated_columns(image: np.ndarray, xy_px: np.ndarray, min_pixels: int = 4) -> np.ndarray:
-    """(N,) bool: columns with a saturated pixel within 1 px of their position.
+def saturated_columns(image: np.ndarray, xy_px: np.ndarray, min_pixels: int = 4, min_clipped: int = 3) -> np.ndarray:
+    """(N,) bool: columns whose peak is clipped: at least ``min_clipped`` of the 3x3 pixels around their position sit
+    at the image's maximum value.
 
-    A detector that saturates clips every overexposed pixel to the same maximum: the image is saturated when at
-    least ``min_pixels`` pixels (not one hot pixel) share the maximum value, and less than half of the image does.
-    Columns there have no usable intensity or position; the graph stage masks them.
+    A detector or an 8-bit export that saturates clips every overexposed pixel to the same maximum, and a clipped
+    column is a plateau of such pixels. The image counts as clipped only when at least ``min_pixels`` pixels (not
+    one hot pixel) share the maximum value and less than half of the image does. A single pixel at the maximum in
+    a noisy 8-bit frame (0.1 % of the pixels of a real one) leaves the column's intensity and position usable: it
+    is not masked. Columns with a clipped peak have no usable intensity; the graph stage masks them.
     """
     image = np.asarray(image)
     xy_px = np.asarray(xy_px, float).reshape(-1, 2)
@@ -152,8 +155,8 @@ def saturated_columns(image: np.ndarray, xy_px: np.ndarray, min_pixels: int = 4)
     h, w = image.shape
     j = np.clip(np.rint(xy_px[:, 0]).astype(int), 0, w - 1)
     i = np.clip(np.rint(xy_px[:, 1]).astype(int), 0, h - 1)
-    out = np.zeros(len(xy_px), bool)
+    clipped = np.zeros(len(xy_px), int)
     for di in (-1, 0, 1):
         for dj in (-1, 0, 1):
-            out |= top[np.clip(i + di, 0, h - 1), np.clip(j + dj, 0, w - 1)]
-    return out
+            clipped += top[np.clip(i + di, 0, h - 1), np.clip(j + dj, 0, w - 1)]
+    return clipped >= min_clipped

@@ -133,10 +133,13 @@ class Material:
                     counts: dict[str, float]) -> dict[str, int]:
         """Place defects at random sites whose column center satisfies ``inside`` (a callable xy -> bool mask).
 
-        Count-based defects keep ``min_separation_A`` from each other; alloy recipes (``fraction``) are random over
+        Count-based defects keep ``min_separation_A`` from each other, except the share ``cluster_fraction`` placed
+        ``cluster_distance_A`` from an earlier one; alloy recipes (``fraction``) are random over
         all eligible sites. Returns the number actually placed per label (fewer than asked when space runs out).
         """
         min_sep = self.settings.min_separation_A
+        cluster_p = self.settings.cluster_fraction.draw(rng) if self.settings.cluster_fraction is not None else 0.0
+        near_lo, near_hi = self.settings.cluster_distance_A.low, self.settings.cluster_distance_A.high
         centers: list[np.ndarray] = []
         placed: dict[str, int] = {}
         for defect in self.settings.defects:
@@ -157,16 +160,24 @@ class Material:
             placed[label] = 0
             order = rng.permutation(len(candidates))
             tree_points = np.array(centers) if centers else np.empty((0, 2))
+            cluster = cluster_p > 0 and len(tree_points) > 0 and rng.random() < cluster_p
             for k in order:
                 if placed[label] >= int(want):
                     break
                 p = cand_xy[k]
-                if len(tree_points) and np.min(np.hypot(*(tree_points - p).T)) < min_sep:
-                    continue
+                if len(tree_points):
+                    d = np.hypot(*(tree_points - p).T)
+                    if cluster:  # next to one earlier defect, on columns no recipe has changed yet
+                        fresh = self._untouched(structure, candidates[k:k + 1])[0]
+                        if not (near_lo <= np.min(d) <= near_hi and fresh):
+                            continue
+                    elif np.min(d) < min_sep:
+                        continue
                 if recipe(structure, int(candidates[k]), defect, rng, self):
                     placed[label] += 1
                     tree_points = np.vstack([tree_points, p[None, :]])
                     centers.append(p)
+                    cluster = cluster_p > 0 and rng.random() < cluster_p
         return placed
 
     def defect_roles(self, defect) -> tuple[str, ...]:
@@ -188,6 +199,18 @@ class Material:
             else:
                 out[defect.label] = roles[0]
         return {label: role for label, role in out.items() if label not in ambiguous}
+
+    @property
+    def label_sites(self) -> dict[str, int]:
+        """Label -> how many lattice sites its column takes (the recipe's ``sites``: graphene ``{'C': 1, 'Si3': 1,
+        'Si4': 2}``); host labels take one. A label made by recipes that disagree is left out."""
+        out = {label: 1 for label in self.settings.host_labels.values()}
+        mixed: set[str] = set()
+        for defect in self.settings.defects:
+            sites = int(getattr(self.family.RECIPES[defect.recipe], "sites", 1))
+            if out.setdefault(defect.label, sites) != sites:
+                mixed.add(defect.label)
+        return {label: n for label, n in out.items() if label not in mixed}
 
     @property
     def vacancy_roles(self) -> dict[str, str]:

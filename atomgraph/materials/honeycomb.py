@@ -11,7 +11,8 @@ Recipes
 ``divacancy_center``
     Two adjacent host atoms are removed and the dopant sits at the center of the pair (``Si4``), bonded to the four
     remaining neighbors at a projected ≈ 1.88 Å in graphene; the four are displaced by ``neighbor_jitter_A`` (rms,
-    per axis) to mimic relaxation.
+    per axis) to mimic relaxation, then, when ``projected_bond_A`` is given, moved along their direction from the
+    dopant to that projected distance (drawn per bond), so Si4 and Si3 bond lengths overlap as in real frames.
 ``vacancy``
     One host atom removed (graphene C monovacancy, hBN ``VB``/``VN``); a vacancy dummy (Z = 0) stays at the site so
     the truth has an empty site with the defect label. ``role: A`` or ``role: B`` on the defect entry restricts it
@@ -92,7 +93,7 @@ def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Gene
     return True
 
 
-@recipe(roles=ROLES)
+@recipe(roles=ROLES, sites=2)
 def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
     """Remove a host atom and one random neighbor; put ``spec.element`` (default Si) at the center of the pair."""
     bond = material.bond_A
@@ -103,6 +104,9 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
     partner = int(structure.column[j])
     neighbors = _neighbors(structure, column, bond)
     center = 0.5 * (structure.positions[i] + structure.positions[j])
+    if spec.dopant_offset_A is not None:  # the dopant off the pair's center, in a random in-plane direction
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        center[:2] += spec.dopant_offset_A.draw(rng) * np.array([np.cos(angle), np.sin(angle)])
     structure.keep[[i, j]] = False
     structure.touched[[i, j]] = True
     structure.add(center, atomic_numbers[spec.element or "Si"], spec.label, "A")
@@ -111,6 +115,10 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
         atoms = structure.atoms_in_column(int(c))
         structure.touched[atoms] = True
         structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
+        if spec.projected_bond_A is not None:  # relaxed: each neighbor at its own projected Si-C distance
+            d = structure.positions[atoms, :2] - center[:2]
+            length = np.linalg.norm(d, axis=1, keepdims=True)
+            structure.positions[atoms, :2] = center[:2] + d / length * spec.projected_bond_A.draw(rng)
     return True
 
 

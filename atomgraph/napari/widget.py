@@ -3,7 +3,8 @@
 Pick the image layer (a movie: the frame the viewer shows), the model and the pixel size (Å/px: a number, or
 ``auto`` to measure it from the lattice; the layer's ``metadata["pixel_size_A"]`` is offered when it has one). The
 pixel size is checked against the lattice the image shows first (:func:`atomgraph.check_lattice_scale`): its
-warnings are shown in the widget and as napari notifications, and a pixel size that cannot fit stops the run with
+warnings, and the analysis's own (``Analysis.warnings``: many nodes masked, and why), are shown in the widget and as
+napari notifications, and a pixel size that cannot fit stops the run with
 one line. The results come back as the reader's layers (:mod:`atomgraph.napari.layers`), named after the image and
 placed on it (same scale and translation). Progress: a bar over the four steps (check, analyze, layers, done).
 The analysis runs in the GUI thread (about a second for a 1024² frame on two cores).
@@ -151,6 +152,11 @@ def run_analysis(widget) -> list:
     _step(widget, 1)
     result = analyze(image, model=model, pixel_size_A=check.pixel_size_A)
     widget.result = result
+    frame_notes = list(getattr(result, "warnings", []) or [])  # e.g. many nodes masked, and why
+    if frame_notes:
+        widget.warnings.value = "\n".join(notes + frame_notes)
+        for note in frame_notes:
+            show_warning(f"atomgraph: {note}")
     _step(widget, 2)
     layers = analysis_layers(None, result.atoms_frame(), result.defects_frame(), graph_edges(result.graph),
                              pixel_size_A=result.pixel_size_A, model=model)

@@ -81,3 +81,13 @@ def detector_signal(expected: np.ndarray, s: ImageSettings, rng: np.random.Gener
     image += np.float32(s.detector_offset)
     image += rng.standard_normal(size=shape, dtype=np.float32) * np.float32(s.read_noise * s.gain)
     return image
+
+
+def to_eight_bit(image: np.ndarray, clip_fraction: float) -> np.ndarray:
+    """An image as an 8-bit export writes it: the darkest pixel at 0, the brightest ``clip_fraction`` of the pixels
+    clipped at 255, rounded to integers (returned as float32 values 0-255)."""
+    lo = float(image.min())
+    hi = float(np.quantile(image, 1.0 - clip_fraction)) if clip_fraction > 0 else float(image.max())
+    scaled = (image - lo) * np.float32(255.0 / max(hi - lo, 1e-12))
+    return np.clip(np.rint(scaled), 0, 255).astype(np.float32)
+

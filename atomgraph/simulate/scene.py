@@ -35,9 +35,10 @@ def place_lattice(mat: Material, shape: tuple[int, int], s: ImageSettings, rng: 
 def place_defects(mat: Material, structure: Structure, shape: tuple[int, int], pixel_size_A: float,
                   rng: np.random.Generator, counts: dict[str, float] | None = None) -> dict[str, int]:
     """Draw the defect counts (``counts`` overrides the config) and place them at least
-    :data:`EDGE_MARGIN_BONDS` bonds inside the frame. Returns the number placed per label."""
+    :data:`EDGE_MARGIN_BONDS` bonds (or the config's ``defect_edge_margin_A``) inside the frame. Returns the number placed per label."""
     h, w = shape
-    margin = EDGE_MARGIN_BONDS * mat.bond_A
+    edge = mat.settings.defect_edge_margin_A
+    margin = EDGE_MARGIN_BONDS * mat.bond_A if edge is None else float(edge)
     x_max, y_max = (w - 1) * pixel_size_A - margin, (h - 1) * pixel_size_A - margin
 
     def inside(p: np.ndarray) -> np.ndarray:

@@ -44,6 +44,8 @@ class ImageSettings:
     noise: bool
     distort: bool
     dopant_blur_A: float = 0.0
+    eight_bit: bool = False
+    clip_fraction: float = 0.0
 
 
 def check_positive(name: str, value: object) -> None:
@@ -95,6 +97,9 @@ def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel
         distort=bool(distort),
     )
     settings.dopant_blur_A = cfg.dopant_blur_A.draw(rng)  # drawn last: the other draws keep their order
+    if cfg.eight_bit_fraction is not None:  # drawn only when configured: older configs keep their images
+        settings.eight_bit = bool(rng.random() < cfg.eight_bit_fraction)
+        settings.clip_fraction = cfg.clip_fraction.draw(rng) if cfg.clip_fraction is not None else 0.0
     if not distort:
         settings.thermal_jitter_A = settings.line_jitter_px = settings.scan_lag_px = 0.0
         settings.dopant_blur_A = 0.0
@@ -103,6 +108,7 @@ def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel
     if not noise:
         settings.background_fraction = settings.read_noise = settings.detector_offset = 0.0
         settings.line_gain_noise = 0.0
+        settings.eight_bit = False
         settings.gain = 1.0
     return settings
 

@@ -20,7 +20,7 @@ from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..materials import Columns, Material, Structure, get_material
 from .image import FWHM_PER_SIGMA, column_electrons, dopant_cloud, render
-from .scan import detector_signal, distort_positions, line_jitter
+from .scan import detector_signal, distort_positions, line_jitter, to_eight_bit
 from .scene import place_defects, place_lattice
 from .settings import ImageSettings, check_positive, draw_settings
 from .truth import atoms_in_frame, truth_table
@@ -153,6 +153,8 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     dopant = (cols.element != "") & ~np.isin(cols.element, list(mat.settings.lattice.host.values()))
     xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
     image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
+    if s.eight_bit:
+        image = to_eight_bit(image, s.clip_fraction)
 
     truth = truth_table(xy_px, cols, electrons, shape, s.pixel_size_A)
     atoms = atoms_in_frame(structure, shape, s.pixel_size_A)
