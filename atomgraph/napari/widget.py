@@ -69,7 +69,7 @@ def make_analyze_widget(napari_viewer):
     widget.run_button = PushButton(text="Analyze")
     widget.progress = ProgressBar(label="progress", min=0, max=len(STEPS) - 1, value=0)
     widget.status = TextEdit(label="status", value="")
-    widget.warnings = TextEdit(label="lattice check", value="")
+    widget.warnings = TextEdit(label="checks", value="")
     widget.result = None
     widget.extend([widget.image, widget.model, widget.pixel_size, widget.run_button, widget.progress,
                    widget.status, widget.warnings])
