@@ -65,28 +65,29 @@ def read_results_layers(path: str | os.PathLike) -> list[LayerData]:
         raise AtomgraphInputError("is not an atomgraph analyze or track output folder", source=str(path))
     tables = read_results(folder)
     if results_kind(folder) == "track":
-        movie, why = _image(folder, whole_stack=True)
+        movie = _image(folder, whole_stack=True)
         return track_layers(movie, tables["tracks"], tables.get("events"), pixel_size_A=_pixel_size(folder, tables),
                             name=f"{folder.name} movie")
     atoms = tables["atoms"]
     if "frame" in atoms:  # a stack: one frame_NNNN/ per frame
         frames = sorted(int(f) for f in np.unique(atoms["frame"]))
-        image, why = _image(folder / f"frame_{frames[0]:04d}", whole_stack=True) if frames else (None, None)
+        image = _image(folder / f"frame_{frames[0]:04d}", whole_stack=True) if frames else None
         edges, edge_frames = _stack_edges(folder, atoms, frames)
     else:
-        image, why = _image(folder)
+        image = _image(folder)
         edges, edge_frames = _edges(folder / "graph.npz", atoms), None
     return analysis_layers(image, atoms, tables.get("defects"), edges, pixel_size_A=_pixel_size(folder, tables),
                            model=_model(folder), name=f"{folder.name} image", edge_frames=edge_frames)
 
 
-def _image(folder: Path, whole_stack: bool = False) -> tuple[np.ndarray | None, str | None]:
+def _image(folder: Path, whole_stack: bool = False) -> np.ndarray | None:
+    """The recorded image (or movie) of ``folder``; None, with the reason logged as a warning, when it is gone."""
     from ..io.source_record import load_source_image
 
     image, why = load_source_image(folder, whole_stack=whole_stack)
     if why:
         log.warning("atomgraph: %s", why)
-    return image, why
+    return image
 
 
 def _record(folder: Path) -> dict:

@@ -14,11 +14,7 @@ napari and magicgui are imported here only, when napari creates the widget.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 STEPS = ("check the pixel size against the lattice", "analyze", "add layers", "done")
 
