@@ -152,9 +152,11 @@ def test_analyze_takes_a_signal2d_and_its_calibration(sim, result):
         atomgraph.analyze(spectrum, model="graphene-si", pixel_size_A=0.1)
 
 
-def test_atomgraph_never_imports_hyperspy_napari_or_pandas_at_import():
-    code = ("import sys, atomgraph, atomgraph.napari, atomgraph.pipeline, atomgraph.io.images; "
-            "print(sorted(m for m in ('hyperspy', 'napari', 'pandas', 'IPython') if m in sys.modules))")
+def test_importing_atomgraph_and_its_plugin_modules_loads_no_hyperspy_napari_qt_or_pandas():
+    code = ("import sys, atomgraph, atomgraph.pipeline, atomgraph.io.images, atomgraph.notebook, "
+            "atomgraph.napari.reader, atomgraph.napari.writer, atomgraph.napari.widget, atomgraph.napari.layers; "
+            "print(sorted(m for m in ('hyperspy', 'napari', 'magicgui', 'qtpy', 'pandas', 'IPython') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr[-2000:]
 
