@@ -31,6 +31,7 @@ _LAZY = {
     "read_coordinates": ("atomgraph.io.coords", "read_coordinates"),
     "check_lattice_scale": ("atomgraph.scale", "check_lattice_scale"),
     "discover": ("atomgraph.discover", "discover"),
+    "read_results": ("atomgraph.io.dataframes", "read_results"),
 }
 
 __all__ = ["AtomgraphInputError", "__version__", *_LAZY]

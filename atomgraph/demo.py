@@ -14,8 +14,6 @@ DEMO_SETTINGS = dict(size=512, pixel_size_A=0.1, dose=2e5, seed=2026)
 
 def run_demo(output: Path, force: bool = False) -> str:
     """Run the demo into ``output`` (refuses a non-empty folder unless ``force``); returns the report to print."""
-    import numpy as np
-
     from .io.safe_write import OutputFolder, check_output_folder
     from .io.tables import write_truth_csv
     from .pipeline import analyze
@@ -26,8 +24,7 @@ def run_demo(output: Path, force: bool = False) -> str:
     sim = simulate(DEMO_MATERIAL, **DEMO_SETTINGS)
     result = analyze(sim.image, model=DEMO_MATERIAL, pixel_size_A=sim.pixel_size_A)
     with OutputFolder(output, force) as tmp:  # the temporary folder exists only while writing
-        result.save(tmp)
-        np.save(tmp / "image.npy", sim.image)
+        result.save(tmp)  # an array from Python: the image is saved beside the results as image.npy
         write_truth_csv(sim.truth, tmp / "truth.csv")
     elapsed = time.perf_counter() - t0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +20,14 @@ from .atoms import UNLABELED, AtomTable
 from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
 
-#: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself.
-OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png")
+if TYPE_CHECKING:
+    from .io.signals import Signal2DLike
+
+#: What ``analyze`` writes by default: compact, cheaper to write than the analysis itself. ``source.json`` records
+#: the image file the results came from (:mod:`atomgraph.io.source_record`); an image with no file (an array from
+#: Python) is saved as :data:`IMAGE_FILE` beside them.
+OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png", "source.json")
+IMAGE_FILE = "image.npy"
 #: Graph exports written on request (``--export graphml,json`` / ``save(export=...)``): name -> file.
 EXPORTS = {"graphml": "graph.graphml", "json": "graph.json", "extxyz": "graph.extxyz", "pt": "graph.pt"}
 #: Long side of the default overlay in pixels (``--overlay-full`` / ``overlay_full=True``: one per image pixel).
@@ -42,9 +49,10 @@ def parse_exports(exports: str | list[str] | tuple[str, ...] | None) -> tuple[st
     return tuple(dict.fromkeys(names))
 
 
-def output_names(export: tuple[str, ...] = ()) -> list[str]:
-    """File names :meth:`Analysis.save` writes: :data:`OUTPUT_FILES` then the requested exports."""
-    return list(OUTPUT_FILES) + [EXPORTS[name] for name in parse_exports(export)]
+def output_names(export: tuple[str, ...] = (), image: bool = False) -> list[str]:
+    """File names :meth:`Analysis.save` writes: :data:`OUTPUT_FILES`, the requested exports, then (``image``: the
+    image has no file of its own) :data:`IMAGE_FILE`."""
+    return list(OUTPUT_FILES) + [EXPORTS[name] for name in parse_exports(export)] + ([IMAGE_FILE] if image else [])
 
 
 def overlay_dpi(shape: tuple[int, int], full: bool = False, height_in: float = 8.0) -> float:
@@ -92,6 +100,8 @@ class Analysis:
     defects : list of Defect (grouped defect sites).
     timings_s : seconds spent per stage.
     warnings : one-line warnings about the frame (e.g. more than 20 % of its nodes masked, and why).
+    source : the image file analyzed (set by the CLI; None for an array), recorded by :meth:`save`.
+    frame : index of the analyzed frame in ``source`` when it is a stack, else None.
     """
 
     image: np.ndarray
@@ -101,6 +111,8 @@ class Analysis:
     defects: list
     timings_s: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    source: str | None = None
+    frame: int | None = None
 
     @property
     def atoms(self) -> AtomTable:
@@ -110,6 +122,27 @@ class Analysis:
     def to_networkx(self):
         """The labeled graph as a networkx Graph."""
         return self.graph.to_networkx()
+
+    def atoms_frame(self):
+        """Every node as a ``pandas.DataFrame``: the Atoms CSV columns (``id, x_px, y_px, x_A, y_A, element, label,
+        prob, score, intensity, vacancy``, then the per-node extras such as ``novelty``, ``uncertain``,
+        ``masked``) at full precision; positions in px and Å."""
+        from .io.dataframes import atoms_frame
+
+        return atoms_frame(self.atoms)
+
+    def defects_frame(self):
+        """The defects as a ``pandas.DataFrame`` with the Defects CSV columns (``id, label, x_px, y_px, x_A, y_A,
+        site_ids, prob, uncertain, n_sites``)."""
+        from .io.dataframes import defects_frame
+
+        return defects_frame(self.defects)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary as a table and the overlay as an inline PNG (no file is written)."""
+        from .notebook import analysis_html
+
+        return analysis_html(self)
 
     def defect_counts(self) -> dict[str, int]:
         from .defects import defect_counts
@@ -156,34 +189,45 @@ class Analysis:
              overlay_full: bool = False) -> list[Path]:
         """Write the compact outputs into ``outdir`` and return their paths.
 
-        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph: :func:`atomgraph.io.graphs.write_npz`)
-        and ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless ``overlay_full``). ``export`` adds
-        graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
+        Always: ``atoms.csv``, ``defects.csv``, ``graph.npz`` (the compact graph:
+        :func:`atomgraph.io.graphs.write_npz`), ``overlay.png`` (long side at most :data:`OVERLAY_MAX_PX` px unless
+        ``overlay_full``) and ``source.json`` (the image file :attr:`source`; when there is none, the image is written
+        as ``image.npy`` and recorded by that name, so a viewer can show the results over their pixels). ``export``
+        adds graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
         longer to write than the analysis of a large frame, so they are opt-in.
         """
         from .defects import write_defects_csv
         from .io.graphs import write_graph
         from .io.overlay import write_overlay_png
+        from .io.safe_write import atomic_path
+        from .io.source_record import write_source
         from .io.tables import write_atoms_csv
 
-        names = output_names(export)
+        names = output_names(export, image=self.source is None)
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         paths = [outdir / name for name in names]
         write_atoms_csv(self.atoms, paths[0], force=force)
         write_defects_csv(self.defects, paths[1], force=force)
-        for path in paths[2:]:
-            if path.suffix != ".png":
-                write_graph(self.graph, path, force=force)
+        for name in ["graph.npz"] + [EXPORTS[e] for e in parse_exports(export)]:
+            write_graph(self.graph, outdir / name, force=force)
+        if self.source is None:
+            with atomic_path(outdir / IMAGE_FILE, force) as tmp:
+                np.save(tmp, np.asarray(self.image))
+        image_file = IMAGE_FILE if self.source is None else Path(self.source).resolve()
+        write_source(outdir, [image_file], kind="analyze",
+                     pixel_size_A=self.pixel_size_A, model=self.model, shape_px=self.image.shape[-2:],
+                     frame=self.frame, force=force)
         full = bool(overlay_full)
         # drawn with Pillow (atomgraph.io.overlay): the picture of self.plot() without importing matplotlib
         write_overlay_png(outdir / "overlay.png", self.image, self.atoms, self.pixel_size_A, self.defects,
                           host_labels=self._host_labels(),
-                          out_height_px=round(8.0 * overlay_dpi(self.image.shape, full)), max_px=None if full else OVERLAY_MAX_PX, force=force, compress_level=1)
+                          out_height_px=round(8.0 * overlay_dpi(self.image.shape, full)),
+                          max_px=None if full else OVERLAY_MAX_PX, force=force, compress_level=1)
         return paths
 
 
-def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float | None = None, *,
+def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_size_A: float | None = None, *,
             threshold: float | None = None, tile_size: int | None = None, pixel_size: float | None = None
             ) -> Analysis:
     """Locate atoms, build the graph, classify every node and group defects, on one 2D image.
@@ -191,7 +235,8 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     Parameters
     ----------
     image
-        2D array, HAADF contrast (atoms bright), any dtype.
+        2D array, HAADF contrast (atoms bright), any dtype; or a hyperspy ``Signal2D`` (its data, and its
+        calibration when ``pixel_size_A`` is not given; hyperspy itself is never imported).
     model
         Bundled model name (``graphene-si``, ``mose2-w``): used for both the locator and the classifier.
     pixel_size_A
@@ -211,6 +256,7 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     from .weights import model_material
 
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
+    image, pixel_size_A = _unwrap_signal(image, pixel_size_A)
     if pixel_size_A is None:
         raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
     shape = getattr(image, "shape", None)
@@ -229,6 +275,17 @@ def analyze(image: np.ndarray, model: str = "graphene-si", pixel_size_A: float |
     timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
     return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size_A), model=str(model), graph=graph,
                     defects=defects, timings_s=timings, warnings=masking_warnings(graph.atoms))
+
+
+def _unwrap_signal(image, pixel_size_A: float | None) -> tuple[np.ndarray, float | None]:
+    """A hyperspy ``Signal2D`` -> (its 2D data, the given pixel size or else its calibration); arrays pass through."""
+    from .io.signals import check_not_signal1d, image_from_signal, is_signal2d
+
+    if not is_signal2d(image):
+        check_not_signal1d(image)
+        return image, pixel_size_A
+    data = image_from_signal(image, allow_stack=False)
+    return data.data, pixel_size_A if pixel_size_A is not None else data.pixel_size_A
 
 
 def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False,

@@ -13,7 +13,7 @@ from PIL import Image
 
 import atomgraph
 from atomgraph.cli import main
-from atomgraph.pipeline import EXPORTS, OUTPUT_FILES
+from atomgraph.pipeline import EXPORTS, IMAGE_FILE, OUTPUT_FILES
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,10 @@ def _rows(path):
 
 
 def test_analyze_writes_compact_outputs_and_exports_on_request_that_agree(result, tmp_path):
-    result.save(tmp_path, export="graphml,json")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUT_FILES + ("graph.graphml", "graph.json"))
+    result.save(tmp_path, export="graphml,json")  # an array from Python: the image is saved beside the results
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUT_FILES + ("graph.graphml", "graph.json",
+                                                                                 IMAGE_FILE))
+    assert np.array_equal(np.load(tmp_path / IMAGE_FILE), result.image)
     compact = np.load(tmp_path / "graph.npz", allow_pickle=False)
     assert len(compact["node_id"]) == len(result.atoms)
     assert len(compact["edges"]) == nx.read_graphml(tmp_path / "graph.graphml").number_of_edges()

@@ -91,8 +91,8 @@ def test_cli_track_writes_outputs_skips_a_blank_frame_and_refuses_to_overwrite(t
                  "-o", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "frame 2 skipped" in err
-    assert sorted(p.name for p in out.iterdir()) == ["drift.csv", "events.csv", "events.png", "timeline.png",
-                                                     "tracks.csv", "transitions.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["drift.csv", "events.csv", "events.png", "source.json",
+                                                     "timeline.png", "tracks.csv", "transitions.csv"]
     assert _rows(out / "tracks.csv")[0][:9] == ["frame", "track_id", "x_px", "y_px", "x_A", "y_A", "element",
                                                 "label", "prob"]
     assert _rows(out / "events.csv")[0] == ["frame", "type", "track_ids", "x_px", "y_px", "from_label",

@@ -148,6 +148,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if image.frames == 1:
         result = analyze(image.frame(0), model=args.model, pixel_size_A=pixel_size, threshold=args.threshold)
         WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in result.warnings)
+        result.source = args.image  # recorded in source.json: the napari reader shows the results over it
         with OutputFolder(args.output, args.force) as tmp:
             result.save(tmp, export=export, overlay_full=args.overlay_full)
         print(result.summary())
@@ -158,6 +159,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
     WARNINGS.extend(f"atomgraph: warning: {args.image}: frame {i}: {warning}"
                     for i, r in enumerate(results) for warning in r.warnings)
+    for i, result in enumerate(results):
+        result.source, result.frame = args.image, i
     with OutputFolder(args.output, args.force) as tmp:
         save_stack(results, tmp, export=export, overlay_full=args.overlay_full)
     print(f"{image.frames} frames; per frame: " + "; ".join(

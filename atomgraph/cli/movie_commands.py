@@ -31,6 +31,7 @@ def cmd_track(args: argparse.Namespace) -> int:
     """``track STACK... --model M -o OUTDIR``: tracks, events, transitions, drift, timeline.png, events.png."""
     from tqdm import tqdm
 
+    from ..io.source_record import write_source
     from ..track import track
     from ..track.frames import FrameSource
     from ..track.output import write_track
@@ -45,6 +46,9 @@ def cmd_track(args: argparse.Namespace) -> int:
                        progress=lambda _k: bar.update(1))
     with OutputFolder(args.output, args.force) as tmp:
         write_track(result, tmp, get_frame=source.__getitem__)
+        first = source[0]
+        write_source(tmp, [Path(p).resolve() for p in args.stack], kind="track", pixel_size_A=pixel_size,
+                     model=args.model, shape_px=getattr(first, "shape", None))  # for the napari reader
     for frame, reason in result.skipped:
         WARNINGS.append(f"atomgraph: warning: frame {frame} skipped: {reason}")
     for e in result.events:

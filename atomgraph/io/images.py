@@ -18,6 +18,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from .image_checks import (  # noqa: F401
 from .microscope_files import read_rsciio
 from .pictures import read_pil
 from .tiff import read_tiff
+
+if TYPE_CHECKING:
+    from .signals import Signal2DLike
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +80,19 @@ class ImageData:
         return self.data[index]
 
 
-def read_image(path: str | os.PathLike, *, allow_stack: bool = False, max_pixels: int = 2**28) -> ImageData:
+def read_image(path: str | os.PathLike | Signal2DLike, *, allow_stack: bool = False, max_pixels: int = 2**28
+               ) -> ImageData:
     """Read an image or a stack of images, with its pixel size when the file is calibrated.
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like, or a hyperspy ``Signal2D``
         ``.npy`` (NumPy, never unpickled), ``.tif``/``.tiff`` (multi-page = stack; ImageJ or resolution-tag
         calibration), ``.png``/``.jpg``/``.jpeg`` (8/16-bit; RGB is converted to grayscale luminance),
         ``.dm3``/``.dm4``/``.emd`` (Velox, NCEM)/``.ser`` (needs ``pip install atomgraph[formats]``; calibration from
-        the file, nm and pm converted to Å). RGB(A) pictures are accepted only when grey.
+        the file, nm and pm converted to Å). RGB(A) pictures are accepted only when grey. A hyperspy ``Signal2D``
+        (recognised by its ``axes_manager``; hyperspy is not imported) gives its data and the calibration of its
+        signal axes (:mod:`atomgraph.io.signals`).
     allow_stack : bool, default False
         Accept a 3D stack ``(frames, H, W)``; otherwise a stack is an error.
     max_pixels : int, default 2**28
@@ -110,6 +117,11 @@ def read_image(path: str | os.PathLike, *, allow_stack: bool = False, max_pixels
     >>> image.data.shape, image.data.dtype, image.pixel_size_A, image.frames
     ((3, 4), dtype('float32'), None, 1)
     """
+    from .signals import check_not_signal1d, image_from_signal, is_signal2d
+
+    if is_signal2d(path):
+        return image_from_signal(path, allow_stack=allow_stack)
+    check_not_signal1d(path)
     path = Path(path)
     source = str(path)
     _check_file(path, source)
