@@ -10,6 +10,8 @@ from atomgraph.atoms import AtomTable
 from atomgraph.graph import build_graph, fit_material_lattice
 from atomgraph.materials import get_material
 
+from isolated import isolated_config
+
 A_GRAPHENE = 2.46
 
 
@@ -71,18 +73,10 @@ def test_hole_and_outside_stay_empty():
     assert len(vacancies(g)) == 0
 
 
-def _isolated_si_config() -> dict:
-    """graphene-si with isolated Si on their sites (the config's wider world, offsets, pairs and edge defects, off)."""
-    from atomgraph.materials import get_material
-
-    cfg = get_material("graphene-si").config
-    defects = [{**d, "dopant_offset_A": None} for d in cfg["defects"]]
-    defects[0]["projected_bond_A"] = [1.45, 1.90]
-    return {**cfg, "defects": defects, "cluster_fraction": None, "defect_edge_margin_A": None}
-
-
 def test_si4_sits_on_a_bond_midpoint_and_si3_on_a_site():
-    sim = simulate(_isolated_si_config(), size=320, pixel_size_A=0.1, seed=4, counts={"Si3": 3, "Si4": 3})
+    # isolated Si on their sites: the config's wider world (offsets, pairs, edge defects) off
+    sim = simulate(isolated_config("graphene-si", Si3={"dopant_offset_A": None, "projected_bond_A": [1.45, 1.90]},
+                                   Si4={"dopant_offset_A": None}), size=320, pixel_size_A=0.1, seed=4, counts={"Si3": 3, "Si4": 3})
     truth = sim.truth.subset(~sim.truth.vacancy)
     g = build_graph(truth, "graphene-si")
     site, mid = g.feature("site_offset_bonds"), g.feature("midpoint_offset_bonds")

@@ -15,10 +15,12 @@ import atomgraph
 from atomgraph.cli import main
 from atomgraph.pipeline import EXPORTS, IMAGE_FILE, OUTPUT_FILES
 
+from isolated import isolated_config
+
 
 @pytest.fixture(scope="module")
 def sim():
-    return atomgraph.simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e6, seed=12345,
+    return atomgraph.simulate(isolated_config("graphene-si"), size=256, pixel_size_A=0.1, dose=1e6, seed=12345,
                               counts={"Si3": 2, "Si4": 1})
 
 

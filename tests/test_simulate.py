@@ -10,6 +10,8 @@ from scipy.spatial import cKDTree
 import atomgraph
 from atomgraph.materials import get_material
 
+from isolated import isolated_config
+
 
 def test_same_seed_is_byte_identical_and_different_seeds_differ():
     a = atomgraph.simulate("graphene-si", size=96, seed=7)
@@ -45,9 +47,9 @@ def _projected_neighbors(sim, label: str, radius_A: float) -> list[int]:
 
 
 def test_si4_has_four_carbon_neighbors_and_si3_three_within_2p1_A():
-    cfg = get_material("graphene-si").config  # the recipes' geometry: isolated defects, away from the frame edge
-    cfg = {**cfg, "cluster_fraction": None, "defect_edge_margin_A": None}
-    sim = atomgraph.simulate(cfg, size=320, pixel_size_A=0.1, seed=3, counts={"Si3": 3, "Si4": 3},
+    # the recipes' geometry: isolated defects, away from the frame edge
+    sim = atomgraph.simulate(isolated_config("graphene-si"), size=320, pixel_size_A=0.1, seed=3,
+                             counts={"Si3": 3, "Si4": 3},
                              noise=False, distort=False)
     assert _projected_neighbors(sim, "Si4", 2.1) == [4, 4, 4]
     assert _projected_neighbors(sim, "Si3", 2.1) == [3, 3, 3]
@@ -78,7 +80,10 @@ def test_noise_free_contrast_follows_z():
 
 @pytest.mark.parametrize("material", ["graphene-si", "mose2-w"])
 def test_truth_positions_sit_on_intensity_maxima(material):
-    sim = atomgraph.simulate(material, size=200, pixel_size_A=0.08, seed=4, noise=False, distort=False)
+    # isolated defects with moderate bonds: a C 1.4 Å from a bright Si (or 1.3 Å from a Si of a pair) has its
+    # maximum pulled toward the Si's probe tail, the truth position stays where the atom is
+    cfg = isolated_config(material, Si3={"projected_bond_A": [1.45, 1.90], "dopant_offset_A": [0.0, 0.25]})
+    sim = atomgraph.simulate(cfg, size=200, pixel_size_A=0.08, seed=4, noise=False, distort=False)
     img = sim.image.astype(float)
     t = sim.truth.subset(~sim.truth.vacancy)
     xy = t.positions_px

@@ -256,7 +256,9 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     -------
     AtomGraph
         A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
-        ``extra['uncertain']``, ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
+        ``extra['uncertain']`` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice
+        topology does not settle which label of its element it is, :mod:`atomgraph.classify.topology`),
+        ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
         model has no novelty statistics) and ``extra['novel']`` (novelty > 1; the label stays the best known one,
         see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
         guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the
@@ -309,6 +311,7 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
             atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
     atoms.extra["uncertain"] = uncertain
+    atoms.extra["topology_ambiguous"] = ambiguous  # the lattice does not settle which of one element's labels
     atoms.extra["novelty"] = novelty.astype(float)
     atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
     from .data import vacancy_labels

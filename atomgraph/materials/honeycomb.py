@@ -87,6 +87,8 @@ def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Gene
     structure.positions[i, :2] = site + offset * np.array([np.cos(angle), np.sin(angle)])
     for c in neighbors:
         (j,) = structure.atoms_in_column(c)
+        if structure.touched[j]:  # shared with an earlier defect (a Si pair): it stays where that one put it
+            continue
         d = structure.positions[j, :2] - site
         target = (spec.projected_bond_A or Range(bond)).draw(rng)  # per bond: relaxed geometries are not symmetric
         structure.positions[j, :2] = structure.positions[i, :2] + d / np.linalg.norm(d) * target
@@ -114,6 +116,8 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
     jitter = (spec.neighbor_jitter_A or Range(0.0)).draw(rng)
     for c in np.setdiff1d(np.union1d(neighbors, _neighbors(structure, partner, bond)), [column, partner]):
         atoms = structure.atoms_in_column(int(c))
+        if structure.touched[atoms].any():  # shared with an earlier defect: it stays where that one put it
+            continue
         structure.touched[atoms] = True
         structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
         if spec.projected_bond_A is not None:  # relaxed: each neighbor at its own projected Si-C distance
