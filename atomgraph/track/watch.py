@@ -62,7 +62,10 @@ def arrivals(folder: str | Path, read: Callable[[Path], object], pattern: str = 
     taken = 0
     while True:
         now = time.monotonic()
-        for name in _names(folder, pattern):
+        names = _names(folder, pattern)
+        for name in sorted(set(sizes) - set(names) - done):  # seen before, gone before it was taken
+            _vanished(name, sizes, retry, done, warn)
+        for name in names:
             if name in done:
                 continue
             path = folder / name
