@@ -38,18 +38,21 @@ def main(argv: list[str] | None = None) -> int:
     summary = run["rerun_stdout"].strip().splitlines()[-1] if run["rerun_stdout"].strip() else ""
     analyzed = int(summary.split(" analyzed")[0].split()[-1]) if " analyzed" in summary else -1
     skipped = int(summary.split(" skipped")[0].split()[-1]) if " skipped" in summary else -1
+    failed = int(summary.split(" failed")[0].split()[-1]) if " failed" in summary else -1
     counts = sorted(set(run["rows"].values()))
     ok = (run["rerun_code"] == 0 and len(run["rows"]) == args.frames and counts == [1]
           and skipped >= run["after_kill"])
-    print(f"| what | value |\n| --- | ---: |")
+    print(f"rerun: {summary}\n\n| what | value |\n| --- | ---: |")
     for name, value in [("frames", args.frames), ("frame size (px)", args.size), ("workers", args.workers),
                         ("committed when SIGTERM was sent", run["at_kill"]),
                         ("committed after the killed run exited (flushed on SIGTERM)", run["after_kill"]),
                         ("exit code of the killed run", run["first_code"]),
                         ("rerun: analyzed", analyzed), ("rerun: skipped (done before)", skipped),
+                        ("rerun: failed (status error: refused as `atomgraph analyze` refuses them)", failed),
                         ("rerun: recomputed that had been committed", max(0, run["after_kill"] - skipped)),
                         ("frames in frames.parquet", len(run["rows"])),
                         ("times each frame appears", ", ".join(map(str, counts))),
+                        ("statuses", ", ".join(f"{k} {run['statuses'].count(k)}" for k in sorted(set(run["statuses"])))),
                         ("simulate frames (s)", f"{t1 - t0:.1f}"), ("batch, kill, rerun (s)", f"{t2 - t1:.1f}")]:
         print(f"| {name} | {value} |")
     print("\nevery frame exactly once, nothing committed recomputed: " + ("yes" if ok else "NO"), file=sys.stderr)
