@@ -22,8 +22,8 @@ import sys
 
 from ..errors import AtomgraphInputError
 from ..interrupts import Interrupted, install
-from .commands import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, WARNINGS, format_report
 from ..io.output_lock import claim_output
+from .commands import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, WARNINGS, format_report
 from .parser import build_parser
 
 __all__ = ["main", "build_parser", "format_report"]
