@@ -56,6 +56,23 @@ def write_model(output: str | Path, tensors: dict[str, torch.Tensor], header: di
     return card
 
 
+def read_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors and the JSON-decoded header of a weights file written by :func:`write_model` (``OSError`` or
+    ``ValueError`` for a file that is not one)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            state = {k: handle.get_tensor(k) for k in handle.keys()}
+            header = handle.metadata() or {}
+    except SafetensorError as err:
+        raise ValueError(str(err)) from None
+    try:
+        return state, {k: json.loads(v) for k, v in header.items()}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"weights header is not JSON ({err})") from None
+
+
 def verify_weights(path: str | Path) -> None:
     """Refuse (:class:`~atomgraph.errors.AtomgraphInputError`) a weights file whose sha256 is not the one its card
     (``.json`` beside it) records: a changed or damaged file is never loaded. Weights without a card, or with a
@@ -79,20 +96,3 @@ def verify_weights(path: str | Path) -> None:
         raise AtomgraphInputError(f"weights do not match the sha256 their model card records ({card.name}: "
                                   f"{str(expected)[:12]}..., file: {digest.hexdigest()[:12]}...): the file was changed "
                                   "or damaged; reinstall atomgraph or retrain the model", source=str(path))
-
-
-def read_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Tensors and the JSON-decoded header of a weights file written by :func:`write_model` (``OSError`` or
-    ``ValueError`` for a file that is not one)."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            state = {k: handle.get_tensor(k) for k in handle.keys()}
-            header = handle.metadata() or {}
-    except SafetensorError as err:
-        raise ValueError(str(err)) from None
-    try:
-        return state, {k: json.loads(v) for k, v in header.items()}
-    except json.JSONDecodeError as err:
-        raise ValueError(f"weights header is not JSON ({err})") from None
