@@ -26,4 +26,3 @@ def test_quick_start_is_two_commands_install_and_run():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert _quick_start()[1] in ci
-
