@@ -209,8 +209,8 @@ def test_sigterm_stops_a_command_with_exit_143_and_leaves_no_temporaries(tmp_pat
 
 # ------------------------------------------------------------------------------------------------------- README
 def test_the_readme_batch_read_line_runs(tmp_path):
-    """The README's ``pq.read_table(...).to_pandas()`` line runs as written (pandas is a dependency) on a batch
-    folder's frames dataset."""
+    """The README's line that reads batch results into pandas (``python -c "..."`` in the batch section) runs as
+    written on a batch folder's frames dataset (pandas is a dependency)."""
     import subprocess
     import sys
 
@@ -218,7 +218,8 @@ def test_the_readme_batch_read_line_runs(tmp_path):
     from atomgraph.io.parquet import atoms_schema, defects_schema, frames_schema
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    line = next(x for x in text.splitlines() if x.startswith("python -c") and "to_pandas()" in x)
+    section = text.split("## Many frames", 1)[1].split("\n## ", 1)[0]
+    line = next(x for x in section.splitlines() if x.startswith("python -c") and "results" in x)
     code = line.split('"', 1)[1].rsplit('"', 1)[0]
     out = tmp_path / "results"
     prepare_output(out, {"model": "graphene-si", "pixel_size_A": 0.1, "threshold": None})
