@@ -1,4 +1,5 @@
-"""Throw every bad input of issue 7 at the ``atomgraph`` CLI and print a markdown table: input -> message -> exit code.
+"""Throw every bad input of issues 7 and 23 at the ``atomgraph`` CLI and print a markdown table: input -> message ->
+exit code (with ``--subprocess``, also each run's peak memory).
 
 Each case builds its input in a fresh temporary folder, runs ``atomgraph.cli.main`` (or, with ``--subprocess``, the
 installed ``atomgraph`` command), and records the exit code, the stderr line and whether anything was written next
@@ -6,7 +7,10 @@ to the input. A case *fails* when the exit code is not the expected one, the mes
 printed, or a failed run left a file behind.
 
     /work/venv/bin/python benchmarks/bad_inputs.py            # in-process (fast)
-    /work/venv/bin/python benchmarks/bad_inputs.py --subprocess
+    /work/venv/bin/python benchmarks/bad_inputs.py --subprocess   # + peak memory (MB) of each run
+
+The issue-23 cases (bombs, absurd parameters, tampered weights, a held output, leftovers of a killed run) are built
+with the makers of ``benchmarks/fault_makers.py``, which ``tests/test_faults.py`` uses too.
 """
 
 from __future__ import annotations
@@ -25,7 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fault_makers as fm  # noqa: E402
+
 MODEL = "graphene-si"
+_HOLDERS: list = []  # processes holding an output's lock during a case; killed after it
 
 
 # ------------------------------------------------------------------------------------------------------ input makers
@@ -299,10 +308,45 @@ CASES: list[tuple[str, object, int]] = [
     ("classify: unknown output format (.docx)",
      lambda d: ["classify", str(_csv(d, "ok.csv", "x_A,y_A,element", _lattice_rows())), "-o",
                 str(d / "graph.docx")], 2),
+    # --- issue 23: bombs, absurd parameters, tampered weights, places, concurrent writers, leftovers
+    ("analyze: 270 kB zlib TIFF declaring 16000x16000 px",
+     lambda d: ["analyze", str(fm.tiff_bomb(d)), "--model", MODEL, "--pixel-size", "0.1", "-o", _out(d, "o")], 2),
+    ("simulate: --pixel-size 100 (field of view 5 µm)",
+     lambda d: ["simulate", "graphene-si", "--pixel-size", "100", "-o", _out(d, "sim")], 2),
+    ("simulate: --pixel-size 1e9", lambda d: ["simulate", "graphene-si", "--pixel-size", "1e9", "-o", _out(d, "s")], 2),
+    ("simulate: --dose 1e30", lambda d: ["simulate", "graphene-si", "--dose", "1e30", "-o", _out(d, "sim")], 2),
+    ("locate: tampered locator weights (sha256 differs from the card)",
+     lambda d: ["locate", str(_image(d)), "--pixel-size", "0.1", "-o", _out(d), "--model",
+                str(fm.tampered_weights(d))], 2),
+    ("locate: locator card with absurd widths (10^7 channels)",
+     lambda d: ["locate", str(_image(d)), "--pixel-size", "0.1", "-o", _out(d), "--model",
+                str(fm.absurd_locator_card(d))], 2),
+    ("simulate: output held by another running atomgraph",
+     lambda d: ["simulate", "graphene-si", "--size", "64", "-o", _held(d / "sim")], 2),
+    ("simulate: output whose last writer was killed (stale lock, leftover temp folder)",
+     lambda d: ["simulate", "graphene-si", "--size", "64", "--pixel-size", "0.1", "-o", _stale(d / "sim")], 0),
+    ("discover: one unreadable file among good ones",
+     lambda d: ["discover", *map(str, fm.small_frames(d / "in", 1, size=192)), str(_bytes(d, "bad.npy", b"x")),
+                "--pixel-size", "0.1", "--quiet", "-o", _out(d, "disc")], 0),
     # --- usage
     ("unknown verb", lambda d: ["segment", "img.npy"], 2),
     ("locate: no -o", lambda d: ["locate", str(_image(d)), "--pixel-size", "0.1"], 2),
 ]
+
+
+def _held(output: Path) -> str:
+    """``output`` claimed by another live process (killed after the case)."""
+    _HOLDERS.append(fm.holder_process(output))
+    return str(output)
+
+
+def _stale(output: Path) -> str:
+    """``output`` whose claim-holder was killed with SIGKILL, leaving its lock file and a temporary folder."""
+    holder = fm.holder_process(output)
+    holder.kill()
+    holder.wait()
+    fm.leftover_of_killed_run(output)
+    return str(output)
 
 
 def _pickled_npy(d: Path) -> Path:
@@ -338,16 +382,21 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return out
 
 
-def run_case(build, folder: Path, use_subprocess: bool = False) -> tuple[int, str, list[str], float]:
-    """Build the input in ``folder``, run the CLI; return (exit code, stderr, new or changed paths, seconds)."""
+def run_case(build, folder: Path, use_subprocess: bool = False) -> tuple[int, str, list[str], float, float]:
+    """Build the input in ``folder``, run the CLI; return (exit code, stderr, new or changed paths, seconds, peak
+    resident memory of the run in MB: with ``use_subprocess`` only, else NaN)."""
     argv = build(folder)
     before = snapshot(folder)
     t0 = time.perf_counter()
+    peak_mb = float("nan")
     if use_subprocess:
-        exe = Path(sys.executable).with_name("atomgraph")
-        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "atomgraph.cli"]
-        proc = subprocess.run(cmd + argv, capture_output=True, text=True, timeout=300, cwd=folder)
-        code, err = proc.returncode, proc.stderr
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile("w+") as err_file:
+            proc = subprocess.Popen(fm.atomgraph_command() + argv, stdout=out, stderr=err_file, cwd=folder)
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (ru_maxrss in kB on Linux)
+            proc.returncode = code = os.waitstatus_to_exitcode(status)
+            peak_mb = usage.ru_maxrss / 1024
+            err_file.seek(0)
+            err = err_file.read()
     else:
         from atomgraph.cli import main
 
@@ -356,9 +405,13 @@ def run_case(build, folder: Path, use_subprocess: bool = False) -> tuple[int, st
             code = main(argv)
         err = err_buf.getvalue()
     seconds = time.perf_counter() - t0
+    while _HOLDERS:
+        holder = _HOLDERS.pop()
+        holder.kill()
+        holder.wait()
     after = snapshot(folder)
     changed = sorted(k for k in after if before.get(k) != after[k])
-    return code, err, changed, seconds
+    return code, err, changed, seconds, peak_mb
 
 
 def _cell(text: str) -> str:
@@ -377,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             try:
-                code, err, changed, seconds = run_case(build, folder, args.subprocess)
+                code, err, changed, seconds, peak_mb = run_case(build, folder, args.subprocess)
             finally:
                 for path in folder.rglob("*"):
                     with contextlib.suppress(OSError):
@@ -396,12 +449,15 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(f"left {', '.join(changed)}")
         if code != 0 and len([line for line in lines if line.startswith("atomgraph:")]) != 1:
             problems.append("not one error line")
+        if code != 0 and peak_mb > 1024:
+            problems.append(f"peak {peak_mb:.0f} MB > 1 GB")
         failures += bool(problems)
         shown = message if code != 0 else "(ok) " + ("; ".join(problems) or "valid result written")
-        rows.append(f"| {_cell(name)} | {_cell(shown)} | {code} |" + (f" **{'; '.join(problems)}**" if problems
-                                                                     else "") + f" <!-- {seconds:.2f}s -->")
-    print("| input tried | message (stderr) | exit code |")
-    print("| --- | --- | ---: |")
+        memory = f" {peak_mb:.0f} |" if args.subprocess else ""
+        rows.append(f"| {_cell(name)} | {_cell(shown)} | {code} |{memory}" + (
+            f" **{'; '.join(problems)}**" if problems else "") + f" <!-- {seconds:.2f}s -->")
+    print("| input tried | message (stderr) | exit code |" + (" peak MB |" if args.subprocess else ""))
+    print("| --- | --- | ---: |" + (" ---: |" if args.subprocess else ""))
     for row in rows:
         print(row.split(" <!--")[0])
     print(f"\n{len(rows)} cases, {failures} not as expected", file=sys.stderr)

@@ -53,7 +53,7 @@ def run(paths: list[str], workers: int, model: str, out: Path, kill_after: int) 
     from distributed import Client
 
     import atomgraph
-    from atomgraph.batch import _connect
+    from atomgraph.batch import _connect, _shutdown
     from atomgraph.batch.store import read_results
 
     t0 = time.perf_counter()
@@ -80,8 +80,7 @@ def run(paths: list[str], workers: int, model: str, out: Path, kill_after: int) 
     finally:
         if killer is not None:
             killer.close()
-        client.close()
-        cluster.close()
+        _shutdown(client, cluster)
     return {"workers": workers, "start_s": start_s, "first_s": summary.first_result_seconds,
             "fps": summary.frames_per_second, "compute_s": summary.compute_seconds, "ok": summary.ok,
             "failed": summary.failed, "rows": len(frames["status"]), "peak_GiB": max(peaks.values()),

@@ -57,14 +57,13 @@ def reference(frames) -> dict:
 @pytest.fixture(scope="module")
 def scheduler():
     """Address of a LocalCluster (2 worker processes, one thread each) made the way ``batch`` makes its own."""
-    from atomgraph.batch import _connect
+    from atomgraph.batch import _connect, _shutdown
 
     client, cluster = _connect(None, 2, None, 60)
     try:
         yield cluster.scheduler_address
     finally:
-        client.close()
-        cluster.close()
+        _shutdown(client, cluster)
 
 
 def _table(out: Path, name: str) -> dict[str, np.ndarray]:
@@ -161,6 +160,7 @@ def test_rerun_with_other_settings_is_refused_and_force_starts_over(frames, sche
 
 
 def test_orphan_parts_of_an_interrupted_flush_are_removed(frames, tmp_path):
+    from atomgraph.batch import _schemas
     from atomgraph.batch.store import PartWriter, prepare_output, recover
     from atomgraph.batch.worker import run_task
     from atomgraph.batch.plan import plan_tasks
@@ -170,7 +170,7 @@ def test_orphan_parts_of_an_interrupted_flush_are_removed(frames, tmp_path):
     prepare_output(out, settings)
     task = plan_tasks([str(frames / "a.npy")], PX)[0]
     result = run_task(task, MODEL, ["C", "Si3", "Si4"], 0.5)
-    writer = PartWriter(out)
+    writer = PartWriter(out, _schemas(MODEL, ["C", "Si3", "Si4"]))
     writer.add(result)
     writer.flush()
     (out / "frames.parquet" / next((out / "frames.parquet").iterdir()).name).unlink()  # crash before the commit

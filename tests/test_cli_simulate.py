@@ -50,4 +50,5 @@ def test_existing_non_empty_folder_needs_force(tmp_path, capsys):
     assert main(["simulate", "mos2", "--size", "32", "-o", str(out)]) == 2
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert main(["simulate", "mos2", "--size", "32", "-o", str(out), "--force"]) == 0
-    assert (out / "manifest.json").is_file() and (out / "keep.txt").read_text() == "mine"
+    # --force replaces the folder as a whole, never merges (issue 23): the old file is gone
+    assert (out / "manifest.json").is_file() and not (out / "keep.txt").exists()

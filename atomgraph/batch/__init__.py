@@ -7,7 +7,9 @@ worker reads only that frame, analyzes it with :func:`atomgraph.analyze` (unchan
 ``atomgraph analyze``), and sends back Arrow tables, which the client writes to Parquet datasets as they arrive
 (layout and resume rules: :mod:`atomgraph.batch.store`; columns: :mod:`atomgraph.io.parquet`).
 
-``frames.parquet`` has one row per frame: ``source, frame, status ("ok" | "error"), error, hash (sha256 of the
+``frames.parquet`` has one row per frame: ``source, frame, status ("ok" | "error"), error, warnings (the checks
+``atomgraph analyze`` makes: a pixel size that disagrees with the frame's lattice, a lattice of another material;
+'' when none), hash (sha256 of the
 pixels: the resume key), height, width (px), pixel_size_A, n_atoms (real columns), n_vacancies (vacancy nodes),
 n_defects, n_<label> (nodes per label of the model's vocabulary), seconds (read + analyze, in the worker)``. A frame
 that fails (unreadable, NaN pixels, no pixel size, a worker that died three times on it) gets ``status = "error"``
@@ -31,6 +33,7 @@ from typing import Callable
 
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
+from ..io.output_lock import claim_output
 from .plan import Task, expand_patterns, plan_tasks
 from .store import (
     PartWriter,
@@ -60,6 +63,8 @@ class BatchSummary:
     workers : worker threads in the cluster.
     dashboard : the dask dashboard URL, or None.
     resumed : True when an earlier batch in ``output`` was continued.
+    warning_examples : up to three of them as one line each (``source frame N: warning``).
+    warned : frames with a warning of the pixel-size / lattice / model checks (``warnings`` in frames.parquet).
     """
 
     output: Path
@@ -73,6 +78,8 @@ class BatchSummary:
     workers: int = 0
     dashboard: str | None = None
     resumed: bool = False
+    warned: int = 0
+    warning_examples: list = field(default_factory=list)
     paths: dict = field(default_factory=dict)
 
     @property
@@ -128,6 +135,15 @@ def _dashboard(client) -> str | None:
     return link
 
 
+def _schemas(model: str, labels: list[str]) -> dict:
+    """The fixed Parquet schemas of the three datasets for ``model`` (:mod:`atomgraph.io.parquet`)."""
+    from ..io.parquet import atoms_schema, defects_schema, frames_schema
+    from ..locate.infer import load_locator
+
+    return {"atoms": atoms_schema(load_locator(model).classes, labels), "defects": defects_schema(),
+            "frames": frames_schema(labels)}
+
+
 def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
     from ..materials import get_material
@@ -175,13 +191,15 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     output : folder for ``atoms.parquet``, ``defects.parquet``, ``frames.parquet`` (Parquet datasets) and
         ``batch.json``. An earlier batch there with the same settings is resumed: frames already done (same pixel
         content) are skipped, failed ones retried. Other settings, or a non-empty folder that is not a batch,
-        are refused unless ``force`` (which starts the batch over).
+        are refused unless ``force`` (which replaces the folder as a whole). The folder is claimed for the whole
+        run (:func:`atomgraph.io.output_lock.claim_output`): a second batch into it is refused while this one runs.
     pixel_size_A : Å per pixel for every file; None: each file's calibration (frames of a file without one fail).
     scheduler : address of a running dask scheduler (``tcp://host:8786``); None: a LocalCluster.
     workers : LocalCluster worker processes (one thread each); default one per core. Not with ``scheduler``.
     threshold : as in :func:`atomgraph.analyze`.
     memory_limit : per LocalCluster worker (``"2GiB"``; default: the machine's memory shared among workers).
-    flush_frames : results are written every this many frames (and at least every minute, and at the end).
+    flush_frames : results are written every this many frames, and whenever one has waited 2 s, at the end, and
+        on SIGTERM/SIGINT (in the CLI; :mod:`atomgraph.interrupts`).
     connect_timeout : seconds to wait for the scheduler and for its first worker.
     on_start : called once with ``{"tasks", "workers", "dashboard", "resumed", "done_before"}`` before frames run.
     on_result : called with each frames row (a dict) as it arrives, skipped and failed frames included.
@@ -201,25 +219,46 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
         raise AtomgraphInputError(f"pixel size is needed: {which} calibration; give --pixel-size (Å/px)")
     settings = {"model": str(model), "pixel_size_A": pixel_size_A,
                 "threshold": None if threshold is None else float(threshold)}
-    check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
-    runnable = [t for t in tasks if not t.error]
-    client = cluster = None
-    if runnable:
-        client, cluster = _connect(scheduler, workers, memory_limit, connect_timeout)
-    try:
-        summary = _batch(client, tasks, runnable, model, labels, threshold, output, settings, force, flush_frames,
-                         on_start, on_result, t_call)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+    schemas = _schemas(model, labels)
+    with claim_output(output):  # one writer per folder, for the whole run (a second one is refused, exit 2)
+        check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
+        runnable = [t for t in tasks if not t.error]
+        client = cluster = None
+        try:
+            if runnable:
+                client, cluster = _connect(scheduler, workers, memory_limit, connect_timeout)
+            summary = _batch(client, tasks, runnable, model, labels, threshold, output, settings, force,
+                             flush_frames, schemas, on_start, on_result, t_call)
+        finally:
+            _shutdown(client, cluster)
     summary.seconds = time.perf_counter() - t_call
     return summary
 
 
+def _shutdown(client, cluster, timeout_s: float = 30.0) -> None:
+    """Close the client, then the local cluster's workers with ``timeout_s`` each (a worker that has imported
+    torch needs a few seconds to exit on a busy machine; distributed's own close gives it 4 s, then kills it with
+    "Worker process still alive after 4.0 seconds, killing"), then the cluster."""
+    import asyncio
+
+    if client is not None:
+        client.close()
+    if cluster is None:
+        return
+
+    async def close_workers() -> None:
+        await asyncio.gather(*(w.close(timeout=timeout_s) for w in list(cluster.workers.values())),
+                             return_exceptions=True)
+
+    try:
+        cluster.sync(close_workers)
+    except Exception:  # noqa: BLE001 - cluster.close() below still ends them
+        pass
+    cluster.close()
+
+
 def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: list[str], threshold: float | None,
-           output: str | Path, settings: dict, force: bool, flush_frames: int,
+           output: str | Path, settings: dict, force: bool, flush_frames: int, schemas: dict,
            on_start: Callable[[dict], None] | None, on_result: Callable[[dict], None] | None,
            t_call: float) -> BatchSummary:
     """The body of :func:`batch` once the cluster is up (``client`` None when no frame needs a worker)."""
@@ -227,10 +266,14 @@ def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: 
     done = recover(output) if resumed else set()
     summary = BatchSummary(output=Path(output), frames=len(tasks), resumed=resumed,
                            paths={name: dataset_path(output, name) for name in ("atoms", "defects", "frames")})
-    writer = PartWriter(output, flush_frames=flush_frames)
+    writer = PartWriter(output, schemas, flush_frames=flush_frames)
 
     def record(row: dict) -> None:
         status = row["status"]
+        if row.get("warnings"):
+            summary.warned += 1
+            if len(summary.warning_examples) < 3:
+                summary.warning_examples.append(f"{row['source']} frame {row['frame']}: {row['warnings']}")
         if status == "ok":
             summary.ok += 1
             if summary.first_result_seconds is None:
@@ -245,7 +288,7 @@ def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: 
     try:
         for task in tasks:  # planning errors: recorded without a worker
             if task.error:
-                result = run_task(task, model, labels, threshold)
+                result = run_task(task, model, labels, threshold, schema=schemas["atoms"])
                 writer.add(result)
                 record(result["row"])
         if client is not None:
@@ -261,7 +304,7 @@ def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: 
                 on_start({"tasks": len(tasks), "workers": summary.workers, "dashboard": summary.dashboard,
                           "resumed": resumed, "done_before": len(done)})
             t0 = time.perf_counter()
-            _run(client, runnable, model, labels, threshold, done, summary.workers, writer, record)
+            _run(client, runnable, model, labels, threshold, done, summary.workers, writer, record, schemas["atoms"])
             summary.compute_seconds = time.perf_counter() - t0
         elif on_start is not None:
             on_start({"tasks": len(tasks), "workers": 0, "dashboard": None, "resumed": resumed,
@@ -272,9 +315,10 @@ def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: 
 
 
 def _run(client, tasks: list[Task], model: str, labels: list[str], threshold: float | None, done: set,
-         n_workers: int, writer: PartWriter, record: Callable[[dict], None]) -> None:
+         n_workers: int, writer: PartWriter, record: Callable[[dict], None], schema=None) -> None:
     """Submit ``tasks`` with a bounded number in flight (the scheduler never holds millions of tasks), collect
-    results as they complete; a task whose worker died too often is recorded as failed."""
+    results as they complete; a task whose worker died too often is recorded as failed. While no result is ready,
+    the writer flushes what has waited its ``flush_seconds`` (a kill loses at most those seconds of work)."""
     from distributed import as_completed
 
     # one copy of the done set per worker (a list of one: scatter() would scatter a bare set element by element)
@@ -287,18 +331,23 @@ def _run(client, tasks: list[Task], model: str, labels: list[str], threshold: fl
     def submit_next() -> None:
         task = next(pending, None)
         if task is not None:
-            future = client.submit(run_task, task, model, labels, threshold, done_arg, pure=False)
+            future = client.submit(run_task, task, model, labels, threshold, done_arg, schema, pure=False)
             by_key[future.key] = task
             completed.add(future)
 
     for _ in range(window):
         submit_next()
-    for future, result in completed:
+    while not completed.is_empty():
+        if not completed.has_ready():
+            writer.tick()
+            time.sleep(0.05)
+            continue
+        future, result = next(completed)
         task = by_key.pop(future.key)
         if future.status != "finished" or not isinstance(result, dict):
             failed = Task(task.source, task.path, task.frame, task.n_frames, task.pixel_size_A,
                           error=f"{type(result).__name__}: {' '.join(str(result).split())[:300]}")
-            result = run_task(failed, model, labels, threshold)
+            result = run_task(failed, model, labels, threshold, schema=schema)
         future.release()
         writer.add(result)
         record(result["row"])

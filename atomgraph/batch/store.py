@@ -7,8 +7,11 @@ Layout of ``OUT``::
     defects.parquet/    part-<run>-<n>.parquet ...
     frames.parquet/     part-<run>-<n>.parquet ...
 
-A part is flushed every ``flush_frames`` frames (or ``flush_seconds``) and at the end. Its frames part is written
-last: it is the commit mark, so after a crash an atoms or defects part without its frames part is an orphan and is
+A part is flushed every ``flush_frames`` frames, whenever a result has waited ``flush_seconds`` (2 s), at the end,
+and on SIGTERM/SIGINT (:mod:`atomgraph.interrupts`; a part is never cut in half by a signal), so a killed batch
+loses at most the last seconds of work. Every part has one fixed schema per dataset
+(:func:`atomgraph.io.parquet.atoms_schema`), so any mix of frames writes. Its frames part is written last: it is the
+commit mark, so after a crash an atoms or defects part without its frames part is an orphan and is
 removed on the next run, and its frames are redone. On a rerun, frames whose content hash has an ``ok`` row are
 skipped; ``error`` rows are dropped (their frames are retried and get a new row), so every frame has one row.
 """
@@ -16,15 +19,15 @@ skipped; ``error`` rows are dropped (their frames are retried and get a new row)
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import uuid
 from pathlib import Path
 
 from .. import __version__
 from ..errors import AtomgraphInputError
-from ..io.parquet import read_dataset, write_part
-from ..io.safe_write import atomic_output
+from ..interrupts import deferred
+from ..io.parquet import frames_table, read_dataset, write_part
+from ..io.safe_write import atomic_output, remove_folder
 
 DATASETS = ("atoms", "defects", "frames")
 MANIFEST = "batch.json"
@@ -69,14 +72,11 @@ def check_output(output: str | Path, settings: dict, force: bool = False) -> str
 
 def prepare_output(output: str | Path, settings: dict, force: bool = False) -> bool:
     """Make ``output`` ready (see :func:`check_output`); return True when it resumes an earlier batch. With
-    ``force`` over an earlier batch, only the batch's own files (``batch.json`` and the three datasets) are
-    removed."""
+    ``force``, an existing folder is replaced as a whole (nothing of it is kept or merged)."""
     output = Path(output)
     state = check_output(output, settings, force)
-    if state == "restart":
-        for name in DATASETS:
-            shutil.rmtree(dataset_path(output, name), ignore_errors=True)
-        (output / MANIFEST).unlink()
+    if force and output.is_dir() and any(output.iterdir()):
+        remove_folder(output)
     output.mkdir(exist_ok=True)
     for name in DATASETS:
         dataset_path(output, name).mkdir(exist_ok=True)
@@ -122,40 +122,55 @@ def recover(output: str | Path) -> set[str]:
 
 
 class PartWriter:
-    """Buffers task results and writes them as part files (atoms, defects, then frames: the commit mark)."""
+    """Buffers task results and writes them as part files (atoms, defects, then frames: the commit mark).
 
-    def __init__(self, output: str | Path, flush_frames: int = 256, flush_seconds: float = 60.0) -> None:
+    ``schemas``: ``{"atoms": ..., "defects": ..., "frames": ...}`` (``pyarrow.Schema``), every part is cast to them.
+    A part is written when ``flush_frames`` results are buffered, when the oldest buffered one has waited
+    ``flush_seconds`` (:meth:`add`, :meth:`tick`), and by :meth:`flush`."""
+
+    def __init__(self, output: str | Path, schemas: dict, flush_frames: int = 256,
+                 flush_seconds: float = 2.0) -> None:
         self.output = Path(output)
+        self.schemas = dict(schemas)
         self.run = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.flush_frames, self.flush_seconds = int(flush_frames), float(flush_seconds)
         self.parts = 0
         self._buffer: dict[str, list] = {name: [] for name in DATASETS}
-        self._rows = 0
-        self._last = time.monotonic()
+        self._oldest: float | None = None  # time.monotonic() of the oldest buffered result
 
     def add(self, result: dict) -> None:
         """Buffer one :func:`atomgraph.batch.worker.run_task` result (skipped frames are not written again)."""
-        import pyarrow as pa
-
         if result["row"]["status"] == "skipped":
             return
         self._buffer["atoms"].append(result["atoms"])
         self._buffer["defects"].append(result["defects"])
-        self._buffer["frames"].append(pa.Table.from_pylist([result["row"]]))
-        self._rows += 1
-        if self._rows >= self.flush_frames or time.monotonic() - self._last >= self.flush_seconds:
+        self._buffer["frames"].append(result["row"])
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+        if len(self._buffer["frames"]) >= self.flush_frames:
+            self.flush()
+        else:
+            self.tick()
+
+    def tick(self) -> None:
+        """Flush when the oldest buffered result has waited ``flush_seconds`` (call it while waiting)."""
+        if self._oldest is not None and time.monotonic() - self._oldest >= self.flush_seconds:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered as one part per dataset."""
-        if self._rows:
+        """Write what is buffered as one part per dataset (signals are held meanwhile: never half a part)."""
+        if not self._buffer["frames"]:
+            return
+        with deferred():
             name = f"part-{self.run}-{self.parts:05d}.parquet"
-            for dataset in DATASETS:  # frames last: the commit mark
-                write_part(self._buffer[dataset], dataset_path(self.output, dataset), name)
+            frames = frames_table(self._buffer["frames"], self.schemas["frames"])
+            for dataset in ("atoms", "defects"):  # frames last: the commit mark
+                write_part(self._buffer[dataset], dataset_path(self.output, dataset), name, force=True,
+                           schema=self.schemas[dataset])
+            write_part([frames], dataset_path(self.output, "frames"), name, force=True)
             self.parts += 1
-        self._buffer = {name: [] for name in DATASETS}
-        self._rows = 0
-        self._last = time.monotonic()
+            self._buffer = {name: [] for name in DATASETS}
+            self._oldest = None
 
 
 def read_results(output: str | Path, name: str = "frames"):

@@ -71,8 +71,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def run_task(task, model: str, labels: list[str], threshold: float | None, done: frozenset | set = frozenset()) -> dict:
+def run_task(task, model: str, labels: list[str], threshold: float | None, done: frozenset | set = frozenset(),
+             schema=None, lattice_check: bool = True) -> dict:
     """Analyze one :class:`~atomgraph.batch.plan.Task`; never raises.
+
+    The frame gets the checks ``atomgraph analyze`` makes first (:func:`atomgraph.pipeline.check_scale`, then
+    :func:`atomgraph.scale.check_lattice_scale`: a pixel size that disagrees with the lattice, or a lattice of
+    another material, is a warning in ``row['warnings']``; a frame the check refuses is an error row).
+    ``schema``: the atoms table's (:func:`atomgraph.io.parquet.atoms_schema`; None: its own columns).
 
     Returns a dict: ``row`` (the frames.parquet row), ``atoms`` and ``defects`` (``pyarrow.Table`` or None).
     ``row['status']`` is ``"ok"``, ``"error"`` (``row['error']`` says why) or ``"skipped"`` (its hash is in
@@ -82,7 +88,7 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
 
     t0 = time.perf_counter()
     row = {"source": task.source, "frame": int(task.frame), "status": "error", "error": task.error,
-           "hash": "", "height": 0, "width": 0,
+           "warnings": "", "hash": "", "height": 0, "width": 0,
            "pixel_size_A": float("nan") if task.pixel_size_A is None else float(task.pixel_size_A),
            "n_atoms": 0, "n_vacancies": 0, "n_defects": 0, **{f"n_{label}": 0 for label in labels},
            "seconds": 0.0}
@@ -96,8 +102,12 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
         if row["hash"] in done:
             row["status"] = "skipped"
             return out
-        from ..pipeline import analyze
+        from ..pipeline import analyze, check_scale
+        from ..scale import check_lattice_scale
 
+        check_scale(image.shape, task.pixel_size_A, model)
+        check = check_lattice_scale(image, model, task.pixel_size_A, lattice_check=lattice_check)
+        row["warnings"] = "; ".join(check.warnings)
         result = analyze(image, model=model, pixel_size_A=task.pixel_size_A, threshold=threshold)
         atoms = result.atoms
         vacancy = np.asarray(atoms.vacancy, dtype=bool)
@@ -106,7 +116,7 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
         for label, n in result.label_counts().items():
             if f"n_{label}" in row:
                 row[f"n_{label}"] = n
-        tables = atoms_table(atoms, task.source, task.frame), defects_table(result.defects, task.source, task.frame)
+        tables = atoms_table(atoms, task.source, task.frame, schema), defects_table(result.defects, task.source, task.frame)
         out["atoms"], out["defects"] = tables  # only for a frame that succeeded: an error row has no atoms
         row["status"], row["error"] = "ok", ""
     except Exception as exc:  # noqa: BLE001 - a failed frame is recorded, not raised

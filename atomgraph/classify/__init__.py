@@ -28,6 +28,7 @@ import torch
 
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
+from ..io.model_files import verify_weights
 from ..threads import inference_threads
 from ..weights import model_material
 from .encode import check_compatible, encode
@@ -66,6 +67,7 @@ class Classifier:
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Classifier:
+    verify_weights(path)
     try:
         net, meta = read_plain_classifier(path)  # plain torch: no torch_geometric import
     except Exception as exc:  # a corrupt or foreign file is a user error

@@ -111,7 +111,13 @@ def read_classifier(path: str | Path) -> tuple[NodeClassifier, dict]:
     state, header = read_model(path)
     if "architecture" not in header or "meta" not in header:
         raise ValueError("not a classifier weights file (no architecture metadata)")
-    model = NodeClassifier(**header["architecture"])
+    arch = header["architecture"]
+    limits = {"n_inputs": 10_000, "n_classes": 1_000, "edge_dim": 1_000, "hidden": 4_096, "layers": 64}
+    for key, most in limits.items():
+        value = arch.get(key, 1) if isinstance(arch, dict) else None
+        if not isinstance(value, int) or not 1 <= value <= most:
+            raise ValueError(f"architecture {key} {value!r} out of range (1..{most})")
+    model = NodeClassifier(**arch)
     state = _upgrade_keys(state)
     for name in ("input_mean", "input_std"):  # weights written before input standardization existed
         state.setdefault(name, getattr(model, name))

@@ -2,17 +2,27 @@
 
 Verbs (a contract, see ARCHITECTURE.md): simulate, locate, classify, analyze, batch, adapt, evaluate, train, models,
 demo, track, watch, discover.
-User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2; anything else is
+User mistakes (:class:`~atomgraph.errors.AtomgraphInputError`) print one line on stderr and exit 2, and so does an
+output place that cannot be written (read-only, full, no permission: the message names the path); anything else is
 an internal error: one line and exit 1 (``--debug`` shows the traceback).
+
+One writer rule, here for every verb: a command with an output (``-o``) claims it for its whole run
+(:func:`atomgraph.io.output_lock.claim_output`); a second run into the same output is refused (exit 2, naming the
+holder), and the leftovers of killed runs there are removed. SIGTERM and SIGINT stop a command cleanly
+(:mod:`atomgraph.interrupts`; exit 143 and 130).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 import sys
 
 from ..errors import AtomgraphInputError
+from ..interrupts import Interrupted, install
+from ..io.output_lock import claim_output
 from .commands import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, WARNINGS, format_report
 from .parser import build_parser
 
@@ -24,9 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
     WARNINGS.clear()
+    install()
+    output = None
     try:
         args = build_parser().parse_args(argv)
-        code = args.func(args)
+        output = getattr(args, "output", None)
+        with claim_output(output) if output else contextlib.nullcontext():
+            code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
         for line in WARNINGS:
             print(line, file=sys.stderr)
@@ -42,16 +56,33 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"atomgraph: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("atomgraph: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else 2
+        print(f"atomgraph: stopped by {'SIGTERM' if signum == 15 else 'SIGINT'}", file=sys.stderr)
+        return 128 + signum
+    except OSError as exc:
+        if exc.errno not in PLACE_ERRNOS:
+            if debug:
+                raise
+            return _internal(exc)
+        where = exc.filename or output or "the output"
+        print(f"atomgraph: error: {where}: {exc.strerror or os.strerror(exc.errno)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if debug:
             raise
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"atomgraph: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(exc)
+
+
+# errors of the place written to, not of atomgraph: exit 2 naming the path
+PLACE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.ENAMETOOLONG}
+
+
+def _internal(exc: BaseException) -> int:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    print(f"atomgraph: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+          file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from ..io.tables import write_truth_csv
     from ..materials import get_material
     from ..simulate import simulate
+    from ..simulate.settings import check_request
+    from ..simulate.simulation import frame_shape
 
     material = get_material(args.material)  # validate before touching the disk
     plain_name(material.name, "config key 'name'", source=args.material)  # names the files written below
@@ -52,6 +54,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
                 "dose_e_per_A2": args.dose, "seed": args.seed, "defects": counts, "images": []}
     # check the arguments once before creating anything
+    check_request(frame_shape(args.size), args.pixel_size, args.dose)
     simulate(material, size=8, pixel_size_A=args.pixel_size, dose=args.dose, seed=args.seed)
     with OutputFolder(args.output, args.force) as tmp:
         for i in tqdm(range(args.count), desc="simulate", unit="image", disable=args.count < 2 or args.quiet):
@@ -68,7 +71,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for image in manifest["images"]:
         for label, n in image["counts"].items():
             total[label] = total.get(label, 0) + n
-    print(f"wrote {args.count} image(s) to {args.output}: " + ", ".join(f"{k} {v}" for k, v in total.items()))
+    print(f"wrote {args.count} image(s) to {display_path(args.output)}: " + ", ".join(f"{k} {v}" for k, v in total.items()))
     return EXIT_OK
 
 
@@ -184,7 +187,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
                             force=args.force)
     a = card["adaptation"]
     print(f"adapted on {a['frames']} frame(s), pseudo-labels {a['pseudo_labels']}, {a['steps']} steps; "
-          f"calibration on simulations: threshold {card['calibration']['threshold']:.3f} -> {args.output}/ "
+          f"calibration on simulations: threshold {card['calibration']['threshold']:.3f} -> {display_path(args.output)}/ "
           f"(use --model {args.output})")
     return EXIT_OK
 
@@ -222,13 +225,24 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     rate = f", {summary.frames_per_second:.2f} frames/s" if summary.ok else ""
+    out = display_path(args.output)
     print(f"{summary.ok} analyzed, {summary.skipped} skipped (done before), {summary.failed} failed of "
-          f"{summary.frames} frame(s) in {summary.seconds:.1f} s{rate} -> {args.output}/"
-          "{atoms,defects,frames}.parquet")
+          f"{summary.frames} frame(s) in {summary.seconds:.1f} s{rate} -> {out / '{atoms,defects,frames}.parquet'}")
+    if summary.warned:
+        WARNINGS.append(f"atomgraph: warning: {summary.warned} frame(s) with warnings of the pixel-size / lattice / "
+                        f"model checks (as `atomgraph analyze` makes them); see the 'warnings' column of "
+                        f"{out / 'frames.parquet'}")
+        for row in summary.warning_examples:
+            WARNINGS.append(f"atomgraph: warning: {row}")
     if summary.failed:
-        print(f"failed frames are listed with their error in {args.output}/frames.parquet (status 'error'); a rerun "
+        print(f"failed frames are listed with their error in {out / 'frames.parquet'} (status 'error'); a rerun "
               "retries them", file=sys.stderr)
     return EXIT_OK
+
+
+def display_path(path: str | Path) -> Path:
+    """``path`` as given, without doubled or trailing separators (``r/`` -> ``r``), for messages."""
+    return Path(str(path))
 
 
 def _which_model(args: argparse.Namespace, image) -> None:

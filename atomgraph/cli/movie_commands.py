@@ -61,27 +61,43 @@ def cmd_track(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """``watch DIR --model M -o OUTDIR``: each new complete frame file in DIR tracked as it lands; CSVs rewritten
-    atomically after every frame, events printed as they are confirmed, PNGs at the end (also on Ctrl-C)."""
+    """``watch DIR --model M -o OUTDIR``: each new frame file in DIR tracked once it reads completely (a read that
+    fails is retried with back-off up to ``--read-timeout`` s, :func:`atomgraph.track.watch.arrivals`); CSVs
+    rewritten atomically after every frame, events printed as they are confirmed, PNGs at the end (also on Ctrl-C
+    or SIGTERM). A file that vanishes is a warning. With ``--force`` an existing OUTDIR is replaced as a whole."""
+    import numpy as np
+
     from ..io.images import read_image
+    from ..io.safe_write import remove_folder
     from ..track import Tracker
     from ..track.frames import UnreadableFrame
     from ..track.output import write_track
-    from ..track.watch import complete_files
+    from ..track.watch import arrivals
 
     folder, out = Path(args.folder), Path(args.output)
     if not folder.is_dir():
         raise AtomgraphInputError("not a folder", source=str(folder))
     check_output_folder(out, args.force)
-    tracker, paths, printed = None, [], set()
+    tracker, paths, printed, fresh = None, [], set(), False
+
+    def warn(message: str) -> None:
+        print(f"atomgraph: warning: {message}", file=sys.stderr, flush=True)
+
+    def get_frame(i: int):
+        try:
+            return read_image(paths[i]).data
+        except (AtomgraphInputError, OSError) as exc:
+            warn(f"events.png: frame {i} ({paths[i].name}) cannot be read any more ({exc}); its crops are left blank")
+            return np.zeros((0, 0), np.float32)
+
     try:
-        for path in complete_files(folder, args.pattern, args.poll, idle_exit_s=args.idle_exit,
-                                   max_files=args.max_frames):
-            try:
-                image = read_image(path)
-                frame, pixel_size = image.data, args.pixel_size or image.pixel_size_A
-            except AtomgraphInputError as exc:
-                frame, pixel_size = UnreadableFrame(str(exc)), args.pixel_size
+        for arrival in arrivals(folder, read_image, args.pattern, args.poll, read_timeout_s=args.read_timeout,
+                                idle_exit_s=args.idle_exit, max_files=args.max_frames, warn=warn):
+            path = arrival.path
+            if arrival.frame is not None:
+                frame, pixel_size = arrival.frame.data, args.pixel_size or arrival.frame.pixel_size_A
+            else:
+                frame, pixel_size = UnreadableFrame(arrival.error), args.pixel_size
             if tracker is None:
                 if pixel_size is None:
                     raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)", source=str(path))
@@ -89,10 +105,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
             paths.append(path)
             problem = tracker.add(frame)
             if problem is not None:
-                print(f"atomgraph: warning: frame {len(paths) - 1} ({path.name}) skipped: {problem}", file=sys.stderr)
+                warn(f"frame {len(paths) - 1} ({path.name}) skipped: {problem}")
                 continue
             result = tracker.result()
-            out.mkdir(exist_ok=True)
+            if not fresh:  # the first result replaces an existing folder as a whole (--force), never merges
+                if args.force:
+                    remove_folder(out)
+                out.mkdir(exist_ok=True)
+                fresh = True
             write_track(result, out, force=True, figures=False)
             for e in result.events:
                 key = (e["frame"], e["type"], e["track_ids"])
@@ -102,11 +122,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
                           f"({e['x_px']:.1f}, {e['y_px']:.1f}) px  p={e['prob']:.2f}", flush=True)
     except KeyboardInterrupt:
         print("atomgraph: stopping; writing the outputs", file=sys.stderr)
-    if tracker is None or not out.is_dir():
+    if tracker is None or not fresh:
         print(f"no frame tracked; nothing written to {out}")
         return EXIT_OK
     result = tracker.result()
-    write_track(result, out, get_frame=lambda i: read_image(paths[i]).data, force=True)
+    write_track(result, out, get_frame=get_frame, force=True)
     print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s), {len(result.events)} "
           f"event(s) -> {out}")
     return EXIT_OK

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import AtomgraphInputError
 from ..io.safe_write import OutputFolder, check_output_folder
-from .commands import EXIT_OK
+from .commands import EXIT_OK, WARNINGS
 
 if TYPE_CHECKING:  # numpy is imported by the verbs that need it, not by `atomgraph --help`
     import numpy as np
@@ -36,13 +36,19 @@ def train_novelty_command(args: argparse.Namespace) -> int:
 
 
 def _frames(paths: list[str], pixel_size_A: float | None) -> Iterator[tuple[str, int, np.ndarray, float]]:
+    """Every frame of ``paths``; a file that cannot be read (or has no pixel size) comes as one item whose image is
+    the error, recorded by :func:`atomgraph.discover.discover` while the others go on."""
     from ..io.images import read_image
 
     for path in paths:
-        image = read_image(path, allow_stack=True)
-        pixel_size = pixel_size_A or image.pixel_size_A
-        if pixel_size is None:
-            raise AtomgraphInputError("no pixel size in the file: give --pixel-size (Å/px)", source=path)
+        try:
+            image = read_image(path, allow_stack=True)
+            pixel_size = pixel_size_A or image.pixel_size_A
+            if pixel_size is None:
+                raise AtomgraphInputError("no pixel size in the file: give --pixel-size (Å/px)", source=path)
+        except AtomgraphInputError as exc:
+            yield path, -1, exc, None
+            continue
         for i in range(image.frames):
             yield path, i, image.frame(i), float(pixel_size)
 
@@ -57,12 +63,17 @@ def cmd_discover(args: argparse.Namespace) -> int:
             raise AtomgraphInputError("no such file", source=path)
     result = discover(_frames(args.frames, args.pixel_size), model=args.model,
                       min_cluster_size=args.min_cluster_size, progress=not args.quiet)
+    if result.skipped and not result.frames:  # nothing to show: one error line, nothing written
+        raise AtomgraphInputError(f"none of the {len(result.skipped)} file(s)/frame(s) could be analyzed; the "
+                                  f"first: {result.skipped[0]['error']}")
     with OutputFolder(args.output, args.force) as tmp:
         result.write(tmp)
     rows = result.cluster_rows()
     print(f"{len(result.groups)} unknown defect(s) in {len(result.frames)} frame(s), {len(result.clusters)} "
-          f"cluster(s) -> {args.output}/", file=sys.stdout)
+          f"cluster(s) -> {Path(args.output)}/", file=sys.stdout)
     for row in rows:
         name = f"cluster {row['cluster']}" if row["cluster"] >= 0 else "unclustered"
         print(f"  {name}: {row['count']} in {row['frames']} frame(s); labels {row['labels']}")
+    for item in result.skipped:
+        WARNINGS.append(f"atomgraph: warning: skipped: {item['error']}")
     return EXIT_OK

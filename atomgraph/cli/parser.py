@@ -180,6 +180,9 @@ def _add_movie_commands(sub) -> None:
     p.add_argument("--pattern", default="*", help="file name pattern, e.g. '*.tif' (default: every file)")
     p.add_argument("--poll", type=_positive(float), default=0.5, help="seconds between looks (default 0.5)")
     p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
+    p.add_argument("--read-timeout", type=_positive(float), default=30.0,
+                   help="seconds a file that does not read yet is retried (with back-off) before it is given up as "
+                        "unreadable (default 30)")
     p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after this many files")
     p.add_argument("--idle-exit", type=_positive(float), default=None,
                    help="stop when no new file has completed for this many seconds (default: run until Ctrl-C)")

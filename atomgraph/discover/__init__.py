@@ -62,6 +62,7 @@ class Discovery:
     frames: list[dict]
     model: str
     clusters: list[int] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # {"source", "frame_index", "error"}: frames not analyzed
 
     def cluster_rows(self) -> list[dict]:
         """One dict per cluster (see ``clusters.csv`` in the module docstring)."""
@@ -94,6 +95,9 @@ class Discovery:
             {**f, **{f"cluster_{k}": counts.get((f["frame"], k), 0) for k in self.clusters + [-1]}}
             for f in self.frames])
         paths = [outdir / n for n in ("clusters.csv", "groups.csv", "frames.csv")]
+        if self.skipped:
+            _write_csv(outdir / "skipped.csv", self.skipped)
+            paths.append(outdir / "skipped.csv")
         for row in rows:
             k = row["cluster"]
             members = sorted((g for g in self.groups if g.cluster == k), key=lambda g: -g.strength)[:GALLERY_SIZE]
@@ -176,7 +180,10 @@ def discover(frames: Iterable[tuple[str, int, np.ndarray, float]], model: str = 
 
     Parameters
     ----------
-    frames : iterable of ``(source, frame_index, image (H, W), pixel_size_A)``; read lazily, one at a time.
+    frames : iterable of ``(source, frame_index, image (H, W), pixel_size_A)``; read lazily, one at a time. An
+        ``image`` that is an exception (a file that could not be read), or a frame :func:`atomgraph.analyze`
+        refuses (:class:`AtomgraphInputError`), is recorded in ``Discovery.skipped`` (``skipped.csv``) and the
+        others go on, as in ``atomgraph batch``.
     model : a model with novelty statistics (``atomgraph train novelty --model M``).
     min_cluster_size : HDBSCAN's (default: see :func:`cluster_groups`).
     progress, total : a tqdm bar (total: number of frames, when known).
@@ -191,14 +198,25 @@ def discover(frames: Iterable[tuple[str, int, np.ndarray, float]], model: str = 
                                   f"'atomgraph train novelty --model {model}'")
     groups: list[Group] = []
     rows: list[dict] = []
-    for k, (source, index, image, pixel_size_A) in enumerate(tqdm(frames, desc="discover", unit="frame",
-                                                                   total=total, disable=not progress)):
-        result = analyze(image, model=model, pixel_size_A=pixel_size_A)
+    skipped: list[dict] = []
+    k = 0
+    for source, index, image, pixel_size_A in tqdm(frames, desc="discover", unit="frame", total=total,
+                                                   disable=not progress):
+        if isinstance(image, BaseException):
+            skipped.append({"source": source, "frame_index": index, "error": str(image)})
+            continue
+        try:
+            result = analyze(image, model=model, pixel_size_A=pixel_size_A)
+        except AtomgraphInputError as exc:
+            skipped.append({"source": source, "frame_index": index, "error": str(exc)})
+            continue
         found = frame_groups(result, k, source)
         groups += found
         novel = np.asarray(result.atoms.extra.get("novel", np.zeros(len(result.atoms), bool)), bool)
         rows.append({"frame": k, "source": source, "frame_index": index, "n_nodes": len(result.atoms),
                      "n_novel": int(novel.sum()), "n_unknown": len(found)})
+        k += 1
     clusters = cluster_groups(groups, min_cluster_size)
-    log.info("discover: %d unknown defects in %d frames, %d clusters", len(groups), len(rows), len(clusters))
-    return Discovery(groups=groups, frames=rows, model=str(model), clusters=clusters)
+    log.info("discover: %d unknown defects in %d frames, %d clusters, %d frames skipped", len(groups), len(rows),
+             len(clusters), len(skipped))
+    return Discovery(groups=groups, frames=rows, model=str(model), clusters=clusters, skipped=skipped)

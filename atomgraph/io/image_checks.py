@@ -23,7 +23,14 @@ UNIT_TO_A = {
 PLAUSIBLE_PIXEL_A = (1e-3, 1e3)
 
 
+FRAME_SHARE = 4  # a frame may hold a quarter of ``max_pixels``: 2**26 = 8192² px (268 MB as float32) by default;
+                 # analysis holds a few arrays of a frame's size, so this keeps a refused or analyzed frame near 1 GB
+
+
 def check_size(shape: tuple[int, ...], max_pixels: int, source: str) -> None:
+    """Refuse, from the header's ``shape`` and before any pixel is decoded, an image of more than ``max_pixels``
+    pixels in all, or a frame (the last two axes, or the first two of an RGB(A) image) of more than
+    ``max_pixels // FRAME_SHARE`` (a 16000² TIFF of a few hundred kB would otherwise decode into gigabytes)."""
     shape = tuple(int(s) for s in shape)
     if any(s < 0 for s in shape):
         raise AtomgraphInputError(f"has an invalid shape {shape}", source=source)
@@ -35,6 +42,11 @@ def check_size(shape: tuple[int, ...], max_pixels: int, source: str) -> None:
     if n > max_pixels:
         raise AtomgraphInputError(f"is too large ({'x'.join(map(str, shape))} = {n} pixels > {max_pixels}); "
                                   "crop or bin it first", source=source)
+    frame = shape[:2] if len(shape) == 3 and shape[-1] in (3, 4) else shape[-2:]
+    limit = max(max_pixels // FRAME_SHARE, 1)
+    if math.prod(frame) > limit:
+        raise AtomgraphInputError(f"is too large (frames of {'x'.join(map(str, frame))} = {math.prod(frame)} pixels "
+                                  f"> {limit}); crop or bin it first", source=source)
 
 
 def check_dtype(dtype: np.dtype, source: str) -> None:

@@ -97,3 +97,28 @@ def read_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         return state, {k: json.loads(v) for k, v in header.items()}
     except json.JSONDecodeError as err:
         raise ValueError(f"weights header is not JSON ({err})") from None
+
+
+def verify_weights(path: str | Path) -> None:
+    """Refuse (:class:`~atomgraph.errors.AtomgraphInputError`) a weights file whose sha256 is not the one its card
+    (``.json`` beside it) records: a changed or damaged file is never loaded. Weights without a card, or with a
+    card that records no sha256, pass (their loaders decide what a card must hold)."""
+    from ..errors import AtomgraphInputError
+
+    card = card_path(path)
+    if not card.is_file():
+        return
+    try:
+        expected = json.loads(card.read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return  # the loader reports an unreadable card
+    if not expected:
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != str(expected).lower():
+        raise AtomgraphInputError(f"weights do not match the sha256 their model card records ({card.name}: "
+                                  f"{str(expected)[:12]}..., file: {digest.hexdigest()[:12]}...): the file was changed "
+                                  "or damaged; reinstall atomgraph or retrain the model", source=str(path))

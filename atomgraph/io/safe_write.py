@@ -129,21 +129,36 @@ def _prepare_outdir(path: Path, force: bool) -> Path:
     return tmp
 
 
-def _commit_outdir(tmp: Path, path: Path) -> None:
-    """Move everything from ``tmp`` into ``path`` (created if needed), then remove ``tmp``."""
-    if not path.exists():
-        os.replace(tmp, path)
+def remove_folder(path: Path) -> None:
+    """Remove the folder ``path`` as a whole: first renamed to a hidden ``.NAME.old-XXXXXXXX`` beside it (so the
+    name is free at once, and a run killed while deleting leaves only a leftover the next run sweeps), then
+    deleted."""
+    path = Path(path)
+    if not path.is_dir() or path.is_symlink():
         return
-    for item in tmp.iterdir():
-        os.replace(item, path / item.name)
-    shutil.rmtree(tmp, ignore_errors=True)
+    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.resolve().parent))
+    os.replace(path, old)  # onto the empty folder mkdtemp made: one rename
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _commit_outdir(tmp: Path, path: Path, force: bool) -> None:
+    """Put the finished folder ``tmp`` in place of ``path``: an existing ``path`` (``force``, or an empty one) is
+    replaced as a whole, never merged with. A folder that became non-empty meanwhile is refused without
+    ``force``."""
+    if path.is_dir() and not force and any(path.iterdir()):
+        raise AtomgraphInputError("output folder was filled by someone else while this run worked; nothing "
+                                  "replaced (use --force to replace it)", source=str(path))
+    remove_folder(path)
+    os.replace(tmp, path)
 
 
 class OutputFolder:
-    """Context manager: write into a temporary folder, move it into place only when everything succeeded."""
+    """Context manager: write into a temporary folder, move it into place only when everything succeeded (with
+    ``force``, replacing an existing folder as a whole: no file of the old one is kept)."""
 
     def __init__(self, path: str | Path, force: bool) -> None:
         self.path = Path(path)
+        self.force = bool(force)
         self.tmp = _prepare_outdir(self.path, force)
 
     def __enter__(self) -> Path:
@@ -151,6 +166,10 @@ class OutputFolder:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            _commit_outdir(self.tmp, self.path)
+            try:
+                _commit_outdir(self.tmp, self.path, self.force)
+            except BaseException:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                raise
         else:
             shutil.rmtree(self.tmp, ignore_errors=True)

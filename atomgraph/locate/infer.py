@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ..atoms import AtomTable
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.model_files import card_path as card_file
-from ..io.model_files import read_model
+from ..io.model_files import read_model, verify_weights
 from ..threads import inference_threads
 from ..weights import weights_path
 from .network import STRIDE, LocatorNet
@@ -31,6 +32,7 @@ REFINE_RADIUS_A = 0.25     # half-width of the sub-pixel quadratic fit on the or
 REFINE_SMOOTH_A = 0.25     # Gaussian smoothing of the original image before that fit (Å)
 REFINE_MODES = ("image", "heatmap")  # final positions: quadratic fit on the smoothed image, or the heatmap peak
 MERGE_DISTANCE_A = 0.8     # peaks closer than this are one column (Å)
+MAX_WIDTH = 1024           # a card asking for more channels per level is refused (before any allocation)
 
 
 class Locator:
@@ -46,13 +48,21 @@ class Locator:
 
 def locator_meta(card: dict) -> dict:
     """The keys a locator needs, from a model card."""
-    return {"classes": list(card["classes"]), "native_pixel_size_A": float(card["native_pixel_size_A"]),
+    meta = {"classes": list(card["classes"]), "native_pixel_size_A": float(card["native_pixel_size_A"]),
             "widths": [int(v) for v in card["architecture"]["widths"]],
             "threshold": float(card.get("threshold", 0.3))}
+    widths = meta["widths"]
+    if not (len(widths) == 3 and all(1 <= w <= MAX_WIDTH for w in widths)) or not 1 <= len(meta["classes"]) <= 64:
+        raise ValueError(f"architecture widths {widths[:8]} or {len(meta['classes'])} classes out of range "
+                         f"(three widths of 1..{MAX_WIDTH} channels, 1..64 classes)")
+    if not (math.isfinite(meta["native_pixel_size_A"]) and 0.005 <= meta["native_pixel_size_A"] <= 5):
+        raise ValueError(f"native pixel size {meta['native_pixel_size_A']} Å/px out of range")
+    return meta
 
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float, card_mtime: float) -> Locator:
+    verify_weights(path)
     try:
         state, header = read_model(path)
     except (OSError, ValueError) as err:
@@ -66,8 +76,9 @@ def _load(path: str, mtime: float, card_mtime: float) -> Locator:
         raise AtomgraphInputError("locator weights have no model card (.json beside them)", source=path)
     try:
         meta = locator_meta(card)
-    except (KeyError, TypeError, ValueError):
-        raise AtomgraphInputError("model card is not a locator card", source=str(card_path)) from None
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        why = f" ({exc})" if isinstance(exc, ValueError) and "range" in str(exc) else ""
+        raise AtomgraphInputError(f"model card is not a valid locator card{why}", source=str(card_path)) from None
     net = LocatorNet(len(meta["classes"]), tuple(meta["widths"]))
     try:
         net.load_state_dict(state)

@@ -60,6 +60,37 @@ def check_positive(name: str, value: object) -> None:
         raise AtomgraphInputError(f"{name} must be a positive number, got {value!r}")
 
 
+MAX_ATOMS = 2_000_000   # atoms in one simulated field of view (graphene: a square about 2300 Å a side)
+ATOMS_PER_A2 = 0.5      # an upper bound of the projected atom density of the bundled 2D materials (graphene 0.38)
+MIN_PIXEL_A = 0.005     # finer pixels make the probe kernel hundreds of pixels wide
+MAX_DOSE = 1e9          # e/Å²; real HAADF frames stay below ~1e7, and Poisson draws break near 1e18 per pixel
+MAX_PIXELS = 8192 * 8192  # pixels of one simulated image (256 MB as float32; the simulation holds a few copies)
+
+
+def check_request(shape: tuple[int, int], pixel_size_A: float | None, dose: float | None) -> None:
+    """Refuse, before anything is allocated, a simulation whose size the parameters make absurd: a field of view
+    (``shape`` px times ``pixel_size_A`` Å/px) holding more than :data:`MAX_ATOMS` atoms, a pixel finer than
+    :data:`MIN_PIXEL_A` Å, a dose above :data:`MAX_DOSE` e/Å². The message quotes the value given. None: drawn
+    from the config (always sane), not checked. Also refused: more than :data:`MAX_PIXELS` pixels."""
+    if shape[0] * shape[1] > MAX_PIXELS:
+        raise AtomgraphInputError(f"size {shape[1]}x{shape[0]} px is more than {MAX_PIXELS:,} pixels; simulate "
+                                  "smaller images (a 4096x4096 one is 16.8 million)")
+    if pixel_size_A is not None:
+        px = float(pixel_size_A)
+        atoms = shape[0] * shape[1] * px * px * ATOMS_PER_A2
+        if atoms > MAX_ATOMS:
+            raise AtomgraphInputError(
+                f"pixel size {pixel_size_A:g} Å/px makes the {shape[1]}x{shape[0]} px field of view "
+                f"{shape[1] * px:.3g} x {shape[0] * px:.3g} Å, about {atoms:.2g} atoms (at most {MAX_ATOMS:.0e} are "
+                "simulated); check the pixel size (Å per pixel, not nm) or the size")
+        if px < MIN_PIXEL_A:
+            raise AtomgraphInputError(f"pixel size {pixel_size_A:g} Å/px is finer than {MIN_PIXEL_A} Å/px, which no "
+                                      "HAADF image resolves (the probe would span thousands of pixels)")
+    if dose is not None and float(dose) > MAX_DOSE:
+        raise AtomgraphInputError(f"dose {dose:g} e/Å² is above {MAX_DOSE:.0e} e/Å² (real frames stay below about "
+                                  "1e7); check the dose")
+
+
 def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel_size_A: float | None = None,
                   dose: float | None = None, noise: bool = True, distort: bool = True) -> ImageSettings:
     """Draw one :class:`ImageSettings` from the config's ``image:`` ranges (an :class:`ImageConfig` or its dict).

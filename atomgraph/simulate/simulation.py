@@ -22,7 +22,7 @@ from ..materials import Columns, Material, Structure, get_material
 from .image import FWHM_PER_SIGMA, column_electrons, dopant_cloud, render
 from .scan import detector_signal, distort_positions, line_jitter, to_eight_bit
 from .scene import place_defects, place_lattice
-from .settings import ImageSettings, check_positive, draw_settings
+from .settings import ImageSettings, check_positive, check_request, draw_settings
 from .truth import atoms_in_frame, truth_table
 
 MAX_SIZE_PX = 8192
@@ -139,6 +139,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "simulate")
     check_positive("pixel size", pixel_size_A)
     check_positive("dose", dose)
+    check_request(shape, pixel_size_A, dose)
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(int(seed))

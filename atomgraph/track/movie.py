@@ -36,7 +36,7 @@ from ..materials import Material, Structure, get_material, neighbor_columns
 from ..simulate.image import column_electrons
 from ..simulate.scan import detector_signal
 from ..simulate.scene import EDGE_MARGIN_BONDS, place_lattice
-from ..simulate.settings import ImageSettings, check_positive, draw_settings
+from ..simulate.settings import MAX_PIXELS, ImageSettings, check_positive, check_request, draw_settings
 from ..simulate.simulation import frame_shape, scan_columns
 
 EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label"]
@@ -294,6 +294,10 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     shape = frame_shape(mat.settings.image.size_px if size is None else size)
     step_A = _checked_arguments(frames, seed, pixel_size_A, dose,
                                 cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
+    check_request(shape, pixel_size_A, dose)
+    if shape[0] * shape[1] * int(frames) > 4 * MAX_PIXELS:
+        raise AtomgraphInputError(f"{frames} frames of {shape[1]}x{shape[0]} px are more than {4 * MAX_PIXELS:,} "
+                                  "pixels in all; simulate fewer or smaller frames")
     rates = dict(cfg.rates if rates is None else rates)
     rng = np.random.default_rng(int(seed))
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, True)
