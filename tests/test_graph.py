@@ -53,8 +53,9 @@ def symmetric(material: str) -> dict:
         if defect["recipe"] == "substitution":
             defect.update(projected_bond_A=1.6, dopant_offset_A=0.0)
         if defect["recipe"] == "divacancy_center":
-            defect["neighbor_jitter_A"] = 0.0
-    return cfg
+            defect.update(neighbor_jitter_A=0.0, projected_bond_A=None, dopant_offset_A=None)
+    # isolated defects inside the frame (no Si pairs, no defect cut by the edge)
+    return {**cfg, "cluster_fraction": None, "defect_edge_margin_A": None}
 
 
 def sim_truth(material: str, counts: dict, seed: int, size: int = 768, distort: bool = True):

@@ -23,6 +23,8 @@ from atomgraph.cli import main
 from atomgraph.config import load_config
 from atomgraph.weights import WEIGHTS_DIR
 
+from isolated import isolated_config
+
 
 def with_defects(base: str, entries: list[dict], keep_known: bool = False) -> dict:
     cfg = load_config(base)
@@ -227,7 +229,8 @@ def test_bundled_statistics_carry_lattice_checks_that_survive_a_round_trip(tmp_p
 def test_novel_nodes_form_unknown_defects_and_are_not_counted_as_their_label():
     from atomgraph.defects import UNKNOWN, find_defects
 
-    sim = simulate("graphene-si", size=256, pixel_size_A=0.1, seed=2, counts={"Si3": 2, "Si4": 0})
+    cfg = isolated_config("graphene-si", Si3={"dopant_offset_A": None})  # a Si on its site: three bonds
+    sim = simulate(cfg, size=256, pixel_size_A=0.1, seed=2, counts={"Si3": 2, "Si4": 0})
     graph = classify(sim.truth.subset(sim.truth.element != ""), "graphene-si")
     si3 = np.flatnonzero(graph.atoms.label == "Si3")
     assert len(si3) == 2

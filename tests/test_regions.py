@@ -9,9 +9,13 @@ from atomgraph.defects import UNKNOWN
 from atomgraph.locate.peaks import saturated_columns
 from atomgraph.simulate.patches import add_amorphous_patch
 
+from isolated import isolated_config
+
 
 def test_an_amorphous_patch_gets_no_defects_and_no_vacancies_and_a_clean_frame_no_mask():
-    sim = atomgraph.simulate("graphene-si", size=384, pixel_size_A=0.1, seed=5, counts={"Si3": 3, "Si4": 2})
+    cfg = isolated_config("graphene-si")
+    cfg["image"] = {**cfg["image"], "eight_bit_fraction": None}  # a clipped 8-bit Si is masked too, rightly
+    sim = atomgraph.simulate(cfg, size=384, pixel_size_A=0.1, seed=5, counts={"Si3": 3, "Si4": 2})
     center, radius = np.array([200.0, 190.0]), 70.0
     clean = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
     patched = atomgraph.analyze(add_amorphous_patch(sim.image, center, radius, 0.1, seed=5), model="graphene-si",

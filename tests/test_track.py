@@ -8,16 +8,19 @@ import numpy as np
 import pytest
 
 from atomgraph.cli import main
+from atomgraph.materials import get_material
 from atomgraph.track import simulate_movie, track
 from atomgraph.track.score import event_scores, linking_accuracy
+
+from isolated import reference_config
 
 GRAPHENE_RATES = {"dopant_to_divacancy": 0.3, "dopant_hop": 0.3}
 
 
 @pytest.fixture(scope="module")
 def graphene_movie():
-    movie = simulate_movie("graphene-si", frames=8, size=256, pixel_size_A=0.1, dose=1e5, seed=4,
-                           rates=GRAPHENE_RATES)
+    movie = simulate_movie(get_material(reference_config("graphene-si")), frames=8, size=256, pixel_size_A=0.1,
+                           dose=1e5, seed=4, rates=GRAPHENE_RATES)
     return movie, track(movie.frames, model="graphene-si", pixel_size_A=0.1)
 
 
@@ -54,8 +57,8 @@ def test_transition_table_counts_the_event(graphene_movie):
 
 
 def test_mose2_chalcogen_losses_found():
-    movie = simulate_movie("mose2-w", frames=8, size=256, pixel_size_A=0.1, dose=1e5, seed=1,
-                           rates={"chalcogen_loss": 0.5, "chalcogen_vacancy": 0.3})
+    movie = simulate_movie(get_material(reference_config("mose2-w")), frames=8, size=256, pixel_size_A=0.1,
+                           dose=1e5, seed=1, rates={"chalcogen_loss": 0.5, "chalcogen_vacancy": 0.3})
     result = track(movie.frames, model="mose2-w", pixel_size_A=0.1)
     scores = event_scores(result.events, movie.events, 0.1, tol_A=1.9)
     assert scores["truth"] >= 3 and scores["precision"] == 1.0 and scores["recall"] == 1.0

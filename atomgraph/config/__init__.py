@@ -15,7 +15,7 @@ Examples
 >>> cfg.lattice.a_A, cfg.labels
 (2.46, ['C', 'Si3', 'Si4'])
 >>> load_config("graphene-si")["image"]["pixel_size_A"]
-[0.06, 0.2]
+[0.05, 0.3]
 """
 
 from __future__ import annotations

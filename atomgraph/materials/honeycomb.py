@@ -69,6 +69,18 @@ def _neighbors(structure, column: int, bond_A: float) -> np.ndarray:
     return neighbor_columns(structure, column, 1.2 * bond_A)
 
 
+def _next_to_other_dopant(structure, atom: int, dopant: int, material) -> bool:
+    """Whether a (kept) dopant other than ``dopant`` lies within 1.2 bonds of ``atom``: a neighbor two dopants share
+    (a Si pair 2.3-3 Å apart) stays where the first one put it instead of being pulled twice."""
+    host = {atomic_numbers[e] for e in material.settings.lattice.host.values()}
+    other = structure.keep & ~np.isin(structure.numbers, list(host)) & (structure.numbers > 0)
+    other[[atom] + ([dopant] if dopant >= 0 else [])] = False
+    if not other.any():
+        return False
+    d = np.linalg.norm(structure.positions[other, :2] - structure.positions[atom, :2], axis=1)
+    return bool(np.any(d < 1.2 * material.bond_A))
+
+
 @recipe(roles=ROLES)
 def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Generator, material) -> bool:
     """Replace one host atom by ``spec.element`` (default Si); see the module docstring."""
@@ -87,8 +99,8 @@ def substitution(structure, column: int, spec: DefectConfig, rng: np.random.Gene
     structure.positions[i, :2] = site + offset * np.array([np.cos(angle), np.sin(angle)])
     for c in neighbors:
         (j,) = structure.atoms_in_column(c)
-        if structure.touched[j]:  # shared with an earlier defect (a Si pair): it stays where that one put it
-            continue
+        if _next_to_other_dopant(structure, j, i, material):  # shared with a dopant next door (a Si pair):
+            continue                                            # it stays where that one put it
         d = structure.positions[j, :2] - site
         target = (spec.projected_bond_A or Range(bond)).draw(rng)  # per bond: relaxed geometries are not symmetric
         structure.positions[j, :2] = structure.positions[i, :2] + d / np.linalg.norm(d) * target
@@ -116,8 +128,8 @@ def divacancy_center(structure, column: int, spec: DefectConfig, rng: np.random.
     jitter = (spec.neighbor_jitter_A or Range(0.0)).draw(rng)
     for c in np.setdiff1d(np.union1d(neighbors, _neighbors(structure, partner, bond)), [column, partner]):
         atoms = structure.atoms_in_column(int(c))
-        if structure.touched[atoms].any():  # shared with an earlier defect: it stays where that one put it
-            continue
+        if any(_next_to_other_dopant(structure, int(a), -1, material) for a in atoms):  # shared with a dopant
+            continue                                                                    # next door
         structure.touched[atoms] = True
         structure.positions[atoms, :2] += rng.normal(0.0, jitter, 2) if jitter > 0 else 0.0
         if spec.projected_bond_A is not None:  # relaxed: each neighbor at its own projected Si-C distance

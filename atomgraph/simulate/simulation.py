@@ -132,7 +132,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     --------
     >>> sim = simulate("graphene-si", size=256, pixel_size_A=0.1, dose=1e5, seed=0)
     >>> sim.image.shape, sim.image.dtype, sim.counts
-    ((256, 256), dtype('float32'), {'C': 249, 'Si3': 3, 'Si4': 1})
+    ((256, 256), dtype('float32'), {'C': 248, 'Si3': 3, 'Si4': 1})
     """
     mat = get_material(material)
     shape = frame_shape(mat.settings.image.size_px if size is None else size)
