@@ -8,9 +8,10 @@ each label declares how many sites it takes (its recipe's ``sites``, :attr:`atom
 
 The GNN decides *which element-group* a node belongs to (C or Si, from brightness, species evidence and context);
 :func:`apply_topology` then gives the group's whole probability to the label whose site count the node's topology
-shows. A node whose topology fits no label of its group (its site held by a second detection), or whose taken sites
-are surrounded by more or fewer atoms than the label implies (a missed or extra column, a vacancy next to it) keeps
-the GNN's choice and is reported *ambiguous*, which :func:`atomgraph.classify.classify` turns into ``uncertain``.
+shows. A node whose topology fits no label of its group (its site held by a second detection), whose taken sites
+are surrounded by more or fewer atoms than the label implies (a missed or extra column, a vacancy next to it), or
+that sits between a site and a bond center (``bond_far_end_bonds`` in :data:`BETWEEN_BONDS`: located real Si1C3 and
+Si1C4 both sit there) keeps the GNN's choice and is reported *ambiguous*, which :func:`atomgraph.classify.classify` turns into ``uncertain``.
 Groups whose labels all take the same number of sites (every TMD and hBN label) are left as they are.
 """
 
