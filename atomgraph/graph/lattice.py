@@ -69,7 +69,7 @@ FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consiste
   hold an atom (within 0.6 bond): the node's lattice coordination (3 for Si3, 4 for Si4; fewer next to a vacancy
   or a missed column); 0 when no site is taken.
 - ``bond_far_end_bonds``: distance to the farther end of the nearest ideal bond, in bonds (about 1 on a site, 0.5
-  at a bond midpoint); between about 0.62 and 0.82 the node is neither on a site nor at a bond center, and
+  at a bond midpoint; 1 for an atom bonded along all three ideal directions, which is not searched); between about 0.62 and 0.82 the node is neither on a site nor at a bond center, and
   ``sites_taken`` cannot settle how many sites it takes.
 """
 ROLE_FEATURE_PREFIX = "on_"       # ``on_<role>`` one-hot of the nearest site's sublattice (distinct sublattices only)
@@ -237,8 +237,15 @@ class LatticeModel:
         counts[3] = np.where(has, counts[3], 3)
         edge = np.clip(self.region.edge_distance(pos) / bond, 0.0, 3.0)
         mids = (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2)
-        outer_r, outer_has, _ = self._ideal_position(pos, *self._outer_anchors(pos), lat)
-        taken, taken_nb, far = self._taken_sites(pos, outer_r, mids, cells, e, maps, outer_has, real, tree)
+        # an atom bonded along all three ideal directions takes its one site and has its three neighbors: only the
+        # others (dopants with long bonds, a Si4, atoms next to vacancies, double detections) are searched
+        taken, taken_nb = np.ones(n, np.float32), np.full(n, 3.0, np.float32)
+        far = np.ones(n, np.float32)
+        if len(todo):
+            outer_r, outer_has, _ = self._ideal_position(pos[todo], *self._outer_anchors(pos[todo]), lat)
+            taken[todo], taken_nb[todo], far[todo] = self._taken_sites(
+                pos[todo], outer_r, mids, cells, e, maps[todo], outer_has, np.asarray(real, bool)[todo], tree)
+        taken, taken_nb = np.where(has, taken, 0.0), np.where(has, taken_nb, 0.0)
         columns = [np.where(has, site_offset, 1.0), np.where(has, mid_offset, 1.0), consistency, *counts, edge,
                    taken, taken_nb, far]
         if self.distinct_roles:
