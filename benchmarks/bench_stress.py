@@ -31,16 +31,16 @@ import copy
 import time
 
 import numpy as np
+from bench_classify import BORDER_A, score  # per-label totals, the same matching and border
 
 import atomgraph
 from atomgraph.classify import classify
 from atomgraph.classify.data import coordinate_file_like
-from atomgraph.evaluate import evaluate, match_atoms
+from atomgraph.evaluate import match_atoms
 from atomgraph.graph import build_graph
 from atomgraph.materials import get_material
 
 SEED = 800_000
-BORDER_A = 1.5
 
 
 def stress_sets(name: str) -> dict[str, dict]:
@@ -83,13 +83,6 @@ def dense_counts(cfg: dict, rng: np.random.Generator) -> dict:
     return counts
 
 
-def add(totals: dict, res: dict) -> None:
-    for label, s in res.get("per_label", {}).items():
-        t = totals.setdefault(label, {"tp": 0, "n_pred": 0, "n_truth": 0})
-        for k in t:
-            t[k] += s[k]
-
-
 def calibration(pred, truth, shape, acc: dict) -> None:
     m = match_atoms(pred, truth, 0.5, BORDER_A, shape)
     right = pred.label[m.pred_index] == truth.label[m.truth_index]
@@ -111,7 +104,7 @@ def run_images(name: str, cfg: dict, n: int, size: int, dose: float, coords: boo
         else:
             pred = atomgraph.analyze(sim.image, model=name, pixel_size_A=sim.pixel_size_A).atoms
             shape = sim.image.shape
-        add(totals, evaluate(pred, sim.truth, tolerance_A=0.5, border_A=BORDER_A, image_shape=shape))
+        score(pred, sim.truth, shape, totals)
         calibration(pred, sim.truth, shape, calib)
     return totals, calib
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..io.model_files import read_model
-from .model import _upgrade_keys
+from .model import NodeClassifier, read_classifier
 
 
 class _GINE(nn.Module):
@@ -47,49 +46,16 @@ class _Residual(nn.Module):
         return h + self.conv(h, edge_index, edge_attr)
 
 
-class PlainNodeClassifier(nn.Module):
+class PlainNodeClassifier(NodeClassifier):
     """:class:`~atomgraph.classify.model.NodeClassifier` for inference, in plain torch: the same parameters under
-    the same names, the same ``config``, ``embed_nodes``, ``head`` and ``forward``.
+    the same names, the same ``config``, ``embed_nodes``, ``head`` and ``forward``; only the message-passing layer
+    is :class:`_Residual` (no torch_geometric)."""
 
-    Args:
-        n_inputs: node input width.
-        n_classes: number of outputs (labels + background).
-        edge_dim: radial basis size.
-        hidden: node feature width.
-        layers: number of message-passing layers.
-    """
-
-    def __init__(self, n_inputs: int, n_classes: int, edge_dim: int, hidden: int = 32, layers: int = 4) -> None:
-        super().__init__()
-        self.config = {"n_inputs": n_inputs, "n_classes": n_classes, "edge_dim": edge_dim, "hidden": hidden,
-                       "layers": layers}
-        self.register_buffer("input_mean", torch.zeros(n_inputs))
-        self.register_buffer("input_std", torch.ones(n_inputs))
-        self.embed = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-        self.convs = nn.ModuleList(_Residual(hidden, edge_dim) for _ in range(layers))
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, n_classes))
-
-    def embed_nodes(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        """(N, hidden) node embeddings after the last message-passing layer (as ``NodeClassifier.embed_nodes``)."""
-        h = self.embed((x - self.input_mean) / self.input_std)
-        for conv in self.convs:
-            h = conv(h, edge_index, edge_attr)
-        return h
-
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed_nodes(x, edge_index, edge_attr))
+    conv_type = _Residual
 
 
 def read_plain_classifier(path: str | Path) -> tuple[PlainNodeClassifier, dict]:
     """Model (eval mode, plain torch) and its metadata from a weights file that
-    :func:`~atomgraph.classify.model.read_classifier` reads (the same header, any input width, older key names)."""
-    state, header = read_model(path)
-    if "architecture" not in header or "meta" not in header:
-        raise ValueError("not a classifier weights file (no architecture metadata)")
-    model = PlainNodeClassifier(**header["architecture"])
-    state = _upgrade_keys(state)
-    for name in ("input_mean", "input_std"):  # weights written before input standardization existed
-        state.setdefault(name, getattr(model, name))
-    model.load_state_dict(state)
-    model.eval()
-    return model, header["meta"]
+    :func:`~atomgraph.classify.model.read_classifier` reads (the same header and size checks, any input width,
+    older key names)."""
+    return read_classifier(path, PlainNodeClassifier)

@@ -71,6 +71,8 @@ class NodeClassifier(nn.Module):
         layers: number of message-passing layers.
     """
 
+    conv_type = EdgeConv  # the message-passing layer (torch_geometric; plain torch in PlainNodeClassifier)
+
     def __init__(self, n_inputs: int, n_classes: int, edge_dim: int, hidden: int = 32, layers: int = 4) -> None:
         super().__init__()
         self.config = {"n_inputs": n_inputs, "n_classes": n_classes, "edge_dim": edge_dim, "hidden": hidden,
@@ -78,7 +80,7 @@ class NodeClassifier(nn.Module):
         self.register_buffer("input_mean", torch.zeros(n_inputs))
         self.register_buffer("input_std", torch.ones(n_inputs))
         self.embed = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-        self.convs = nn.ModuleList(EdgeConv(hidden, edge_dim) for _ in range(layers))
+        self.convs = nn.ModuleList(self.conv_type(hidden, edge_dim) for _ in range(layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, n_classes))
 
     def set_input_scale(self, mean: np.ndarray, std: np.ndarray) -> None:
@@ -106,8 +108,10 @@ def save_model(model: NodeClassifier, path: str | Path, meta: dict, card: dict |
     return write_model(path, model.state_dict(), {"architecture": model.config, "meta": meta}, card or {}, force)
 
 
-def read_classifier(path: str | Path) -> tuple[NodeClassifier, dict]:
-    """Model (eval mode) and its metadata from a weights file written by :func:`save_model`."""
+def read_classifier(path: str | Path, model_type: type[NodeClassifier] | None = None) -> tuple[NodeClassifier, dict]:
+    """Model (eval mode) and its metadata from a weights file written by :func:`save_model`; ``model_type``: the
+    class to build (default :class:`NodeClassifier`; inference passes the plain-torch one), after the header's sizes
+    are checked."""
     state, header = read_model(path)
     if "architecture" not in header or "meta" not in header:
         raise ValueError("not a classifier weights file (no architecture metadata)")
@@ -117,7 +121,7 @@ def read_classifier(path: str | Path) -> tuple[NodeClassifier, dict]:
         value = arch.get(key, 1) if isinstance(arch, dict) else None
         if not isinstance(value, int) or not 1 <= value <= most:
             raise ValueError(f"architecture {key} {value!r} out of range (1..{most})")
-    model = NodeClassifier(**arch)
+    model = (model_type or NodeClassifier)(**arch)
     state = _upgrade_keys(state)
     for name in ("input_mean", "input_std"):  # weights written before input standardization existed
         state.setdefault(name, getattr(model, name))
