@@ -152,7 +152,8 @@ def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -
     label_sites = clf.meta.get("label_sites") or get_material(material or graph.material).label_sites
     return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
                           graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
-                          graph.atoms.vacancy, graph.feature("bond_far_end_bonds"))
+                          graph.atoms.vacancy, graph.feature("bond_far_end_bonds"),
+                          columns_given=given_elements(graph.atoms))
 
 
 def given_elements(atoms: AtomTable) -> bool:

@@ -44,7 +44,8 @@ def topology_groups(labels: list[str], label_sites: dict[str, int], label_elemen
 
 def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, int],
                    label_elements: dict[str, str], taken: np.ndarray, neighbors: np.ndarray,
-                   vacancy: np.ndarray, far_end: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   vacancy: np.ndarray, far_end: np.ndarray | None = None, columns_given: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Move each group's probability to the label the node's topology shows.
 
     Parameters
@@ -55,6 +56,8 @@ def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, 
     vacancy : (N,) True for vacancy nodes (left as they are).
     far_end : (N,) ``bond_far_end_bonds``; nodes within :data:`BETWEEN_BONDS` sit between a site and a bond center
         (their topology is not settled: the GNN's choice stands, flagged). None: every node's topology is read.
+    columns_given : the columns are facts (a coordinate file with elements): a node whose topology settles its label
+        takes the background probability too (a given atom is no false detection).
 
     Returns
     -------
@@ -77,8 +80,13 @@ def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, 
         for k in group:
             sites = label_sites[labels[k]]
             fits = readable & (taken == sites)
+            ring = fits & (neighbors == expected_neighbors(sites))
+            if columns_given:  # the group's element is given (only its labels or background are allowed)
+                take = ring & (mass > 0)
+                mass = np.where(take, mass + probs[:, -1], mass)
+                probs[take, -1] = 0.0
             probs[fits[:, None] & np.isin(np.arange(probs.shape[1]), group)[None, :]] = 0.0
             probs[fits, k] = mass[fits]
-            settled |= fits & (neighbors == expected_neighbors(sites))
+            settled |= ring
         ambiguous |= real & np.isin(np.argmax(probs, axis=1), group) & ~settled
     return probs.astype(np.float32), ambiguous
