@@ -65,8 +65,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     fails is retried with back-off up to ``--read-timeout`` s, :func:`atomgraph.track.watch.arrivals`); CSVs
     rewritten atomically after every frame, events printed as they are confirmed, PNGs at the end (also on Ctrl-C
     or SIGTERM). A file that vanishes is a warning. With ``--force`` an existing OUTDIR is replaced as a whole."""
-    import numpy as np
-
     from ..io.images import read_image
     from ..io.safe_write import remove_folder
     from ..track import Tracker
@@ -79,20 +77,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise AtomgraphInputError("not a folder", source=str(folder))
     check_output_folder(out, args.force)
     tracker, paths, printed, fresh = None, [], set(), False
-
-    def warn(message: str) -> None:
-        print(f"atomgraph: warning: {message}", file=sys.stderr, flush=True)
-
-    def get_frame(i: int):
-        try:
-            return read_image(paths[i]).data
-        except (AtomgraphInputError, OSError) as exc:
-            warn(f"events.png: frame {i} ({paths[i].name}) cannot be read any more ({exc}); its crops are left blank")
-            return np.zeros((0, 0), np.float32)
-
     try:
         for arrival in arrivals(folder, read_image, args.pattern, args.poll, read_timeout_s=args.read_timeout,
-                                idle_exit_s=args.idle_exit, max_files=args.max_frames, warn=warn):
+                                idle_exit_s=args.idle_exit, max_files=args.max_frames, warn=_warn):
             path = arrival.path
             if arrival.frame is not None:
                 frame, pixel_size = arrival.frame.data, args.pixel_size or arrival.frame.pixel_size_A
@@ -105,7 +92,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             paths.append(path)
             problem = tracker.add(frame)
             if problem is not None:
-                warn(f"frame {len(paths) - 1} ({path.name}) skipped: {problem}")
+                _warn(f"frame {len(paths) - 1} ({path.name}) skipped: {problem}")
                 continue
             result = tracker.result()
             if not fresh:  # the first result replaces an existing folder as a whole (--force), never merges
@@ -114,19 +101,41 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 out.mkdir(exist_ok=True)
                 fresh = True
             write_track(result, out, force=True, figures=False)
-            for e in result.events:
-                key = (e["frame"], e["type"], e["track_ids"])
-                if key not in printed:
-                    printed.add(key)
-                    print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at "
-                          f"({e['x_px']:.1f}, {e['y_px']:.1f}) px  p={e['prob']:.2f}", flush=True)
+            _print_new_events(result.events, printed)
     except KeyboardInterrupt:
         print("atomgraph: stopping; writing the outputs", file=sys.stderr)
     if tracker is None or not fresh:
         print(f"no frame tracked; nothing written to {out}")
         return EXIT_OK
     result = tracker.result()
-    write_track(result, out, get_frame=get_frame, force=True)
+    write_track(result, out, get_frame=lambda i: _frame_or_blank(paths, i), force=True)
     print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s), {len(result.events)} "
           f"event(s) -> {out}")
     return EXIT_OK
+
+
+def _warn(message: str) -> None:
+    print(f"atomgraph: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _frame_or_blank(paths: list[Path], i: int):
+    """Frame ``i`` read again for events.png, or an empty array (with a warning) when its file is gone."""
+    import numpy as np
+
+    from ..io.images import read_image
+
+    try:
+        return read_image(paths[i]).data
+    except (AtomgraphInputError, OSError) as exc:
+        _warn(f"events.png: frame {i} ({paths[i].name}) cannot be read any more ({exc}); its crops are left blank")
+        return np.zeros((0, 0), np.float32)
+
+
+def _print_new_events(events: list[dict], printed: set) -> None:
+    """Print the events not printed before (``printed`` holds their (frame, type, track_ids) keys; updated)."""
+    for e in events:
+        key = (e["frame"], e["type"], e["track_ids"])
+        if key not in printed:
+            printed.add(key)
+            print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at "
+                  f"({e['x_px']:.1f}, {e['y_px']:.1f}) px  p={e['prob']:.2f}", flush=True)
