@@ -139,17 +139,23 @@ def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray
                         None if frame is None else np.asarray(frame))
 
 
+@functools.lru_cache(maxsize=16)
+def _material_label_sites(material: str) -> dict[str, int]:
+    """:attr:`Material.label_sites` of a material name or config path, read once (not on every classify call)."""
+    from ..materials import get_material
+
+    return get_material(material).label_sites
+
+
 def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities after :func:`atomgraph.classify.topology.apply_topology` (labels of one element told apart by
     the lattice sites the node takes) and the nodes whose topology does not settle their label; unchanged when the
     graph lacks the topology features. ``material``: the model's material (name, config path or Material) when
     the weights' metadata does not list ``label_sites`` (models trained before it did)."""
-    from ..materials import get_material
-
     names = list(graph.feature_names)
     if len(probs) == 0 or not all(f in names for f in TOPOLOGY_FEATURES):
         return probs, np.zeros(len(probs), bool)
-    label_sites = clf.meta.get("label_sites") or get_material(material or graph.material).label_sites
+    label_sites = clf.meta.get("label_sites") or _material_label_sites(str(material or graph.material))
     return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
                           graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
                           graph.atoms.vacancy, graph.feature("bond_far_end_bonds"),
