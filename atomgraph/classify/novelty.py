@@ -54,6 +54,7 @@ MIN_RECENTER = 30   # host nodes of one label a frame needs before it is recente
 EXCESS_FLOOR = 0.05  # a frame's excess host variance (standardized units) below this everywhere widens nothing
 MAX_RECENTER = 400  # at most about this many of them (evenly spaced in node order) are read
 VARIANCE_FLOOR = 1e-3   # added to every class covariance's diagonal, in units of the global feature variance
+DISTANCE_CHUNK = 16384  # nodes per block of the Mahalanobis distances (memory: classes x block x descriptor floats)
 
 
 @dataclass
@@ -102,10 +103,14 @@ class NoveltyStats:
             if np.any(frame.excess > EXCESS_FLOOR):
                 whiten = np.stack([_widened(c, frame.excess) for c in self.covariance[use]])
         z = torch.from_numpy(z.astype(np.float32))
+        out = np.empty((len(z), int(use.sum())), np.float32)
         with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
-            centered = z[None] - torch.from_numpy(self.mean[use])[:, None]   # machine those made this 100x slower
+            mean = torch.from_numpy(self.mean[use])[:, None]                  # machine those made this 100x slower
             whiten = torch.from_numpy(np.ascontiguousarray(whiten, dtype=np.float32))
-            return torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T.numpy()
+            for start in range(0, len(z), DISTANCE_CHUNK):  # (C, chunk, D) at a time, not (C, N, D): 10^6 nodes
+                centered = z[start:start + DISTANCE_CHUNK][None] - mean     # would hold GBs twice over
+                out[start:start + DISTANCE_CHUNK] = torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T
+        return out
 
     @functools.cached_property
     def covariance(self) -> np.ndarray:
