@@ -31,7 +31,7 @@ def graphene_csv(path: Path, atoms: int, seed: int = 0) -> int:
 
     side = int(np.ceil(np.sqrt(atoms / 2)))
     positions = graphene(a=2.46, vacuum=None).repeat((side, side, 1)).positions[:atoms, :2]
-    element = np.full(len(positions), "C")
+    element = np.full(len(positions), "C", dtype="<U2")
     rng = np.random.default_rng(seed)
     element[rng.choice(len(positions), size=max(1, len(positions) // 5000), replace=False)] = "Si"
     with open(path, "w", encoding="utf-8") as handle:

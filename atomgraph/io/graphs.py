@@ -2,11 +2,12 @@
 
 :func:`write_graph` picks the format from the suffix:
 
-- ``.graphml``: networkx GraphML; scalar attributes only (positions split into ``x_px, y_px, x_A, y_A``); every node
-  carries id, positions, element, label, prob, vacancy, score, intensity, extras and the node features; every edge
-  ``length_A`` (Å). Read back with :func:`read_graphml` (``networkx.read_graphml`` with integer node ids).
-- ``.json``: networkx node-link data with ``edges="edges"``; NaN written as ``null`` (strict JSON) and read back as
-  NaN by :func:`read_json`.
+- ``.graphml``: networkx GraphML, streamed (:mod:`atomgraph.io.graph_streams`); scalar attributes only (positions
+  split into ``x_px, y_px, x_A, y_A``); every node carries id, positions, element, label, prob, vacancy, score,
+  intensity, extras and the node features; every edge ``length_A`` (Å). Read back with :func:`read_graphml`
+  (``networkx.read_graphml`` with integer node ids).
+- ``.json``: networkx node-link data with ``edges="edges"``, streamed; NaN written as ``null`` (strict JSON) and
+  read back as NaN by :func:`read_json`.
 - ``.extxyz``: ``ase.io`` extended XYZ of the nodes (vacancy nodes as ``X``) with per-atom arrays (``label``,
   ``prob``, ``score``, ``intensity``, ``vacancy``, ``atom_id``, one array per node feature) and the undirected edges
   in ``info['edges']`` (flat ``i0 j0 i1 j1 ...``) and ``info['edge_length_A']``. Empty strings are stored as ``_``
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,12 +72,12 @@ def write_graph(graph: AtomGraph, path: str | Path, force: bool = False) -> list
 
 
 def write_graphml(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
-    """GraphML via ``networkx.write_graphml`` (scalar attributes only)."""
-    import networkx as nx
+    """GraphML as ``networkx.write_graphml`` writes it (scalar attributes only), streamed block by block
+    (:mod:`atomgraph.io.graph_streams`): 10⁶ nodes without a ``networkx.Graph`` in memory."""
+    from .graph_streams import write_graphml_stream
 
-    g = graph.to_networkx()
-    with atomic_path(path, force) as tmp:
-        nx.write_graphml(g, tmp)
+    with atomic_output(path, force) as handle:
+        write_graphml_stream(graph, handle)
     return [Path(path)]
 
 
@@ -88,21 +88,13 @@ def read_graphml(path: str | Path):
     return nx.read_graphml(path, node_type=int)
 
 
-def _nan_to_none(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_json(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
-    """Node-link JSON (``networkx.node_link_data(G, edges="edges")``); NaN and inf written as ``null``."""
-    import networkx as nx
+    """Node-link JSON (``networkx.node_link_data(G, edges="edges")``); NaN and inf written as ``null``; streamed
+    block by block (:mod:`atomgraph.io.graph_streams`)."""
+    from .graph_streams import write_json_stream
 
-    data = nx.node_link_data(graph.to_networkx(), edges="edges")
-    data["graph"] = {k: _nan_to_none(v) for k, v in data["graph"].items()}
-    data["nodes"] = [{k: _nan_to_none(v) for k, v in node.items()} for node in data["nodes"]]
     with atomic_output(path, force) as handle:
-        json.dump(data, handle, allow_nan=False)
+        write_json_stream(graph, handle)
     return [Path(path)]
 
 
