@@ -34,7 +34,7 @@ from typing import Callable
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.output_lock import claim_output
-from .plan import Task, expand_patterns, plan_tasks
+from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
 from .store import (
     PartWriter,
     check_output,
@@ -214,7 +214,7 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
     files = expand_patterns(patterns)
     pixel_size_A = None if pixel_size_A is None else float(pixel_size_A)
     tasks = plan_tasks(files, pixel_size_A)
-    if pixel_size_A is None and tasks and all("pixel size is needed" in t.error for t in tasks):
+    if pixel_size_A is None and tasks and all(t.problem == NO_PIXEL_SIZE for t in tasks):
         which = "the file has no" if len(files) == 1 else f"none of the {len(files)} files has a"
         raise AtomgraphInputError(f"pixel size is needed: {which} calibration; give --pixel-size (Å/px)")
     settings = {"model": str(model), "pixel_size_A": pixel_size_A,
@@ -346,7 +346,8 @@ def _run(client, tasks: list[Task], model: str, labels: list[str], threshold: fl
         task = by_key.pop(future.key)
         if future.status != "finished" or not isinstance(result, dict):
             failed = Task(task.source, task.path, task.frame, task.n_frames, task.pixel_size_A,
-                          error=f"{type(result).__name__}: {' '.join(str(result).split())[:300]}")
+                          error=f"{type(result).__name__}: {' '.join(str(result).split())[:300]}",
+                          problem=WORKER_FAILED)
             result = run_task(failed, model, labels, threshold, schema=schema)
         future.release()
         writer.add(result)

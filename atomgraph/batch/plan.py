@@ -29,7 +29,9 @@ class Task:
     frame : 0-based frame index in the file; -1 for a file that could not be opened (see ``error``).
     n_frames : frames in the file.
     pixel_size_A : Å per pixel (``--pixel-size``, else the file's calibration); None when neither exists.
-    error : a planning error to record instead of analyzing ('' when none).
+    error : the error to record instead of analyzing ('' when none).
+    problem : the kind of that error as a value (:data:`UNREADABLE`, :data:`NO_PIXEL_SIZE`, :data:`WORKER_FAILED`;
+        '' when none): callers decide on the kind, not on the message text.
     """
 
     source: str
@@ -38,6 +40,12 @@ class Task:
     n_frames: int
     pixel_size_A: float | None
     error: str = ""
+    problem: str = ""
+
+
+UNREADABLE = "unreadable"         # the file's header could not be read (one task, frame -1)
+NO_PIXEL_SIZE = "no_pixel_size"   # no calibration in the file and no --pixel-size
+WORKER_FAILED = "worker_failed"   # the frame's task raised or its worker died on the cluster
 
 
 def expand_patterns(patterns: list[str] | tuple[str, ...] | str) -> list[str]:
@@ -106,10 +114,11 @@ def plan_tasks(files: list[str], pixel_size_A: float | None = None) -> list[Task
         try:
             n_frames, calibration = _header(path, source)
         except AtomgraphInputError as exc:
-            tasks.append(Task(source, absolute, -1, 0, pixel_size_A, error=str(exc)))
+            tasks.append(Task(source, absolute, -1, 0, pixel_size_A, error=str(exc), problem=UNREADABLE))
             continue
         px = pixel_size_A if pixel_size_A is not None else calibration
         error = "" if px is not None else f"{source}: pixel size is needed: the file has no calibration, give " \
                                           "--pixel-size (Å/px)"
-        tasks.extend(Task(source, absolute, i, n_frames, px, error) for i in range(n_frames))
+        problem = "" if px is not None else NO_PIXEL_SIZE
+        tasks.extend(Task(source, absolute, i, n_frames, px, error, problem) for i in range(n_frames))
     return tasks
