@@ -19,6 +19,7 @@ import numpy as np
 from .atoms import UNLABELED, AtomTable
 from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
+from .models import Model, locator_of, resolve_model
 
 if TYPE_CHECKING:
     from .io.signals import Signal2DLike
@@ -63,17 +64,16 @@ def overlay_dpi(shape: tuple[int, int], full: bool = False, height_in: float = 8
     return max(100.0, target_h / height_in)
 
 
-def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str = "graphene-si") -> None:
+def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str | Model = "graphene-si") -> None:
     """Refuse, before anything is allocated, an image the locator would resample to an absurd size.
 
     The network runs at the model's native pixel size, so an image of ``H x W`` px at ``pixel_size_A`` becomes
     ``H * pixel_size_A / native_A`` px per side: a wrong pixel size (1e9 Å/px, or nm typed as Å) would ask for
     terabytes. ``shape`` is the image's shape (the last two axes are used); a missing pixel size is left to
-    :func:`atomgraph.locate.locate` to report.
+    :func:`atomgraph.locate.locate` to report. ``model``: a :class:`~atomgraph.models.Model` or a name.
     """
     import math
 
-    from .locate.infer import load_locator
     from .locate.normalize import native_size
 
     if pixel_size_A is None or len(shape) < 2:
@@ -84,7 +84,7 @@ def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str =
         return  # locate names the bad value
     if not (math.isfinite(px) and px > 0):
         return
-    native_size(shape[-2:], px, load_locator(model).native_A, model)
+    native_size(shape[-2:], px, locator_of(model).native_A, str(model))
 
 
 @dataclass
@@ -102,6 +102,7 @@ class Analysis:
     warnings : one-line warnings about the frame (e.g. more than 20 % of its nodes masked, and why).
     source : the image file analyzed (set by the CLI; None for an array), recorded by :meth:`save`.
     frame : index of the analyzed frame in ``source`` when it is a stack, else None.
+    host_labels : the model's host labels (drawn small in the overlay), recorded by :func:`analyze`.
     """
 
     image: np.ndarray
@@ -113,6 +114,7 @@ class Analysis:
     warnings: list = field(default_factory=list)
     source: str | None = None
     frame: int | None = None
+    host_labels: tuple[str, ...] | None = None
 
     @property
     def atoms(self) -> AtomTable:
@@ -176,12 +178,11 @@ class Analysis:
                               host_labels=self._host_labels(), max_px=max_px)
 
     def _host_labels(self) -> tuple[str, ...]:
-        """The model's host labels (drawn small in the overlay)."""
-        from .materials import get_material
-        from .weights import model_material
-
+        """The model's host labels (drawn small in the overlay): those :func:`analyze` recorded, else the model's."""
+        if self.host_labels is not None:
+            return tuple(self.host_labels)
         try:
-            return tuple(get_material(model_material(self.model)).host_labels)
+            return tuple(resolve_model(self.model).material.host_labels)
         except AtomgraphInputError:
             return ("C", "Mo", "Se2", "S2")
 
@@ -227,9 +228,9 @@ class Analysis:
         return paths
 
 
-def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_size_A: float | None = None, *,
-            threshold: float | None = None, tile_size: int | None = None, pixel_size: float | None = None
-            ) -> Analysis:
+def analyze(image: np.ndarray | Signal2DLike, model: str | Model = "graphene-si",
+            pixel_size_A: float | None = None, *, threshold: float | None = None, tile_size: int | None = None,
+            pixel_size: float | None = None) -> Analysis:
     """Locate atoms, build the graph, classify every node and group defects, on one 2D image.
 
     Parameters
@@ -238,7 +239,8 @@ def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_
         2D array, HAADF contrast (atoms bright), any dtype; or a hyperspy ``Signal2D`` (its data, and its
         calibration when ``pixel_size_A`` is not given; hyperspy itself is never imported).
     model
-        Bundled model name (``graphene-si``, ``mose2-w``): used for both the locator and the classifier.
+        Bundled model name (``graphene-si``, ``mose2-w``), model folder, or a :class:`~atomgraph.models.Model`
+        (:func:`atomgraph.load_model`): used for both the locator and the classifier.
     pixel_size_A
         Å per pixel (required).
     threshold
@@ -247,21 +249,27 @@ def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_
     tile_size
         Tile size in px for the locator (None: automatic).
     """
+    pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
+    image, pixel_size_A = _unwrap_signal(image, pixel_size_A)
+    if pixel_size_A is None:
+        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
+    model = resolve_model(model)  # once: the stages below read the object
+    shape = getattr(image, "shape", None)
+    check_scale(shape if isinstance(shape, tuple) else (), pixel_size_A, model)
+    return run_analysis(image, model, pixel_size_A, threshold=threshold, tile_size=tile_size)
+
+
+def run_analysis(image: np.ndarray, model: Model, pixel_size_A: float, *, threshold: float | None = None,
+                 tile_size: int | None = None) -> Analysis:
+    """:func:`analyze` on inputs already checked at the door (a resolved model, a pixel size that passed
+    :func:`check_scale`): the CLI and batch workers make their checks once, then call this."""
     from .classify import classify
     from .defects import find_defects
     from .graph import build_graph
     from .graph.build import masking_warnings
     from .locate import locate
-    from .materials import get_material
-    from .weights import model_material
 
-    pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
-    image, pixel_size_A = _unwrap_signal(image, pixel_size_A)
-    if pixel_size_A is None:
-        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
-    shape = getattr(image, "shape", None)
-    check_scale(shape if isinstance(shape, tuple) else (), pixel_size_A, model)
-    material = get_material(model_material(model))  # resolved once, handed to the stages that need it
+    material = model.material
     timings = {}
     t0 = time.perf_counter()
     atoms = locate(image, model=model, pixel_size_A=pixel_size_A, tile_size=tile_size)
@@ -274,7 +282,8 @@ def analyze(image: np.ndarray | Signal2DLike, model: str = "graphene-si", pixel_
     t4 = time.perf_counter()
     timings.update(locate=t1 - t0, graph=t2 - t1, classify=t3 - t2, defects=t4 - t3, total=t4 - t0)
     return Analysis(image=np.asarray(image), pixel_size_A=float(pixel_size_A), model=str(model), graph=graph,
-                    defects=defects, timings_s=timings, warnings=masking_warnings(graph.atoms))
+                    defects=defects, timings_s=timings, warnings=masking_warnings(graph.atoms),
+                    host_labels=tuple(material.host_labels))
 
 
 def _unwrap_signal(image, pixel_size_A: float | None) -> tuple[np.ndarray, float | None]:

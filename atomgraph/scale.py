@@ -29,11 +29,15 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import AtomgraphInputError
 from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
+
+if TYPE_CHECKING:
+    from .models import Model
 
 log = logging.getLogger(__name__)
 
@@ -87,28 +91,20 @@ class ModelLattice:
         return self.a_A * SQRT3_2
 
 
-def model_lattice(model: str | Path) -> ModelLattice | None:
-    """The lattice and training range of a bundled model name or a locator ``.safetensors`` path; None if unknown."""
-    from .locate.infer import load_locator
-    from .materials import get_material
+def model_lattice(model: str | Path | Model) -> ModelLattice | None:
+    """The lattice and training range of a model (a :class:`~atomgraph.models.Model`, a bundled name, a model
+    folder or a locator ``.safetensors`` path); None when its material is unknown."""
+    from .models import resolve_model
 
     try:
-        card = load_locator(model).card
+        model = resolve_model(model)
+        material = model.material
+    except (AtomgraphInputError, OSError, ValueError, TypeError):
+        return None
+    try:
+        card = model.locator.card
     except AtomgraphInputError:
         card = {}
-    from .weights import model_material
-
-    names = [model_material(model)] if not str(model).endswith(".safetensors") else []
-    names += [str(card[k]) for k in ("name", "config") if card.get(k)]
-    material = None
-    for name in names:
-        try:
-            material = get_material(name)
-            break
-        except (AtomgraphInputError, OSError, ValueError, TypeError):
-            continue
-    if material is None:
-        return None
     lo_hi = ((card.get("training") or {}).get("data_ranges") or {}).get("pixel_size_A") \
         or (material.config.get("image") or {}).get("pixel_size_A")
     train = (float(min(lo_hi)), float(max(lo_hi))) if isinstance(lo_hi, (list, tuple)) and len(lo_hi) == 2 else None
@@ -116,7 +112,7 @@ def model_lattice(model: str | Path) -> ModelLattice | None:
                         bond_A=float(material.bond_A), train_pixel_A=train)
 
 
-def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size_A: float | str | None, *,
+def check_lattice_scale(image: np.ndarray, model: str | Path | Model, pixel_size_A: float | str | None, *,
                 tolerance: float = TOLERANCE, strict: bool = False, lattice_check: bool = True) -> ScaleCheck:
     """Check (or, for ``"auto"``, measure) the pixel size of a 2D image for a model.
 
@@ -124,8 +120,9 @@ def check_lattice_scale(image: np.ndarray, model: str | Path, pixel_size_A: floa
     ----------
     image : (H, W) array
         One frame, HAADF contrast.
-    model : str or path
-        Bundled model name or locator ``.safetensors``; its material gives the expected lattice.
+    model : str, path or Model
+        A :class:`~atomgraph.models.Model`, bundled model name, model folder or locator ``.safetensors``; its
+        material gives the expected lattice.
     pixel_size_A : float, "auto" or None
         Å per pixel as given (from the user or the file), or ``"auto"`` to use the measured one.
     tolerance : float

@@ -37,7 +37,7 @@ DOCTESTS = _doctests()
 def _classifier_refused() -> str | None:
     """Why the bundled classifier cannot run here (e.g. weights from an older graph version), or None."""
     try:
-        atomgraph.load_model("graphene-si", kind="classifier")
+        atomgraph.load_model("graphene-si").classifier
     except AtomgraphInputError as exc:
         return str(exc)
     return None

@@ -138,16 +138,15 @@ def _dashboard(client) -> str | None:
 def _schemas(model: str, labels: list[str]) -> dict:
     """The fixed Parquet schemas of the three datasets for ``model`` (:mod:`atomgraph.io.parquet`)."""
     from ..io.parquet import atoms_schema, defects_schema, frames_schema
-    from ..locate.infer import load_locator
+    from ..models import resolve_model
 
-    return {"atoms": atoms_schema(load_locator(model).classes, labels), "defects": defects_schema(),
+    return {"atoms": atoms_schema(resolve_model(model).locator.classes, labels), "defects": defects_schema(),
             "frames": frames_schema(labels)}
 
 
 def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
-    from ..materials import get_material
-    from ..weights import model_material
+    from ..models import resolve_model
 
     if memory_limit is not None and str(memory_limit) != "auto":
         from dask.utils import parse_bytes
@@ -173,7 +172,7 @@ def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, me
     if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be in [0, 1], got {threshold!r}")
     # an unknown model is an input error here, before any cluster starts
-    return list(get_material(model_material(model)).labels)
+    return list(resolve_model(model).material.labels)
 
 
 def batch(patterns: str | list[str], model: str = "graphene-si", output: str | Path = "atomgraph-batch", *,

@@ -102,13 +102,15 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
         if row["hash"] in done:
             row["status"] = "skipped"
             return out
-        from ..pipeline import analyze, check_scale
+        from ..models import resolve_model
+        from ..pipeline import check_scale, run_analysis
         from ..scale import check_lattice_scale
 
+        model = resolve_model(model)  # cached per worker process: the name travels, the object is loaded once
         check_scale(image.shape, task.pixel_size_A, model)
         check = check_lattice_scale(image, model, task.pixel_size_A, lattice_check=lattice_check)
         row["warnings"] = "; ".join(check.warnings)
-        result = analyze(image, model=model, pixel_size_A=task.pixel_size_A, threshold=threshold)
+        result = run_analysis(image, model, task.pixel_size_A, threshold=threshold)
         atoms = result.atoms
         vacancy = np.asarray(atoms.vacancy, dtype=bool)
         row["n_atoms"], row["n_vacancies"] = int((~vacancy).sum()), int(vacancy.sum())
@@ -143,8 +145,7 @@ class PreloadModels(WorkerPlugin):
         import torch
 
         torch.set_num_threads(1)
-        from ..classify import load_classifier
-        from ..locate.infer import load_locator
+        from ..models import resolve_model
 
-        load_locator(self.model)
-        load_classifier(self.model)
+        model = resolve_model(self.model)
+        model.locator, model.classifier, model.novelty  # noqa: B018 - loaded now, not on the first frame

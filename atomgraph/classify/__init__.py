@@ -22,6 +22,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,11 +31,13 @@ from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..io.model_files import verify_weights
 from ..threads import inference_threads
-from ..weights import model_material
 from .encode import check_compatible, encode
 from .inference import PlainNodeClassifier, read_plain_classifier
 from .novelty_checks import check_labels
 from .topology import TOPOLOGY_FEATURES, apply_topology
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +153,15 @@ def _material_label_sites(material: str) -> dict[str, int]:
 def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities after :func:`atomgraph.classify.topology.apply_topology` (labels of one element told apart by
     the lattice sites the node takes) and the nodes whose topology does not settle their label; unchanged when the
-    graph lacks the topology features. ``material``: the model's material (name, config path or Material) when
-    the weights' metadata does not list ``label_sites`` (models trained before it did)."""
+    graph lacks the topology features. ``material``: the model's material (a Material, or a name or config path)
+    for when the weights' metadata does not list ``label_sites`` (models trained before it did)."""
     names = list(graph.feature_names)
     if len(probs) == 0 or not all(f in names for f in TOPOLOGY_FEATURES):
         return probs, np.zeros(len(probs), bool)
-    label_sites = clf.meta.get("label_sites") or _material_label_sites(str(material or graph.material))
+    label_sites = clf.meta.get("label_sites")
+    if not label_sites:
+        label_sites = material.label_sites if hasattr(material, "label_sites") else \
+            _material_label_sites(str(material or graph.material))
     return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
                           graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
                           graph.atoms.vacancy, graph.feature("bond_far_end_bonds"),
@@ -223,9 +229,9 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
     return out
 
 
-def _as_graph(graph_or_atoms, material: str, material_name: str):
+def _as_graph(graph_or_atoms, material, material_name: str):
     """An AtomGraph from an AtomGraph (built for ``material_name``), an AtomTable or ase.Atoms (3D atoms are
-    projected into columns; the graph is built for ``material``, a name or config path)."""
+    projected into columns; the graph is built for ``material``, a Material, name or config path)."""
     from ..graph import build_graph
 
     obj = graph_or_atoms
@@ -246,7 +252,7 @@ def _as_graph(graph_or_atoms, material: str, material_name: str):
     raise AtomgraphInputError(f"classify needs an AtomGraph, AtomTable or ase.Atoms, got {type(obj).__name__}")
 
 
-def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: float | None = None):
+def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, threshold: float | None = None):
     """Label every node of a graph with the GNN classifier.
 
     Parameters
@@ -255,8 +261,9 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
         A graph from :func:`atomgraph.build_graph`, or atoms to build one from (positions in Å; ``ase.Atoms`` in 3D
         are projected along z into columns first). Only positions and elements are needed; locator species
         probabilities (``extra['p_<class>']``) and column intensities are used when present.
-    model : str or Path
-        Bundled model name (``graphene-si``, ``mose2-w``) or a path to classifier ``.safetensors`` weights.
+    model : str, Path or Model
+        Bundled model name (``graphene-si``, ``mose2-w``), a model folder, a path to classifier ``.safetensors``
+        weights, or a :class:`~atomgraph.models.Model`.
     threshold : float or None
         Nodes whose best (calibrated) probability is below it get ``extra['uncertain'] = True`` (label unchanged).
         None: the model's threshold, chosen on held-out simulations.
@@ -281,17 +288,19 @@ def classify(graph_or_atoms, model: str | Path = "graphene-si", *, threshold: fl
     >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
     (['C', 'Si3'], ['C', 'Si'])
     """
-    clf = load_classifier(model)
+    from ..models import resolve_model
+
+    model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
+    clf = model.classifier
     if threshold is None:
         threshold = float(clf.meta.get("threshold", 0.5))
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    material = model_material(model)
-    graph = _as_graph(graph_or_atoms, material, clf.material)  # a model folder's own config
-    stats = novelty_stats(clf)
+    graph = _as_graph(graph_or_atoms, model.material, clf.material)  # a model folder's own config
+    stats = model.novelty
     with inference_threads():
         probs, descriptors = predict_with_descriptors(clf, graph)
-        probs, ambiguous = topology_decides(clf, graph, probs, material)
+        probs, ambiguous = topology_decides(clf, graph, probs, model.material)
         if stats is not None and len(graph.atoms) and stats.center.shape[0] != descriptors.shape[1]:
             log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
                         "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])

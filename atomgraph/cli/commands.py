@@ -79,7 +79,6 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from ..io.images import read_image
     from ..io.safe_write import check_writable
     from ..io.tables import write_atoms_csv
-    from ..pipeline import check_scale
 
     check_writable(args.output, args.force)
     image = read_image(args.image, allow_stack=True)
@@ -88,7 +87,6 @@ def cmd_locate(args: argparse.Namespace) -> int:
                                   "`atomgraph analyze` takes stacks (frame by frame), or save one frame",
                                   source=args.image)
     pixel_size = _pixel_size(args, image)
-    check_scale(image.shape, pixel_size, args.model)
     from ..locate import locate  # torch: only once the inputs are known to be good
 
     atoms = locate(image.data, model=args.model, pixel_size_A=pixel_size)
@@ -139,17 +137,18 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from ..io.images import read_image
-    from ..pipeline import analyze, check_scale, parse_exports, save_stack
+    from ..models import resolve_model
+    from ..pipeline import parse_exports, run_analysis, save_stack
 
     export = parse_exports(args.export)  # an unknown name is refused before any work
     check_output_folder(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
     if args.model is None:
         _which_model(args, image)
-    pixel_size = _pixel_size(args, image)
-    check_scale(image.shape, pixel_size, args.model)
+    model = resolve_model(args.model)  # once for the whole command
+    pixel_size = _pixel_size(args, image, model)  # the scale checks, once
     if image.frames == 1:
-        result = analyze(image.frame(0), model=args.model, pixel_size_A=pixel_size, threshold=args.threshold)
+        result = run_analysis(image.frame(0), model, pixel_size, threshold=args.threshold)
         WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in result.warnings)
         result.source = args.image  # recorded in source.json: the napari reader shows the results over it
         with OutputFolder(args.output, args.force) as tmp:
@@ -158,7 +157,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return EXIT_OK
     from tqdm import tqdm
 
-    results = [analyze(image.frame(i), model=args.model, pixel_size_A=pixel_size, threshold=args.threshold)
+    results = [run_analysis(image.frame(i), model, pixel_size, threshold=args.threshold)
                for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
     WARNINGS.extend(f"atomgraph: warning: {args.image}: frame {i}: {warning}"
                     for i, r in enumerate(results) for warning in r.warnings)
@@ -257,25 +256,30 @@ def _which_model(args: argparse.Namespace, image) -> None:
                               source=args.image)
 
 
-def _pixel_size(args: argparse.Namespace, image) -> float:
+def _pixel_size(args: argparse.Namespace, image, model=None) -> float:
     """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
-    (atomgraph.scale): warnings go to stderr, a pixel size that cannot fit is a usage error naming the file."""
+    (atomgraph.scale) and against the locator's resampling (:func:`atomgraph.pipeline.check_scale`), once each:
+    warnings go to stderr, a pixel size that cannot fit is a usage error naming the file. ``model``: the resolved
+    :class:`~atomgraph.models.Model` (else ``args.model`` is resolved here)."""
+    from ..models import resolve_model
     from ..pipeline import check_scale
     from ..scale import check_lattice_scale
 
+    model = resolve_model(args.model if model is None else model)
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
         raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px) or "
                                   "--pixel-size auto", source=args.image)
     if pixel_size != "auto":
-        check_scale(image.shape, pixel_size, args.model)  # absurd sizes first, before any FFT
+        check_scale(image.shape, pixel_size, model)  # absurd sizes first, before any FFT
     try:
-        check = check_lattice_scale(image.frame(0), args.model, pixel_size, strict=args.strict,
+        check = check_lattice_scale(image.frame(0), model, pixel_size, strict=args.strict,
                                     lattice_check=not args.no_lattice_check)
     except AtomgraphInputError as exc:
         raise AtomgraphInputError(str(exc), source=args.image) from None
     WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
     if pixel_size == "auto":
+        check_scale(image.shape, check.pixel_size_A, model)
         WARNINGS.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
                          f"{check.pixel_size_A:.4g} Å/px")
     return check.pixel_size_A

@@ -122,14 +122,15 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def frame_groups(result, frame: int, source: str) -> list[Group]:
     """The unknown defects of one :class:`atomgraph.pipeline.Analysis` as groups (vectors and crops)."""
-    from ..classify import load_classifier, predict_with_descriptors
+    from ..classify import predict_with_descriptors
     from ..defects import UNKNOWN
+    from ..models import resolve_model
     from ..threads import inference_threads
 
     unknown = [d for d in result.defects if d.label == UNKNOWN]
     if not unknown:
         return []
-    clf = load_classifier(result.model)
+    clf = resolve_model(result.model).classifier
     with inference_threads():
         _, descriptors = predict_with_descriptors(clf, result.graph)
     hidden = int(clf.net.config["hidden"])
@@ -190,10 +191,11 @@ def discover(frames: Iterable[tuple[str, int, np.ndarray, float]], model: str = 
     """
     from tqdm.auto import tqdm
 
-    from ..classify import load_classifier, novelty_stats
+    from ..models import resolve_model
     from ..pipeline import analyze
 
-    if novelty_stats(load_classifier(model)) is None:
+    model = resolve_model(model)  # once: every frame's analysis reads the same object
+    if model.novelty is None:
         raise AtomgraphInputError(f"model {model} has no novelty statistics: fit them with "
                                   f"'atomgraph train novelty --model {model}'")
     groups: list[Group] = []

@@ -7,6 +7,7 @@ import logging
 import math
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from ..weights import weights_path
 from .network import STRIDE, LocatorNet
 from .normalize import check_image, check_pixel_size, prepare
 from .peaks import column_intensity, find_peaks, merge_close, refine_quadratic, saturated_columns
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +127,7 @@ def run_network(net: LocatorNet, normalized: np.ndarray, tile_px: int = DEFAULT_
     return out[0, :h, :w], out[1:, :h, :w]
 
 
-def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size_A: float | None = None, *,
+def locate(image: np.ndarray, model: str | Path | Model = "graphene-si", pixel_size_A: float | None = None, *,
            tile_size: int | None = None, threshold: float | None = None, refine: str | None = None,
            pixel_size: float | None = None) -> AtomTable:
     """Find atomic columns in a HAADF-STEM image.
@@ -132,8 +136,9 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size_A: f
     ----------
     image : (H, W) array
         Any real 2D image (float or int), atoms bright.
-    model : str or Path
-        Bundled locator name (``graphene-si``, ``mose2-w``) or a path to a ``.safetensors`` file with its card.
+    model : str, Path or Model
+        Bundled locator name (``graphene-si``, ``mose2-w``), a path to a ``.safetensors`` file with its card, or a
+        :class:`~atomgraph.models.Model` (its locator).
     pixel_size_A : float
         Å per pixel of ``image`` (required).
     tile_size : int, optional
@@ -162,7 +167,7 @@ def locate(image: np.ndarray, model: str | Path = "graphene-si", pixel_size_A: f
     """
     arr = check_image(image)
     px = check_pixel_size(pixel_size_alias(pixel_size_A, pixel_size, "locate"))
-    loc = load_locator(model)
+    loc = model.locator if hasattr(model, "locator") else load_locator(model)  # a Model, or a name / path
     refine = loc.card.get("refine", "image") if refine is None else refine
     if refine not in REFINE_MODES:
         raise AtomgraphInputError(f"refine must be one of {', '.join(REFINE_MODES)}, got {refine!r}")

@@ -1,0 +1,48 @@
+"""The Model object (issue 25): one model resolved once, its parts read from it by every stage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import atomgraph
+from atomgraph.errors import AtomgraphInputError
+from atomgraph.models import Model, load_model, resolve_model
+
+
+def test_load_model_gives_one_cached_object_with_every_part():
+    model = load_model("mose2-w")
+    assert isinstance(model, Model) and str(model) == "mose2-w"
+    assert load_model("mose2-w") is model and resolve_model(model) is model
+    assert model.material.name == "mose2-w"
+    assert model.classifier.labels == model.material.labels
+    assert model.locator.native_A > 0 and "W" in model.locator.classes
+    assert model.novelty is not None
+
+
+def test_an_unknown_model_is_an_input_error_naming_the_bundled_ones():
+    with pytest.raises(AtomgraphInputError, match="graphene-si"):
+        load_model("no-such-model")
+
+
+def test_the_kind_argument_still_returns_one_part_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match=r"load_model\(name\)\.classifier"):
+        clf = load_model("graphene-si", kind="classifier")
+    assert clf is load_model("graphene-si").classifier
+    with pytest.raises(AtomgraphInputError, match="unknown model kind"):
+        load_model("graphene-si", kind="scanner")
+
+
+def test_analyze_locate_and_classify_take_the_object_and_agree_with_the_name():
+    sim = atomgraph.simulate("graphene-si", size=160, pixel_size_A=0.1, dose=1e5, seed=4)
+    model = load_model("graphene-si")
+    by_object = atomgraph.analyze(sim.image, model=model, pixel_size_A=0.1)
+    by_name = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
+    assert by_object.model == "graphene-si" and by_object.host_labels == ("C",)
+    np.testing.assert_array_equal(by_object.atoms.label, by_name.atoms.label)
+    np.testing.assert_allclose(by_object.atoms.prob, by_name.atoms.prob)
+    atoms = atomgraph.locate(sim.image, model, pixel_size_A=0.1)
+    assert len(atoms) == len(atomgraph.locate(sim.image, "graphene-si", pixel_size_A=0.1))
+    truth = sim.truth.subset(sim.truth.element != "")
+    graph = atomgraph.classify(truth, model)
+    np.testing.assert_array_equal(graph.atoms.label, atomgraph.classify(truth, "graphene-si").atoms.label)
