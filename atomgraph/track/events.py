@@ -107,6 +107,12 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
     return sorted(events, key=lambda e: (e["frame"], e["track_ids"]))
 
 
+def transition_pairs(track_id: np.ndarray, label: np.ndarray) -> Counter:
+    """Counts of (label, next label) over consecutive rows of one track; rows sorted by track, then frame."""
+    same = np.flatnonzero(track_id[1:] == track_id[:-1]) if len(track_id) else np.zeros(0, int)
+    return Counter(zip(label[same].tolist(), label[same + 1].tolist()))
+
+
 def transition_table(paths: list[list[str]], n_frames: int, joined: list[tuple[str, str]] = ()) -> list[dict]:
     """Per (from, to) label pair seen in consecutive frames of any track, or joined across two tracks by an event
     (``joined``: a Si3 track ending where a Si4 starts is one Si3 -> Si4): ``count``, ``rate_per_frame`` (count
@@ -114,6 +120,11 @@ def transition_table(paths: list[list[str]], n_frames: int, joined: list[tuple[s
     pairs: Counter = Counter(joined)
     for path in paths:
         pairs.update(zip(path[:-1], path[1:]))
+    return transition_rows(pairs, n_frames)
+
+
+def transition_rows(pairs: Counter, n_frames: int) -> list[dict]:
+    """The :func:`transition_table` rows of (from, to) label pair counts ``pairs`` over ``n_frames`` frames."""
     totals: Counter = Counter()
     for (a, _), k in pairs.items():
         totals[a] += k
