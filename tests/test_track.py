@@ -162,3 +162,30 @@ def test_cli_watch_tracks_files_as_they_complete_and_leaves_complete_outputs(tmp
 def test_cli_watch_refuses_a_missing_folder(tmp_path, capsys):
     assert main(["watch", str(tmp_path / "nope"), "--model", "graphene-si", "-o", str(tmp_path / "o")]) == 2
     assert "not a folder" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_live_stream_settles_the_same_events_and_labels_as_the_whole_movie(graphene_movie):
+    """Tracker.latest after every frame (what `atomgraph watch` appends) gives, frame by frame, the rows and events
+    the final whole-movie decode gives; the final result equals track()'s."""
+    from atomgraph.track import Tracker
+
+    movie, whole = graphene_movie
+    tracker = Tracker("graphene-si", 0.1, lag=3, context=5)
+    events, rows = [], []
+    for frame in movie.frames:
+        tracker.add(frame)
+        update = tracker.latest()
+        events += update.events
+        if update.tracks:
+            rows += list(zip(update.tracks["frame"].tolist(), update.tracks["track_id"].tolist(),
+                             update.tracks["label"].tolist()))
+    assert update.final_frame == len(movie.frames) - 1 - 3 and len(update.newest["track_id"]) > 0
+    final = tracker.result()
+    assert final.events == whole.events
+    assert final.tracks_frame().equals(whole.tracks_frame())
+    settled = [e for e in whole.events if e["frame"] <= update.final_frame]
+    assert settled and events == settled
+    t = whole.tracks
+    keep = t["frame"] <= update.final_frame
+    assert sorted(rows) == sorted(zip(t["frame"][keep].tolist(), t["track_id"][keep].tolist(),
+                                      t["label"][keep].tolist()))

@@ -30,6 +30,48 @@ def write_rows(path: str | Path, header: list[str], rows, force: bool = False) -
         writer.writerows([format_value(v) for v in row] for row in rows)
 
 
+class LiveWriter:
+    """A live session's CSVs in ``folder``, kept as the frames become final: ``tracks.csv``, ``events.csv`` and
+    ``drift.csv`` get the new lines appended (flushed line by line, never rewritten: the cost per frame does not
+    grow with the session), ``transitions.csv`` (a few rows) is rewritten atomically. :meth:`close` before the
+    final :func:`write_track` replaces them with the whole movie's decode."""
+
+    def __init__(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        self.handles = {}
+        for name, header in (("tracks", TRACK_COLUMNS + ["raw_label"]), ("events", EVENT_COLUMNS),
+                             ("drift", DRIFT_COLUMNS)):
+            handle = open(folder / f"{name}.csv", "w", newline="", encoding="utf-8")
+            self.handles[name] = (handle, csv.writer(handle))
+            self.handles[name][1].writerow(header)
+        self.folder, self.n_drift = folder, 0
+
+    def write(self, update, drift_px: list) -> None:
+        """Append what ``update`` (a :class:`~atomgraph.track.live.LiveUpdate`) made final and the drift rows of
+        ``drift_px`` (the tracker's per-frame drift, px) not written yet; rewrite transitions.csv."""
+        t = update.tracks
+        if t and len(t["frame"]):
+            cols = [t[c] for c in TRACK_COLUMNS + ["raw_label"]]
+            self._append("tracks", zip(*cols))
+        self._append("events", ([e[c] for c in EVENT_COLUMNS] for e in update.events))
+        self._append("drift", ([k, dx, dy] for k, (dx, dy) in enumerate(drift_px[self.n_drift:], self.n_drift)))
+        self.n_drift = len(drift_px)
+        extra = ["prob", "prob_low", "prob_high"]
+        write_rows(self.folder / "transitions.csv", TRANSITION_COLUMNS + extra,
+                   ([r[c] for c in TRANSITION_COLUMNS + extra] for r in update.transitions), force=True)
+
+    def _append(self, name: str, rows) -> None:
+        handle, writer = self.handles[name]
+        writer.writerows([format_value(v) for v in row] for row in rows)
+        handle.flush()
+
+    def close(self) -> None:
+        """Close the appended files."""
+        for handle, _ in self.handles.values():
+            handle.close()
+        self.handles = {}
+
+
 def write_movie(movie, folder: Path, name: str) -> list[str]:
     """Write a simulated movie into ``folder``: ``NAME.npy`` (frames, rows, cols), ``NAME_truth_FFFF.csv`` per frame
     (``x_px,y_px,element,label,track_id``), ``NAME_events.csv`` (the truth events, ``prob`` 1) and

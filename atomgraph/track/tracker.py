@@ -88,8 +88,9 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size_A
 class Tracker:
     """The state of :func:`track`, one frame at a time. Live use: :meth:`add` each frame as it lands and
     :meth:`latest` for what it settled (a fixed lag of ``lag`` frames, cost independent of the movie's length);
-    :meth:`result` decodes the whole movie (at the end). Arguments as in :func:`track`; ``lag`` and ``context``
-    (frames decoded before the lag window) size the live window."""
+    :meth:`result` decodes the whole movie (at the end). Arguments as in :func:`track`; ``lag`` (at least
+    ``memory + 1``: a track's end is sure only then) and ``context`` (frames decoded before the lag window, at least
+    ``memory + 3``) size the live window."""
 
     def __init__(self, model: str = "graphene-si", pixel_size_A: float | None = None, *, memory: int = 2,
                  switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
@@ -120,7 +121,7 @@ class Tracker:
         self.n_frames = 0
         self.settings = DecodeSettings(self.labels, self.host, switch, self.bond, min_event_prob, self.groups,
                                        self.columns)
-        self.window = LiveWindow(self.settings, self.px, lag=max(lag, memory + 3), context=max(context, memory + 4))
+        self.window = LiveWindow(self.settings, self.px, lag=max(lag, memory + 1), context=max(context, memory + 3))
 
     def add(self, image) -> str | None:
         """Analyze, register and link the next frame; returns why it was skipped (None when it was not)."""
