@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .changes import presence_events
 from .events import label_changes, pair_hops
 from .evidence import row_probs
 from .timeline import emission_log, viterbi
@@ -29,6 +30,8 @@ class DecodeSettings:
     bond_A : the lattice's bond length, Å (the hop radius is 1.3 bonds).
     min_event_prob : events less confident than this are left out.
     groups : label indices per sublattice (TMDs) or None; ``columns`` the full / one-atom chalcogen label indices.
+    vacancy_labels : the material's vacancy labels (a change to one is ``vacancy_created``).
+    memory : frames a missed site keeps its track (a track's end is sure ``memory + 1`` frames after it).
     """
 
     labels: list
@@ -38,6 +41,8 @@ class DecodeSettings:
     min_event_prob: float
     groups: list | None = None
     columns: tuple | None = None
+    vacancy_labels: tuple = ()
+    memory: int = 2
 
 
 @dataclass
@@ -68,7 +73,11 @@ def decode_rows(data: dict, cfg: DecodeSettings, own: np.ndarray | None = None) 
     smoothed, order, starts, ends, floor, changes = smooth_tracks(data, probs, cfg.labels, cfg.switch)
     changes += _ends_and_starts(data, probs, order, smoothed, cfg.host, floor < 0.5)
     events = [c for c in changes if not c.pop("edge")]
-    events = [e for e in pair_hops(events, cfg.host, 1.3 * cfg.bond_A) if e["prob"] >= cfg.min_event_prob]
+    events = pair_hops(events, cfg.host, 1.3 * cfg.bond_A, cfg.vacancy_labels)
+    events += presence_events(data, smoothed, order, starts, ends, events, cfg.host, list(cfg.vacancy_labels),
+                              cfg.bond_A, cfg.memory)
+    events = sorted((e for e in events if e["prob"] >= cfg.min_event_prob), key=lambda e: (e["frame"],
+                                                                                         e["track_ids"]))
     joins = [bool(e.pop("joins_tracks", False)) for e in events]
     return Decoded(smoothed, probs, events, joins, order, starts, ends)
 

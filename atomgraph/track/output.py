@@ -16,7 +16,9 @@ from ..io.safe_write import atomic_output
 from ..io.tables import format_value
 
 TRACK_COLUMNS = ["frame", "track_id", "x_px", "y_px", "x_A", "y_A", "element", "label", "prob"]
-EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label", "prob"]
+EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label", "prob", "from_x_px",
+                 "from_y_px", "to_x_px", "to_y_px"]
+TRUTH_EVENT_COLUMNS = EVENT_COLUMNS[:8]  # a simulated movie's truth events (prob 1)
 TRANSITION_COLUMNS = ["from_label", "to_label", "count", "rate_per_frame"]
 DRIFT_COLUMNS = ["frame", "dx_px", "dy_px"]
 TRUTH_MOVIE_COLUMNS = ["x_px", "y_px", "element", "label", "track_id"]
@@ -84,8 +86,8 @@ def write_movie(movie, folder: Path, name: str) -> list[str]:
                    truth.extra["track_id"])
         write_rows(folder / f"{name}_truth_{k:04d}.csv", TRUTH_MOVIE_COLUMNS, rows)
         files.append(f"{name}_truth_{k:04d}.csv")
-    write_rows(folder / f"{name}_events.csv", EVENT_COLUMNS,
-               ([e[c] for c in EVENT_COLUMNS[:-1]] + [1.0] for e in movie.events))
+    write_rows(folder / f"{name}_events.csv", TRUTH_EVENT_COLUMNS,
+               ([e[c] for c in TRUTH_EVENT_COLUMNS[:-1]] + [1.0] for e in movie.events))
     write_rows(folder / f"{name}_drift.csv", DRIFT_COLUMNS,
                ([k, dx, dy] for k, (dx, dy) in enumerate(movie.drift_px)))
     (folder / f"{name}_manifest.json").write_text(json.dumps(movie.manifest(), indent=2), encoding="utf-8")

@@ -113,14 +113,15 @@ class Tracker:
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
                                                       "raw_label", "probs", "edge", "vacancy", "ratio",
-                                                      "sigma", "novel")}
+                                                      "sigma", "novel", "born")}
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
         self.t_analyze = self.t_link = 0.0
         self.n_frames = 0
         self.settings = DecodeSettings(self.labels, self.host, switch, self.bond, min_event_prob, self.groups,
-                                       self.columns)
+                                       self.columns, tuple(self.mat.settings.graph.all_vacancy_labels or ()), memory)
+        self.birth = np.zeros(0, dtype=int)  # the frame each track id was born
         self.window = LiveWindow(self.settings, self.px, lag=max(lag, memory + 1), context=max(context, memory + 3))
 
     def add(self, image) -> str | None:
@@ -194,10 +195,17 @@ class Tracker:
                   "probs": label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels),
                   "edge": dist_edge < self.edge, "vacancy": vacancy, "ratio": ratio,
                   "sigma": np.full(len(atoms), sigma),
-                  "novel": np.asarray(atoms.extra.get("novel", np.zeros(len(atoms), bool)), bool)}
+                  "novel": np.asarray(atoms.extra.get("novel", np.zeros(len(atoms), bool)), bool),
+                  "born": self._born(ids, k)}
         for key, value in values.items():
             self.rows[key].append(value)
         self.window.push(values)
+
+    def _born(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """The frame each of ``ids`` was born (new ids, numbered on from the last, are born at frame ``k``)."""
+        if len(ids) and ids.max() >= len(self.birth):
+            self.birth = np.concatenate([self.birth, np.full(int(ids.max()) + 1 - len(self.birth), k)])
+        return self.birth[ids]
 
     def latest(self) -> LiveUpdate:
         """What the frames so far settle for a live session (:class:`~atomgraph.track.live.LiveUpdate`): the rows
