@@ -11,9 +11,9 @@ Each comes from what a track shows besides its label:
   another event (the neighbors of a new vacancy look novel: they are part of that event);
 - its *end and start*: a track that ends in view (not seen again for longer than the linker's memory) is a
   ``column_vanished``, one that is born in view after the first frame a ``column_appeared``; a vacancy node's
-  track the same as ``vacancy_filled`` / ``vacancy_created``. An end and a start at one place (within 0.6 bond,
+  track the same as ``vacancy_filled`` / ``vacancy_created``. An end and a start at one place (within 0.6 bond;
   up to ``memory + 3`` frames apart) are one event when the occupancy differs (a column's track ends where a
-  vacancy node's starts: ``vacancy_created``) and none when it does not (a track that broke).
+  vacancy node's starts: ``vacancy_created``) and none when it does not, however far apart (a track that broke: a column missed for longer than the memory).
 
 A track needs ``MIN_ROWS`` frames of evidence on the side that stays (it existed before it vanished, it persists
 after it appeared); rows at the frame edge are no evidence. Ends and starts beside a label event or a hop (within
@@ -141,7 +141,8 @@ def _ends_and_starts(data: dict, smoothed: np.ndarray, order: np.ndarray, starts
         if tree is not None:
             for j in tree.query_ball_point(data["xy_reg_A"][r], 0.6 * bond_A):
                 gap = int(data["frame"][born[j]]) - int(data["frame"][r]) - 1
-                if j not in paired and -1 <= gap <= memory + 3:
+                same = bool(data["vacancy"][r]) == bool(data["vacancy"][born[j]])  # a break: whatever the gap
+                if j not in paired and -1 <= gap and (same or gap <= memory + 3):
                     match = j
                     break
         if match is not None:

@@ -3,8 +3,8 @@
 Frames are taken one at a time (an array, a memory-mapped stack or any iterable of 2D arrays: they are never all
 held); per frame the normal :func:`atomgraph.analyze`, then the drift against the last good frame
 (:mod:`.register`, refined by the median offset of the sites to their tracks), then :mod:`.link`. After the last
-frame every track's label timeline is decoded by :mod:`.timeline` and the changes become events
-(:mod:`.events`). A blank or unusable frame (constant, non-finite, or refused by the analysis) is reported in
+frame every track's label timeline is decoded (:mod:`.decode`) and the changes become events (:mod:`.events`,
+:mod:`.changes`); during a live session :meth:`Tracker.latest` decodes only the last few frames (:mod:`.live`). A blank or unusable frame (constant, non-finite, or refused by the analysis) is reported in
 ``skipped`` and left out; the movie goes on.
 
 Units: positions in px of each frame's own pixels and in Å; drift in px relative to the first good frame.
