@@ -7,7 +7,9 @@ dose), with the machine's load average.
 
     python benchmarks/bench_track.py            # the figures in benchmarks/README.md (## Track)
     python benchmarks/bench_track.py --quick    # a smaller run
-    python benchmarks/bench_track.py --live     # only the live-mode latency (Tracker.add + result per 1024² frame)
+    python benchmarks/bench_track.py --live     # only the live mode: Tracker.add + Tracker.latest per 1024² frame
+                                                # at frame ~30 (real analysis), and the tracker's own cost at
+                                                # frames 30 and 3,000 with the analysis cached (--live-frames)
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def run_movies(material: str, dose: float, seeds: list[int], frames: int, size: 
 
 
 def live_latency(frames: int = 30, size: int = 1024) -> dict:
-    """What `atomgraph watch` spends per frame: ``Tracker.add`` then ``Tracker.result`` (the outputs are rewritten
-    after every frame), on a graphene movie at 1e5 e/Å², 0.1 Å/px; median and last-frame seconds."""
+    """What `atomgraph watch` spends per frame: ``Tracker.add`` (analysis, registration, linking) then
+    ``Tracker.latest`` (the fixed-lag decode of the last frames), on a graphene movie at 1e5 e/Å², 0.1 Å/px; median
+    and last-frame seconds, and the events of the final whole-movie decode."""
     from atomgraph.track import Tracker
 
     movie = simulate_movie("graphene-si", frames=frames, size=size, pixel_size_A=0.1, dose=1e5, seed=9,
@@ -61,20 +64,67 @@ def live_latency(frames: int = 30, size: int = 1024) -> dict:
     for frame in movie.frames:
         t0 = time.perf_counter()
         tracker.add(frame)
-        result = tracker.result()
+        tracker.latest()
         per_frame.append(time.perf_counter() - t0)
+    result = tracker.result()
     return {"frames": frames, "size": size, "median_s": float(np.median(per_frame)), "last_s": per_frame[-1],
             "load_at_start": load, "load_after": os.getloadavg(), "events": len(result.events),
             "truth_events": len(movie.events), "event_scores": event_scores(result.events, movie.events, 0.1, 1.42)}
+
+
+def live_growth(frames: int = 3000, cached: int = 10, size: int = 1024, block: int = 20) -> dict:
+    """The tracker's own cost per frame (registration, linking, ``Tracker.latest``) early and late in a long live
+    session: ``cached`` frames of a static drifting graphene movie are analyzed once, then fed back and forth
+    (0, 1, ..., cached - 1, cached - 2, ..., 0, 1, ...: every step a real drift step) for ``frames`` frames with
+    :func:`atomgraph.analyze` answering from the cache. Medians over ``block`` frames ending at frame 30 and at the
+    last frame; also one whole-movie ``Tracker.result()`` at the end (what every frame cost before issue 26)."""
+    import atomgraph.pipeline as pipeline
+    from atomgraph.track import Tracker
+
+    movie = simulate_movie("graphene-si", frames=cached, size=size, pixel_size_A=0.1, dose=1e5, seed=9, rates={},
+                           drift_A_per_frame=1.0)
+    analyze, cache = pipeline.analyze, {}
+
+    def cached_analyze(image, **kwargs):
+        key = image.ctypes.data
+        if key not in cache:
+            cache[key] = analyze(image, **kwargs)
+        return cache[key]
+
+    cycle = list(range(cached)) + list(range(cached - 2, 0, -1))
+    tracker, per_frame = Tracker("graphene-si", 0.1), []
+    pipeline.analyze = cached_analyze
+    try:
+        for k in range(cached):
+            cached_analyze(movie.frames[k], model="graphene-si", pixel_size_A=0.1)
+        load = os.getloadavg()
+        for k in range(frames):
+            image = movie.frames[cycle[k % len(cycle)]]
+            t0 = time.perf_counter()
+            tracker.add(image)
+            update = tracker.latest()
+            per_frame.append(time.perf_counter() - t0)
+    finally:
+        pipeline.analyze = analyze
+    t0 = time.perf_counter()
+    result = tracker.result()
+    whole = time.perf_counter() - t0
+    early, late = float(np.median(per_frame[30 - block:30])), float(np.median(per_frame[-block:]))
+    return {"frames": frames, "size": size, "sites_per_frame": int(len(update.newest["track_id"])),
+            "median_s_at_30": early, "median_s_at_last": late, "ratio": late / early,
+            "whole_result_s_at_last": whole, "events_live_final": len(result.events), "load_at_start": load,
+            "load_after": os.getloadavg()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--live", action="store_true", help="only the live-mode latency")
+    parser.add_argument("--live-frames", type=int, default=3000, help="length of the cached live session")
     args = parser.parse_args()
     if args.live:
-        print(json.dumps(live_latency()))
+        print(json.dumps({"live": live_latency()}), flush=True)
+        print(json.dumps({"live_growth": live_growth(args.live_frames)}), flush=True)
         return
     seeds = [0, 1] if args.quick else [0, 1, 2, 3]
     frames = 10 if args.quick else 20

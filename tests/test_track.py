@@ -10,7 +10,7 @@ import pytest
 from atomgraph.cli import main
 from atomgraph.materials import get_material
 from atomgraph.track import simulate_movie, track
-from atomgraph.track.score import event_scores, linking_accuracy
+from atomgraph.track.score import event_kind, event_scores, linking_accuracy
 
 from isolated import reference_config
 
@@ -29,7 +29,8 @@ def test_graphene_events_found_at_the_right_frame_with_the_right_labels(graphene
     truth = [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in movie.events]
     assert truth == [(3, "Si3>Si4", "Si3", "Si4"), (5, "hop", "Si3", "Si3")]  # the movie this test is about
     found = [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in result.events]
-    assert found == truth
+    assert found == [(3, "label_change", "Si3", "Si4"), (5, "hop", "Si3", "Si3")]
+    assert [event_kind(e) for e in movie.events] == ["label_change", "hop"]
     scores = event_scores(result.events, movie.events, 0.1, tol_A=1.42)
     assert scores["precision"] == 1.0 and scores["recall"] == 1.0
     hop = result.events[1]
@@ -62,7 +63,41 @@ def test_mose2_chalcogen_losses_found():
     result = track(movie.frames, model="mose2-w", pixel_size_A=0.1)
     scores = event_scores(result.events, movie.events, 0.1, tol_A=1.9)
     assert scores["truth"] >= 3 and scores["precision"] == 1.0 and scores["recall"] == 1.0
-    assert {"Se2>Se1", "Se1>Sevac"} <= {e["type"] for e in result.events}
+    kinds = {(e["type"], e["from_label"], e["to_label"]) for e in result.events}
+    assert {("label_change", "Se2", "Se1"), ("vacancy_created", "Se1", "Sevac")} <= kinds
+
+
+@pytest.fixture(scope="module")
+def vacancy_movie():
+    movie = simulate_movie("graphene-si", frames=10, size=256, pixel_size_A=0.1, dose=1e5, seed=5,
+                           rates={"host_vacancy": 0.3, "dopant_hop": 0.3})
+    return movie, track(movie.frames, model="graphene-si", pixel_size_A=0.1)
+
+
+def test_a_carbon_vacancy_in_graphene_is_an_event_at_its_place_and_frame(vacancy_movie):
+    movie, result = vacancy_movie
+    truth = [e for e in movie.events if e["type"] == "vacancy_created"]
+    assert len(truth) >= 2 and all(e["from_label"] == "C" for e in truth)  # graphene-si has no vacancy label
+    for t in truth:
+        found = [e for e in result.events if e["type"] in ("vacancy_created", "column_vanished") and
+                 e["frame"] == t["frame"] and np.hypot(e["x_px"] - t["x_px"], e["y_px"] - t["y_px"]) * 0.1 < 1.0]
+        assert len(found) == 1 and found[0]["from_label"] == "C"
+    scores = event_scores(result.events, movie.events, 0.1, tol_A=1.42)
+    assert scores["precision"] == 1.0 and scores["recall"] == 1.0
+
+
+def test_a_dopant_hop_is_one_event_with_where_it_left_and_where_it_arrived(vacancy_movie):
+    movie, result = vacancy_movie
+    hops = [e for e in movie.events if e["type"] == "hop"]
+    assert hops
+    for t in hops:
+        found = [e for e in result.events if e["frame"] == t["frame"] and
+                 np.hypot(e["x_px"] - t["x_px"], e["y_px"] - t["y_px"]) * 0.1 < 2.0]
+        assert [(e["type"], e["from_label"], e["to_label"]) for e in found] == [("hop", "Si3", "Si3")]
+        hop = found[0]
+        step_A = np.hypot(hop["to_x_px"] - hop["from_x_px"], hop["to_y_px"] - hop["from_y_px"]) * 0.1
+        assert 1.0 < step_A < 2.0  # one bond (1.42 Å), corrected for the scan distortion
+        assert len(hop["track_ids"].split()) == 2
 
 
 def test_static_low_dose_movie_gives_zero_events():
@@ -99,7 +134,7 @@ def test_cli_track_writes_outputs_skips_a_blank_frame_and_refuses_to_overwrite(t
     assert _rows(out / "tracks.csv")[0][:9] == ["frame", "track_id", "x_px", "y_px", "x_A", "y_A", "element",
                                                 "label", "prob"]
     assert _rows(out / "events.csv")[0] == ["frame", "type", "track_ids", "x_px", "y_px", "from_label",
-                                            "to_label", "prob"]
+                                            "to_label", "prob", "from_x_px", "from_y_px", "to_x_px", "to_y_px"]
     assert _rows(out / "transitions.csv")[0][:4] == ["from_label", "to_label", "count", "rate_per_frame"]
     drift = _rows(out / "drift.csv")
     assert drift[0] == ["frame", "dx_px", "dy_px"] and len(drift) == 6 and drift[3][1:] == ["", ""]
@@ -162,3 +197,30 @@ def test_cli_watch_tracks_files_as_they_complete_and_leaves_complete_outputs(tmp
 def test_cli_watch_refuses_a_missing_folder(tmp_path, capsys):
     assert main(["watch", str(tmp_path / "nope"), "--model", "graphene-si", "-o", str(tmp_path / "o")]) == 2
     assert "not a folder" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_live_stream_settles_the_same_events_and_labels_as_the_whole_movie(graphene_movie):
+    """Tracker.latest after every frame (what `atomgraph watch` appends) gives, frame by frame, the rows and events
+    the final whole-movie decode gives; the final result equals track()'s."""
+    from atomgraph.track import Tracker
+
+    movie, whole = graphene_movie
+    tracker = Tracker("graphene-si", 0.1, lag=3, context=5)
+    events, rows = [], []
+    for frame in movie.frames:
+        tracker.add(frame)
+        update = tracker.latest()
+        events += update.events
+        if update.tracks:
+            rows += list(zip(update.tracks["frame"].tolist(), update.tracks["track_id"].tolist(),
+                             update.tracks["label"].tolist()))
+    assert update.final_frame == len(movie.frames) - 1 - 3 and len(update.newest["track_id"]) > 0
+    final = tracker.result()
+    assert final.events == whole.events
+    assert final.tracks_frame().equals(whole.tracks_frame())
+    settled = [e for e in whole.events if e["frame"] <= update.final_frame]
+    assert settled and events == settled
+    t = whole.tracks
+    keep = t["frame"] <= update.final_frame
+    assert sorted(rows) == sorted(zip(t["frame"][keep].tolist(), t["track_id"][keep].tolist(),
+                                      t["label"][keep].tolist()))

@@ -130,7 +130,9 @@ def test_hop_is_one_event_with_both_sites():
          "to_label": "Si4", "prob": 0.7},
     ]
     events = pair_hops(changes, ["C"], hop_radius_A=1.85)
-    assert [(e["frame"], e["type"], e["track_ids"]) for e in events] == [(5, "hop", "7 9"), (6, "Si3>Si4", "3")]
+    assert [(e["frame"], e["type"], e["track_ids"]) for e in events] == [(5, "hop", "7 9"), (6, "label_change", "3")]
+    assert (events[0]["from_x_px"], events[0]["to_x_px"], events[0]["x_px"]) == (0.0, 14.2, 7.1)  # left, reached
+    assert events[1]["from_x_px"] == events[1]["to_x_px"] == 90.0  # a change in place
 
 
 def _change(frame, track, x_A, old, new, prob=0.9):
@@ -141,7 +143,8 @@ def _change(frame, track, x_A, old, new, prob=0.9):
 def test_a_dopant_track_that_ends_pairs_with_the_one_that_starts_beside_it():
     # the Si3 track ends (its Si moved 0.71 Å to a bond center) and a new Si4 track starts there: one event
     events = pair_hops([_change(8, 4, 0.0, "Si3", "", 0.36), _change(8, 11, 0.71, "", "Si4", 1.0)], ["C"], 1.85)
-    assert [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in events] == [(8, "Si3>Si4", "Si3", "Si4")]
+    assert [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in events] == \
+        [(8, "label_change", "Si3", "Si4")]
     assert events[0]["prob"] == pytest.approx(0.6)  # the geometric mean of its two halves
     assert events[0]["joins_tracks"]                  # the transition table counts it as one Si3 -> Si4
     table = {(r["from_label"], r["to_label"]): r["count"]
@@ -159,3 +162,42 @@ def test_transition_probabilities_and_wilson_interval():
     assert by[("Si3", "Si4")]["rate_per_frame"] == pytest.approx(1 / 3)
     low, high = wilson_interval(1, 2)
     assert 0.0 < low < 0.5 < high < 1.0
+
+
+def test_event_types_name_vacancies_and_truth_types_map_onto_them():
+    from atomgraph.track.events import event_type
+    from atomgraph.track.score import event_kind
+
+    assert event_type("Se1", "Sevac", ["Sevac"]) == "vacancy_created"
+    assert event_type("Sevac", "Se1", ["Sevac"]) == "vacancy_filled"
+    assert event_type("Se2", "Se1", ["Sevac"]) == "label_change"
+    truth = {"type": "Se1>Sevac", "from_label": "Se1", "to_label": "Sevac"}
+    assert event_kind(truth, ["Sevac"]) == "vacancy_created"
+    assert event_kind({"type": "column_vanished"}) == event_kind({"type": "vacancy_created"})
+
+
+def test_occupancy_flip_needs_two_frames_and_a_track_that_breaks_is_no_event():
+    from atomgraph.track.changes import presence_events
+    from atomgraph.track.decode import smooth_tracks
+
+    def rows(vacancy, tracks, frames, xy):
+        n = len(frames)
+        return {"frame": np.array(frames), "track_id": np.array(tracks), "xy_px": np.array(xy, float) * 10,
+                "xy_reg_A": np.array(xy, float), "edge": np.zeros(n, bool), "vacancy": np.array(vacancy, bool),
+                "novel": np.zeros(n, bool), "probs": np.where(np.array(vacancy)[:, None], np.nan, 1.0),
+                "born": np.array([frames[tracks.index(t)] for t in tracks])}
+
+    def events(data):
+        smoothed, order, starts, ends, _, _ = smooth_tracks(data, data["probs"], ["C"], 0.01)
+        return presence_events(data, smoothed, order, starts, ends, [], ["C"], [], 1.42, 2)
+
+    blip = rows([0, 0, 0, 1, 0, 0, 0], [0] * 7, list(range(7)), [[5, 5]] * 7)
+    assert events(blip) == []  # one odd frame
+    flip = rows([0, 0, 0, 1, 1, 1, 1], [0] * 7, list(range(7)), [[5, 5]] * 7)
+    assert [(e["frame"], e["type"], e["from_label"], e["to_label"]) for e in events(flip)] == \
+        [(3, "vacancy_created", "C", "")]
+    # track 0 ends at frame 3 and track 1 starts at its place at frame 7: a column that was missed, no event
+    broken = rows([0] * 12, [0] * 3 + [1] * 9, [0, 1, 2] + list(range(7, 16)), [[5, 5]] * 12)
+    assert events(broken) == []
+    gone = rows([0] * 3 + [0] * 12, [0] * 3 + [1] * 12, [0, 1, 2] + list(range(12)), [[5, 5]] * 3 + [[9, 9]] * 12)
+    assert [(e["frame"], e["type"]) for e in events(gone)] == [(3, "column_vanished")]

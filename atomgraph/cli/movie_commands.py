@@ -62,13 +62,13 @@ def cmd_track(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """``watch DIR --model M -o OUTDIR``: each new frame file in DIR tracked once it reads completely (a read that
-    fails is retried with back-off up to ``--read-timeout`` s, :func:`atomgraph.track.watch.arrivals`); CSVs
-    rewritten atomically after every frame, events printed as they are confirmed, PNGs at the end (also on Ctrl-C
-    or SIGTERM). A file that vanishes is a warning. With ``--force`` an existing OUTDIR is replaced as a whole."""
+    fails is retried with back-off up to ``--read-timeout`` s, :func:`atomgraph.track.watch.arrivals`). After every
+    frame, what it made final (``Tracker.latest``: a fixed lag of frames, a cost that does not grow with the
+    session) is appended to tracks.csv, events.csv and drift.csv and its events printed; at the end (also on
+    Ctrl-C or SIGTERM) the whole movie is decoded and every CSV rewritten atomically, with the PNGs. A file that
+    vanishes is a warning. With ``--force`` an existing OUTDIR is replaced as a whole."""
     from ..io.images import read_image
-    from ..io.safe_write import remove_folder
     from ..track import Tracker
-    from ..track.frames import UnreadableFrame
     from ..track.output import write_track
     from ..track.watch import arrivals
 
@@ -76,42 +76,72 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise AtomgraphInputError("not a folder", source=str(folder))
     check_output_folder(out, args.force)
-    tracker, paths, printed, fresh = None, [], set(), False
+    session = _Session(out, args.force)
     try:
         for arrival in arrivals(folder, read_image, args.pattern, args.poll, read_timeout_s=args.read_timeout,
                                 idle_exit_s=args.idle_exit, max_files=args.max_frames, warn=_warn):
-            path = arrival.path
-            if arrival.frame is not None:
-                frame, pixel_size = arrival.frame.data, args.pixel_size or arrival.frame.pixel_size_A
-            else:
-                frame, pixel_size = UnreadableFrame(arrival.error), args.pixel_size
-            if tracker is None:
+            frame, pixel_size = _arrival_frame(arrival, args.pixel_size)
+            if session.tracker is None:
                 if pixel_size is None:
-                    raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)", source=str(path))
-                tracker = Tracker(args.model, pixel_size, memory=args.memory)
-            paths.append(path)
-            problem = tracker.add(frame)
-            if problem is not None:
-                _warn(f"frame {len(paths) - 1} ({path.name}) skipped: {problem}")
-                continue
-            result = tracker.result()
-            if not fresh:  # the first result replaces an existing folder as a whole (--force), never merges
-                if args.force:
-                    remove_folder(out)
-                out.mkdir(exist_ok=True)
-                fresh = True
-            write_track(result, out, force=True, figures=False)
-            _print_new_events(result.events, printed)
+                    raise AtomgraphInputError("the file has no pixel size: give --pixel-size (Å/px)",
+                                              source=str(arrival.path))
+                session.tracker = Tracker(args.model, pixel_size, memory=args.memory)
+            session.add(arrival.path, frame)
     except KeyboardInterrupt:
         print("atomgraph: stopping; writing the outputs", file=sys.stderr)
-    if tracker is None or not fresh:
+    if not session.close():
         print(f"no frame tracked; nothing written to {out}")
         return EXIT_OK
-    result = tracker.result()
+    result = session.tracker.result()
+    paths = session.paths
     write_track(result, out, get_frame=lambda i: _frame_or_blank(paths, i), force=True)
     print(f"tracked {result.n_frames - len(result.skipped)} of {result.n_frames} frame(s), {len(result.events)} "
           f"event(s) -> {out}")
     return EXIT_OK
+
+
+def _arrival_frame(arrival, pixel_size: float | None):
+    """The frame of an arrival (an :class:`~atomgraph.track.frames.UnreadableFrame` when it never read) and its
+    pixel size (``pixel_size`` when given, else the file's)."""
+    from ..track.frames import UnreadableFrame
+
+    if arrival.frame is not None:
+        return arrival.frame.data, pixel_size or arrival.frame.pixel_size_A
+    return UnreadableFrame(arrival.error), pixel_size
+
+
+class _Session:
+    """A watch session's tracker and live files (the first tracked frame replaces an existing folder as a whole
+    with ``force``, never merges)."""
+
+    def __init__(self, out: Path, force: bool) -> None:
+        self.out, self.force, self.tracker, self.paths, self.writer = out, force, None, [], None
+
+    def add(self, path: Path, frame) -> None:
+        """Track one frame; append what became final to the live files and print its events."""
+        from ..io.safe_write import remove_folder
+        from ..track.output import LiveWriter
+
+        self.paths.append(path)
+        problem = self.tracker.add(frame)
+        if problem is not None:
+            _warn(f"frame {len(self.paths) - 1} ({path.name}) skipped: {problem}")
+            return
+        update = self.tracker.latest()
+        if self.writer is None:
+            if self.force:
+                remove_folder(self.out)
+            self.out.mkdir(exist_ok=True)
+            self.writer = LiveWriter(self.out)
+        self.writer.write(update, self.tracker.drift)
+        _print_new_events(update.events, set())
+
+    def close(self) -> bool:
+        """Close the live files; whether any frame was tracked."""
+        if self.writer is None:
+            return False
+        self.writer.close()
+        return True
 
 
 def _warn(message: str) -> None:

@@ -58,15 +58,40 @@ def label_changes(frames: np.ndarray, path: list[str], probs: np.ndarray, labels
     return out
 
 
-def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) -> list[dict]:
+def event_type(from_label: str, to_label: str, vacancy_labels=()) -> str:
+    """The ``type`` of a site's label change: ``vacancy_created`` into a vacancy label, ``vacancy_filled`` out of
+    one, else ``label_change``.
+
+    Examples
+    --------
+    >>> event_type("Se1", "Sevac", ["Sevac"]), event_type("Si3", "Si4")
+    ('vacancy_created', 'label_change')
+    """
+    if to_label in vacancy_labels:
+        return "vacancy_created"
+    return "vacancy_filled" if from_label in vacancy_labels else "label_change"
+
+
+def _positions(c: dict, o: dict) -> dict:
+    """An event's place: the middle of sites ``c`` and ``o`` (px and registered Å), from ``c``'s place to
+    ``o``'s."""
+    return {"x_px": 0.5 * (c["x_px"] + o["x_px"]), "y_px": 0.5 * (c["y_px"] + o["y_px"]),
+            "from_x_px": c["x_px"], "from_y_px": c["y_px"], "to_x_px": o["x_px"], "to_y_px": o["y_px"],
+            "x_A": 0.5 * (c["x_A"] + o["x_A"]), "y_A": 0.5 * (c["y_A"] + o["y_A"])}
+
+
+def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float,
+              vacancy_labels=()) -> list[dict]:
     """Merge a dopant leaving a site and arriving at a neighbor in the same frame into one ``hop`` event.
 
     ``changes``: dicts with ``frame, track_id, x_A, y_A, x_px, y_px, from_label, to_label, prob``; an empty
     ``to_label`` is a track that ended, an empty ``from_label`` one that started: either pairs only with a change
     to or from another label (a Si3 track ending where a Si4 starts) and is no event alone; a hop needs both
     sites to change label (a dopant track that breaks and restarts nearby is not one). Returns the events
-    (``type``, ``track_ids`` as a space-separated string; a paired event also ``joins_tracks``: it joined one
-    track's end to another's start, the only record of that label change), sorted by frame."""
+    (``type``: ``hop``, or :func:`event_type`; ``track_ids`` as a space-separated string; ``from_x_px,
+    from_y_px, to_x_px, to_y_px``: the site left and the site reached, the same site for a change in place; a
+    paired event also ``joins_tracks``: it joined one track's end to another's start, the only record of that
+    label change), sorted by frame."""
     used = set()
     events = []
     by_frame: dict[int, list[int]] = {}
@@ -93,18 +118,24 @@ def pair_hops(changes: list[dict], host_labels: list[str], hop_radius_A: float) 
         if best is not None:
             o = changes[best]
             used.update((i, best))
-            kind = "hop" if o["to_label"] == c["from_label"] else f"{c['from_label']}>{o['to_label']}"
+            kind = "hop" if o["to_label"] == c["from_label"] else \
+                event_type(c["from_label"], o["to_label"], vacancy_labels)
             events.append({"frame": o["frame"], "type": kind, "track_ids": f"{c['track_id']} {o['track_id']}",
-                           "x_px": 0.5 * (c["x_px"] + o["x_px"]), "y_px": 0.5 * (c["y_px"] + o["y_px"]),
                            "from_label": c["from_label"], "to_label": o["to_label"],
                            "prob": math.sqrt(c["prob"] * o["prob"]),   # two views of one event
-                           "joins_tracks": not (c["to_label"] and o["from_label"])})
+                           **_positions(c, o), "joins_tracks": not (c["to_label"] and o["from_label"])})
     for i, c in enumerate(changes):
         if i not in used and c["from_label"] and c["to_label"]:  # a track's bare end or start is no event
-            events.append({"frame": c["frame"], "type": f"{c['from_label']}>{c['to_label']}",
-                           "track_ids": str(c["track_id"]), "x_px": c["x_px"], "y_px": c["y_px"],
-                           "from_label": c["from_label"], "to_label": c["to_label"], "prob": c["prob"]})
+            events.append({"frame": c["frame"], "type": event_type(c["from_label"], c["to_label"], vacancy_labels),
+                           "track_ids": str(c["track_id"]), "from_label": c["from_label"],
+                           "to_label": c["to_label"], "prob": c["prob"], **_positions(c, c)})
     return sorted(events, key=lambda e: (e["frame"], e["track_ids"]))
+
+
+def transition_pairs(track_id: np.ndarray, label: np.ndarray) -> Counter:
+    """Counts of (label, next label) over consecutive rows of one track; rows sorted by track, then frame."""
+    same = np.flatnonzero(track_id[1:] == track_id[:-1]) if len(track_id) else np.zeros(0, int)
+    return Counter(zip(label[same].tolist(), label[same + 1].tolist()))
 
 
 def transition_table(paths: list[list[str]], n_frames: int, joined: list[tuple[str, str]] = ()) -> list[dict]:
@@ -114,6 +145,11 @@ def transition_table(paths: list[list[str]], n_frames: int, joined: list[tuple[s
     pairs: Counter = Counter(joined)
     for path in paths:
         pairs.update(zip(path[:-1], path[1:]))
+    return transition_rows(pairs, n_frames)
+
+
+def transition_rows(pairs: Counter, n_frames: int) -> list[dict]:
+    """The :func:`transition_table` rows of (from, to) label pair counts ``pairs`` over ``n_frames`` frames."""
     totals: Counter = Counter()
     for (a, _), k in pairs.items():
         totals[a] += k

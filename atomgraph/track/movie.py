@@ -9,12 +9,15 @@ the structure) through every event, so tracking can be measured.
 Events (``type`` and what changes):
 
 The rate keys of ``movie.rates`` name the event kinds: ``dopant_to_divacancy``, ``dopant_hop`` (honeycomb),
-``chalcogen_loss``, ``chalcogen_vacancy`` (tmd); a kind the family has not is ignored.
+``chalcogen_loss``, ``chalcogen_vacancy`` (tmd), ``host_vacancy`` (honeycomb); a kind the family has not is
+ignored.
 
 - ``Si3>Si4`` (honeycomb): a Si3 takes one of its C neighbors' places away (the C leaves, the Si moves to the
   center of the pair and becomes Si4); the Si's track keeps its id, the C's track ends.
 - ``hop`` (honeycomb): a Si3 swaps with one of its three C neighbors: the old site becomes ``C``, the neighbor
   ``Si3``; ``track_ids`` lists the old site first.
+- ``vacancy_created`` (honeycomb, ``host_vacancy``): a host column (C) with only host columns within two bonds is
+  sputtered (``from_label`` C, ``to_label`` empty: graphene-si has no vacancy label); its track ends.
 - ``Se2>Se1`` (tmd): one chalcogen of an intact column is sputtered. ``Se1>Sevac`` (tmd): the second one goes, the
   site becomes a vacancy (element empty). The chalcogen label names come from the material's config.
 
@@ -181,6 +184,23 @@ class _Evolver:
         return {"type": "hop", "track_ids": [c, target],
                 "site_A": 0.5 * (self.s.positions[i, :2] + self.s.positions[j, :2]),
                 "from_label": self.si3, "to_label": self.si3}
+
+    def _host_vacancy(self, used: set[int]) -> dict | None:
+        """A random host column (C) inside the field, all of whose columns within two bonds are host too, leaves."""
+        sites = [c for c in self._sites(self.host_c) if c not in used]
+        if not sites or self.family != "honeycomb":
+            return None
+        c = int(self.rng.choice(sites))
+        nb = neighbor_columns(self.s, c, 2.1 * self.mat.bond_A)
+        if any(self._label(n) != self.host_c or n in used for n in nb):
+            return None
+        site = self._center(c)
+        atoms = self.s.atoms_in_column(c)
+        self.s.keep[atoms] = False
+        self.s.touched[atoms] = True
+        used.update((c, *[int(n) for n in nb]))
+        return {"type": "vacancy_created", "track_ids": [c], "site_A": site, "from_label": self.host_c,
+                "to_label": ""}
 
     # --- tmd --------------------------------------------------------------------------------------------------
     def _chalcogen_column(self, used: set[int], label: str, n_atoms: int) -> tuple[int, np.ndarray] | None:

@@ -9,6 +9,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from .events import event_type
+
 
 def _match(pred_xy: np.ndarray, truth_xy: np.ndarray, tol: float) -> np.ndarray:
     """For each truth row the matched prediction row (-1 when none within ``tol``), one-to-one by distance."""
@@ -51,15 +53,44 @@ def linking_accuracy(result, movie, tol_A: float = 0.5) -> float:
     return good / total if total else float("nan")
 
 
-def event_scores(pred_events: list[dict], truth_events: list[dict], pixel_size_A: float, tol_A: float) -> dict:
-    """Precision and recall of events: same frame, same from/to labels (and ``hop`` with ``hop``), positions within
-    ``tol_A``. Returns ``precision, recall, matched, predicted, truth``."""
+SAME_KIND = {"column_vanished": "vacancy_created", "column_appeared": "vacancy_filled"}
+
+
+def event_kind(event: dict, vacancy_labels=()) -> str:
+    """The tracker's ``type`` vocabulary for an event of either side: a simulator's ``FROM>TO`` becomes
+    ``label_change`` (``vacancy_created`` / ``vacancy_filled`` into or out of one of ``vacancy_labels``); a column
+    vanishing counts as a vacancy created and one appearing as a vacancy filled (whether the lattice model puts a
+    vacancy node on the empty site decides which the tracker says)."""
+    kind = event["type"]
+    if ">" in kind:
+        kind = event_type(event["from_label"], event["to_label"], vacancy_labels)
+    return SAME_KIND.get(kind, kind)
+
+
+LABEL_KINDS = ("label_change", "vacancy_created", "vacancy_filled")
+
+
+def _same_kind(kind: str, truth: dict, vacancy_labels) -> bool:
+    """Whether a predicted event of ``kind`` is of the truth event's kind; a simulator's ``FROM>TO`` without
+    ``vacancy_labels`` is any of :data:`LABEL_KINDS` (its labels, compared too, decide)."""
+    if vacancy_labels is None and ">" in truth["type"]:
+        return kind in LABEL_KINDS
+    return kind == event_kind(truth, vacancy_labels or ())
+
+
+def event_scores(pred_events: list[dict], truth_events: list[dict], pixel_size_A: float, tol_A: float,
+                 vacancy_labels: list[str] | None = None) -> dict:
+    """Precision and recall of events: same frame, same kind (:func:`event_kind`; ``vacancy_labels`` None: a
+    simulator's ``FROM>TO`` matches any label kind), same from label, same to label (a vanished column's may be
+    empty), positions within ``tol_A``. Returns ``precision, recall, matched, predicted, truth``."""
     used = set()
     matched = 0
     for p in pred_events:
+        kind = event_kind(p, vacancy_labels or ())
         for j, t in enumerate(truth_events):
             if j in used or p["frame"] != t["frame"] or p["from_label"] != t["from_label"] or \
-                    p["to_label"] != t["to_label"] or (p["type"] == "hop") != (t["type"] == "hop"):
+                    not _same_kind(kind, t, vacancy_labels) or \
+                    (p["to_label"] != t["to_label"] and not (kind == "vacancy_created" and t["to_label"] == "")):
                 continue
             if np.hypot(p["x_px"] - t["x_px"], p["y_px"] - t["y_px"]) * pixel_size_A <= tol_A:
                 used.add(j)

@@ -27,7 +27,7 @@ def sublattice_groups(material, labels: list[str]) -> list[list[int]] | None:
 
 
 def keep_sublattice(probs: np.ndarray, track_id: np.ndarray, groups: list[list[int]],
-                    columns: tuple[int, int] | None = None) -> np.ndarray:
+                    columns: tuple[int, int] | None = None, own: np.ndarray | None = None) -> np.ndarray:
     """Label probabilities (N, L) with each track's rows moved onto the labels of its own sublattice.
 
     Parameters
@@ -38,16 +38,19 @@ def keep_sublattice(probs: np.ndarray, track_id: np.ndarray, groups: list[list[i
     columns : (full, one-atom) label indices: a row with less than half its mass on its track's labels is set to
         an even split between them when they belong to that sublattice (the intensity decides later); otherwise the
         other sublattice's mass is spread evenly over the track's labels.
+    own : (N,) sublattice index (into ``groups``) of each row's track, when known from more rows than ``probs``
+        holds (a live window); default: the sublattice with most of the track's mass over these rows.
     """
     out = np.array(probs, dtype=float, copy=True)
     known = np.isfinite(out).all(axis=1)
     if not known.any():
         return out
-    uniq, inverse = np.unique(track_id, return_inverse=True)
     mass = np.stack([np.where(known, out[:, g].sum(axis=1), 0.0) for g in groups], axis=1)  # (N, G)
-    per_track = np.zeros((len(uniq), len(groups)))
-    np.add.at(per_track, inverse, mass)
-    own = np.argmax(per_track, axis=1)[inverse]  # (N,) the sublattice of each row's track
+    if own is None:
+        uniq, inverse = np.unique(track_id, return_inverse=True)
+        per_track = np.zeros((len(uniq), len(groups)))
+        np.add.at(per_track, inverse, mass)
+        own = np.argmax(per_track, axis=1)[inverse]  # (N,) the sublattice of each row's track
     for k, g in enumerate(groups):
         rows = np.flatnonzero(known & (own == k))
         if len(rows) == 0:

@@ -3,8 +3,8 @@
 Frames are taken one at a time (an array, a memory-mapped stack or any iterable of 2D arrays: they are never all
 held); per frame the normal :func:`atomgraph.analyze`, then the drift against the last good frame
 (:mod:`.register`, refined by the median offset of the sites to their tracks), then :mod:`.link`. After the last
-frame every track's label timeline is decoded by :mod:`.timeline` and the changes become events
-(:mod:`.events`). A blank or unusable frame (constant, non-finite, or refused by the analysis) is reported in
+frame every track's label timeline is decoded (:mod:`.decode`) and the changes become events (:mod:`.events`,
+:mod:`.changes`); during a live session :meth:`Tracker.latest` decodes only the last few frames (:mod:`.live`). A blank or unusable frame (constant, non-finite, or refused by the analysis) is reported in
 ``skipped`` and left out; the movie goes on.
 
 Units: positions in px of each frame's own pixels and in Å; drift in px relative to the first good frame.
@@ -15,89 +15,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import AtomgraphInputError
-from .events import label_changes, pair_hops, transition_table
+from .decode import DecodeSettings, decode_rows, track_table
+from .events import transition_pairs, transition_rows
+from .evidence import column_labels, label_probs
 from .frames import UnreadableFrame
-from .intensity import column_evidence, frame_ratios, single_level
+from .intensity import frame_ratios
 from .link import Linker
+from .live import LiveUpdate, LiveWindow
 from .register import candidate_shifts, prepare, spectrum
-from .sublattice import keep_sublattice, sublattice_groups
-from .timeline import emission_log, viterbi
+from .result import TrackResult
+from .sublattice import sublattice_groups
+
+_label_probs = label_probs  # the name tests and notebooks imported before evidence.py held it
 
 log = logging.getLogger(__name__)
 
 REGISTRATION_GRID_A = 0.1  # frames finer than this are binned for the drift correlation (refined on the sites)
-
-
-@dataclass
-class TrackResult:
-    """What :func:`track` found.
-
-    Attributes
-    ----------
-    tracks : dict of (N,) arrays, one row per detected site per frame: ``frame, track_id, x_px, y_px, x_A, y_A,
-        element, label`` (smoothed), ``prob`` (that frame's probability of the smoothed label), ``raw_label``
-        (the frame's own label), ``vacancy``.
-    events : list of dicts ``frame, type, track_ids, x_px, y_px, from_label, to_label, prob``.
-    transitions : list of dicts ``from_label, to_label, count, rate_per_frame, prob, prob_low, prob_high``.
-    drift_px : (F, 2) drift of each frame relative to the first good one, px (NaN for skipped frames).
-    skipped : list of (frame, reason).
-    labels : the model's label vocabulary; ``host_labels`` its host labels.
-    """
-
-    tracks: dict
-    events: list
-    transitions: list
-    drift_px: np.ndarray
-    skipped: list
-    labels: list
-    host_labels: list
-    pixel_size_A: float
-    n_frames: int
-    timings_s: dict = field(default_factory=dict)
-
-    def tracks_frame(self):
-        """``tracks`` as a ``pandas.DataFrame`` (one row per site per frame, ordered by frame then track), with the
-        tracks.csv columns first."""
-        import pandas as pd
-
-        frame = pd.DataFrame({k: np.asarray(v) for k, v in self.tracks.items()})
-        first = [c for c in ("frame", "track_id", "x_px", "y_px", "x_A", "y_A", "element", "label", "prob")
-                 if c in frame]
-        frame = frame[first + [c for c in frame.columns if c not in first]]
-        return frame.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
-
-    def events_frame(self):
-        """``events`` as a ``pandas.DataFrame`` (events.csv columns; positions in that frame's px)."""
-        import pandas as pd
-
-        columns = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label", "prob"]
-        return pd.DataFrame(list(self.events), columns=columns)
-
-    def transitions_frame(self):
-        """``transitions`` as a ``pandas.DataFrame`` (transitions.csv columns)."""
-        import pandas as pd
-
-        columns = ["from_label", "to_label", "count", "rate_per_frame", "prob", "prob_low", "prob_high"]
-        return pd.DataFrame(list(self.transitions), columns=columns)
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: events and transitions as tables and the label timeline inline (no file written)."""
-        from ..notebook import track_html
-
-        return track_html(self)
-
-    def rates_per_frame(self) -> dict[str, float]:
-        """Events per analyzed frame, by type."""
-        n = max(self.n_frames - len(self.skipped), 1)
-        out: dict[str, float] = {}
-        for e in self.events:
-            out[e["type"]] = out.get(e["type"], 0.0) + 1.0 / n
-        return out
 
 
 def _frame_problem(image: np.ndarray) -> str | None:
@@ -109,29 +46,6 @@ def _frame_problem(image: np.ndarray) -> str | None:
     if float(np.ptp(image)) == 0.0:
         return "blank (constant) frame"
     return None
-
-
-def _label_probs(atoms, labels: list[str], vacancy_label: str | list[str] | None = None) -> np.ndarray:
-    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). A node
-    with no probability on the vocabulary has none (NaN row). A vacancy node of a material with a vacancy label
-    that the classifier leaves unlabeled (less than half its probability on the vocabulary) gets 0.9 (shared among
-    several vacancy labels) on it: the lattice model found its site empty, which is evidence for it."""
-    n = len(atoms)
-    cols = []
-    for label in labels:
-        p = atoms.extra.get(f"prob_{label}")
-        cols.append(np.asarray(p, float) if p is not None else (atoms.label == label).astype(float))
-    probs = np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
-    mass = np.nansum(probs, axis=1)
-    none = ~(mass > 0)
-    probs[none] = np.nan
-    vac = [vacancy_label] if isinstance(vacancy_label, str) else list(vacancy_label or [])
-    vac = [labels.index(v) for v in vac if v in labels]
-    if vac and len(labels) > len(vac):
-        empty = ~(mass >= 0.5) & np.asarray(atoms.vacancy, bool)
-        probs[empty] = 0.1 / (len(labels) - len(vac))
-        probs[np.ix_(np.flatnonzero(empty), vac)] = 0.9 / len(vac)
-    return probs
 
 
 def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size_A: float | None = None, *,
@@ -172,12 +86,15 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size_A
 
 
 class Tracker:
-    """The state of :func:`track`, one frame at a time (for live use: :meth:`add` each frame as it lands,
-    :meth:`result` whenever the outputs are wanted). Arguments as in :func:`track`."""
+    """The state of :func:`track`, one frame at a time. Live use: :meth:`add` each frame as it lands and
+    :meth:`latest` for what it settled (a fixed lag of ``lag`` frames, cost independent of the movie's length);
+    :meth:`result` decodes the whole movie (at the end). Arguments as in :func:`track`; ``lag`` (at least
+    ``memory + 1``: a track's end is sure only then) and ``context`` (frames decoded before the lag window, at least
+    ``memory + 3``) size the live window."""
 
     def __init__(self, model: str = "graphene-si", pixel_size_A: float | None = None, *, memory: int = 2,
                  switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
-                 max_drift_A: float = 6.0) -> None:
+                 max_drift_A: float = 6.0, lag: int = 5, context: int = 8) -> None:
         from ..materials import get_material
         from ..weights import model_material
 
@@ -186,7 +103,7 @@ class Tracker:
         self.model, self.px = model, float(pixel_size_A)
         self.mat = get_material(model_material(model))
         self.labels, self.host = self.mat.labels, self.mat.host_labels
-        self.columns = _column_labels(self.mat.settings, self.labels)
+        self.columns = column_labels(self.mat.settings, self.labels)
         self.groups = sublattice_groups(self.mat, self.labels)
         self.host_elements = list(self.mat.settings.lattice.host.values())
         self.bond = self.mat.bond_A
@@ -196,12 +113,16 @@ class Tracker:
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
                                                       "raw_label", "probs", "edge", "vacancy", "ratio",
-                                                      "sigma")}
+                                                      "sigma", "novel", "born")}
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
         self.t_analyze = self.t_link = 0.0
         self.n_frames = 0
+        self.settings = DecodeSettings(self.labels, self.host, switch, self.bond, min_event_prob, self.groups,
+                                       self.columns, tuple(self.mat.settings.graph.all_vacancy_labels or ()), memory)
+        self.birth = np.zeros(0, dtype=int)  # the frame each track id was born
+        self.window = LiveWindow(self.settings, self.px, lag=max(lag, memory + 1), context=max(context, memory + 3))
 
     def add(self, image) -> str | None:
         """Analyze, register and link the next frame; returns why it was skipped (None when it was not)."""
@@ -271,58 +192,46 @@ class Tracker:
         values = {"frame": np.full(len(atoms), k), "track_id": ids, "xy_px": xy_px, "xy_reg_A": reg,
                   "element": np.asarray(atoms.element, dtype=object),
                   "raw_label": np.asarray(atoms.label, dtype=object),
-                  "probs": _label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels),
+                  "probs": label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels),
                   "edge": dist_edge < self.edge, "vacancy": vacancy, "ratio": ratio,
-                  "sigma": np.full(len(atoms), sigma)}
+                  "sigma": np.full(len(atoms), sigma),
+                  "novel": np.asarray(atoms.extra.get("novel", np.zeros(len(atoms), bool)), bool),
+                  "born": self._born(ids, k)}
         for key, value in values.items():
             self.rows[key].append(value)
+        self.window.push(values)
+
+    def _born(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """The frame each of ``ids`` was born (new ids, numbered on from the last, are born at frame ``k``)."""
+        if len(ids) and ids.max() >= len(self.birth):
+            self.birth = np.concatenate([self.birth, np.full(int(ids.max()) + 1 - len(self.birth), k)])
+        return self.birth[ids]
+
+    def latest(self) -> LiveUpdate:
+        """What the frames so far settle for a live session (:class:`~atomgraph.track.live.LiveUpdate`): the rows
+        and events of the frames that became final (``lag`` frames back), the newest frame's provisional labels,
+        the transition counts so far. Costs the same at frame 3,000 as at frame 30 (only the last
+        ``lag + context`` analyzed frames are decoded)."""
+        return self.window.update(self.n_frames - 1, self.drift[-1] if self.drift else np.full(2, np.nan))
 
     def result(self) -> TrackResult:
-        """Decode the label timelines of every frame so far into tracks, events and transitions."""
-        n_frames, skipped, labels, host = self.n_frames, self.skipped, self.labels, self.host
-        px, bond, switch, min_event_prob = self.px, self.bond, self.switch, self.min_event_prob
-        rows, drift = self.rows, self.drift
-        t_analyze, t_link = self.t_analyze, self.t_link
-        if n_frames == 0:
+        """Decode the label timelines of every frame so far into tracks, events and transitions (the whole movie:
+        its cost grows with the movie; a live session asks :meth:`latest` per frame and this once at the end)."""
+        if self.n_frames == 0:
             raise AtomgraphInputError("the movie has no frames")
-        if len(rows["frame"]) == 0:
-            raise AtomgraphInputError(f"no frame of the movie could be analyzed ({skipped[0][1]})")
+        if len(self.rows["frame"]) == 0:
+            raise AtomgraphInputError(f"no frame of the movie could be analyzed ({self.skipped[0][1]})")
         t0 = time.perf_counter()
-        data = {k: np.concatenate(v) for k, v in rows.items()}
-        if self.groups is not None:  # a track keeps its sublattice (a dim Se1 column is not a Mo now and then)
-            data["probs"] = keep_sublattice(data["probs"], data["track_id"], self.groups, self.columns)
-        if self.columns is not None:  # chalcogen columns: one atom or two from the intensity, frame by frame
-            full, single = self.columns
-            level = single_level(data["ratio"], data["raw_label"] == labels[single])
-            data["probs"] = column_evidence(data["probs"], data["ratio"], data["sigma"], full, single, level)
-        smoothed, paths, changes = _decode(data, labels, host, switch)
-        events = [c for c in changes if not c.pop("edge")]
-        events = [e for e in pair_hops(events, host, 1.3 * bond) if e["prob"] >= min_event_prob]
-        probs = data["probs"]
-        index = np.array([labels.index(lab) for lab in smoothed]) if len(smoothed) else np.zeros(0, int)
-        tracks = {"frame": data["frame"], "track_id": data["track_id"], "x_px": data["xy_px"][:, 0],
-                  "y_px": data["xy_px"][:, 1], "x_A": data["xy_px"][:, 0] * px, "y_A": data["xy_px"][:, 1] * px,
-                  "element": data["element"], "label": smoothed,
-                  "prob": probs[np.arange(len(index)), index] if len(index) else np.zeros(0),
-                  "raw_label": data["raw_label"], "vacancy": data["vacancy"]}
-        timings = {"analyze": t_analyze, "register_link": t_link, "timelines": time.perf_counter() - t0}
-        joined = [(e["from_label"], e["to_label"]) for e in events if e.pop("joins_tracks", False)]
-        transitions = transition_table(paths, n_frames - len(skipped), joined)
-        return TrackResult(tracks=tracks, events=events, transitions=transitions, drift_px=np.array(drift),
-                           skipped=skipped, labels=labels, host_labels=host, pixel_size_A=px, n_frames=n_frames,
-                           timings_s=timings)
-
-
-def _column_labels(settings, labels: list[str]) -> tuple[int, int] | None:
-    """Indices (in ``labels``) of the full chalcogen column label and of its one-atom label (recipe
-    ``chalcogen_single_vacancy``), or None for a material without them (graphene)."""
-    if settings.family != "tmd":
-        return None
-    single = [d.label for d in settings.defects if d.recipe == "chalcogen_single_vacancy"]
-    full = settings.host_labels.get("chalcogen")
-    if not single or full not in labels or single[0] not in labels:
-        return None
-    return labels.index(full), labels.index(single[0])
+        data = {k: np.concatenate(v) for k, v in self.rows.items()}
+        dec = decode_rows(data, self.settings)
+        tracks = track_table(data, dec, self.labels, self.px)
+        pairs = transition_pairs(data["track_id"][dec.order], dec.smoothed[dec.order])
+        pairs.update(dec.joined)
+        transitions = transition_rows(pairs, self.n_frames - len(self.skipped))
+        timings = {"analyze": self.t_analyze, "register_link": self.t_link, "timelines": time.perf_counter() - t0}
+        return TrackResult(tracks=tracks, events=dec.events, transitions=transitions, drift_px=np.array(self.drift),
+                           skipped=self.skipped, labels=self.labels, host_labels=self.host, pixel_size_A=self.px,
+                           n_frames=self.n_frames, timings_s=timings)
 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
@@ -346,73 +255,3 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
             if n_rare == n_rare_max:  # no later candidate can do better (ties go to the higher peak)
                 break
     return best
-
-
-def _decode(data: dict, labels: list[str], host: list[str], switch: float):
-    """Viterbi per track: smoothed label per row, the label paths, and the changes (with ``edge`` flags).
-
-    A track whose every frame with evidence has the same most probable label needs no Viterbi: that label at every
-    frame has the best emission everywhere and no switch, so it is the most probable path (most tracks, at once)."""
-    order = np.lexsort((data["frame"], data["track_id"]))
-    tid = data["track_id"][order]
-    starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    smoothed = np.empty(len(order), dtype=object)
-    label_arr = np.array(labels, dtype=object)
-    probs = data["probs"][order]
-    has = np.isfinite(probs).all(axis=1)
-    best = np.where(has, np.argmax(np.where(np.isfinite(probs), probs, -1.0), axis=1), -1)
-    hi = np.maximum.reduceat(best, starts)
-    lo = np.minimum.reduceat(np.where(has, best, len(labels)), starts)
-    constant = (hi == lo) | (hi < 0)
-    # the weight of a frame's evidence: none at the frame edge; an unlabeled node (little probability on the
-    # vocabulary: "not a lattice site") weighs as much as the probability it puts on the vocabulary
-    mass = np.nansum(np.where(np.isfinite(data["probs"]), data["probs"], 0.0), axis=1)
-    floor = np.where(data["edge"], 0.8, np.clip(1.0 - 2.0 * mass, 0.01, 1.0))
-    paths, changes = [], []
-    for a, b, const, label in zip(starts, ends, constant, np.maximum(hi, 0)):
-        if const:
-            smoothed[order[a:b]] = labels[label]
-            paths.append([labels[label]] * int(b - a))
-            continue
-        rows = order[a:b]
-        path_idx = viterbi(emission_log(data["probs"][rows], floor[rows]), switch)
-        path = list(label_arr[path_idx])
-        smoothed[rows] = path
-        paths.append(path)
-        for c in label_changes(data["frame"][rows], path, data["probs"][rows], labels):
-            r = rows[np.searchsorted(data["frame"][rows], c["frame"])]
-            before = rows[np.searchsorted(data["frame"][rows], c["frame"]) - 1]
-            c.update(track_id=int(tid[a]), x_px=float(data["xy_px"][r, 0]), y_px=float(data["xy_px"][r, 1]),
-                     x_A=float(data["xy_reg_A"][r, 0]), y_A=float(data["xy_reg_A"][r, 1]),
-                     edge=bool(data["edge"][r] or data["edge"][before]))
-            changes.append(c)
-    return smoothed, paths, changes + _ends_and_starts(data, order, starts, ends, smoothed, host, floor < 0.5)
-
-
-def _ends_and_starts(data: dict, order: np.ndarray, starts: np.ndarray, ends: np.ndarray, smoothed: np.ndarray,
-                     host: list[str], evidence: np.ndarray) -> list[dict]:
-    """Pseudo-changes for dopant tracks that end before the movie does (``to_label`` '') or start after its first
-    frame (``from_label`` ''), at their last and first frames with ``evidence`` (rows, bool): when a Si3 becomes a
-    Si4 the Si moves to a bond center, where the linker may give it a new track or a C's track, so the change shows
-    as one track ending and another starting or changing. :func:`~atomgraph.track.events.pair_hops` pairs them with
-    their partner; unpaired ones are not events."""
-    first_frame, last_frame = int(data["frame"].min()), int(data["frame"].max())
-    out = []
-    for a, b in zip(starts, ends):
-        rows = order[a:b]
-        rows = rows[evidence[rows]]
-        if len(rows) == 0:
-            continue
-        for r, frame, side in ((rows[-1], int(data["frame"][rows[-1]]) + 1, "end"),
-                               (rows[0], int(data["frame"][rows[0]]), "start")):
-            label = smoothed[r]
-            if label in host or not label or (side == "end" and frame > last_frame) or \
-                    (side == "start" and frame == first_frame):
-                continue
-            out.append({"frame": frame, "from_label": label if side == "end" else "",
-                        "to_label": "" if side == "end" else label, "prob": float(np.nanmax(data["probs"][r])),
-                        "track_id": int(data["track_id"][r]), "x_px": float(data["xy_px"][r, 0]),
-                        "y_px": float(data["xy_px"][r, 1]), "x_A": float(data["xy_reg_A"][r, 0]),
-                        "y_A": float(data["xy_reg_A"][r, 1]), "edge": bool(data["edge"][r])})
-    return out
