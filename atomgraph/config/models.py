@@ -276,7 +276,7 @@ class ClassifierConfig(Section):
         return Range(r.low, r.high)  # the trainer unpacks [low, high]
 
 
-MOVIE_EVENT_KINDS = ("dopant_to_divacancy", "dopant_hop", "chalcogen_loss", "chalcogen_vacancy")
+MOVIE_EVENT_KINDS = ("dopant_to_divacancy", "dopant_hop", "chalcogen_loss", "chalcogen_vacancy", "host_vacancy")
 
 
 class MovieConfig(Section):
