@@ -23,7 +23,8 @@ import sys
 from ..errors import AtomgraphInputError
 from ..interrupts import Interrupted, install
 from ..io.output_lock import claim_output
-from .commands import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, WARNINGS, format_report
+from .commands import format_report
+from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Warnings
 from .parser import build_parser
 
 __all__ = ["main", "build_parser", "format_report"]
@@ -33,16 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")
-    WARNINGS.clear()
     install()
+    warnings = Warnings()
     output = None
     try:
         args = build_parser().parse_args(argv)
+        args.warnings = warnings  # the verb's collector, passed with its arguments
         output = getattr(args, "output", None)
         with claim_output(output) if output else contextlib.nullcontext():
             code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
-        for line in WARNINGS:
+        for line in warnings:
             print(line, file=sys.stderr)
         return code
     except BrokenPipeError:

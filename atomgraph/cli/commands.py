@@ -10,12 +10,9 @@ from pathlib import Path
 
 from ..errors import AtomgraphInputError
 from ..io.safe_write import OutputFolder, check_output_folder
+from .common import EXIT_OK
 
 log = logging.getLogger("atomgraph")
-
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-# warnings of the running command, printed on stderr when it succeeds (a failing command prints one line: the error)
-WARNINGS: list[str] = []
 
 
 def defect_counts(items: list[str] | None) -> dict[str, float]:
@@ -149,7 +146,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     pixel_size = _pixel_size(args, image, model)  # the scale checks, once
     if image.frames == 1:
         result = run_analysis(image.frame(0), model, pixel_size, threshold=args.threshold)
-        WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in result.warnings)
+        args.warnings.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in result.warnings)
         result.source = args.image  # recorded in source.json: the napari reader shows the results over it
         with OutputFolder(args.output, args.force) as tmp:
             result.save(tmp, export=export, overlay_full=args.overlay_full)
@@ -159,7 +156,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     results = [run_analysis(image.frame(i), model, pixel_size, threshold=args.threshold)
                for i in tqdm(range(image.frames), desc="analyze", unit="frame")]
-    WARNINGS.extend(f"atomgraph: warning: {args.image}: frame {i}: {warning}"
+    args.warnings.extend(f"atomgraph: warning: {args.image}: frame {i}: {warning}"
                     for i, r in enumerate(results) for warning in r.warnings)
     for i, result in enumerate(results):
         result.source, result.frame = args.image, i
@@ -228,11 +225,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{summary.ok} analyzed, {summary.skipped} skipped (done before), {summary.failed} failed of "
           f"{summary.frames} frame(s) in {summary.seconds:.1f} s{rate} -> {out / '{atoms,defects,frames}.parquet'}")
     if summary.warned:
-        WARNINGS.append(f"atomgraph: warning: {summary.warned} frame(s) with warnings of the pixel-size / lattice / "
+        args.warnings.append(f"atomgraph: warning: {summary.warned} frame(s) with warnings of the pixel-size / lattice / "
                         f"model checks (as `atomgraph analyze` makes them); see the 'warnings' column of "
                         f"{out / 'frames.parquet'}")
         for row in summary.warning_examples:
-            WARNINGS.append(f"atomgraph: warning: {row}")
+            args.warnings.append(f"atomgraph: warning: {row}")
     if summary.failed:
         print(f"failed frames are listed with their error in {out / 'frames.parquet'} (status 'error'); a rerun "
               "retries them", file=sys.stderr)
@@ -277,10 +274,10 @@ def _pixel_size(args: argparse.Namespace, image, model=None) -> float:
                                     lattice_check=not args.no_lattice_check)
     except AtomgraphInputError as exc:
         raise AtomgraphInputError(str(exc), source=args.image) from None
-    WARNINGS.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
+    args.warnings.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in check.warnings)
     if pixel_size == "auto":
         check_scale(image.shape, check.pixel_size_A, model)
-        WARNINGS.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
+        args.warnings.append(f"atomgraph: {args.image}: pixel size measured from the {check.material} lattice: "
                          f"{check.pixel_size_A:.4g} Å/px")
     return check.pixel_size_A
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import AtomgraphInputError
 from ..io.safe_write import OutputFolder, check_output_folder
-from .commands import EXIT_OK, WARNINGS
+from .common import EXIT_OK
 
 if TYPE_CHECKING:  # numpy is imported by the verbs that need it, not by `atomgraph --help`
     import numpy as np
@@ -75,5 +75,5 @@ def cmd_discover(args: argparse.Namespace) -> int:
         name = f"cluster {row['cluster']}" if row["cluster"] >= 0 else "unclustered"
         print(f"  {name}: {row['count']} in {row['frames']} frame(s); labels {row['labels']}")
     for item in result.skipped:
-        WARNINGS.append(f"atomgraph: warning: skipped: {item['error']}")
+        args.warnings.append(f"atomgraph: warning: skipped: {item['error']}")
     return EXIT_OK
