@@ -46,7 +46,7 @@ def _classifier_refused() -> str | None:
 def test_the_docstrings_have_examples_for_every_stage():
     names = {t.name for t in DOCTESTS}
     for stage in ("atomgraph.simulate.simulation.simulate", "atomgraph.locate.infer.locate", "atomgraph.graph.build",
-                  "atomgraph.classify.classify", "atomgraph.io.images.read_image", "atomgraph.config"):
+                  "atomgraph.classify.labeling.classify", "atomgraph.io.images.read_image", "atomgraph.config"):
         assert stage in names
 
 

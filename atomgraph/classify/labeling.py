@@ -1,0 +1,288 @@
+"""Graph -> per-node labels: :func:`classify` and what it is made of (see the package docstring)."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from ..atoms import AtomTable, project_to_columns
+from ..errors import AtomgraphInputError
+from ..threads import inference_threads
+from .encode import encode
+from .loading import Classifier
+from .novelty_checks import check_labels
+from .topology import TOPOLOGY_FEATURES, apply_topology
+
+if TYPE_CHECKING:
+    from ..models import Model
+
+log = logging.getLogger("atomgraph.classify")
+
+
+def predict_proba(clf: Classifier, graph, *, calibrated: bool = True) -> np.ndarray:
+    """(N, L + 1) probabilities over ``clf.labels`` plus background (last), masked by :func:`allowed_mask`.
+
+    ``calibrated``: divide the logits by the model's temperature (fitted on held-out simulations), so a
+    probability of 0.9 is right about nine times in ten on data like those.
+    """
+    return predict_with_descriptors(clf, graph, calibrated=calibrated)[0]
+
+
+def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities as :func:`predict_proba`, node descriptors (N, D) of :func:`novelty.node_descriptors`) from
+    one forward pass."""
+    from .novelty import context_features, node_descriptors
+
+    atoms = graph.atoms
+    labels = clf.labels
+    if len(atoms) == 0:
+        return np.zeros((0, len(labels) + 1), np.float32), np.zeros((0, 0), np.float32)
+    x, edge_index, edge_attr = encode(graph, clf.meta)
+    allowed = allowed_mask(atoms, clf.meta, site_roles(graph))
+    temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
+    logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr, context_features(clf.meta))
+    logits = torch.from_numpy(logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
+    return torch.softmax(logits, dim=1).numpy(), descriptors
+
+
+def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """(N,) the lattice checks' novelty (:mod:`atomgraph.classify.novelty_checks`) of a graph's nodes, read as
+    :func:`~atomgraph.classify.novelty_checks.check_labels` gives them (``known``, ``candidates``)."""
+    atoms = graph.atoms
+    frame = atoms.extra.get("frame")
+    edge = graph.feature("edge_distance_bonds") if "edge_distance_bonds" in graph.feature_names else None
+    return checks.score(np.asarray(atoms.intensity, float), atoms.positions_A, known, candidates,
+                        np.asarray(atoms.vacancy, bool), np.asarray(graph.edge_index), edge,
+                        None if frame is None else np.asarray(frame))
+
+
+@functools.lru_cache(maxsize=16)
+def _material_label_sites(material: str) -> dict[str, int]:
+    """:attr:`Material.label_sites` of a material name or config path, read once (not on every classify call)."""
+    from ..materials import get_material
+
+    return get_material(material).label_sites
+
+
+def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities after :func:`atomgraph.classify.topology.apply_topology` (labels of one element told apart by
+    the lattice sites the node takes) and the nodes whose topology does not settle their label; unchanged when the
+    graph lacks the topology features. ``material``: the model's material (a Material, or a name or config path)
+    for when the weights' metadata does not list ``label_sites`` (models trained before it did)."""
+    names = list(graph.feature_names)
+    if len(probs) == 0 or not all(f in names for f in TOPOLOGY_FEATURES):
+        return probs, np.zeros(len(probs), bool)
+    label_sites = clf.meta.get("label_sites")
+    if not label_sites:
+        label_sites = material.label_sites if hasattr(material, "label_sites") else \
+            _material_label_sites(str(material or graph.material))
+    return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
+                          graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
+                          graph.atoms.vacancy, graph.feature("bond_far_end_bonds"),
+                          columns_given=given_elements(graph.atoms))
+
+
+def given_elements(atoms: AtomTable) -> bool:
+    """True when the elements are facts (a coordinate file or a user), False when a locator guessed them: a
+    locator's table carries its per-class probabilities ``extra['p_<class>']``."""
+    return not any(str(k).startswith("p_") for k in atoms.extra)
+
+
+def site_roles(graph) -> np.ndarray | None:
+    """(N,) str: each node's sublattice role from the graph's ``on_<role>`` features ('' where the lattice model
+    places no site); None when the graph has no such features (one element on both sublattices, as in graphene)."""
+    from ..graph.lattice import ROLE_FEATURE_PREFIX
+
+    names = [n for n in graph.feature_names if n.startswith(ROLE_FEATURE_PREFIX)]
+    if not names:
+        return None
+    out = np.full(graph.num_nodes, "", dtype=object)
+    for name in names:
+        out[np.asarray(graph.feature(name)) > 0.5] = name[len(ROLE_FEATURE_PREFIX):]
+    return out
+
+
+def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) -> np.ndarray:
+    """(N, L + 1) bool: which outputs each node may take (labels of ``meta['labels']``, then background).
+
+    - Vacancy nodes: a vacancy label (``Sevac``; ``VB`` or ``VN`` in hBN) or background.
+    - Located atoms: every label, or background (a detection that is no column of the lattice). The vacancy label
+      too: a faint detection on an empty chalcogen site is an empty site (the node becomes a vacancy node).
+    - Atoms whose element is given (:func:`given_elements`): only labels that imply that element (``W`` -> ``W``;
+      ``Si`` -> ``Si3``/``Si4``), or background; labels that need a column intensity (``Se1``) only where the
+      intensity is known.
+    - With several vacancy labels (``meta['vacancy_roles']``, label -> sublattice role) and ``roles`` (N,) the
+      nodes' sublattice roles (:func:`site_roles`): a vacancy label only on nodes of its sublattice (``VB`` on A,
+      ``VN`` on B); nodes without a known sublattice ('') keep them all.
+    """
+    from .data import vacancy_labels
+
+    labels = list(meta["labels"])
+    n_out = len(labels) + 1
+    vacancy = np.asarray(atoms.vacancy, bool)
+    vac_ok = np.zeros(n_out, bool)
+    vac_ok[-1] = True
+    for label in vacancy_labels(meta):
+        if label in labels:
+            vac_ok[labels.index(label)] = True
+    out = np.ones((len(atoms), n_out), bool)
+    if given_elements(atoms):
+        implied = meta.get("label_elements", {})
+        element = np.asarray(atoms.element, dtype=object).astype(str)
+        known_intensity = np.isfinite(np.asarray(atoms.intensity, float))
+        for k, label in enumerate(labels):
+            out[:, k] = element == implied.get(label, "")
+            if label in meta.get("intensity_labels", []):
+                out[:, k] &= known_intensity
+    out[vacancy] = vac_ok
+    if roles is not None and meta.get("vacancy_roles"):
+        roles = np.asarray(roles, dtype=object)
+        for label, role in meta["vacancy_roles"].items():
+            if label in labels:
+                out[:, labels.index(label)] &= (roles == role) | (roles == "")
+    return out
+
+
+def _as_graph(graph_or_atoms, material, material_name: str):
+    """An AtomGraph from an AtomGraph (built for ``material_name``), an AtomTable or ase.Atoms (3D atoms are
+    projected into columns; the graph is built for ``material``, a Material, name or config path)."""
+    from ..graph import build_graph
+
+    obj = graph_or_atoms
+    if hasattr(obj, "atoms") and hasattr(obj, "edge_index"):
+        if str(obj.material) != material_name:
+            raise AtomgraphInputError(f"the graph was built for material '{obj.material}' but the model is for "
+                                      f"'{material_name}': build it with that material (or pass the atoms)")
+        return copy.copy(obj)
+    if isinstance(obj, AtomTable):
+        return build_graph(obj, material=material)
+    try:
+        from ase import Atoms
+    except ImportError:  # pragma: no cover - ase is a dependency
+        Atoms = ()
+    if isinstance(obj, Atoms):
+        table = AtomTable.from_ase(obj) if "vacancy" in obj.arrays else project_to_columns(obj)
+        return build_graph(table, material=material)
+    raise AtomgraphInputError(f"classify needs an AtomGraph, AtomTable or ase.Atoms, got {type(obj).__name__}")
+
+
+def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, threshold: float | None = None):
+    """Label every node of a graph with the GNN classifier.
+
+    Parameters
+    ----------
+    graph_or_atoms : AtomGraph, AtomTable or ase.Atoms
+        A graph from :func:`atomgraph.build_graph`, or atoms to build one from (positions in Å; ``ase.Atoms`` in 3D
+        are projected along z into columns first). Only positions and elements are needed; locator species
+        probabilities (``extra['p_<class>']``) and column intensities are used when present.
+    model : str, Path or Model
+        Bundled model name (``graphene-si``, ``mose2-w``), a model folder, a path to classifier ``.safetensors``
+        weights, or a :class:`~atomgraph.models.Model`.
+    threshold : float or None
+        Nodes whose best (calibrated) probability is below it get ``extra['uncertain'] = True`` (label unchanged).
+        None: the model's threshold, chosen on held-out simulations.
+
+    Returns
+    -------
+    AtomGraph
+        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
+        ``extra['uncertain']`` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice
+        topology does not settle which label of its element it is, :mod:`atomgraph.classify.topology`),
+        ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
+        model has no novelty statistics) and ``extra['novel']`` (novelty > 1; the label stays the best known one,
+        see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
+        guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the
+        vacancy label becomes a vacancy node (element ``''``).
+
+    Examples
+    --------
+    >>> from atomgraph import simulate
+    >>> sim = simulate("graphene-si", size=96, pixel_size_A=0.1, seed=0, counts={"Si3": 1, "Si4": 0})
+    >>> graph = classify(sim.truth.subset(sim.truth.element != ""), "graphene-si")
+    >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
+    (['C', 'Si3'], ['C', 'Si'])
+    """
+    from ..models import resolve_model
+
+    model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
+    clf = model.classifier
+    if threshold is None:
+        threshold = float(clf.meta.get("threshold", 0.5))
+    if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
+        raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
+    graph = _as_graph(graph_or_atoms, model.material, clf.material)  # a model folder's own config
+    with inference_threads():
+        probs, ambiguous, novelty = _score(clf, graph, model)
+    atoms = _labeled(graph.atoms, clf, probs, ambiguous, novelty, float(threshold))
+    graph.atoms = atoms
+    log.info("classified %d nodes with %s (%d uncertain, %d located columns read as empty sites)", len(atoms),
+             Path(clf.path).name, int(atoms.extra["uncertain"].sum()), int(atoms.extra["emptied"].sum()))
+    del atoms.extra["emptied"]
+    return graph
+
+
+def _score(clf: Classifier, graph, model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probabilities (N, L + 1) after the topology, topology-ambiguous (N,) bool, novelty (N,) float; NaN without
+    novelty statistics) of one graph, from one forward pass."""
+    stats = model.novelty
+    probs, descriptors = predict_with_descriptors(clf, graph)
+    probs, ambiguous = topology_decides(clf, graph, probs, model.material)
+    if stats is not None and len(graph.atoms) and stats.center.shape[0] != descriptors.shape[1]:
+        log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
+                    "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
+        stats = None
+    if stats is None:
+        return probs, ambiguous, np.full(len(probs), np.nan, np.float32)
+    masked = graph.atoms.extra.get("masked", np.zeros(len(probs), bool))
+    roles = stats.checks.label_roles if stats.checks is not None else [""] * len(clf.labels)
+    known, candidates = check_labels(probs, probs > 0, masked, site_roles(graph), roles)
+    best_known = np.array(clf.labels + [""], dtype=object)[known]
+    novelty = stats.score(descriptors, given=given_elements(graph.atoms), labels=best_known)
+    if stats.checks is not None and len(graph.atoms):
+        novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, known, candidates))
+    return probs, ambiguous, novelty
+
+
+def _labeled(atoms: AtomTable, clf: Classifier, probs: np.ndarray, ambiguous: np.ndarray, novelty: np.ndarray,
+             threshold: float) -> AtomTable:
+    """A copy of ``atoms`` with labels, probabilities, the uncertain / novel flags, located columns read as empty
+    sites turned into vacancy nodes (``extra['emptied']``, for the log) and elements rewritten where a label
+    implies one (given elements are kept)."""
+    from .data import vacancy_labels
+
+    atoms = atoms.copy()
+    labels = clf.labels
+    given = given_elements(atoms)
+    names = np.array(labels + [""], dtype=object)
+    best = np.argmax(probs, axis=1) if len(atoms) else np.zeros(0, int)
+    prob = probs[np.arange(len(atoms)), best].astype(float)
+    atoms.label = names[best]
+    atoms.prob = prob
+    for k, label in enumerate(labels):
+        atoms.extra[f"prob_{label}"] = probs[:, k].astype(float)  # p_<class> stays the locator's evidence
+    uncertain = (prob < threshold) | ambiguous
+    intensity_labels = set(clf.meta.get("intensity_labels", []))
+    if given and intensity_labels:  # e.g. a Se column without intensity: Se2 is the guess, not a finding
+        uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
+            atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
+    atoms.extra["uncertain"] = uncertain
+    atoms.extra["topology_ambiguous"] = ambiguous  # the lattice does not settle which of one element's labels
+    atoms.extra["novelty"] = novelty.astype(float)
+    atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
+    emptied = np.isin(atoms.label.astype(str), vacancy_labels(clf.meta)) & ~atoms.vacancy
+    atoms.extra["emptied"] = emptied
+    atoms.vacancy = atoms.vacancy | emptied
+    element = np.asarray(atoms.element, dtype=object).copy()
+    if not given:
+        for label, elem in clf.meta.get("label_elements", {}).items():
+            element[(atoms.label == label) & ~atoms.vacancy] = elem
+    element[atoms.vacancy] = ""
+    atoms.element = element
+    return atoms
