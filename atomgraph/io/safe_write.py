@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import AtomgraphInputError
+from ..interrupts import deferred
 
 
 def current_umask() -> int:
@@ -159,9 +160,17 @@ class OutputFolder:
     def __init__(self, path: str | Path, force: bool) -> None:
         self.path = Path(path)
         self.force = bool(force)
-        self.tmp = _prepare_outdir(self.path, force)
+        check_output_folder(self.path, self.force)  # refused before any work
+        self.tmp: Path | None = None
 
     def __enter__(self) -> Path:
+        try:  # a SIGTERM between creating the folder and entering the block would leave it behind: held meanwhile
+            with deferred():
+                self.tmp = _prepare_outdir(self.path, self.force)
+        except BaseException:
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
