@@ -32,6 +32,7 @@ from ase.data import atomic_numbers
 from ..config import DefectConfig, MaterialConfig, Range
 from ..errors import AtomgraphInputError
 from .recipes import recipe
+from .structure import neighbor_columns
 
 ROLES = ("A", "B")
 
@@ -64,8 +65,6 @@ def primitive(cfg: MaterialConfig) -> Atoms:
 
 
 def _neighbors(structure, column: int, bond_A: float) -> np.ndarray:
-    from . import neighbor_columns
-
     return neighbor_columns(structure, column, 1.2 * bond_A)
 
 

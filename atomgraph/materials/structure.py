@@ -114,3 +114,23 @@ class Structure:
         element = np.where(heaviest > 0, symbols[heaviest], "")
         label = np.array([str(x) for x in self.labels[order[starts]]], dtype=object)
         return Columns(positions_A=xy, atom_numbers=z[real], atom_column=member[real], element=element, label=label)
+
+
+def neighbor_columns(structure: Structure, column: int, radius_A: float) -> np.ndarray:
+    """Ids of the columns with a kept atom within ``radius_A`` (Å) of ``column``'s center (itself excluded).
+
+    Uses a KD-tree of the lattice as built (cached on the structure); recipes move atoms by a fraction of an Å at
+    most, far less than the gap between first (1 bond) and second (sqrt(3) bonds) neighbors.
+    """
+    tree = getattr(structure, "_lattice_tree", None)
+    if tree is None:
+        tree = structure._lattice_tree = cKDTree(structure.positions[:, :2].copy())
+    members = structure.atoms_in_column(column)
+    if len(members) == 0:
+        return np.zeros(0, dtype=int)
+    center = structure.positions[members, :2].mean(axis=0)
+    near = np.asarray(tree.query_ball_point(center, radius_A), dtype=int)
+    near = near[near < len(structure.keep)]
+    near = near[structure.keep[near]]
+    cols = np.unique(structure.column[near])
+    return cols[cols != column].astype(int)

@@ -25,6 +25,7 @@ from ase.data import atomic_numbers
 from ..config import DefectConfig, MaterialConfig, Range
 from ..errors import AtomgraphInputError
 from .recipes import recipe
+from .structure import neighbor_columns
 
 ROLES = ("metal", "chalcogen")
 
@@ -126,7 +127,6 @@ def chalcogen_line_vacancy(structure, column: int, spec: DefectConfig, rng: np.r
     sites = np.array([structure.positions[structure.atoms_in_column(c), :2].mean(axis=0) for c in cols])
     axis = (sites[-1] - sites[0]) / np.linalg.norm(sites[-1] - sites[0])
     shift = (spec.neighbor_shift_A or Range(0.0)).draw(rng)
-    from . import neighbor_columns
 
     metals = set()
     for c in cols:
