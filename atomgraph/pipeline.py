@@ -20,6 +20,7 @@ from .atoms import UNLABELED, AtomTable
 from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
 from .models import Model, locator_of, resolve_model
+from .pixel_size import check_pixel_size
 
 if TYPE_CHECKING:
     from .io.signals import Signal2DLike
@@ -251,8 +252,7 @@ def analyze(image: np.ndarray | Signal2DLike, model: str | Model = "graphene-si"
     """
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
     image, pixel_size_A = _unwrap_signal(image, pixel_size_A)
-    if pixel_size_A is None:
-        raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
+    pixel_size_A = check_pixel_size(pixel_size_A)  # the one check; the stages behind take the float
     model = resolve_model(model)  # once: the stages below read the object
     shape = getattr(image, "shape", None)
     check_scale(shape if isinstance(shape, tuple) else (), pixel_size_A, model)

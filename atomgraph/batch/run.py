@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Callable
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.output_lock import claim_output
+from ..pixel_size import check_pixel_size
 from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
 from .store import (
     PartWriter,
@@ -85,13 +85,7 @@ def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, me
         except (ValueError, TypeError):
             raise AtomgraphInputError(f"memory limit must be a size such as 2GiB or 1500MB, got {memory_limit!r}") \
                 from None
-    if pixel_size_A is not None:
-        try:
-            px = float(pixel_size_A)
-        except (TypeError, ValueError):
-            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size_A!r}") from None
-        if not (math.isfinite(px) and px > 0):
-            raise AtomgraphInputError(f"pixel size must be a positive number (Å/px), got {pixel_size_A!r}")
+    check_pixel_size(pixel_size_A, required=False)
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise AtomgraphInputError(f"workers must be a whole number >= 1, got {workers!r}")
     if workers is not None and scheduler:

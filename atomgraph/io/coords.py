@@ -26,6 +26,7 @@ import numpy as np
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
+from ..pixel_size import check_pixel_size
 from .checks import check_atom_count, check_input_file
 from .structures import read_structure
 
@@ -75,7 +76,7 @@ def read_coordinates(path: str | os.PathLike, *, pixel_size_A: float | None = No
     """
     path = Path(path)
     source = str(path)
-    pixel_size_A = _check_pixel_size(pixel_size_A, source)
+    pixel_size_A = check_pixel_size(pixel_size_A, required=False, source=source)
     _check_file(path, source)
     if path.suffix.lower() in CSV_EXTENSIONS or _looks_like_csv_table(path):
         table = _read_csv(path, source, pixel_size_A)
@@ -98,20 +99,6 @@ def _looks_like_csv_table(path: Path) -> bool:
     first = next((line for line in head.splitlines() if line.strip()), "")
     names = {_canonical(n) for n in first.replace("\t", ",").replace(";", ",").split(",")}
     return set(PIXEL_COLUMNS) <= names or set(ANGSTROM_COLUMNS) <= names
-
-
-def _check_pixel_size(pixel_size_A: float | None, source: str) -> float | None:
-    if pixel_size_A is None:
-        return None
-    try:
-        value = float(pixel_size_A)
-    except (TypeError, ValueError):
-        raise AtomgraphInputError(f"pixel size must be a number of Å per pixel, got {pixel_size_A!r}",
-                                  source=source) from None
-    if not math.isfinite(value) or value <= 0:
-        raise AtomgraphInputError(f"pixel size must be a positive number of Å per pixel, got {pixel_size_A!r}",
-                                  source=source)
-    return value
 
 
 def _check_file(path: Path, source: str) -> None:

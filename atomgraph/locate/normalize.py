@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from ..errors import AtomgraphInputError
+from ..pixel_size import check_pixel_size  # noqa: F401 - re-exported: locate checks at its door
 
 MIN_SIZE_PX = 16          # smallest image side accepted (px)
 MIN_NATIVE_PX = 8         # smallest side on the native grid (px)
@@ -71,19 +72,6 @@ def check_image(image) -> np.ndarray:
     if float(arr.max()) == float(arr.min()):
         raise AtomgraphInputError("image is constant: no contrast to find atoms in")
     return arr
-
-
-def check_pixel_size(pixel_size_A: float | None) -> float:
-    """Validate a pixel size in Å/px."""
-    if pixel_size_A is None:
-        raise AtomgraphInputError("pixel size is needed (Å per pixel): pass pixel_size_A / --pixel-size")
-    try:
-        value = float(pixel_size_A)
-    except (TypeError, ValueError):
-        raise AtomgraphInputError(f"pixel size must be a positive number, got {pixel_size_A!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise AtomgraphInputError(f"pixel size must be a positive number, got {pixel_size_A!r}")
-    return value
 
 
 def native_size(shape: tuple[int, int], pixel_size_A: float, native_A: float, model: str | None = None

@@ -95,13 +95,12 @@ class Tracker:
     def __init__(self, model: str = "graphene-si", pixel_size_A: float | None = None, *, memory: int = 2,
                  switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
                  max_drift_A: float = 6.0, lag: int = 5, context: int = 8) -> None:
-        from ..materials import get_material
-        from ..weights import model_material
+        from ..models import resolve_model
+        from ..pixel_size import check_pixel_size
 
-        if pixel_size_A is None:
-            raise AtomgraphInputError("pixel size is needed (Å/px): give pixel_size_A= or --pixel-size")
-        self.model, self.px = model, float(pixel_size_A)
-        self.mat = get_material(model_material(model))
+        self.px = check_pixel_size(pixel_size_A)
+        self.model = resolve_model(model)  # once for the movie: every frame's analysis reads the object
+        self.mat = self.model.material
         self.labels, self.host = self.mat.labels, self.mat.host_labels
         self.columns = column_labels(self.mat.settings, self.labels)
         self.groups = sublattice_groups(self.mat, self.labels)
