@@ -105,10 +105,11 @@ def model_lattice(model: str | Path | Model) -> ModelLattice | None:
         card = model.locator.card
     except AtomgraphInputError:
         card = {}
-    lo_hi = ((card.get("training") or {}).get("data_ranges") or {}).get("pixel_size_A") \
-        or (material.config.get("image") or {}).get("pixel_size_A")
+    lo_hi = ((card.get("training") or {}).get("data_ranges") or {}).get("pixel_size_A")
+    if lo_hi is None and material.settings.image.pixel_size_A.is_pair:
+        lo_hi = (material.settings.image.pixel_size_A.low, material.settings.image.pixel_size_A.high)
     train = (float(min(lo_hi)), float(max(lo_hi))) if isinstance(lo_hi, (list, tuple)) and len(lo_hi) == 2 else None
-    return ModelLattice(material=material.name, a_A=float(material.config["lattice"]["a_A"]),
+    return ModelLattice(material=material.name, a_A=float(material.settings.lattice.a_A),
                         bond_A=float(material.bond_A), train_pixel_A=train)
 
 

@@ -47,14 +47,19 @@ def rule_based(graph, material: str | None = None, *, w_ratio: float = W_RATIO,
     element = np.asarray(atoms.element, dtype=object)
     vacancy = np.asarray(atoms.vacancy, bool)
     labels = np.full(len(atoms), "", dtype=object)
-    family = mat.config["family"]
-    host = mat.config["lattice"]["host"]
-    if family == "honeycomb":
-        host_el, host_label = host["A"], mat.config["host_labels"]["A"]
-        dopant = {d["recipe"]: d for d in mat.config["defects"]}
-        sub_label = dopant.get("substitution", {}).get("label", "Si3")
-        div_label = dopant.get("divacancy_center", {}).get("label", "Si4")
-        dopant_el = dopant.get("substitution", {}).get("element", "Si")
+    cfg = mat.settings
+    host = cfg.lattice.host
+    by_recipe = {d.recipe: d for d in cfg.defects}
+
+    def recipe_field(recipe: str, name: str, default: str | None) -> str | None:
+        value = getattr(by_recipe[recipe], name) if recipe in by_recipe else None
+        return default if value is None else value
+
+    if cfg.family == "honeycomb":
+        host_el, host_label = host["A"], cfg.host_labels["A"]
+        sub_label = recipe_field("substitution", "label", "Si3")
+        div_label = recipe_field("divacancy_center", "label", "Si4")
+        dopant_el = recipe_field("substitution", "element", "Si")
         labels[~vacancy] = host_label
         is_dopant = element == dopant_el
         if is_dopant.any():  # host neighbors counted on the graph's own edges (its C-Si cutoff exceeds the rule's)
@@ -64,19 +69,19 @@ def rule_based(graph, material: str | None = None, *, w_ratio: float = W_RATIO,
             labels[is_dopant] = np.where(n_host >= 4, div_label, sub_label)
     else:
         metal = host["metal"]
-        hl = mat.config["host_labels"]
-        by_recipe = {d["recipe"]: d for d in mat.config["defects"]}
-        sub = by_recipe.get("metal_substitution", {})
-        se1 = by_recipe.get("chalcogen_single_vacancy", {}).get("label")
-        vac = by_recipe.get("chalcogen_double_vacancy", {}).get("label", "")
-        is_metal = ~vacancy & np.isin(element, [metal, sub.get("element", "")])
+        hl = cfg.host_labels
+        sub_element = recipe_field("metal_substitution", "element", None)
+        sub_label = recipe_field("metal_substitution", "label", hl["metal"])
+        se1 = recipe_field("chalcogen_single_vacancy", "label", None)
+        vac = recipe_field("chalcogen_double_vacancy", "label", "")
+        is_metal = ~vacancy & np.isin(element, [metal, sub_element or ""])
         is_chalc = ~vacancy & ~is_metal
         intensity = np.asarray(atoms.intensity, float)
         rel_m = _relative(intensity, is_metal)
         rel_c = _relative(intensity, is_chalc)
         labels[is_metal] = hl["metal"]
-        bright = np.where(np.isfinite(rel_m), rel_m > w_ratio, element == sub.get("element"))
-        labels[is_metal & bright] = sub.get("label", hl["metal"])
+        bright = np.where(np.isfinite(rel_m), rel_m > w_ratio, element == sub_element)
+        labels[is_metal & bright] = sub_label
         labels[is_chalc] = hl["chalcogen"]
         if se1:
             labels[is_chalc & np.isfinite(rel_c) & (rel_c < se1_ratio)] = se1

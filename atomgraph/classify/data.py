@@ -46,10 +46,9 @@ IGNORE = -1
 def material_meta(mat: Material) -> dict:
     """What a model needs to read a graph of ``mat`` (stored in the weights' metadata); the feature names are
     added from the first graph built (:func:`train_classifier`)."""
-    graph_cfg = mat.config.get("graph", {})
-    intensity_labels = [d["label"] for d in mat.config["defects"] if d["recipe"].endswith("single_vacancy")]
+    intensity_labels = [d.label for d in mat.settings.defects if d.recipe.endswith("single_vacancy")]
     vacancy_labels = mat.settings.graph.all_vacancy_labels
-    meta = {"material": mat.name, "labels": mat.labels, "vacancy_label": graph_cfg.get("vacancy_label"),
+    meta = {"material": mat.name, "labels": mat.labels, "vacancy_label": mat.settings.graph.vacancy_label,
             "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
             "intensity_labels": intensity_labels, "label_sites": mat.label_sites}
     if len(vacancy_labels) > 1:  # the node's sublattice decides among them (see allowed_mask)
@@ -175,7 +174,7 @@ def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *,
     from ..simulate import simulate
 
     counts = boosted_counts(mat, rng) if boost else None
-    sim = simulate(mat.config, size=size_px, dose=dose, seed=int(seed), counts=counts)
+    sim = simulate(mat, size=size_px, dose=dose, seed=int(seed), counts=counts)
     truth = sim.truth
     if mode == "located":
         from ..locate import locate
@@ -189,7 +188,7 @@ def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *,
     else:
         raise ValueError(f"unknown mode {mode!r}")
     if spurious and mode != "coords" and rng.random() < 0.5:
-        host = set(mat.config["lattice"]["host"].values())
+        host = set(mat.settings.lattice.host.values())
         atoms = add_spurious_near_dopants(atoms, truth, host, mat.bond_A, rng)
     return atoms, truth
 
@@ -271,16 +270,16 @@ def batch(examples: list[Example]) -> tuple[torch.Tensor, ...]:
 def label_elements(mat: Material) -> dict:
     """Label -> element it implies (host labels by sublattice, defect labels by recipe element); vacancy -> ''."""
     out = {}
-    host = mat.config["lattice"]["host"]
-    for role, label in mat.config["host_labels"].items():
+    host = mat.settings.lattice.host
+    for role, label in mat.settings.host_labels.items():
         out[label] = host[role]
-    for defect in mat.config["defects"]:
-        if "element" in defect:
-            out[defect["label"]] = defect["element"]
-        elif defect["recipe"].endswith("single_vacancy"):
-            out[defect["label"]] = host.get("chalcogen", "")
+    for defect in mat.settings.defects:
+        if defect.element is not None:
+            out[defect.label] = defect.element
+        elif defect.recipe.endswith("single_vacancy"):
+            out[defect.label] = host.get("chalcogen", "")
         else:
-            out[defect["label"]] = ""
+            out[defect.label] = ""
     return out
 
 

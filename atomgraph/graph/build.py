@@ -156,7 +156,7 @@ def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, ma
 
 def element_roles(material: Material) -> tuple[dict[str, str], tuple[str, str]]:
     """Element -> sublattice role (config ``lattice.host`` keys; dopants take their host's role) and the two roles."""
-    host = material.config["lattice"]["host"]
+    host = material.settings.lattice.host
     roles = tuple(host)[:2]
     by_host = {el: role for role, el in host.items()}
     return {el: by_host[h] for el, h in F.element_classes(material).items() if h in by_host}, roles

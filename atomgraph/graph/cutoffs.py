@@ -17,9 +17,9 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-def _config_cutoffs(graph_cfg: dict) -> dict[tuple[str, str], float]:
+def _config_cutoffs(cutoffs_A: dict[str, float]) -> dict[tuple[str, str], float]:
     out = {}
-    for key, value in (graph_cfg.get("cutoffs_A") or {}).items():
+    for key, value in (cutoffs_A or {}).items():
         parts = str(key).split("-")
         if len(parts) != 2 or not all(parts):
             raise AtomgraphInputError(f"cutoff key '{key}' must look like 'A-B' (two element symbols)")
@@ -69,7 +69,7 @@ def cutoff_matrix(keys: np.ndarray, material: Material, cutoff: str | float | di
     (one cutoff from :func:`estimate_cutoff`), a float (one cutoff for all pairs, Å) or a dict ``{"A-B": Å}``
     overriding the config per pair.
     """
-    table = _config_cutoffs(material.config.get("graph", {}))
+    table = _config_cutoffs(material.settings.graph.cutoffs_A)
     single = None
     if isinstance(cutoff, str):
         if cutoff == "auto":
@@ -79,7 +79,7 @@ def cutoff_matrix(keys: np.ndarray, material: Material, cutoff: str | float | di
         else:
             raise AtomgraphInputError(f"cutoff must be 'config', 'auto', a number (Å) or a dict, got '{cutoff}'")
     elif isinstance(cutoff, dict):
-        table.update(_config_cutoffs({"cutoffs_A": cutoff}))
+        table.update(_config_cutoffs(cutoff))
         mode = "dict"
     elif isinstance(cutoff, (int, float, np.integer, np.floating)) and not isinstance(cutoff, bool):
         single, mode = float(cutoff), "float"

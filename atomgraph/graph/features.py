@@ -183,13 +183,13 @@ def gaussian_expansion(lengths_A: np.ndarray, centers_A: np.ndarray, width_A: fl
 def element_classes(material: Material) -> dict[str, str]:
     """Element -> sublattice class for intensity normalization: the host element of the sublattice it sits on
     (graphene: C and Si -> C; MoSe2: Mo and W -> Mo, Se -> Se)."""
-    host = material.config["lattice"]["host"]
+    host = material.settings.lattice.host
     classes = {el: el for el in host.values()}
-    for defect in material.config.get("defects", []):
-        element = defect.get("element")
-        recipe = material.family.RECIPES.get(defect.get("recipe"))
+    for defect in material.settings.defects:
+        element = defect.element
+        recipe = material.family.RECIPES.get(defect.recipe)
         if element and recipe is not None:
-            roles = [r for r in ([defect["role"]] if defect.get("role") else recipe.roles) if r in host]
+            roles = [r for r in ([defect.role] if defect.role else recipe.roles) if r in host]
             if roles:
                 classes.setdefault(element, host[roles[0]])
     return classes
@@ -197,7 +197,7 @@ def element_classes(material: Material) -> dict[str, str]:
 
 def species_classes(material: Material) -> list[str]:
     """The species vocabulary: the locator's classes when the config names them, else the elements."""
-    classes = material.config.get("locator", {}).get("classes")
+    classes = material.settings.locator.classes
     return list(classes) if classes else sorted(element_classes(material))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,26 +17,22 @@ from .structure import Structure
 
 FAMILIES = {"honeycomb": honeycomb, "tmd": tmd}
 
-@dataclass
+@dataclass(eq=False)
 class Material:
     """A material described by a validated config (see :mod:`atomgraph.config`).
 
     Attributes
     ----------
-    config : dict
-        The config as a plain dict (YAML types, defaults filled in), as :func:`atomgraph.config.load_config`
-        returns it.
     settings : MaterialConfig
-        The same config, typed (validated from ``config`` when not given).
+        The typed config: the one source of every material fact (``settings.lattice.a_A``,
+        ``settings.graph.vacancy_label``, ``settings.defects[k].recipe``, ...).
     """
 
-    config: dict[str, Any] = field(repr=False)
-    settings: MaterialConfig | None = field(default=None, repr=False)
+    settings: MaterialConfig = field(repr=False)
 
     def __post_init__(self) -> None:
-        if self.settings is None:
-            self.settings = load_material_config(self.config)
-            self.config = self.settings.to_dict()
+        if not isinstance(self.settings, MaterialConfig):
+            self.settings = load_material_config(self.settings)
         cfg = self.settings
         if cfg.family not in FAMILIES:
             raise AtomgraphInputError(f"key 'family': unknown family '{cfg.family}' (known: {', '.join(FAMILIES)})",
@@ -51,6 +48,13 @@ class Material:
                 raise AtomgraphInputError(f"key 'defects[{i}].role': recipe '{defect.recipe}' acts on roles "
                                           f"{', '.join(allowed)}, not '{defect.role}'", source=cfg.name)
         self.family.check_config(cfg)
+
+    @functools.cached_property
+    def config(self) -> dict[str, Any]:
+        """The config as a plain dict (YAML types, defaults filled in), derived from :attr:`settings` once: for
+        writing it out (a model folder's ``config.yaml``) and for variants built as dicts (benchmarks); code reads
+        :attr:`settings`."""
+        return self.settings.to_dict()
 
     @property
     def name(self) -> str:
@@ -221,4 +225,4 @@ def get_material(material: str | Path | dict | MaterialConfig | Material) -> Mat
     if isinstance(material, Material):
         return material
     settings = load_material_config(material)
-    return Material(settings.to_dict(), settings)
+    return Material(settings)
