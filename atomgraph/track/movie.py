@@ -315,9 +315,7 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     step_A = _checked_arguments(frames, seed, pixel_size_A, dose,
                                 cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
     check_request(shape, pixel_size_A, dose)
-    if shape[0] * shape[1] * int(frames) > 4 * MAX_PIXELS:
-        raise AtomgraphInputError(f"{frames} frames of {shape[1]}x{shape[0]} px are more than {4 * MAX_PIXELS:,} "
-                                  "pixels in all; simulate fewer or smaller frames")
+    _check_movie_size(shape, frames)
     rates = dict(cfg.rates if rates is None else rates)
     rng = np.random.default_rng(int(seed))
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, True)
@@ -347,23 +345,39 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
             for ev in evolver.step(rates):
                 ev["frame"] = k
                 events.append(ev)
-        cols = structure.columns()
-        ids = _column_ids(structure)
-        cols.positions_A = cols.positions_A + drift_A[k]
-        electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
-        dopant = (cols.element != "") & ~np.isin(cols.element, host)
-        xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
-        images.append((detector_signal(expected, s, rng) if noise else expected).astype(np.float32))
-        in_frame = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] < w - 0.5) & (xy_px[:, 1] >= -0.5) & \
-            (xy_px[:, 1] < h - 0.5)
-        truth = AtomTable.from_pixels(xy_px[in_frame], px, cols.element[in_frame], label=cols.label[in_frame],
-                                      prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
-                                      image_shape_px=(h, w), extra={"track_id": ids[in_frame]})
+        image, truth, ids = _render_frame(structure, drift_A[k], host, shape, s, rng, noise)
+        images.append(image)
         truths.append(truth)
-        _place_events([ev for ev in events if ev["frame"] == k], truth, ids[in_frame], drift_A[k], px)
+        _place_events([ev for ev in events if ev["frame"] == k], truth, ids, drift_A[k], px)
     out_events = [{"frame": ev["frame"], "type": ev["type"], "track_ids": " ".join(str(t) for t in ev["track_ids"]),
                    "x_px": float(ev["x_px"]), "y_px": float(ev["y_px"]), "from_label": ev["from_label"],
                    "to_label": ev["to_label"]} for ev in events]
     return Movie(material=mat.name, seed=int(seed), frames=np.stack(images), truth=truths, events=out_events,
                  drift_px=drift_A / px, settings=s,
                  config={"drift_A_per_frame": step_A, "max_drift_A": max_A, "rates": rates})
+
+
+def _check_movie_size(shape: tuple[int, int], frames: int) -> None:
+    """Refuse a movie of more than four times :data:`MAX_PIXELS` pixels in all, before anything is drawn."""
+    if shape[0] * shape[1] * int(frames) > 4 * MAX_PIXELS:
+        raise AtomgraphInputError(f"{frames} frames of {shape[1]}x{shape[0]} px are more than {4 * MAX_PIXELS:,} "
+                                  "pixels in all; simulate fewer or smaller frames")
+
+
+def _render_frame(structure, drift_A: np.ndarray, host: list[str], shape: tuple[int, int], s, rng,
+                  noise: bool) -> tuple[np.ndarray, AtomTable, np.ndarray]:
+    """One frame of the structure as it is now, shifted by ``drift_A`` (Å): the image (float32), its truth table
+    (columns inside the frame, with ``extra['track_id']``) and those columns' ids."""
+    h, w = shape
+    cols = structure.columns()
+    ids = _column_ids(structure)
+    cols.positions_A = cols.positions_A + drift_A
+    electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
+    dopant = (cols.element != "") & ~np.isin(cols.element, host)
+    xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
+    image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
+    in_frame = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] < w - 0.5) & (xy_px[:, 1] >= -0.5) & (xy_px[:, 1] < h - 0.5)
+    truth = AtomTable.from_pixels(xy_px[in_frame], s.pixel_size_A, cols.element[in_frame], label=cols.label[in_frame],
+                                  prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
+                                  image_shape_px=(h, w), extra={"track_id": ids[in_frame]})
+    return image, truth, ids[in_frame]
