@@ -181,6 +181,14 @@ def locate(image: np.ndarray, model: str | Path | Model = "graphene-si", pixel_s
     native = prepare(arr, px, loc.native_A)
     with inference_threads():
         heat, probs = run_network(loc.net, native.normalized, tile)
+    return _columns(arr, px, native, heat, probs, loc, thr, refine)
+
+
+def _columns(arr: np.ndarray, px: float, native, heat: np.ndarray, probs: np.ndarray, loc: Locator, thr: float,
+             refine: str) -> AtomTable:
+    """The located columns of one image from the network's maps on the native grid: peaks above ``thr``, positions
+    refined (``refine``), near peaks merged and peaks pushed onto the frame edge dropped, then per-class
+    probabilities, elements, intensities and saturation (see :func:`locate`'s Returns)."""
     xy_nat, score = find_peaks(heat, thr)
     xy_px = native.to_original(xy_nat)
     if refine == "image":
