@@ -309,16 +309,10 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     """
     mat = get_material(material)
     bond = graph_bond_A(mat)
-    table = as_atom_table(atoms)
-    check_coordinates(table.positions_A)
-    table.extra["input_id"] = table.ids.astype(np.int64)
-    table.ids = np.arange(len(table))
+    table = _numbered_table(atoms)
     n0 = len(table)
     real = ~table.vacancy
-    element = table.element.astype(str)
-    key = np.where(real, np.where(element == "", UNKNOWN, element), VACANCY_ELEMENT)
-    keys, code = np.unique(np.append(key, VACANCY_ELEMENT), return_inverse=True)
-    code = code[:-1]
+    keys, code = _element_codes(table)
     cut, named, mode = cutoff_matrix(keys, mat, cutoff, table.positions_A[real], bond)
     tree = cKDTree(table.positions_A) if n0 else None
     check_positions(table.positions_A, real, bond, mat.name, tree=tree)  # before the O(N²)-when-dense search
@@ -346,3 +340,22 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     return AtomGraph(atoms=table, edge_index=edge_index, edge_length_A=length, node_features=node_features,
                      feature_names=names, edge_features=edge_feats, material=mat.name, flags=flags,
                      edge_feature_names=edge_names)
+
+
+def _numbered_table(atoms) -> AtomTable:
+    """The input as a checked AtomTable with ids 0..N-1 (the input ids kept in ``extra['input_id']``)."""
+    table = as_atom_table(atoms)
+    check_coordinates(table.positions_A)
+    table.extra["input_id"] = table.ids.astype(np.int64)
+    table.ids = np.arange(len(table))
+    return table
+
+
+def _element_codes(table: AtomTable) -> tuple[np.ndarray, np.ndarray]:
+    """The element keys of the cutoff table (``UNKNOWN`` for a column without element, ``VACANCY_ELEMENT`` always
+    present) and each row's index into them."""
+    real = ~table.vacancy
+    element = table.element.astype(str)
+    key = np.where(real, np.where(element == "", UNKNOWN, element), VACANCY_ELEMENT)
+    keys, code = np.unique(np.append(key, VACANCY_ELEMENT), return_inverse=True)
+    return keys, code[:-1]
