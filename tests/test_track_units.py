@@ -184,7 +184,7 @@ def test_occupancy_flip_needs_two_frames_and_a_track_that_breaks_is_no_event():
         n = len(frames)
         return {"frame": np.array(frames), "track_id": np.array(tracks), "xy_px": np.array(xy, float) * 10,
                 "xy_reg_A": np.array(xy, float), "edge": np.zeros(n, bool), "vacancy": np.array(vacancy, bool),
-                "novel": np.zeros(n, bool), "probs": np.where(np.array(vacancy)[:, None], np.nan, 1.0),
+                "novel": np.zeros(n, bool), "novel_edge": np.zeros(n, bool), "probs": np.where(np.array(vacancy)[:, None], np.nan, 1.0),
                 "born": np.array([frames[tracks.index(t)] for t in tracks])}
 
     def events(data):

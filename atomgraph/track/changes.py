@@ -8,7 +8,9 @@ Each comes from what a track shows besides its label:
   is ``vacancy_filled`` (where the material has a vacancy label, the label change says it already);
 - its *novelty* flag (``novel``: outside the vocabulary), smoothed the same way: ``novel_appeared`` /
   ``novel_vanished``, one event per cluster (same frame, within two bonds), none within two bonds and a frame of
-  another event (the neighbors of a new vacancy look novel: they are part of that event);
+  another event (the neighbors of a new vacancy look novel: they are part of that event); rows nearer the frame
+  edge than the classifier's receptive field (``novel_edge``: layers + 1 bonds) are no evidence of it, since part
+  of the neighborhood the flag reads is out of view;
 - its *end and start*: a track that ends in view (not seen again for longer than the linker's memory) is a
   ``column_vanished``, one that is born in view after the first frame a ``column_appeared``; a vacancy node's
   track the same as ``vacancy_filled`` / ``vacancy_created``. An end and a start at one place (within 0.6 bond;
@@ -52,7 +54,7 @@ def presence_events(data: dict, smoothed: np.ndarray, order: np.ndarray, starts:
             e["to_label"] = ""
         if e["type"] == "vacancy_filled" and e["from_label"] not in vacancy_labels:
             e["from_label"] = ""
-    novel = _flips(data, smoothed, order, starts, ends, data["novel"] & ~data["vacancy"], evidence,
+    novel = _flips(data, smoothed, order, starts, ends, data["novel"] & ~data["vacancy"], ~data["novel_edge"],
                    ("novel_appeared", "novel_vanished"), [])
     novel = [e for e in novel if not _part_of(e, near + out, 2.0 * bond_A)]  # the new neighbors of an event
     return out + _clusters(novel, 2.0 * bond_A)

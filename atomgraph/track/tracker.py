@@ -107,12 +107,16 @@ class Tracker:
         self.host_elements = list(self.mat.settings.lattice.host.values())
         self.bond = self.mat.bond_A
         self.edge = 2.0 * self.bond if edge_A is None else float(edge_A)
+        # a node's novelty reads its graph neighborhood out to the classifier's receptive field (one bond per
+        # message-passing layer): nearer the frame edge than that, part of the neighborhood is out of view, so its
+        # novelty flag is no evidence of a change (a window moving over a grain boundary otherwise "finds" events)
+        self.novelty_edge = max(self.edge, (self.model.classifier.net.config.get("layers", 4) + 1) * self.bond)
         self.switch, self.min_event_prob, self.max_drift_A = switch, min_event_prob, max_drift_A
         self.bin_px = max(1, int(REGISTRATION_GRID_A / self.px))  # the correlation runs on pixels of ~0.1 Å or more
         self.linker = Linker(max_cost_A=0.75 * self.bond, memory=memory, element_penalty_A=0.35 * self.bond)
         self.rows: dict[str, list] = {k: [] for k in ("frame", "track_id", "xy_px", "xy_reg_A", "element",
                                                       "raw_label", "probs", "edge", "vacancy", "ratio",
-                                                      "sigma", "novel", "born")}
+                                                      "sigma", "novel", "novel_edge", "born")}
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
@@ -195,6 +199,7 @@ class Tracker:
                   "edge": dist_edge < self.edge, "vacancy": vacancy, "ratio": ratio,
                   "sigma": np.full(len(atoms), sigma),
                   "novel": np.asarray(atoms.extra.get("novel", np.zeros(len(atoms), bool)), bool),
+                  "novel_edge": dist_edge < self.novelty_edge,
                   "born": self._born(ids, k)}
         for key, value in values.items():
             self.rows[key].append(value)
