@@ -23,7 +23,7 @@ import sys
 from ..errors import AtomgraphInputError
 from ..interrupts import Interrupted, install
 from ..io.output_lock import claim_output
-from .commands import format_report
+from .images import format_report
 from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Warnings
 from .parser import build_parser
 

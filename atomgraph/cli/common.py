@@ -7,7 +7,14 @@ last lines a user sees). No module-level state: two runs in one process (tests, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+def display_path(path: str | Path) -> Path:
+    """``path`` as given, without doubled or trailing separators (``r/`` -> ``r``), for messages."""
+    return Path(str(path))
 
 
 class Warnings(list):

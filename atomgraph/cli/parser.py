@@ -7,19 +7,9 @@ import math
 
 from .. import __version__
 from ..errors import AtomgraphInputError
-from .commands import (
-    cmd_adapt,
-    cmd_analyze,
-    cmd_batch,
-    cmd_classify,
-    cmd_demo,
-    cmd_evaluate,
-    cmd_locate,
-    cmd_models,
-    cmd_simulate,
-    cmd_train,
-)
-from .novelty_commands import cmd_discover
+from .images import cmd_analyze, cmd_classify, cmd_demo, cmd_evaluate, cmd_locate, cmd_simulate
+from .many_frames import cmd_batch, cmd_discover
+from .model_verbs import cmd_adapt, cmd_models, cmd_train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -163,7 +153,7 @@ def _add_many_frame_commands(sub) -> None:
 
 def _add_movie_commands(sub) -> None:
     """track and watch: movies."""
-    from .movie_commands import cmd_track, cmd_watch
+    from .movies import cmd_track, cmd_watch
 
     p = sub.add_parser("track", help="movie -> site tracks, label timelines, events, transition statistics")
     p.add_argument("stack", nargs="+", metavar="STACK",

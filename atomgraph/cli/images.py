@@ -1,18 +1,15 @@
-"""What each ``atomgraph`` verb does (argument parsing is in :mod:`atomgraph.cli.parser`)."""
+"""The image verbs of ``atomgraph``: simulate, locate, classify, analyze, evaluate and demo (one frame or a
+stack, a coordinate file)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
 from pathlib import Path
 
 from ..errors import AtomgraphInputError
 from ..io.safe_write import OutputFolder, check_output_folder
-from .common import EXIT_OK
-
-log = logging.getLogger("atomgraph")
+from .common import EXIT_OK, display_path
 
 
 def defect_counts(items: list[str] | None) -> dict[str, float]:
@@ -45,7 +42,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
     if args.frames is not None:
-        from .movie_commands import simulate_movie_command
+        from .movies import simulate_movie_command
 
         return simulate_movie_command(args, material, counts)
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
@@ -167,80 +164,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_adapt(args: argparse.Namespace) -> int:
-    from ..classify.adapt import adapt_classifier
-    from ..io.images import read_image
-
-    check_output_folder(Path(args.output), args.force)
-    frames = []
-    for path in args.frames:
-        image = read_image(path, allow_stack=True)
-        pixel_size = args.pixel_size or image.pixel_size_A
-        if pixel_size is None:
-            raise AtomgraphInputError("no pixel size in the file: give --pixel-size", source=path)
-        frames += [(image.frame(i), float(pixel_size)) for i in range(image.frames)]
-    card = adapt_classifier(frames, args.model, args.output, minutes=args.minutes, confidence=args.confidence,
-                            force=args.force)
-    a = card["adaptation"]
-    print(f"adapted on {a['frames']} frame(s), pseudo-labels {a['pseudo_labels']}, {a['steps']} steps; "
-          f"calibration on simulations: threshold {card['calibration']['threshold']:.3f} -> {display_path(args.output)}/ "
-          f"(use --model {args.output})")
-    return EXIT_OK
-
-
-def cmd_batch(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ..batch import batch
-
-    bar = None
-
-    def on_start(info: dict) -> None:
-        nonlocal bar
-        where = args.scheduler or f"local cluster, {info['workers']} worker(s)"
-        print(f"batch: {info['tasks']} frame(s) on {where}" +
-              (f"; resuming ({info['done_before']} frame(s) done before)" if info["resumed"] else ""), file=sys.stderr)
-        print(f"dashboard: {info['dashboard'] or 'none'}", file=sys.stderr)
-        bar = tqdm(total=info["tasks"], desc="batch", unit="frame", disable=args.quiet, file=sys.stderr)
-        bar.update(done_early)
-
-    done_early = 0
-
-    def on_result(row: dict) -> None:
-        nonlocal done_early
-        if bar is None:
-            done_early += 1  # planning errors, recorded before the cluster starts
-        else:
-            bar.update(1)
-
-    try:
-        summary = batch(args.patterns, model=args.model, output=args.output, pixel_size_A=args.pixel_size,
-                        scheduler=args.scheduler, workers=args.workers, threshold=args.threshold, force=args.force,
-                        memory_limit=args.memory_limit, on_start=on_start, on_result=on_result)
-    finally:
-        if bar is not None:
-            bar.close()
-    rate = f", {summary.frames_per_second:.2f} frames/s" if summary.ok else ""
-    out = display_path(args.output)
-    print(f"{summary.ok} analyzed, {summary.skipped} skipped (done before), {summary.failed} failed of "
-          f"{summary.frames} frame(s) in {summary.seconds:.1f} s{rate} -> {out / '{atoms,defects,frames}.parquet'}")
-    if summary.warned:
-        args.warnings.append(f"atomgraph: warning: {summary.warned} frame(s) with warnings of the pixel-size / lattice / "
-                        f"model checks (as `atomgraph analyze` makes them); see the 'warnings' column of "
-                        f"{out / 'frames.parquet'}")
-        for row in summary.warning_examples:
-            args.warnings.append(f"atomgraph: warning: {row}")
-    if summary.failed:
-        print(f"failed frames are listed with their error in {out / 'frames.parquet'} (status 'error'); a rerun "
-              "retries them", file=sys.stderr)
-    return EXIT_OK
-
-
-def display_path(path: str | Path) -> Path:
-    """``path`` as given, without doubled or trailing separators (``r/`` -> ``r``), for messages."""
-    return Path(str(path))
-
-
 def _which_model(args: argparse.Namespace, image) -> None:
     """``analyze`` without ``--model``: exit 2 listing the bundled models whose lattice matches (never guess)."""
     from ..pipeline import check_scale
@@ -310,76 +233,6 @@ def format_report(report: dict) -> str:
             lines.append(f"  {name:<8}{r['n_truth']:>7}{r['n_pred']:>7}{f(r['precision']):>11}{f(r['recall']):>8}"
                          f"{f(r['f1']):>7}")
     return "\n".join(lines)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from ..io.safe_write import check_writable
-
-    if args.stage == "novelty":
-        from .novelty_commands import train_novelty_command
-
-        return train_novelty_command(args)
-    if args.config is None or args.output is None:
-        raise AtomgraphInputError(f"train {args.stage} needs --config and -o")
-    if args.minutes is not None and not args.minutes > 0:
-        raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
-    if args.stage == "model":
-        from ..training import train_model
-
-        summary = train_model(args.config, args.output, seed=args.seed, classifier_minutes=args.minutes,
-                              force=args.force)
-        print(json.dumps(summary, indent=2))
-        print(f"use it as --model {args.output}")
-        return EXIT_OK
-    check_writable(args.output, args.force)
-    if args.stage == "locator":
-        from ..locate.train import train_locator as train
-    else:
-        from ..classify.train import train_classifier as train
-    card = train(args.config, args.output, seed=args.seed, force=args.force, minutes=args.minutes)
-    print(json.dumps({k: card[k] for k in ("name", "metrics", "calibration") if k in card}, indent=2))
-    return EXIT_OK
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from ..weights import bundled_models
-
-    models = bundled_models()
-    if args.json:
-        print(json.dumps(models, indent=2))
-        return EXIT_OK
-    if not models:
-        print("no bundled models")
-    print(f"{'kind':<11}{'model':<13}{'params':>8}{'kB':>6}  held-out (fresh simulated images)")
-    for m in models:
-        card = m["card"]
-        print(f"{m['kind']:<11}{m['name']:<13}{card.get('parameters', 0):>8}"
-              f"{card.get('weights_bytes', 0) / 1000:>6.0f}  {_card_headline(card)}")
-    print("`atomgraph models --json` prints the full cards (config, seeds, data ranges, metrics, sha256).")
-    return EXIT_OK
-
-
-def _card_headline(card: dict) -> str:
-    """One line of a model card's held-out metrics."""
-    metrics = card.get("metrics") or {}
-    if card.get("kind") == "novelty":
-        flagged = (card.get("threshold_set") or {}).get("flagged_novel", {})
-        return "novelty statistics; known nodes flagged on held-out simulations: " + ", ".join(
-            f"{k} {v:.3f}" for k, v in flagged.items())
-    if "standard" in metrics:
-        std = metrics["standard"]
-        return (f"classes {', '.join(card.get('classes', []))}; at {std.get('dose_e_per_A2', 0):.0e} e/Å²: "
-                f"F1 {std.get('f1', float('nan')):.4f}, RMS {std.get('rms_error_pm', float('nan')):.1f} pm")
-    bench = (card.get("benchmark") or {}).get("sets", {}).get("located, dose 1e5")
-    if bench:  # the figures benchmarks/README.md quotes (bench_classify.py --update-cards)
-        parts = [f"{k} {v['precision']:.3f}/{v['recall']:.3f}" for k, v in bench.items()
-                 if v["precision"] is not None and v["recall"] is not None]
-        return "labels P/R end to end at 1e5 e/Å² (benchmark): " + ", ".join(parts)
-    located = (card.get("heldout") or {}).get("metrics", {}).get("located", {}).get("per_label", {})
-    if located:
-        parts = [f"{k} {v['precision']:.2f}/{v['recall']:.2f}" for k, v in located.items() if not k.startswith("(")]
-        return "labels P/R from located atoms (24 held-out 256² graphs): " + ", ".join(parts)
-    return ""
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
