@@ -65,7 +65,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for image in manifest["images"]:
         for label, n in image["counts"].items():
             total[label] = total.get(label, 0) + n
-    print(f"wrote {args.count} image(s) to {display_path(args.output)}: " + ", ".join(f"{k} {v}" for k, v in total.items()))
+    counts_text = ", ".join(f"{k} {v}" for k, v in total.items())
+    print(f"wrote {args.count} image(s) to {display_path(args.output)}: {counts_text}")
     return EXIT_OK
 
 

@@ -53,11 +53,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     print(f"{summary.ok} analyzed, {summary.skipped} skipped (done before), {summary.failed} failed of "
           f"{summary.frames} frame(s) in {summary.seconds:.1f} s{rate} -> {out / '{atoms,defects,frames}.parquet'}")
     if summary.warned:
-        args.warnings.append(f"atomgraph: warning: {summary.warned} frame(s) with warnings of the pixel-size / lattice / "
-                        f"model checks (as `atomgraph analyze` makes them); see the 'warnings' column of "
-                        f"{out / 'frames.parquet'}")
+        args.warnings.add(f"{summary.warned} frame(s) with warnings of the pixel-size / lattice / model checks (as "
+                          f"`atomgraph analyze` makes them); see the 'warnings' column of {out / 'frames.parquet'}")
         for row in summary.warning_examples:
-            args.warnings.append(f"atomgraph: warning: {row}")
+            args.warnings.add(str(row))
     if summary.failed:
         print(f"failed frames are listed with their error in {out / 'frames.parquet'} (status 'error'); a rerun "
               "retries them", file=sys.stderr)
@@ -86,7 +85,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         name = f"cluster {row['cluster']}" if row["cluster"] >= 0 else "unclustered"
         print(f"  {name}: {row['count']} in {row['frames']} frame(s); labels {row['labels']}")
     for item in result.skipped:
-        args.warnings.append(f"atomgraph: warning: skipped: {item['error']}")
+        args.warnings.add(f"skipped: {item['error']}")
     return EXIT_OK
 
 

@@ -113,6 +113,6 @@ def cmd_adapt(args: argparse.Namespace) -> int:
                             force=args.force)
     a = card["adaptation"]
     print(f"adapted on {a['frames']} frame(s), pseudo-labels {a['pseudo_labels']}, {a['steps']} steps; "
-          f"calibration on simulations: threshold {card['calibration']['threshold']:.3f} -> {display_path(args.output)}/ "
-          f"(use --model {args.output})")
+          f"calibration on simulations: threshold {card['calibration']['threshold']:.3f} -> "
+          f"{display_path(args.output)}/ (use --model {args.output})")
     return EXIT_OK

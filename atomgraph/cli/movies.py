@@ -50,7 +50,7 @@ def cmd_track(args: argparse.Namespace) -> int:
         write_source(tmp, [Path(p).resolve() for p in args.stack], kind="track", pixel_size_A=pixel_size,
                      model=args.model, shape_px=getattr(first, "shape", None))  # for the napari reader
     for frame, reason in result.skipped:
-        args.warnings.append(f"atomgraph: warning: frame {frame} skipped: {reason}")
+        args.warnings.add(f"frame {frame} skipped: {reason}")
     for e in result.events:
         print(f"frame {e['frame']:>4}  {e['type']:<12} sites {e['track_ids']:<12} at ({e['x_px']:.1f}, "
               f"{e['y_px']:.1f}) px  p={e['prob']:.2f}")
