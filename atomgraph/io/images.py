@@ -124,15 +124,7 @@ def read_image(path: str | os.PathLike | Signal2DLike, *, allow_stack: bool = Fa
     check_not_signal1d(path)
     path = Path(path)
     source = str(path)
-    _check_file(path, source)
-    ext = path.suffix.lower()
-    if ext not in IMAGE_EXTENSIONS:
-        kind = _sniff(path)
-        hint = f" (its contents look like {kind})" if kind else ""
-        raise AtomgraphInputError(
-            f"unknown image extension '{path.suffix or '(none)'}'{hint}; use one of {', '.join(IMAGE_EXTENSIONS)}",
-            source=source)
-    _check_contents_match(path, ext, source)
+    ext = _checked_extension(path, source)
     if ext == ".npy":
         data, pixel_size_A, rgb = _read_npy(path, source, max_pixels), None, None
     elif ext in (".tif", ".tiff"):
@@ -148,6 +140,21 @@ def read_image(path: str | os.PathLike | Signal2DLike, *, allow_stack: bool = Fa
 
 
 # --------------------------------------------------------------------------------------------------------- checks
+def _checked_extension(path: Path, source: str) -> str:
+    """The file's lower-case extension, once the file is a readable regular file of a known image extension whose
+    first bytes fit it (a refusal names what the contents look like)."""
+    _check_file(path, source)
+    ext = path.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        kind = _sniff(path)
+        hint = f" (its contents look like {kind})" if kind else ""
+        raise AtomgraphInputError(
+            f"unknown image extension '{path.suffix or '(none)'}'{hint}; use one of {', '.join(IMAGE_EXTENSIONS)}",
+            source=source)
+    _check_contents_match(path, ext, source)
+    return ext
+
+
 def _check_file(path: Path, source: str) -> None:
     check_input_file(path, source)
 
