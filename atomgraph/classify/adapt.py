@@ -90,10 +90,7 @@ def adapt_classifier(frames: list[tuple[np.ndarray, float]], model: str | Path, 
     """
     output = Path(output)
     check_output_folder(output, force)
-    if not frames:
-        raise AtomgraphInputError("adapt needs at least one frame")
-    if not 0.5 <= confidence < 1.0:
-        raise AtomgraphInputError(f"confidence must be in [0.5, 1), got {confidence!r}")
+    _check_arguments(frames, confidence)
     t0 = time.perf_counter()
     clf = load_classifier(model)
     material = get_material(clf.material)
@@ -118,15 +115,11 @@ def adapt_classifier(frames: list[tuple[np.ndarray, float]], model: str | Path, 
                        progress)
         cal = calibrate(net, calib)
     meta = {**meta, "temperature": cal["temperature"], "threshold": cal["threshold"]}
-    source = read_card(Path(clf.path))
-    card = {"name": f"classifier-{material.name}", "kind": "classifier", "material": material.name,
-            "labels": clf.labels, "adapted_from": {"model": str(model), "sha256": source.get("sha256")},
-            "adaptation": {"frames": len(frames), "confidence": confidence, "min_consistency": MIN_CONSISTENCY,
-                           "pseudo_labels": dict(zip([n or "(none)" for n in clf.labels + [""]],
-                                                     counts.tolist())),
-                           "simulated_graphs": len(sim), "simulated_seeds": f"{ADAPT_SEED_OFFSET}..+{len(sim) - 1}",
-                           "settings": settings, **training, "seconds": round(time.perf_counter() - t0, 1)},
-            "calibration": cal, "graph_version": meta["graph_version"]}
+    adaptation = {"frames": len(frames), "confidence": confidence, "min_consistency": MIN_CONSISTENCY,
+                  "pseudo_labels": dict(zip([n or "(none)" for n in clf.labels + [""]], counts.tolist())),
+                  "simulated_graphs": len(sim), "simulated_seeds": f"{ADAPT_SEED_OFFSET}..+{len(sim) - 1}",
+                  "settings": settings, **training, "seconds": round(time.perf_counter() - t0, 1)}
+    card = _adapted_card(clf, material.name, model, adaptation, cal, meta["graph_version"])
     with OutputFolder(output, force) as tmp:  # the folder appears only when everything is written
         card = save_model(net, tmp / f"classifier-{material.name}.safetensors", meta, card)
         locator = weights_path("locator", model)
@@ -134,3 +127,21 @@ def adapt_classifier(frames: list[tuple[np.ndarray, float]], model: str | Path, 
             shutil.copyfile(path, tmp / f"locator-{material.name}{path.suffix}")
     log.info("adapted %s on %d frames (%d pseudo-labels) -> %s", clf.material, len(frames), int(counts.sum()), output)
     return card
+
+
+def _adapted_card(clf, material: str, model: str | Path, adaptation: dict, calibration: dict,
+                  graph_version: int) -> dict:
+    """The model card of an adapted classifier: what it was adapted from (name and sha256), how, and its
+    calibration on held-out simulations."""
+    source = read_card(Path(clf.path))
+    return {"name": f"classifier-{material}", "kind": "classifier", "material": material, "labels": clf.labels,
+            "adapted_from": {"model": str(model), "sha256": source.get("sha256")}, "adaptation": adaptation,
+            "calibration": calibration, "graph_version": graph_version}
+
+
+def _check_arguments(frames: list, confidence: float) -> None:
+    """At least one frame, and a pseudo-label confidence in [0.5, 1)."""
+    if not frames:
+        raise AtomgraphInputError("adapt needs at least one frame")
+    if not 0.5 <= confidence < 1.0:
+        raise AtomgraphInputError(f"confidence must be in [0.5, 1), got {confidence!r}")
