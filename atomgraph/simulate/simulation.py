@@ -150,10 +150,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
         perturb(structure, np.random.default_rng([int(seed), PERTURB_STREAM]))
 
     cols = structure.columns()
-    electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
-    dopant = (cols.element != "") & ~np.isin(cols.element, list(mat.settings.lattice.host.values()))
-    xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
-    image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
+    xy_px, electrons, image = render_columns(cols, list(mat.settings.lattice.host.values()), shape, s, rng, noise)
     if s.eight_bit:
         image = to_eight_bit(image, s.clip_fraction)
 
@@ -162,3 +159,15 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     atoms.info.update({"pixel_size_A": s.pixel_size_A, "material": mat.name, "seed": int(seed), "placed": placed})
     return Simulation(material=mat.name, seed=int(seed), image=image, truth=truth, atoms=atoms, settings=s,
                       counts={label: int(np.sum(truth.label == label)) for label in mat.labels})
+
+
+def render_columns(cols, host: list[str], shape: tuple[int, int], s, rng: np.random.Generator, noise: bool
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The image of projected columns ``cols`` (positions in Å) under image settings ``s``: each column's
+    position in px after the scan distortions, its expected electron count, and the image (float32; with detector
+    noise unless ``noise`` is False). Columns of an element outside ``host`` are dopants (their blur)."""
+    electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
+    dopant = (cols.element != "") & ~np.isin(cols.element, host)
+    xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
+    image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
+    return xy_px, electrons, image

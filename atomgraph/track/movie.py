@@ -36,11 +36,9 @@ from ase.data import atomic_numbers
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
 from ..materials import Material, Structure, get_material, neighbor_columns
-from ..simulate.image import column_electrons
-from ..simulate.scan import detector_signal
 from ..simulate.scene import EDGE_MARGIN_BONDS, place_lattice
 from ..simulate.settings import MAX_PIXELS, ImageSettings, check_positive, check_request, draw_settings
-from ..simulate.simulation import frame_shape, scan_columns
+from ..simulate.simulation import frame_shape, render_columns
 
 EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label"]
 
@@ -372,10 +370,7 @@ def _render_frame(structure, drift_A: np.ndarray, host: list[str], shape: tuple[
     cols = structure.columns()
     ids = _column_ids(structure)
     cols.positions_A = cols.positions_A + drift_A
-    electrons = column_electrons(cols.atom_column, cols.atom_numbers, len(cols.label), s)
-    dopant = (cols.element != "") & ~np.isin(cols.element, host)
-    xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
-    image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
+    xy_px, electrons, image = render_columns(cols, host, shape, s, rng, noise)
     in_frame = (xy_px[:, 0] >= -0.5) & (xy_px[:, 0] < w - 0.5) & (xy_px[:, 1] >= -0.5) & (xy_px[:, 1] < h - 0.5)
     truth = AtomTable.from_pixels(xy_px[in_frame], s.pixel_size_A, cols.element[in_frame], label=cols.label[in_frame],
                                   prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
