@@ -318,20 +318,9 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     rng = np.random.default_rng(int(seed))
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, True)
     px = s.pixel_size_A
-    h, w = shape
-    max_A = min(cfg.max_drift_A, 0.15 * min(h, w) * px)
+    max_A = min(cfg.max_drift_A, 0.15 * min(shape) * px)
     drift_A = _drift_walk(int(frames), step_A, max_A, rng)
-    pad = int(math.ceil(max_A / px)) + 2
-    structure = place_lattice(mat, (h + 2 * pad, w + 2 * pad), s, rng)
-    structure.positions[:, :2] -= pad * px
-    margin = EDGE_MARGIN_BONDS * mat.bond_A + max_A
-
-    def inside(p: np.ndarray) -> np.ndarray:
-        return (p[:, 0] > margin) & (p[:, 0] < (w - 1) * px - margin) & (p[:, 1] > margin) & \
-            (p[:, 1] < (h - 1) * px - margin)
-
-    if (w - 1) * px - 2 * margin < 2 * mat.bond_A or (h - 1) * px - 2 * margin < 2 * mat.bond_A:
-        raise AtomgraphInputError(f"frames of {h}x{w} px are too small for {max_A:.1f} Å of drift")
+    structure, inside = _padded_lattice(mat, shape, s, max_A, rng)
     base = structure.positions.copy()
     mat.add_defects(structure, inside, rng, mat.defect_counts(rng, counts))  # kept inside all frames
     evolver = _Evolver(mat, structure, rng, inside, base)
@@ -347,10 +336,7 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
         images.append(image)
         truths.append(truth)
         _place_events([ev for ev in events if ev["frame"] == k], truth, ids, drift_A[k], px)
-    out_events = [{"frame": ev["frame"], "type": ev["type"], "track_ids": " ".join(str(t) for t in ev["track_ids"]),
-                   "x_px": float(ev["x_px"]), "y_px": float(ev["y_px"]), "from_label": ev["from_label"],
-                   "to_label": ev["to_label"]} for ev in events]
-    return Movie(material=mat.name, seed=int(seed), frames=np.stack(images), truth=truths, events=out_events,
+    return Movie(material=mat.name, seed=int(seed), frames=np.stack(images), truth=truths, events=_rows(events),
                  drift_px=drift_A / px, settings=s,
                  config={"drift_A_per_frame": step_A, "max_drift_A": max_A, "rates": rates})
 
@@ -376,3 +362,30 @@ def _render_frame(structure, drift_A: np.ndarray, host: list[str], shape: tuple[
                                   prob=np.ones(int(in_frame.sum())), intensity=electrons[in_frame],
                                   image_shape_px=(h, w), extra={"track_id": ids[in_frame]})
     return image, truth, ids[in_frame]
+
+
+def _padded_lattice(mat: Material, shape: tuple[int, int], s, max_A: float, rng: np.random.Generator):
+    """The movie's lattice, wide enough for ``max_A`` Å of drift on every side, and the test of "inside every
+    frame" (positions in Å, at least the edge margin plus the drift from each frame edge) that defects and events
+    keep to; a frame too small for that drift is refused."""
+    px = s.pixel_size_A
+    h, w = shape
+    pad = int(math.ceil(max_A / px)) + 2
+    structure = place_lattice(mat, (h + 2 * pad, w + 2 * pad), s, rng)
+    structure.positions[:, :2] -= pad * px
+    margin = EDGE_MARGIN_BONDS * mat.bond_A + max_A
+
+    def inside(p: np.ndarray) -> np.ndarray:
+        return (p[:, 0] > margin) & (p[:, 0] < (w - 1) * px - margin) & (p[:, 1] > margin) & \
+            (p[:, 1] < (h - 1) * px - margin)
+
+    if (w - 1) * px - 2 * margin < 2 * mat.bond_A or (h - 1) * px - 2 * margin < 2 * mat.bond_A:
+        raise AtomgraphInputError(f"frames of {h}x{w} px are too small for {max_A:.1f} Å of drift")
+    return structure, inside
+
+
+def _rows(events: list[dict]) -> list[dict]:
+    """The truth events as the movie's rows: frame, type, track ids (space-separated), place (px), labels."""
+    return [{"frame": ev["frame"], "type": ev["type"], "track_ids": " ".join(str(t) for t in ev["track_ids"]),
+             "x_px": float(ev["x_px"]), "y_px": float(ev["y_px"]), "from_label": ev["from_label"],
+             "to_label": ev["to_label"]} for ev in events]
