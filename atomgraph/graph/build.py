@@ -319,10 +319,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     edge_index = _edges(table, cut, code, tree)
 
     lattice = fit_material_lattice(table, mat, tree)  # the edges' tree: one k-d tree of the atoms, not two
-    flags = {"cutoff_mode": mode, "cutoff_A": named, "bond_A": bond, "n_input_vacancies": int((~real).sum()),
-             "n_vacancies_added": 0, "vacancy_overflow": lattice.n_vacancies_dropped > 0,
-             "n_vacancies_dropped": lattice.n_vacancies_dropped, "graph_version": GRAPH_VERSION,
-             **{f"lattice_{k}": v for k, v in lattice.stats.items() if not isinstance(v, list)}}
+    flags = _flags(mode, named, bond, int((~real).sum()), lattice)
     if vacancies and len(lattice.vacancies_A):
         vcode = int(np.flatnonzero(keys == VACANCY_ELEMENT)[0])
         new_pairs = _vacancy_pairs(lattice.vacancies_A, tree, cut, code, vcode, n0)
@@ -332,10 +329,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     node_features, names = node_feature_table(table, edge_index, mat, lattice)
     table.extra["masked"] = masked_nodes(table, node_features[:, names.index("lattice_consistency")], lattice)
     flags["n_masked"] = int(table.extra["masked"].sum())
-    pos = table.positions_A
-    length = np.hypot(*(pos[edge_index[1]] - pos[edge_index[0]]).T)
-    to_vac = table.vacancy[edge_index[0]] | table.vacancy[edge_index[1]]
-    edge_feats, edge_names = F.edge_feature_table(length, to_vac, bond)
+    length, edge_feats, edge_names = _edge_table(table, edge_index, bond)
     log.debug("graph: %d nodes (%d vacancy), %d edges", len(table), int(table.vacancy.sum()), edge_index.shape[1])
     return AtomGraph(atoms=table, edge_index=edge_index, edge_length_A=length, node_features=node_features,
                      feature_names=names, edge_features=edge_feats, material=mat.name, flags=flags,
@@ -359,3 +353,21 @@ def _element_codes(table: AtomTable) -> tuple[np.ndarray, np.ndarray]:
     key = np.where(real, np.where(element == "", UNKNOWN, element), VACANCY_ELEMENT)
     keys, code = np.unique(np.append(key, VACANCY_ELEMENT), return_inverse=True)
     return keys, code[:-1]
+
+
+def _flags(mode: str, cutoffs_A: dict, bond_A: float, n_input_vacancies: int, lattice) -> dict:
+    """The graph's ``flags``: cutoff mode and cutoffs (Å), nominal bond (Å), vacancy counts, the graph version and
+    the lattice model's scalar statistics (``lattice_*``)."""
+    return {"cutoff_mode": mode, "cutoff_A": cutoffs_A, "bond_A": bond_A, "n_input_vacancies": n_input_vacancies,
+            "n_vacancies_added": 0, "vacancy_overflow": lattice.n_vacancies_dropped > 0,
+            "n_vacancies_dropped": lattice.n_vacancies_dropped, "graph_version": GRAPH_VERSION,
+            **{f"lattice_{k}": v for k, v in lattice.stats.items() if not isinstance(v, list)}}
+
+
+def _edge_table(table: AtomTable, edge_index: np.ndarray, bond_A: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Edge lengths (Å), the edge feature table and its names (:func:`atomgraph.graph.features.edge_feature_table`)."""
+    pos = table.positions_A
+    length = np.hypot(*(pos[edge_index[1]] - pos[edge_index[0]]).T)
+    to_vac = table.vacancy[edge_index[0]] | table.vacancy[edge_index[1]]
+    edge_feats, edge_names = F.edge_feature_table(length, to_vac, bond_A)
+    return length, edge_feats, edge_names
