@@ -137,11 +137,7 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     mat = get_material(material)
     shape = frame_shape(mat.settings.image.size_px if size is None else size)
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "simulate")
-    check_positive("pixel size", pixel_size_A)
-    check_positive("dose", dose)
-    check_request(shape, pixel_size_A, dose)
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
+    _check_request(shape, pixel_size_A, dose, seed)
     rng = np.random.default_rng(int(seed))
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, distort)
     structure = place_lattice(mat, shape, s, rng)
@@ -171,3 +167,13 @@ def render_columns(cols, host: list[str], shape: tuple[int, int], s, rng: np.ran
     xy_px, expected = scan_columns(cols, electrons, dopant, shape, s, rng)
     image = (detector_signal(expected, s, rng) if noise else expected).astype(np.float32)
     return xy_px, electrons, image
+
+
+def _check_request(shape: tuple[int, int], pixel_size_A: float | None, dose: float | None, seed) -> None:
+    """Refuse, before anything is drawn, a pixel size or dose that is not positive, an image too large for what
+    they imply (:func:`atomgraph.simulate.settings.check_request`) and a seed that is not a non-negative integer."""
+    check_positive("pixel size", pixel_size_A)
+    check_positive("dose", dose)
+    check_request(shape, pixel_size_A, dose)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise AtomgraphInputError(f"seed must be a non-negative integer, got {seed!r}")
