@@ -179,13 +179,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
     dict
         The model card: name, material, labels, parameters, seeds, data, held-out metrics, calibration, sha256.
     """
-    output = Path(output)
-    if output.suffix != ".safetensors":
-        raise AtomgraphInputError("classifier weights must be written to a .safetensors path", source=str(output))
-    card_path = output.with_suffix(".json")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    check_writable(output, force)
-    check_writable(card_path, force)
+    output = _checked_output(output, force)
     mat = get_material(config)
     settings = _settings(mat, minutes)
     meta = material_meta(mat)
@@ -211,12 +205,7 @@ def train_classifier(config: str | Path, output: str | Path, *, seed: int = 0, m
                        np.random.default_rng([seed, 3]), progress)
         cal = calibrate(net, calibration)
     meta.update(temperature=cal["temperature"], threshold=cal["threshold"])
-    metrics = {}
-    for mode in modes:
-        subset = [e for e in heldout if e.mode == mode]
-        if subset:
-            metrics[mode] = node_scores(predict_examples(net, subset), np.concatenate([e.target for e in subset]),
-                                        names)
+    metrics = _heldout_metrics(net, heldout, modes, names)
     card = save_model(net, output, meta, model_card(mat, net, meta, settings, seed, data, heldout, counts, names,
                                                     training, cal, metrics, t_data, time.perf_counter() - t0), force)
     log.info("wrote %s (%d parameters, %.0f s)", output, card["parameters"], card["training"]["total_seconds"])
@@ -247,3 +236,23 @@ def model_card(mat, net, meta, settings, seed, data, heldout, counts, names, tra
     }
 
 
+def _checked_output(output: str | Path, force: bool) -> Path:
+    """The weights path, once it is a ``.safetensors`` path whose file and card (``.json``) may be written."""
+    output = Path(output)
+    if output.suffix != ".safetensors":
+        raise AtomgraphInputError("classifier weights must be written to a .safetensors path", source=str(output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(output, force)
+    check_writable(output.with_suffix(".json"), force)
+    return output
+
+
+def _heldout_metrics(net: NodeClassifier, heldout: list[Example], modes: dict, names: list[str]) -> dict:
+    """Node-level scores per input mode on the held-out graphs (modes without held-out graphs are left out)."""
+    metrics = {}
+    for mode in modes:
+        subset = [e for e in heldout if e.mode == mode]
+        if subset:
+            metrics[mode] = node_scores(predict_examples(net, subset), np.concatenate([e.target for e in subset]),
+                                        names)
+    return metrics
