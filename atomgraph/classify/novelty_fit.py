@@ -238,15 +238,12 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     dict
         The card written beside the statistics (classes, thresholds, node counts, held-out flag rates, seconds).
     """
-    from ..materials import get_material
-    from ..weights import model_material, read_card
-    from . import load_classifier
+    from ..models import resolve_model
 
     if fit_graphs < 10 or threshold_graphs < 10:
         raise AtomgraphInputError("novelty fitting needs at least 10 fit and 10 threshold graphs")
     t0 = time.perf_counter()
-    clf = load_classifier(model)
-    material = get_material(model_material(model))
+    clf, material = resolve_model(model).classifier, resolve_model(model).material
     names = clf.labels + [BACKGROUND_ATOM, BACKGROUND_VACANCY] + [f"{x}{GIVEN_SUFFIX}" for x in clf.labels]
     fit_set = collect(clf, material, model, fit_graphs, FIT_SEED_OFFSET, seed, progress)
     held_set = collect(clf, material, model, threshold_graphs, THRESHOLD_SEED_OFFSET, seed, progress)
@@ -264,23 +261,33 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     flagged, checks_only = held_out_rates(stats, distances, cal_names, held, names, clf.labels)
     cls = np.concatenate([g["cls"][g["keep"]] for g in fit_set])
     stats.meta = {
-        "material": material.name, "classifier": Path(clf.path).name,
-        "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
-        "descriptor": f"GNN last embedding ({clf.net.config['hidden']}) + standardized node inputs "
-                      f"({clf.net.config['n_inputs']}) + neighbors' mean of "
-                      f"{[clf.meta['node_features'][k] for k in context_features(clf.meta)]}",
-        "classes": stats.classes, "kinds": kinds, "quantiles": QUANTILES, "thresholds": stats.threshold.tolist(),
+        **_describe(clf, material.name, stats, kinds, reference),
         "fit": {"image_seeds": f"{FIT_SEED_OFFSET}..+{fit_graphs - 1}", "seed": seed,
                 "nodes": {n: int((remap[cls] == c).sum()) for c, n in enumerate(stats.classes)}},
         "threshold_set": {"image_seeds": f"{THRESHOLD_SEED_OFFSET}..+{threshold_graphs - 1}",
                           "nodes": {n: int((cal_names == c).sum()) for c, n in enumerate(names)},
                           "flagged_novel": flagged, "flagged_by_lattice_checks": checks_only},
-        "lattice_checks": {"reference": clf.labels[reference], "quantiles": CHECK_QUANTILES,
-                           **{name: dict(zip(clf.labels, np.round(getattr(stats.checks, name), 4).tolist()))
-                              for name in stats.checks.ARRAYS}},
         "seconds": round(time.perf_counter() - t0, 1),
     }
     path = Path(output) if output is not None else novelty_path(clf.path)
     card = save_novelty(stats, path, force=force)
     log.info("novelty statistics for %s -> %s", material.name, path)
     return {"path": str(path), **card}
+
+
+def _describe(clf, material: str, stats, kinds: list[str], reference: int) -> dict:
+    """The card's description of fitted statistics: material, classifier (file and sha256), what a descriptor is
+    made of, the classes with their kinds, quantiles and thresholds, and the lattice checks."""
+    from ..weights import read_card
+
+    return {
+        "material": material, "classifier": Path(clf.path).name,
+        "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
+        "descriptor": f"GNN last embedding ({clf.net.config['hidden']}) + standardized node inputs "
+                      f"({clf.net.config['n_inputs']}) + neighbors' mean of "
+                      f"{[clf.meta['node_features'][k] for k in context_features(clf.meta)]}",
+        "classes": stats.classes, "kinds": kinds, "quantiles": QUANTILES, "thresholds": stats.threshold.tolist(),
+        "lattice_checks": {"reference": clf.labels[reference], "quantiles": CHECK_QUANTILES,
+                           **{name: dict(zip(clf.labels, np.round(getattr(stats.checks, name), 4).tolist()))
+                              for name in stats.checks.ARRAYS}},
+    }
