@@ -69,18 +69,11 @@ def arrivals(folder: str | Path, read: Callable[[Path], object], pattern: str = 
             if name in done:
                 continue
             path = folder / name
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
+            state = _settled(path, sizes, retry, now, stable_polls)
+            if state == "gone":
                 _vanished(name, sizes, retry, done, warn)
                 continue
-            old, polls = sizes.get(name, (-1, 0))
-            changed = size != old
-            polls = polls + 1 if not changed and size > 0 else 0
-            sizes[name] = (size, polls)
-            if name in retry and changed:  # still being written: start the clock again
-                retry[name][2] = now
-            if polls < stable_polls or (name in retry and now < retry[name][0] and not changed):
+            if state == "wait":
                 break  # not ready: later files wait (name order)
             try:
                 frame = read(path)
@@ -111,6 +104,26 @@ def arrivals(folder: str | Path, read: Callable[[Path], object], pattern: str = 
         if idle_exit_s is not None and time.monotonic() - last_new > idle_exit_s:
             return
         time.sleep(poll_s)
+
+
+def _settled(path: Path, sizes: dict, retry: dict, now: float, stable_polls: int) -> str:
+    """Poll one file: ``"gone"`` (it vanished), ``"wait"`` (still growing, empty, or waiting out a retry's
+    back-off) or ``"ready"`` (to be read now). Updates its (size, polls unchanged) in ``sizes`` and, when a file
+    being retried grows again, restarts its read timeout (``retry[name][2]``)."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "gone"
+    old, polls = sizes.get(name, (-1, 0))
+    changed = size != old
+    polls = polls + 1 if not changed and size > 0 else 0
+    sizes[name] = (size, polls)
+    if name in retry and changed:  # still being written: start the clock again
+        retry[name][2] = now
+    if polls < stable_polls or (name in retry and now < retry[name][0] and not changed):
+        return "wait"
+    return "ready"
 
 
 def _vanished(name: str, sizes: dict, retry: dict, done: set, warn: Callable[[str], None]) -> None:
