@@ -1,5 +1,5 @@
 """House rules of the code (issue 25), checked on the source: small functions and modules, package ``__init__``
-files that only re-export, and no import cycle between modules (imports inside functions counted)."""
+files that only re-export, and no import cycle between the CLI modules (imports inside functions counted)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "atomgraph"
 MODULES = sorted(PACKAGE.rglob("*.py"))
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
-
 
 
 def _name(path: Path) -> str:
