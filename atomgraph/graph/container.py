@@ -57,6 +57,13 @@ class AtomGraph:
         """One node feature column by name."""
         return self.node_features[:, self.feature_names.index(name)]
 
+    def edges_once(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each undirected edge once (``i < j``): source rows, target rows (int) and lengths (Å), as the exports
+        write them (``edge_index`` holds both directions)."""
+        src, dst = np.asarray(self.edge_index)
+        once = src < dst
+        return src[once], dst[once], np.asarray(self.edge_length_A)[once]
+
     def node_attributes(self) -> dict[str, np.ndarray]:
         """Per-node scalar columns, as exported: id, x_px, y_px, x_A, y_A, element, label, prob, vacancy, score,
         intensity, then 1-D extras (e.g. ``p_C``, ``input_id``), then the node features."""
@@ -97,10 +104,7 @@ class AtomGraph:
         names = list(cols)
         lists = [cols[k].tolist() for k in names]
         g.add_nodes_from((i, dict(zip(names, row))) for i, row in enumerate(zip(*lists)))
-        src, dst = self.edge_index
-        once = src < dst
-        g.add_edges_from((int(i), int(j), {"length_A": float(d)})
-                         for i, j, d in zip(src[once], dst[once], self.edge_length_A[once]))
+        g.add_edges_from((int(i), int(j), {"length_A": float(d)}) for i, j, d in zip(*self.edges_once()))
         return g
 
     def to_pyg(self):

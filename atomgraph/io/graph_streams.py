@@ -56,13 +56,6 @@ def _graphml_cells(values: np.ndarray) -> list:
     return [escape(str(v)) for v in values.tolist()]
 
 
-def _edges_once(graph: AtomGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each undirected edge once (``i < j``): sources, targets, lengths (Å)."""
-    src, dst = graph.edge_index
-    once = src < dst
-    return src[once], dst[once], np.asarray(graph.edge_length_A)[once].astype(float)
-
-
 def _blocks(n: int) -> Iterator[slice]:
     for start in range(0, n, BLOCK):
         yield slice(start, min(n, start + BLOCK))
@@ -79,7 +72,7 @@ def write_graphml_stream(graph: AtomGraph, handle: TextIO) -> None:
     for name, values in columns.items():
         node_keys[name] = f"d{len(keys)}"
         keys.append((node_keys[name], "node", name, _graphml_type(values)))
-    src, dst, length = _edges_once(graph)
+    src, dst, length = graph.edges_once()
     edge_key = f"d{len(keys)}"
     if len(src):
         keys.append((edge_key, "edge", "length_A", "double"))
@@ -96,7 +89,7 @@ def write_graphml_stream(graph: AtomGraph, handle: TextIO) -> None:
     edge_template = f'    <edge source="%s" target="%s">\n      <data key="{edge_key}">%s</data>\n    </edge>\n'
     for block in _blocks(len(src)):
         handle.write("".join(edge_template % row for row in zip(src[block].tolist(), dst[block].tolist(),
-                                                                length[block].tolist())))
+                                                                length[block].astype(float).tolist())))
     for (key_id, _, _, _), value in zip(keys, graph_attrs.values()):
         text = escape(str(value.item() if hasattr(value, "item") else value))
         handle.write(f'    <data key="{key_id}">{text}</data>\n')
@@ -140,7 +133,7 @@ def write_json_stream(graph: AtomGraph, handle: TextIO) -> None:
         handle.write(("" if first else ", ") + ", ".join(node_template % row for row in zip(*cells)))
         first = False
     handle.write('], "edges": [')
-    src, dst, length = _edges_once(graph)
+    src, dst, length = graph.edges_once()
     first = True
     for block in _blocks(len(src)):
         text = ", ".join('{"length_A": %s, "source": %s, "target": %s}' % row

@@ -125,10 +125,9 @@ def write_extxyz(graph: AtomGraph, path: str | Path, force: bool = False) -> lis
             atoms.set_array(key, value)
     for k, name in enumerate(graph.feature_names):
         atoms.set_array(name, graph.node_features[:, k].astype(float))
-    src, dst = graph.edge_index
-    once = src < dst
-    atoms.info["edges"] = np.column_stack([src[once], dst[once]]).ravel().astype(int)
-    atoms.info["edge_length_A"] = graph.edge_length_A[once].astype(float)
+    src, dst, length = graph.edges_once()
+    atoms.info["edges"] = np.column_stack([src, dst]).ravel().astype(int)
+    atoms.info["edge_length_A"] = length.astype(float)
     for key, value in graph.graph_attributes().items():
         atoms.info[key] = value
     with atomic_path(path, force) as tmp:
@@ -154,15 +153,13 @@ def write_csv(graph: AtomGraph, path: str | Path, force: bool = False) -> list[P
     edges_path = edges_csv_path(path)
     check_writable(path, force)
     check_writable(edges_path, force)
-    src, dst = graph.edge_index
-    once = src < dst
+    src, dst, length = graph.edges_once()
     # both files go to temporaries first: a failure in either leaves neither behind
     with atomic_path(path, force) as nodes_tmp, atomic_output(edges_path, force) as handle:
         write_atoms_csv(graph.atoms, nodes_tmp, force=True)
         writer = csv.writer(handle)
         writer.writerow(["source", "target", "length_A"])
-        writer.writerows(zip(src[once].tolist(), dst[once].tolist(),
-                             (f"{d:.4f}" for d in graph.edge_length_A[once])))
+        writer.writerows(zip(src.tolist(), dst.tolist(), (f"{d:.4f}" for d in length)))
     return [Path(path), edges_path]
 
 
@@ -210,11 +207,10 @@ def read_pyg(path: str | Path):
 def write_npz(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
     """The compact graph (see the module docstring): plain arrays, no pickled objects, uncompressed (fast)."""
     a = graph.atoms
-    src, dst = np.asarray(graph.edge_index)
-    once = src < dst
+    src, dst, length = graph.edges_once()
     arrays = {
-        "edges": np.column_stack([src[once], dst[once]]).astype(np.int64).reshape(-1, 2),
-        "length_A": np.asarray(graph.edge_length_A)[once].astype(np.float32),
+        "edges": np.column_stack([src, dst]).astype(np.int64).reshape(-1, 2),
+        "length_A": length.astype(np.float32),
         "node_id": np.asarray(a.ids, dtype=np.int64),
         "pos_A": np.asarray(a.positions_A, dtype=np.float32),
         "element": np.asarray(a.element, dtype=str),

@@ -21,9 +21,8 @@ STEPS = ("check the pixel size against the lattice", "analyze", "add layers", "d
 
 def graph_edges(graph) -> np.ndarray:
     """(E, 2) node rows of each undirected edge once (``i < j``) from an AtomGraph's ``edge_index``."""
-    src, dst = np.asarray(graph.edge_index, dtype=np.int64)
-    once = src < dst
-    return np.column_stack([src[once], dst[once]])
+    src, dst, _ = graph.edges_once()
+    return np.column_stack([src, dst]).astype(np.int64)
 
 
 def parse_pixel_size(text: str) -> float | str:
