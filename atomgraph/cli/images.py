@@ -74,6 +74,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
     from ..io.images import read_image
     from ..io.safe_write import check_writable
     from ..io.tables import write_atoms_csv
+    from ..models import resolve_model
 
     check_writable(args.output, args.force)
     image = read_image(args.image, allow_stack=True)
@@ -81,10 +82,11 @@ def cmd_locate(args: argparse.Namespace) -> int:
         raise AtomgraphInputError(f"is a stack of {image.frames} frames; `atomgraph locate` takes one 2D image: "
                                   "`atomgraph analyze` takes stacks (frame by frame), or save one frame",
                                   source=args.image)
-    pixel_size = _pixel_size(args, image)
+    model = resolve_model(args.model)  # once: the scale checks and the locator read the object
+    pixel_size = _pixel_size(args, image, model)
     from ..locate import locate  # torch: only once the inputs are known to be good
 
-    atoms = locate(image.data, model=args.model, pixel_size_A=pixel_size)
+    atoms = locate(image.data, model=model, pixel_size_A=pixel_size)
     write_atoms_csv(atoms, args.output, force=args.force)
     print(f"{len(atoms)} atoms -> {args.output}")
     return EXIT_OK
@@ -177,16 +179,14 @@ def _which_model(args: argparse.Namespace, image) -> None:
                               source=args.image)
 
 
-def _pixel_size(args: argparse.Namespace, image, model=None) -> float:
+def _pixel_size(args: argparse.Namespace, image, model) -> float:
     """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
-    (atomgraph.scale) and against the locator's resampling (:func:`atomgraph.pipeline.check_scale`), once each:
-    warnings go to stderr, a pixel size that cannot fit is a usage error naming the file. ``model``: the resolved
-    :class:`~atomgraph.models.Model` (else ``args.model`` is resolved here)."""
-    from ..models import resolve_model
+    (atomgraph.scale) and against the locator's resampling (:func:`atomgraph.pipeline.check_scale`), once each, for
+    the resolved :class:`~atomgraph.models.Model` ``model``: warnings go to stderr, a pixel size that cannot fit is
+    a usage error naming the file."""
     from ..pipeline import check_scale
     from ..scale import check_lattice_scale
 
-    model = resolve_model(args.model if model is None else model)
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
         raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px) or "
