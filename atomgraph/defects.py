@@ -25,7 +25,7 @@ from .io.tables import format_value
 
 UNKNOWN = "unknown"   # label of a defect made of connected novel nodes
 MASK_REACH_BONDS = 2  # novel nodes within this many bonds of a masked node form no unknown defect
-LONE_HOST_NOVELTY = 1.5  # a lone novel host column forms an unknown defect only beyond this novelty: a host class
+HOST_TAIL_NOVELTY = 1.5  # novel host columns alone form an unknown defect only beyond this novelty: a host class
 #                          is flagged at its 99.5 % quantile, so a 1024² graphene frame (4 000 columns) holds a
 #                          few host columns just past it; a new structure moves more than one column, is not a
 #                          host label, or lies far beyond (an antisite's brightness)
@@ -54,8 +54,10 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     form one defect labeled :data:`UNKNOWN`, with the novel empty sites among them even when unlabeled (the empty
     site of a graphene monovacancy, a material without a vacancy label), except near a masked region (a novel node
     within :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there),
-    and except a lone host-labeled column whose novelty is at most :data:`LONE_HOST_NOVELTY` (it stays ``novel`` in
-    the atoms table, but one such column in thousands is the tail of its class, not a new structure);
+    and except a group of host-labeled columns (no empty site among them) whose novelty is nowhere above
+    :data:`HOST_TAIL_NOVELTY` (they stay ``novel`` in the atoms table, but a few such columns in thousands, alone or
+    side by side in a noisy or coarsely sampled patch, are the tail of their class, not a new structure: a new
+    structure has a column past that, a defect label or an empty site);
     unlabeled located columns (``''``: judged no lattice column, e.g. a false detection on contamination) stay out
     of defects as before, novel or not, and appear only as member sites.
 
@@ -84,10 +86,10 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
     unknown = _components(novel & ((labels != "") | vacancy) & ~touches_mask, src, dst, np.ones(len(src), bool), n)
     novelty = np.asarray(atoms.extra.get("novelty", np.full(n, np.inf)), dtype=float)
-    lone_host = lambda g: (len(g) == 1 and not vacancy[g[0]] and labels[g[0]] in host_labels  # noqa: E731
-                           and novelty[g[0]] <= LONE_HOST_NOVELTY)
-    groups += [g for g in unknown if (labels[g] != "").any() and not lone_host(g)]   # an empty site joins the
-    # novel columns around it; a lone host column barely past its class's threshold is the tail of that class
+    host_tail = lambda g: (not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all()  # noqa: E731
+                           and (novelty[g] <= HOST_TAIL_NOVELTY).all())
+    groups += [g for g in unknown if (labels[g] != "").any() and not host_tail(g)]   # an empty site joins the
+    # novel columns around it; host columns barely past their class's threshold are the tail of that class
     groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
     defects = []

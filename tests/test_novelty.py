@@ -246,6 +246,24 @@ def test_novel_nodes_form_unknown_defects_and_are_not_counted_as_their_label():
     assert len(unknown.core_ids) == 4
 
 
+def test_host_columns_just_past_their_threshold_are_the_tail_not_an_unknown_defect():
+    from atomgraph.defects import HOST_TAIL_NOVELTY, UNKNOWN, find_defects
+
+    sim = simulate("graphene-si", size=256, pixel_size_A=0.1, seed=3, counts={"Si3": 0, "Si4": 0})
+    graph = classify(sim.truth.subset(sim.truth.element != ""), "graphene-si")
+    src, dst = graph.edge_index
+    middle = int(np.argmin(np.linalg.norm(graph.atoms.positions_A - graph.atoms.positions_A.mean(0), axis=1)))
+    patch = np.r_[middle, dst[src == middle]]          # a carbon and its three neighbors: one connected group
+    novelty = np.zeros(len(graph.atoms))
+    novelty[patch] = 1.2
+    graph.atoms.extra["novelty"], graph.atoms.extra["novel"] = novelty, novelty > 1
+    assert not [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]
+    novelty[patch[1]] = HOST_TAIL_NOVELTY + 0.1        # one column well past it: a new structure
+    graph.atoms.extra["novelty"] = novelty
+    unknown = [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]
+    assert len(unknown) == 1 and len(unknown[0].core_ids) == 4
+
+
 # ---------------------------------------------------------------------------------------------------------- CLI
 def test_train_novelty_without_model_is_a_usage_error(capsys):
     assert main(["train", "novelty"]) == 2
