@@ -265,8 +265,8 @@ def run_analysis(image: np.ndarray, model: Model, pixel_size_A: float, *, thresh
     :func:`check_scale`): the CLI and batch workers make their checks once, then call this."""
     from .classify import classify
     from .defects import find_defects
-    from .graph import build_graph
     from .graph.build import masking_warnings
+    from .graph.occupancy import build_image_graph
     from .locate import locate
 
     material = model.material
@@ -274,7 +274,7 @@ def run_analysis(image: np.ndarray, model: Model, pixel_size_A: float, *, thresh
     t0 = time.perf_counter()
     atoms = locate(image, model=model, pixel_size_A=pixel_size_A, tile_size=tile_size)
     t1 = time.perf_counter()
-    graph = build_graph(atoms, material=material)
+    graph = build_image_graph(atoms, material, image)   # with the columns the locator missed put back
     t2 = time.perf_counter()
     graph = classify(graph, model=model, threshold=threshold)
     t3 = time.perf_counter()

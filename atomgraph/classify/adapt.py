@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import AtomgraphInputError
-from ..graph import build_graph
+from ..graph.occupancy import build_image_graph
 from ..io.safe_write import OutputFolder, check_output_folder
 from ..materials import get_material
 from ..threads import training_threads
@@ -49,7 +49,7 @@ def pseudo_labeled(image: np.ndarray, pixel_size_A: float, model: str | Path, co
 
     clf = load_classifier(model)
     atoms = locate(image, model=model, pixel_size_A=pixel_size_A)
-    graph = build_graph(atoms, material=model_material(model))
+    graph = build_image_graph(atoms, get_material(model_material(model)), image)
     probs = predict_proba(clf, graph)
     x, edge_index, edge_attr = encode(graph, clf.meta)
     best = np.argmax(probs, axis=1)

@@ -22,7 +22,7 @@ from ..errors import AtomgraphInputError
 TEXT_COLUMNS = ("element", "label", "site_ids", "type", "track_ids", "from_label", "to_label", "raw_label",
                 "source", "status", "error")
 #: 0/1 columns of the CSVs, read back as booleans (as :func:`atoms_frame` gives them).
-FLAG_COLUMNS = ("vacancy", "uncertain", "masked", "novel", "saturated")
+FLAG_COLUMNS = ("vacancy", "uncertain", "masked", "novel", "saturated", "recovered")
 DEFECT_COLUMNS = ["id", "label", "x_px", "y_px", "x_A", "y_A", "site_ids", "prob", "uncertain", "n_sites"]
 #: Table name -> file name, per kind of output folder, in the order :func:`read_results` returns them.
 ANALYZE_TABLES = {"atoms": "atoms.csv", "defects": "defects.csv"}

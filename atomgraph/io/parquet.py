@@ -39,7 +39,7 @@ ATOM_FIELDS = [("id", "int64"), ("x_px", "float64"), ("y_px", "float64"), ("x_A"
 # extras whose name is fixed (classify and locate write them); ``p_<class>`` (locator evidence) and
 # ``prob_<label>`` (calibrated probability) are float32 per class of the model
 FIXED_EXTRAS = [("saturated", "bool_"), ("input_id", "int64"), ("masked", "bool_"), ("uncertain", "bool_"),
-                ("novelty", "float32"), ("novel", "bool_")]
+                ("recovered", "bool_"), ("novelty", "float32"), ("novel", "bool_")]
 
 
 def atoms_schema(locator_classes: list[str], labels: list[str]):

@@ -1,0 +1,285 @@
+"""Image evidence at empty sites: is an expected site the graph stage found empty really empty, or did the locator
+miss a column there?
+
+The lattice model places a vacancy node wherever an expected site holds no located column. The locator misses about
+one column in 10⁴ (a noisy column, one cut by the frame edge), and each miss becomes a vacancy that the classifier
+then reads as a defect (``Sevac``) or an ``unknown`` cluster: on defect-free simulated 1024² frames these were most
+of the false defects (issue 22). The image itself says which it is.
+
+**Measure** (:func:`site_ratios`). Around each candidate site, the image within ``FIT_RADIUS_BONDS`` is modelled as
+a constant plus one Gaussian of the frame's column width per column: the site itself and every located column
+within ``MODEL_RADIUS_BONDS``; the amplitudes come from one linear least-squares fit. The site's amplitude divided by
+the median amplitude of its same-sublattice second shell (``√3`` bonds away in a honeycomb or 2H projection, the
+columns that share its expected element) is its *occupancy ratio*: about 1 for a host column, 0.5 for a column with
+half its atoms (``Se1`` in ``Se2``'s place), 0 for an empty site. Fitting the neighbors' Gaussians too keeps the
+tails of bright neighbors (the metals around a chalcogen site) out of the site's amplitude, which a disk sum around
+the site does not: there a true ``Svac`` of WS2 read 0.2-0.8 of an S2 column.
+
+**Noise** (:func:`frame_ratio_spread`): the same ratio measured on located host columns (each fitted as if it were a
+candidate site, itself left out of the model) spreads around 1 by the frame's noise; its robust spread ``s`` is how
+far a single site's ratio can be trusted.
+
+**Decision** (:func:`missed_columns`): a site holds a column the locator missed when its ratio is at least
+``FILLED_RATIO`` (halfway between empty and a full column), at least ``SIGNIFICANCE`` × ``s`` above empty, and
+the light the fit gives the site is centered on it (within ``OFFSET_BONDS``; light from a column the locator
+missed beside the site, such as the Si of a ``Si4`` between two empty sites, is not). In a
+noisy frame (``s`` large) no site passes and every vacancy stays as the graph stage placed it. A site with a located
+column within ``CLEAR_BONDS`` (a ``Si4``'s two empty sites beside its Si) is not tested: its amplitude is not
+separable from that column's. Nor is a site beside a dopant (within ``DOPANT_REACH_BONDS``): a dopant column is
+brighter and often wider than the frame's column width (a Si that moves during the scan), so the part of it one
+Gaussian does not fit leaks into the site's amplitude (the empty center of a Si trimer read as a carbon), and an
+empty site beside a dopant is a defect of its own far more often than a missed host column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..atoms import AtomTable
+from .build import build_graph
+
+FIT_RADIUS_BONDS = 2.0     # pixels within this of the site are fitted: its second shell's centers lie inside
+MODEL_RADIUS_BONDS = 3.0   # located columns within this of the site get their own Gaussian
+SHELL_BONDS = (1.4, 2.1)   # same-sublattice second shell (√3 ≈ 1.73 bonds): the ratio's reference
+CLEAR_BONDS = 0.8          # a site with a located column closer than this is not tested
+DOPANT_REACH_BONDS = 1.3   # ... nor one with a dopant (a column of no host element) this close
+OFFSET_BONDS = 0.25        # a site's own signal must be centered this close to it (bonds) ...
+OFFSET_RADIUS_BONDS = 0.7  # ... its centroid taken within this of the site
+FILLED_RATIO = 0.5         # occupancy ratio from which a site holds a column (0 empty, 1 a host column)
+SIGNIFICANCE = 3.0         # ... and this many of the frame's ratio spreads above empty
+SIGMA_GRID_A = np.linspace(0.2, 0.9, 8)  # column widths (Gaussian sigma, Å) tried for the frame
+SAMPLE_COLUMNS = 24        # located columns the noise is measured on
+SIGMA_COLUMNS = 8          # ... and the column width on (the first of them)
+PIXEL_STEP_A = 0.1         # fitted pixels are taken at least this far apart (Å): finer sampling adds little
+
+
+def _window(image: np.ndarray, pixel_size_A: float, center_A: np.ndarray, radius_A: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x (nx,) Å, y (ny,) Å, inside (ny, nx) bool, values (M,)) of the image pixels within ``radius_A`` of
+    ``center_A`` on a grid every ``PIXEL_STEP_A``, clipped to the frame; ``values`` are the ``inside`` ones."""
+    h, w = image.shape
+    step = max(int(round(PIXEL_STEP_A / pixel_size_A)), 1)
+    c, r = np.asarray(center_A, float) / pixel_size_A, radius_A / pixel_size_A
+    xs = np.arange(max(int(np.ceil(c[0] - r)), 0), min(int(np.floor(c[0] + r)), w - 1) + 1, step)
+    ys = np.arange(max(int(np.ceil(c[1] - r)), 0), min(int(np.floor(c[1] + r)), h - 1) + 1, step)
+    inside = (xs[None, :] - c[0]) ** 2 + (ys[:, None] - c[1]) ** 2 <= r * r
+    return xs * pixel_size_A, ys * pixel_size_A, inside, image[np.ix_(ys, xs)][inside].astype(float)
+
+
+def _fit(window: tuple, columns_A: np.ndarray, sigma_A: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """Least-squares (coefficients (K + 1,): the constant then one amplitude per column, design matrix (M, K + 1)) of
+    a constant plus Gaussians at ``columns_A`` over a :func:`_window`; None where the window holds too few pixels.
+    The Gaussians are separable on the pixel grid (a product of an x and a y profile)."""
+    xs, ys, inside, values = window
+    k = len(columns_A)
+    if len(values) <= k + 1:
+        return None
+    gx = np.exp(-((xs[None, :] - columns_A[:, :1]) ** 2) / (2.0 * sigma_A**2))   # (K, nx)
+    gy = np.exp(-((ys[None, :] - columns_A[:, 1:]) ** 2) / (2.0 * sigma_A**2))   # (K, ny)
+    design = np.empty((len(values), k + 1))
+    design[:, 0] = 1.0
+    design[:, 1:] = (gy[:, :, None] * gx[:, None, :])[:, inside].T
+    gram = design.T @ design
+    gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) / (k + 1)   # two columns on one spot stay solvable
+    return np.linalg.solve(gram, design.T @ values), design
+
+
+def _amplitudes(window: tuple, columns_A: np.ndarray, sigma_A: float) -> tuple[np.ndarray, float]:
+    """(amplitudes (K,), mean squared residual) of :func:`_fit` (NaN where the window is too small)."""
+    fit = _fit(window, columns_A, sigma_A)
+    if fit is None:
+        return np.full(len(columns_A), np.nan), np.nan
+    coef, design = fit
+    return coef[1:], float(np.mean((window[3] - design @ coef) ** 2))
+
+
+def _signal_offset(window: tuple, coef: np.ndarray, design: np.ndarray, site_A: np.ndarray, radius_A: float
+                   ) -> float:
+    """Distance (Å) from ``site_A`` to the centroid of what the fit leaves to the site (the image less the
+    constant and every other column, positive part, within ``radius_A``): near 0 for a column on the site, large
+    for light from an unmodelled column beside it (a missed dopant)."""
+    xs, ys, inside, values = window
+    xx, yy = np.meshgrid(xs, ys)
+    xy = np.c_[xx[inside], yy[inside]]
+    own = values - design @ coef + design[:, 1] * coef[1]
+    weight = np.where(np.linalg.norm(xy - site_A, axis=1) <= radius_A, np.clip(own, 0.0, None), 0.0)
+    if weight.sum() <= 0:
+        return float("inf")
+    return float(np.linalg.norm(weight @ xy / weight.sum() - site_A))
+
+
+def gaussian_amplitudes(image: np.ndarray, pixel_size_A: float, center_A: np.ndarray, columns_A: np.ndarray,
+                        sigma_A: float, radius_A: float) -> tuple[np.ndarray, float]:
+    """(amplitudes (K,), mean squared residual) of a constant plus one Gaussian (``sigma_A``, Å) at each of
+    ``columns_A`` (K, 2) Å, fitted by linear least squares to the pixels within ``radius_A`` of ``center_A``.
+    Amplitudes in image units; NaN where the window holds too few pixels."""
+    window = _window(image, pixel_size_A, center_A, radius_A)
+    return _amplitudes(window, np.asarray(columns_A, float).reshape(-1, 2), sigma_A)
+
+
+def column_sigma(image: np.ndarray, pixel_size_A: float, columns_A: np.ndarray, bond_A: float,
+                 sample: np.ndarray) -> float:
+    """The frame's column width (Gaussian sigma, Å): the value of :data:`SIGMA_GRID_A` whose fits around the
+    ``sample`` columns (indices into ``columns_A``) leave the least residual."""
+    tree = cKDTree(columns_A)
+    cost = np.zeros(len(SIGMA_GRID_A))
+    for i in sample:
+        near = tree.query_ball_point(columns_A[i], MODEL_RADIUS_BONDS * bond_A)
+        window = _window(image, pixel_size_A, columns_A[i], 1.2 * bond_A)
+        for k, sigma in enumerate(SIGMA_GRID_A):
+            cost[k] += np.nan_to_num(_amplitudes(window, columns_A[near], sigma)[1], nan=0.0)
+    return float(SIGMA_GRID_A[int(np.argmin(cost))])
+
+
+def site_ratios(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, columns_A: np.ndarray, bond_A: float,
+                sigma_A: float, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """((S,) occupancy ratio of each site: its fitted amplitude over the median of its same-sublattice second
+    shell's (see the module docstring), (S,) offset of the site's own signal in bonds (:func:`_signal_offset`)).
+    ``columns_A`` (K, 2) located columns, Å; ``exclude`` (S,) index into ``columns_A`` of a column to leave out of
+    each site's model (-1: none; used to measure located columns as if they were sites). NaN where fewer than two
+    shell columns are seen."""
+    tree = cKDTree(columns_A)
+    out = np.full(len(sites_A), np.nan)
+    offset = np.full(len(sites_A), np.nan)
+    for s, site in enumerate(np.asarray(sites_A, float)):
+        near = np.asarray(tree.query_ball_point(site, MODEL_RADIUS_BONDS * bond_A), int)
+        if exclude is not None:
+            near = near[near != exclude[s]]
+        dist = np.linalg.norm(columns_A[near] - site, axis=1) / bond_A
+        shell = (dist > SHELL_BONDS[0]) & (dist < SHELL_BONDS[1])
+        if shell.sum() < 2:
+            continue
+        window = _window(image, pixel_size_A, site, FIT_RADIUS_BONDS * bond_A)
+        fit = _fit(window, np.r_[site[None], columns_A[near]], sigma_A)
+        if fit is None:
+            continue
+        reference = np.median(fit[0][2:][shell])
+        if np.isfinite(reference) and reference > 0:
+            out[s] = fit[0][1] / reference
+            offset[s] = _signal_offset(window, *fit, site, OFFSET_RADIUS_BONDS * bond_A) / bond_A
+    return out, offset
+
+
+def frame_ratio_spread(image: np.ndarray, pixel_size_A: float, columns_A: np.ndarray, bond_A: float,
+                       sigma_A: float, sample: np.ndarray) -> float:
+    """Robust spread (1.4826 × median absolute deviation) of the occupancy ratio of located ``sample`` columns,
+    each measured as a site with itself left out: the noise of one site's ratio in this frame (NaN: too few)."""
+    ratios = site_ratios(image, pixel_size_A, columns_A[sample], columns_A, bond_A, sigma_A, exclude=sample)[0]
+    ratios = ratios[np.isfinite(ratios)]
+    if len(ratios) < SAMPLE_COLUMNS // 2:
+        return float("nan")
+    return float(1.4826 * np.median(np.abs(ratios - np.median(ratios))))
+
+
+def missed_columns(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, columns_A: np.ndarray,
+                   bond_A: float, host: np.ndarray | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(which of ``sites_A`` (S, 2) Å hold a column the locator missed (S,) bool, their occupancy ratios (S,);
+    NaN where not tested) given the located ``columns_A`` (K, 2) Å of the same ``image`` (pixel size in Å/px) and
+    which of them are host columns (``host`` (K,) bool; None: all).
+
+    See the module docstring for the measure and the decision. ``seed`` picks the sampled columns (the result does
+    not depend on it beyond their noise)."""
+    sites_A, columns_A = np.asarray(sites_A, float).reshape(-1, 2), np.asarray(columns_A, float).reshape(-1, 2)
+    held = np.zeros(len(sites_A), bool)
+    ratios = np.full(len(sites_A), np.nan)
+    if len(sites_A) == 0 or len(columns_A) < SAMPLE_COLUMNS:
+        return held, ratios
+    tree = cKDTree(columns_A)
+    clear = tree.query(sites_A)[0] >= CLEAR_BONDS * bond_A
+    if host is not None and not np.all(host):
+        dopants = np.flatnonzero(~np.asarray(host, bool))
+        for s, near in enumerate(tree.query_ball_point(sites_A, DOPANT_REACH_BONDS * bond_A)):
+            clear[s] &= not np.isin(near, dopants).any()
+    if not clear.any():
+        return held, ratios
+    image = np.asarray(image, float)
+    sample = np.random.default_rng(seed).choice(len(columns_A), SAMPLE_COLUMNS, replace=False)
+    sigma = column_sigma(image, pixel_size_A, columns_A, bond_A, sample[:SIGMA_COLUMNS])
+    spread = frame_ratio_spread(image, pixel_size_A, columns_A, bond_A, sigma, sample)
+    if not np.isfinite(spread):
+        return held, ratios
+    offset = np.full(len(sites_A), np.nan)
+    ratios[clear], offset[clear] = site_ratios(image, pixel_size_A, sites_A[clear], columns_A, bond_A, sigma)
+    with np.errstate(invalid="ignore"):
+        held = (ratios >= FILLED_RATIO) & (ratios >= SIGNIFICANCE * spread) & (offset <= OFFSET_BONDS)
+    return held, ratios
+
+
+def shell_elements(sites_A: np.ndarray, columns_A: np.ndarray, element: np.ndarray, bond_A: float) -> np.ndarray:
+    """(S,) the most common element among each site's same-sublattice second shell (the element its lattice
+    expects: C in graphene, the chalcogen or the metal in a TMD); ``''`` where the shell is empty."""
+    tree = cKDTree(columns_A)
+    out = np.full(len(sites_A), "", dtype=object)
+    for s, site in enumerate(sites_A):
+        near = np.asarray(tree.query_ball_point(site, SHELL_BONDS[1] * bond_A), int)
+        near = near[np.linalg.norm(columns_A[near] - site, axis=1) > SHELL_BONDS[0] * bond_A]
+        if len(near):
+            names, counts = np.unique(np.asarray(element)[near].astype(str), return_counts=True)
+            out[s] = names[np.argmax(counts)]
+    return out
+
+
+def add_missed_columns(atoms: AtomTable, graph, image: np.ndarray, host_elements: set[str] | None = None
+                       ) -> AtomTable | None:
+    """``atoms`` (the located :class:`~atomgraph.atoms.AtomTable`) followed by the columns the locator missed at
+    the empty sites of ``graph`` (built from ``atoms``), or None when there are none.
+
+    A recovered column sits on its expected site with the element its sublattice expects (:func:`shell_elements`),
+    that element's locator probability 1, the median detection score of the located columns, and an intensity of
+    its occupancy ratio times its shell's median intensity; ``extra['recovered']`` marks it (False for every located
+    column). Only vacancy nodes the graph stage inferred are tested, not vacancies given in the input.
+    ``host_elements``: the material's host elements (the others are dopants; None: every element is a host)."""
+    table = graph.atoms
+    inferred = np.flatnonzero(table.vacancy & (np.asarray(table.extra.get("input_id", np.full(len(table), -1))) < 0))
+    real = ~np.asarray(atoms.vacancy, bool)
+    if len(inferred) == 0 or atoms.pixel_size_A is None:
+        return None
+    columns = atoms.positions_A[real]
+    bond = float(graph.flags["bond_A"])
+    elements = atoms.element[real].astype(str)
+    host = np.ones(len(columns), bool) if host_elements is None else np.isin(elements, list(host_elements))
+    held, ratios = missed_columns(image, atoms.pixel_size_A, table.positions_A[inferred], columns, bond, host)
+    if not held.any():
+        return None
+    sites = table.positions_A[inferred[held]]
+    element = shell_elements(sites, columns[host], elements[host], bond)
+    keep = element != ""
+    sites, element, ratio = sites[keep], element[keep], ratios[held][keep]
+    if len(sites) == 0:
+        return None
+    return _appended(atoms, sites, element, ratio, real, bond)
+
+
+def _appended(atoms: AtomTable, sites_A: np.ndarray, element: np.ndarray, ratio: np.ndarray, real: np.ndarray,
+              bond_A: float) -> AtomTable:
+    """``atoms`` with one row per recovered column (see :func:`add_missed_columns`)."""
+    n, m = len(atoms), len(sites_A)
+    tree = cKDTree(atoms.positions_A[real])
+    located = atoms.intensity[real]
+    shell_intensity = np.array([np.nanmedian(located[tree.query_ball_point(s, SHELL_BONDS[1] * bond_A)])
+                                for s in sites_A])
+    score = float(np.nanmedian(atoms.score[real]))
+    extra = {}
+    for key, values in atoms.extra.items():
+        values = np.asarray(values)
+        fill = np.zeros(m, values.dtype) if values.dtype != object else np.full(m, "", object)
+        if key.startswith("p_"):
+            fill = (element == key[2:]).astype(values.dtype)
+        extra[key] = np.r_[values, fill]
+    extra["recovered"] = np.r_[np.zeros(n, bool), np.ones(m, bool)]
+    return AtomTable(positions_A=np.r_[atoms.positions_A, sites_A],
+                     element=np.r_[atoms.element.astype(object), element], pixel_size_A=atoms.pixel_size_A,
+                     image_shape_px=atoms.image_shape_px, score=np.r_[atoms.score, np.full(m, score)],
+                     intensity=np.r_[atoms.intensity, ratio * shell_intensity],
+                     vacancy=np.r_[np.asarray(atoms.vacancy, bool), np.zeros(m, bool)], extra=extra)
+
+
+def build_image_graph(atoms: AtomTable, material, image: np.ndarray):
+    """:func:`~atomgraph.graph.build.build_graph` of columns located in ``image``, with the columns the locator
+    missed put back (:func:`add_missed_columns`) and the graph built again when there were any. Every node has
+    ``extra['recovered']`` (True only for a put-back column). ``material``: a :class:`~atomgraph.materials.Material`."""
+    atoms.extra.setdefault("recovered", np.zeros(len(atoms), bool))
+    graph = build_graph(atoms, material=material)
+    with_missed = add_missed_columns(atoms, graph, image, set(material.settings.lattice.host.values()))
+    return graph if with_missed is None else build_graph(with_missed, material=material)
