@@ -71,8 +71,9 @@ class Linear:
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
-    """``max(x, 0)`` in place (``x`` is a fresh intermediate)."""
-    return np.maximum(x, 0.0, out=x)
+    """``max(x, 0)`` in place (``x`` is a fresh intermediate), as ``x * (x > 0)``: twice as fast as ``np.maximum``
+    here (negative entries become -0.0, which sums and products treat as 0)."""
+    return np.multiply(x, x > 0, out=x)
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,15 @@ class EdgeBlocks:
         """The runs of a graph's edges; ``edge_index`` (2, E) int (source, target), ``edge_attr`` (E, edge_dim),
         read as ``dtype``."""
         edge_index = np.asarray(edge_index)
+        num_nodes = int(edge_index.max()) + 1 if edge_index.size else 0
         blocks = []
         for lo in range(0, edge_index.shape[1], block):
             hi = min(lo + block, edge_index.shape[1])
-            targets, row = np.unique(edge_index[1, lo:hi], return_inverse=True)
-            summing = csr_matrix((np.ones(hi - lo, dtype), (row.ravel(), np.arange(hi - lo))),
+            target = edge_index[1, lo:hi]
+            count = np.bincount(target, minlength=num_nodes)
+            targets = np.flatnonzero(count)
+            pointer = np.concatenate([[0], np.cumsum(count[targets])])  # row k: edges of targets[k], in edge order
+            summing = csr_matrix((np.ones(hi - lo, dtype), np.argsort(target, kind="stable"), pointer),
                                  shape=(len(targets), hi - lo))
             blocks.append((lo, hi, targets, summing))
         return cls(edge_index[0], np.asarray(edge_attr, dtype), blocks)
@@ -124,11 +129,18 @@ class GINELayer:
     eps: float
 
     def __call__(self, h: np.ndarray, edges: EdgeBlocks) -> np.ndarray:
-        summed = np.zeros_like(h)
+        summed = None
+        shifted = h + self.lin.bias  # lin's bias added per node, not per edge
         for lo, hi, targets, summing in edges.blocks:  # (block, hidden) messages at a time, not (E, hidden)
-            message = self.lin(edges.edge_attr[lo:hi])
-            message += np.take(h, edges.source[lo:hi], axis=0)
-            summed[targets] += summing @ _relu(message)
+            message = edges.edge_attr[lo:hi] @ self.lin.weight.T
+            message += np.take(shifted, edges.source[lo:hi], axis=0)
+            part = summing @ _relu(message)
+            if summed is None and len(targets) == len(h):  # one run reaching every node (small graphs)
+                summed = part
+                continue
+            summed = np.zeros_like(h) if summed is None else summed
+            summed[targets] += part
+        summed = np.zeros_like(h) if summed is None else summed
         summed += (1.0 + self.eps) * h
         return h + self.mlp_out(_relu(self.mlp_in(summed)))
 
