@@ -102,8 +102,8 @@ class NoveltyStats:
             z = z - frame.shift
             if np.any(frame.excess > EXCESS_FLOOR):
                 whiten = np.stack([_widened(c, frame.excess) for c in self.covariance[use]])
-        z = z.astype(np.float32)
-        mean = self.mean[use][:, None]
+        z = z.astype(np.float32)  # the products below run on the BLAS threads inference_threads allows (one by
+        mean = self.mean[use][:, None]  # default): on a busy machine more threads made them 100x slower
         whiten = np.ascontiguousarray(whiten, dtype=np.float32)
         out = np.empty((len(z), int(use.sum())), np.float32)
         for start in range(0, len(z), DISTANCE_CHUNK):  # (C, chunk, D) at a time, not (C, N, D): 10^6 nodes would
