@@ -1,5 +1,5 @@
-"""What a command imports (issue 24): help, the model list and refused inputs answer without torch; analyze writes
-its overlay without matplotlib; no command leaves files in the temp directory."""
+"""What a command imports (issue 24): help, the model list, refused inputs and classifying a coordinate file answer
+without torch; analyze writes its overlay without matplotlib; no command leaves files in the temp directory."""
 
 from __future__ import annotations
 
@@ -60,6 +60,19 @@ def test_an_element_the_model_does_not_know_is_refused_before_torch(tmp_path, te
     got, modules, err = _run(["classify", "atoms.csv", "-o", "out.csv"], tmp_path, temp)
     assert got == 2 and "element U" in err
     assert "torch" not in modules
+
+
+@pytest.mark.parametrize("output", ["graph.csv", "graph.graphml"])
+def test_classify_of_a_coordinate_file_imports_neither_torch_nor_torch_geometric(tmp_path, temp, output):
+    sim = simulate("mose2-w", size=96, pixel_size_A=0.1, seed=2)
+    real = sim.truth.subset(~sim.truth.vacancy)
+    rows = [f"{x:.4f},{y:.4f},{e}" for (x, y), e in zip(real.positions_A, real.element)]
+    (tmp_path / "atoms.csv").write_text("x_A,y_A,element\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    got, modules, err = _run(["classify", "atoms.csv", "--model", "mose2-w", "-o", output], tmp_path, temp)
+    assert got == 0, err
+    assert (tmp_path / output).stat().st_size > 0
+    assert "torch" not in modules and "torch_geometric" not in modules
+    assert list(temp.iterdir()) == []
 
 
 def test_analyze_writes_a_colored_overlay_without_matplotlib_or_torch_geometric(tmp_path, temp):

@@ -37,7 +37,7 @@ from ..atoms import AtomTable
 from ..evaluate import mutual_nearest, nearest
 from ..graph import GRAPH_VERSION
 from ..materials import Material
-from .encode import encode
+from .encode import encode, vacancy_labels
 
 MODES = ("located", "perturbed", "coords")
 MATCH_TOLERANCE_A = 0.5
@@ -55,13 +55,6 @@ def material_meta(mat: Material) -> dict:
         meta["vacancy_labels"] = vacancy_labels
         meta["vacancy_roles"] = mat.vacancy_roles
     return meta
-
-
-def vacancy_labels(meta: dict) -> list[str]:
-    """The vacancy labels of a model's metadata: ``vacancy_labels``, else ``[vacancy_label]``, else ``[]``."""
-    if meta.get("vacancy_labels"):
-        return list(meta["vacancy_labels"])
-    return [meta["vacancy_label"]] if meta.get("vacancy_label") else []
 
 
 def boosted_counts(mat: Material, rng: np.random.Generator) -> dict:

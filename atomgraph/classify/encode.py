@@ -41,3 +41,10 @@ def _select(table: np.ndarray, have: list[str], names: list[str], kind: str) -> 
                                   "(a graph built for another material or model?)")
     index = [have.index(name) for name in names]
     return np.ascontiguousarray(np.asarray(table, dtype=np.float32)[:, index])
+
+
+def vacancy_labels(meta: dict) -> list[str]:
+    """The vacancy labels of a model's metadata: ``vacancy_labels``, else ``[vacancy_label]``, else ``[]``."""
+    if meta.get("vacancy_labels"):
+        return list(meta["vacancy_labels"])
+    return [meta["vacancy_label"]] if meta.get("vacancy_label") else []

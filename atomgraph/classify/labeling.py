@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..threads import inference_threads
-from .encode import encode
+from .encode import encode, vacancy_labels
 from .loading import Classifier
 from .novelty_checks import check_labels
 from .topology import TOPOLOGY_FEATURES, apply_topology
@@ -48,8 +47,16 @@ def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
     allowed = allowed_mask(atoms, clf.meta, site_roles(graph))
     temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
     logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr, context_features(clf.meta))
-    logits = torch.from_numpy(logits / temperature).masked_fill(~torch.from_numpy(allowed), float("-inf"))
-    return torch.softmax(logits, dim=1).numpy(), descriptors
+    return masked_softmax(logits / np.float32(temperature), allowed), descriptors
+
+
+def masked_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """(N, K) row-wise softmax of ``logits`` over the ``allowed`` (N, K) bool outputs (the others get 0); float32."""
+    masked = np.where(allowed, logits, -np.inf).astype(np.float32)
+    masked -= masked.max(axis=1, keepdims=True)
+    np.exp(masked, out=masked)
+    masked /= masked.sum(axis=1, keepdims=True)
+    return masked
 
 
 def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray) -> np.ndarray:
@@ -122,8 +129,6 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
       nodes' sublattice roles (:func:`site_roles`): a vacancy label only on nodes of its sublattice (``VB`` on A,
       ``VN`` on B); nodes without a known sublattice ('') keep them all.
     """
-    from .data import vacancy_labels
-
     labels = list(meta["labels"])
     n_out = len(labels) + 1
     vacancy = np.asarray(atoms.vacancy, bool)
@@ -255,8 +260,6 @@ def _labeled(atoms: AtomTable, clf: Classifier, probs: np.ndarray, ambiguous: np
     """A copy of ``atoms`` with labels, probabilities, the uncertain / novel flags, located columns read as empty
     sites turned into vacancy nodes (``extra['emptied']``, for the log) and elements rewritten where a label
     implies one (given elements are kept)."""
-    from .data import vacancy_labels
-
     atoms = atoms.copy()
     labels = clf.labels
     given = given_elements(atoms)

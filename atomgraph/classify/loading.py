@@ -1,5 +1,5 @@
-"""Loading a node classifier from its safetensors weights: the network (plain torch), its metadata and its novelty
-statistics, checked and cached per file (path, modification time)."""
+"""Loading a node classifier from its safetensors weights: the network (NumPy, no torch import), its metadata and its
+novelty statistics, checked and cached per file (path, modification time)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import AtomgraphInputError
 from ..io.model_files import verify_weights
 from .encode import check_compatible
-from .inference import PlainNodeClassifier, read_plain_classifier
+from .inference import NumpyNodeClassifier, read_inference_classifier
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Classifier:
     (calibration).
     """
 
-    net: PlainNodeClassifier
+    net: NumpyNodeClassifier
     meta: dict
     path: str
 
@@ -42,7 +42,7 @@ class Classifier:
 def _load(path: str, mtime: float) -> Classifier:
     verify_weights(path)
     try:
-        net, meta = read_plain_classifier(path)  # plain torch: no torch_geometric import
+        net, meta = read_inference_classifier(path)  # NumPy: neither torch nor torch_geometric
     except Exception as exc:  # a corrupt or foreign file is a user error
         raise AtomgraphInputError(f"cannot read classifier weights ({exc})", source=path) from None
     check_compatible(meta, source=path)

@@ -6,8 +6,8 @@ translation by construction. Each layer is ``torch_geometric.nn.GINEConv`` plus 
 
 Weights are stored as safetensors with the architecture in the file's metadata (:func:`save_model`,
 :func:`read_classifier`); loading never unpickles. This module is what trains (and the reference); classifying reads
-the same files into :class:`atomgraph.classify.inference.PlainNodeClassifier`, the same forward pass in plain torch,
-so that inference never imports torch_geometric.
+the same files into :class:`atomgraph.classify.inference.NumpyNodeClassifier`, the same forward pass in NumPy, so
+that inference imports neither torch nor torch_geometric.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ..io.model_files import read_model, write_model
+from .inference import checked_architecture, upgrade_keys
 
 
 class EdgeConv(nn.Module):
@@ -43,23 +44,6 @@ class EdgeConv(nn.Module):
         return h + self.conv(h, edge_index, edge_attr)
 
 
-#: parameter names of weights saved before the layer was torch_geometric's GINEConv -> current names
-_LEGACY_KEYS = {"edge.weight": "conv.lin.weight", "edge.bias": "conv.lin.bias", "eps": "conv.eps",
-                "mlp.0.weight": "conv.nn.0.weight", "mlp.0.bias": "conv.nn.0.bias",
-                "mlp.2.weight": "conv.nn.2.weight", "mlp.2.bias": "conv.nn.2.bias"}
-
-
-def _upgrade_keys(state: dict) -> dict:
-    """Rename per-layer parameters of older weight files (``convs.K.edge.weight`` -> ``convs.K.conv.lin.weight``)."""
-    out = {}
-    for key, value in state.items():
-        parts = key.split(".", 2)
-        if len(parts) == 3 and parts[0] == "convs" and parts[2] in _LEGACY_KEYS:
-            key = f"convs.{parts[1]}.{_LEGACY_KEYS[parts[2]]}"
-        out[key] = value
-    return out
-
-
 class NodeClassifier(nn.Module):
     """Per-node logits over the label vocabulary plus one background class (last).
 
@@ -71,8 +55,6 @@ class NodeClassifier(nn.Module):
         layers: number of message-passing layers.
     """
 
-    conv_type = EdgeConv  # the message-passing layer (torch_geometric; plain torch in PlainNodeClassifier)
-
     def __init__(self, n_inputs: int, n_classes: int, edge_dim: int, hidden: int = 32, layers: int = 4) -> None:
         super().__init__()
         self.config = {"n_inputs": n_inputs, "n_classes": n_classes, "edge_dim": edge_dim, "hidden": hidden,
@@ -80,7 +62,7 @@ class NodeClassifier(nn.Module):
         self.register_buffer("input_mean", torch.zeros(n_inputs))
         self.register_buffer("input_std", torch.ones(n_inputs))
         self.embed = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-        self.convs = nn.ModuleList(self.conv_type(hidden, edge_dim) for _ in range(layers))
+        self.convs = nn.ModuleList(EdgeConv(hidden, edge_dim) for _ in range(layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(hidden, n_classes))
 
     def set_input_scale(self, mean: np.ndarray, std: np.ndarray) -> None:
@@ -108,21 +90,12 @@ def save_model(model: NodeClassifier, path: str | Path, meta: dict, card: dict |
     return write_model(path, model.state_dict(), {"architecture": model.config, "meta": meta}, card or {}, force)
 
 
-def read_classifier(path: str | Path, model_type: type[NodeClassifier] | None = None) -> tuple[NodeClassifier, dict]:
-    """Model (eval mode) and its metadata from a weights file written by :func:`save_model`; ``model_type``: the
-    class to build (default :class:`NodeClassifier`; inference passes the plain-torch one), after the header's sizes
-    are checked."""
+def read_classifier(path: str | Path) -> tuple[NodeClassifier, dict]:
+    """Model (eval mode) and its metadata from a weights file written by :func:`save_model`, after the header's
+    sizes are checked (:func:`~atomgraph.classify.inference.checked_architecture`; older key names are upgraded)."""
     state, header = read_model(path)
-    if "architecture" not in header or "meta" not in header:
-        raise ValueError("not a classifier weights file (no architecture metadata)")
-    arch = header["architecture"]
-    limits = {"n_inputs": 10_000, "n_classes": 1_000, "edge_dim": 1_000, "hidden": 4_096, "layers": 64}
-    for key, most in limits.items():
-        value = arch.get(key, 1) if isinstance(arch, dict) else None
-        if not isinstance(value, int) or not 1 <= value <= most:
-            raise ValueError(f"architecture {key} {value!r} out of range (1..{most})")
-    model = (model_type or NodeClassifier)(**arch)
-    state = _upgrade_keys(state)
+    model = NodeClassifier(**checked_architecture(header))
+    state = upgrade_keys(state)
     for name in ("input_mean", "input_std"):  # weights written before input standardization existed
         state.setdefault(name, getattr(model, name))
     model.load_state_dict(state)

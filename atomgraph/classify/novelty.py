@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from .inference import EdgeBlocks, NumpyNodeClassifier
 from .novelty_checks import LatticeChecks
 
 log = logging.getLogger(__name__)
@@ -102,14 +102,13 @@ class NoveltyStats:
             z = z - frame.shift
             if np.any(frame.excess > EXCESS_FLOOR):
                 whiten = np.stack([_widened(c, frame.excess) for c in self.covariance[use]])
-        z = torch.from_numpy(z.astype(np.float32))
+        z = z.astype(np.float32)  # the products below run on the BLAS threads inference_threads allows (one by
+        mean = self.mean[use][:, None]  # default): on a busy machine more threads made them 100x slower
+        whiten = np.ascontiguousarray(whiten, dtype=np.float32)
         out = np.empty((len(z), int(use.sum())), np.float32)
-        with torch.inference_mode():  # torch (on the caller's thread budget), not numpy's BLAS threads: on a busy
-            mean = torch.from_numpy(self.mean[use])[:, None]                  # machine those made this 100x slower
-            whiten = torch.from_numpy(np.ascontiguousarray(whiten, dtype=np.float32))
-            for start in range(0, len(z), DISTANCE_CHUNK):  # (C, chunk, D) at a time, not (C, N, D): 10^6 nodes
-                centered = z[start:start + DISTANCE_CHUNK][None] - mean     # would hold GBs twice over
-                out[start:start + DISTANCE_CHUNK] = torch.linalg.vector_norm(torch.bmm(centered, whiten), dim=2).T
+        for start in range(0, len(z), DISTANCE_CHUNK):  # (C, chunk, D) at a time, not (C, N, D): 10^6 nodes would
+            centered = z[start:start + DISTANCE_CHUNK][None] - mean   # hold GBs twice over
+            out[start:start + DISTANCE_CHUNK] = np.linalg.norm(np.matmul(centered, whiten), axis=2).T
         return out
 
     @functools.cached_property
@@ -203,27 +202,21 @@ def context_features(meta: dict) -> list[int]:
             or name == "intensity_rel"]
 
 
-def node_descriptors(net, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray,
+def node_descriptors(net: NumpyNodeClassifier, x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray,
                      context: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(logits (N, L + 1), descriptors (N, hidden + F + len(context))) of one graph's encoded inputs, in one forward
-    pass.
+    pass (in the network's precision, float32 as loaded).
 
     The descriptor is the GNN's last node embedding, the node's standardized input features, and the mean over its
     bonded neighbors of the standardized inputs listed in ``context`` (:func:`context_features`).
     """
-    with torch.inference_mode():
-        xt = torch.from_numpy(x)
-        ei = torch.from_numpy(edge_index)
-        h = net.embed_nodes(xt, ei, torch.from_numpy(edge_attr))
-        logits = net.head(h)
-        raw = (xt - net.input_mean) / net.input_std
-        parts = [h, raw]
-        if context:
-            own = raw[:, context]
-            around = torch.zeros_like(own).index_add_(0, ei[1], own[ei[0]])
-            degree = torch.zeros(len(raw)).index_add_(0, ei[1], torch.ones(ei.shape[1])).clamp(min=1.0)
-            parts.append(around / degree[:, None])
-        return logits.numpy(), torch.cat(parts, dim=1).numpy()
+    edges = EdgeBlocks.of(edge_index, edge_attr, dtype=net.dtype)
+    h = net.embed_nodes(x, edge_index, edge_attr, edges)
+    raw = net.standardized(x)
+    parts = [h, raw]
+    if context:
+        parts.append(edges.neighbor_mean(np.ascontiguousarray(raw[:, context])))
+    return net.head(h), np.concatenate(parts, axis=1)
 
 
 def class_kind(name: str, host_labels: list[str]) -> str:
@@ -285,6 +278,8 @@ def novelty_path(classifier_path: str | Path) -> Path:
 
 def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> dict:
     """Write the statistics (arrays as safetensors, class names and meta in its header) and a card beside them."""
+    import torch  # the writer takes torch tensors (training only: reading needs no torch)
+
     from ..io.model_files import write_model
 
     tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(stats, name)))
@@ -308,16 +303,16 @@ def read_novelty(path: str | Path) -> NoveltyStats:
     """Statistics written by :func:`save_novelty` (``ValueError`` for a file that is not one)."""
     from ..io.model_files import read_model
 
-    state, header = read_model(path)
+    state, header = read_model(path, framework="numpy")
     if "novelty" not in header:
         raise ValueError("not a novelty statistics file")
-    arrays = {k: state[k].numpy() for k in ("center", "scale", "mean", "whiten", "threshold")}
+    arrays = {k: state[k] for k in ("center", "scale", "mean", "whiten", "threshold")}
     info = header["novelty"]
     checks = None
     if "check_labels" in info:
         checks = LatticeChecks(list(info["check_labels"]), list(info["check_roles"]), int(info["check_reference"]),
-                               **{name: state[f"check_{name}"].numpy() for name in LatticeChecks.ARRAYS})
-    anchor = {k: state[k].numpy() for k in ("anchor", "anchor_tol", "anchor_var") if k in state}
+                               **{name: state[f"check_{name}"] for name in LatticeChecks.ARRAYS})
+    anchor = {k: state[k] for k in ("anchor", "anchor_tol", "anchor_var") if k in state}
     return NoveltyStats(classes=list(info["classes"]), meta=header.get("meta", {}), checks=checks, **anchor,
                         **arrays)
 

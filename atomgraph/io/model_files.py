@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from .safe_write import atomic_path
 
 if TYPE_CHECKING:  # torch is imported by the functions that handle tensors, not by readers of headers
+    import numpy as np
     import torch
     from torch import nn
 
@@ -82,13 +83,14 @@ def read_header(path: str | Path) -> dict:
         raise ValueError(f"weights header is not JSON ({err})") from None
 
 
-def read_model(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+def read_model(path: str | Path, framework: str = "pt") -> tuple[dict[str, torch.Tensor | np.ndarray], dict]:
     """Tensors and the JSON-decoded header of a weights file written by :func:`write_model` (``OSError`` or
-    ``ValueError`` for a file that is not one)."""
+    ``ValueError`` for a file that is not one). ``framework``: ``"pt"`` (torch tensors, for training) or
+    ``"numpy"`` (NumPy arrays, for inference: torch is not imported)."""
     from safetensors import SafetensorError, safe_open
 
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework=framework) as handle:
             state = {k: handle.get_tensor(k) for k in handle.keys()}
             header = handle.metadata() or {}
     except SafetensorError as err:
