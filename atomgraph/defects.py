@@ -25,6 +25,10 @@ from .io.tables import format_value
 
 UNKNOWN = "unknown"   # label of a defect made of connected novel nodes
 MASK_REACH_BONDS = 2  # novel nodes within this many bonds of a masked node form no unknown defect
+MIN_TAIL_COLUMNS = 200   # host columns of one label a frame needs before their own novelty spread is read
+SCAN_ROW_MIN = 4         # this many novel host groups on one scan row are a scan-line glitch, not defects
+SCAN_ROW_PX = 2.0        # ... their centers within this of one another in y (px)
+EDGE_TAIL_BONDS = 1.0    # host columns this close to the frame's border (bonds) alone form no unknown defect
 HOST_TAIL_NOVELTY = 1.5  # novel host columns alone form an unknown defect only beyond this novelty: a host class
 #                          is flagged at its 99.5 % quantile, so a 1024² graphene frame (4 000 columns) holds a
 #                          few host columns just past it; a new structure moves more than one column, is not a
@@ -46,6 +50,42 @@ class Defect:
     uncertain: bool
 
 
+def host_tail_levels(graph, novelty: np.ndarray, labels: np.ndarray, host_labels) -> np.ndarray:
+    """(N,) the novelty up to which host columns alone are the tail of their class in this frame, not a new
+    structure: :data:`HOST_TAIL_NOVELTY`, raised to what the frame's own columns of that host label reach by chance
+    (median plus ``sqrt(2 ln n)`` robust spreads of their novelty: the largest of ``n`` Gaussian draws, so a frame of
+    30,000 columns read a little off as a whole, at a coarse pixel size, does not make a dozen lone columns
+    ``unknown``), and unbounded within :data:`EDGE_TAIL_BONDS` of the observed region's border (a column the frame
+    cuts off is read from half its neighborhood)."""
+    level = np.full(len(labels), HOST_TAIL_NOVELTY)
+    for host in host_labels:
+        mine = (labels == host) & np.isfinite(novelty)
+        values = novelty[mine]
+        if len(values) >= MIN_TAIL_COLUMNS:
+            center = float(np.median(values))
+            spread = 1.4826 * float(np.median(np.abs(values - center)))
+            level[mine] = max(HOST_TAIL_NOVELTY, center + np.sqrt(2.0 * np.log(len(values))) * spread)
+    if "edge_distance_bonds" in graph.feature_names:
+        level[graph.feature("edge_distance_bonds") < EDGE_TAIL_BONDS] = np.inf
+    return level
+
+
+def scan_row_groups(atoms, groups: list) -> set[int]:
+    """``id``s of the groups (host columns only) that lie on one scan row of the image with at least
+    :data:`SCAN_ROW_MIN` - 1 others (centers within :data:`SCAN_ROW_PX` px in y): a scan line that jumped or
+    dimmed makes a row of odd columns across the frame, not defects. Empty for coordinates (no scan)."""
+    if atoms.image_shape_px is None or atoms.pixel_size_A is None or len(groups) < SCAN_ROW_MIN:
+        return set()
+    rows = np.array([atoms.positions_px[g, 1].mean() for g in groups])
+    order = np.argsort(rows)
+    out = set()
+    for i in range(len(order)):
+        same = np.abs(rows[order] - rows[order[i]]) <= SCAN_ROW_PX
+        if same.sum() >= SCAN_ROW_MIN:
+            out.update(id(groups[j]) for j in order[same])
+    return out
+
+
 def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     """Group defect-labeled nodes of a classified :class:`~atomgraph.graph.AtomGraph` into defects.
 
@@ -55,9 +95,10 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     site of a graphene monovacancy, a material without a vacancy label), except near a masked region (a novel node
     within :data:`MASK_REACH_BONDS` bonds of a masked node is part of that region's fuzzy edge: no defects there),
     and except a group of host-labeled columns (no empty site among them) whose novelty is nowhere above
-    :data:`HOST_TAIL_NOVELTY` (they stay ``novel`` in the atoms table, but a few such columns in thousands, alone or
-    side by side in a noisy or coarsely sampled patch, are the tail of their class, not a new structure: a new
-    structure has a column past that, a defect label or an empty site);
+    :func:`host_tail_levels` (at least :data:`HOST_TAIL_NOVELTY`; they stay ``novel`` in the atoms table, but a few
+    such columns in thousands, alone or side by side in a noisy or coarsely sampled patch, are the tail of their
+    class, not a new structure: a new structure has a column past that, a defect label or an empty site), nor
+    groups of host columns strung along one scan row (:func:`scan_row_groups`: a scan-line glitch);
     unlabeled located columns (``''``: judged no lattice column, e.g. a false detection on contamination) stay out
     of defects as before, novel or not, and appear only as member sites.
 
@@ -86,10 +127,13 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
     unknown = _components(novel & ((labels != "") | vacancy) & ~touches_mask, src, dst, np.ones(len(src), bool), n)
     novelty = np.asarray(atoms.extra.get("novelty", np.full(n, np.inf)), dtype=float)
+    level = host_tail_levels(graph, novelty, labels, host_labels)
     host_tail = lambda g: (not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all()  # noqa: E731
-                           and (novelty[g] <= HOST_TAIL_NOVELTY).all())
-    groups += [g for g in unknown if (labels[g] != "").any() and not host_tail(g)]   # an empty site joins the
-    # novel columns around it; host columns barely past their class's threshold are the tail of that class
+                           and (novelty[g] <= level[g]).all())
+    unknown = [g for g in unknown if (labels[g] != "").any()]   # an empty site joins the novel columns around it
+    lone = [g for g in unknown if not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all()]
+    glitch = scan_row_groups(atoms, lone)
+    groups += [g for g in unknown if not host_tail(g) and id(g) not in glitch]
     groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
     defects = []

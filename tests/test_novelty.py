@@ -264,6 +264,57 @@ def test_host_columns_just_past_their_threshold_are_the_tail_not_an_unknown_defe
     assert len(unknown) == 1 and len(unknown[0].core_ids) == 4
 
 
+
+def _clean_classified_graph(seed: int = 3):
+    cfg = load_config("graphene-si")
+    cfg["image"]["rotation_deg"] = 0.0                     # lattice rows along the scan rows
+    sim = simulate(cfg, size=256, pixel_size_A=0.1, seed=seed, counts={"Si3": 0, "Si4": 0}, distort=False)
+    table = sim.truth.subset(sim.truth.element != "")
+    table.image_shape_px = sim.image.shape                 # columns of an image: they have scan rows and a border
+    return classify(table, "graphene-si")
+
+
+def test_host_columns_at_the_frame_border_or_along_one_scan_row_are_no_unknown_defect():
+    from atomgraph.defects import HOST_TAIL_NOVELTY, UNKNOWN, find_defects
+
+    graph = _clean_classified_graph()
+    atoms, n = graph.atoms, len(graph.atoms)
+    edge = graph.feature("edge_distance_bonds")
+    novelty = np.zeros(n)
+    border = int(np.flatnonzero(edge < 0.5)[0])
+    novelty[border] = HOST_TAIL_NOVELTY + 1.0               # cut off by the frame: read from half its neighborhood
+    atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+    assert not [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]
+    novelty[border] = 0.0
+    y = atoms.positions_px[:, 1]
+    on_row = np.abs(y - y[np.argmin(np.abs(y - np.median(y)))]) < 0.5
+    inside = np.flatnonzero((edge > 2) & on_row)                               # one scan row, away from the border
+    row = inside[np.argsort(atoms.positions_px[inside, 0])][::2][:4]          # four columns apart along it
+    assert len(row) == 4
+    novelty[row] = HOST_TAIL_NOVELTY + 1.0
+    atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+    assert not [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]   # a scan-line glitch
+    novelty[row[:2]] = 0.0                                  # two odd columns on a row are two unknown defects
+    atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+    assert len([d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]) == 2
+
+
+
+def test_a_frame_read_a_little_off_as_a_whole_raises_the_tail_its_lone_columns_are_judged_by():
+    from atomgraph.defects import UNKNOWN, find_defects
+
+    graph = _clean_classified_graph()
+    atoms, n = graph.atoms, len(graph.atoms)
+    inside = np.flatnonzero(graph.feature("edge_distance_bonds") > 2)
+    unknowns = lambda: [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]  # noqa: E731
+    rng = np.random.default_rng(0)
+    for center, spread, expected in ((0.2, 0.05, 1), (0.9, 0.3, 0)):   # a usual frame; one read off as a whole
+        novelty = np.clip(rng.normal(center, spread, n), 0.0, 1.8)
+        novelty[inside[len(inside) // 2]] = 1.9
+        atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+        assert len(unknowns()) == expected
+
+
 # ---------------------------------------------------------------------------------------------------------- CLI
 def test_train_novelty_without_model_is_a_usage_error(capsys):
     assert main(["train", "novelty"]) == 2
