@@ -12,7 +12,8 @@ from atomgraph.track.events import pair_hops, transition_table, wilson_interval
 from atomgraph.track.intensity import column_evidence, frame_ratios, single_level
 from atomgraph.track.link import Linker
 from atomgraph.track.sublattice import keep_sublattice, sublattice_groups
-from atomgraph.track.register import frame_shift, prepare
+from atomgraph.track.motion import MotionModel
+from atomgraph.track.register import aperiodic_scores, candidate_shifts, frame_shift, prepare, spectrum
 from atomgraph.track.timeline import emission_log, viterbi
 
 
@@ -37,6 +38,35 @@ def test_static_movie_has_no_events_and_bounded_drift():
     assert movie.events == []
     step = np.hypot(*np.diff(movie.drift_px, axis=0).T) * 0.1
     assert step.max() <= 2.0 + 1e-9 and np.hypot(*movie.drift_px.T).max() * 0.1 <= movie.config["max_drift_A"] + 2.0
+
+
+def test_motion_model_predicts_the_last_velocity_and_learns_how_much_it_turns():
+    motion = MotionModel(pixel_size_A=0.1)
+    assert motion.predict(1)[0] is None                       # nothing known yet: no prior
+    motion.record(0, None)
+    for k in range(1, 6):
+        motion.record(k, np.array([10.0, 0.5 * (-1) ** k]))   # 1 Å per frame, wobbling by 0.1 Å
+    mean, sigma = motion.predict(6)
+    assert np.allclose(mean, [10.0, -0.5]) and 0.3 / 0.1 <= sigma < 0.35 / 0.1
+    near, alias = motion.log_prior(np.array([10.0, 0.0]), (mean, sigma)), motion.log_prior(
+        np.array([10.0, 24.6]), (mean, sigma))                  # a graphene lattice vector away
+    assert near - alias > 5.0
+    assert motion.log_prior(np.array([10.0, 2000.0]), (mean, sigma)) > -60   # heavy tails: a jolt is not impossible
+
+
+def test_aperiodic_correlation_tells_the_true_shift_from_its_lattice_aliases():
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:192, 0:192].astype(float)
+    lattice = 3.0 * (np.cos(2 * np.pi * xx / 16) + np.cos(2 * np.pi * yy / 16))   # a square lattice, 16 px
+    blobs = sum(0.5 * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 8.0) for x, y in rng.uniform(30, 160, (6, 2)))
+    first = lattice + blobs + rng.normal(0, 0.3, lattice.shape)
+    second = np.roll(lattice + blobs, (5, 9), axis=(0, 1)) + rng.normal(0, 0.3, lattice.shape)
+    a, b = prepare(first), prepare(second)
+    shifts = np.array([[9.0, 5.0], [9.0 - 16, 5.0], [9.0, 5.0 + 16], [9.0 + 16, 5.0 - 16]])
+    z = aperiodic_scores(spectrum(a), spectrum(b), a.shape, shifts)
+    assert np.argmax(z) == 0 and z[0] - z[1:].max() > 5      # with the lattice in, the gap is below 1
+    heights = candidate_shifts(a, b, 40, heights=True)[:, 2]
+    assert heights[0] == 1.0 and np.sort(heights)[-2] > 0.9   # the plain correlation scores the aliases alike
 
 
 def test_movie_config_rejects_unknown_event_kind():

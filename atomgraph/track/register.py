@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import fft
-from scipy.ndimage import maximum_filter
+from scipy.ndimage import binary_dilation, maximum_filter, uniform_filter
+
+BRAGG_CONTRAST = 8.0   # a frequency whose cross power is this many times its 9x9 neighborhood's (geometric mean)
+                       # belongs to a Bragg peak of the lattice: notched out of the aperiodic correlation
 
 
 def prepare(image: np.ndarray, bin_px: int = 1) -> np.ndarray:
@@ -41,12 +44,14 @@ def spectrum(prepared: np.ndarray) -> np.ndarray:
 
 def candidate_shifts(previous: np.ndarray, current: np.ndarray, max_shift_px: float | None = None,
                      whitening: float = 0.5, n: int = 8, separation_px: float = 4.0, fine_px: float = 1.0,
-                     coarse_px: float = 12.0, shape: tuple[int, int] | None = None) -> np.ndarray:
+                     coarse_px: float = 12.0, shape: tuple[int, int] | None = None,
+                     heights: bool = False) -> np.ndarray:
     """The ``n`` highest local maxima of the correlation surface as ``(dx, dy)`` rows in px, best first (sub-pixel):
     on a periodic lattice the true shift and its neighbors by a lattice vector all score high, so the caller
     chooses among them with other evidence (which sites keep their element). ``previous`` and ``current`` are
     prepared frames, or their :func:`spectrum` with the frames' ``shape`` given. ``fine_px`` and ``coarse_px`` are
-    the Gaussian sigmas (px of the prepared frames) of the band-pass."""
+    the Gaussian sigmas (px of the prepared frames) of the band-pass. ``heights``: a third column with each peak's
+    height over the highest one's (1 for the first row)."""
     if shape is None:
         shape = previous.shape
         previous, current = spectrum(previous), spectrum(current)
@@ -68,15 +73,43 @@ def candidate_shifts(previous: np.ndarray, current: np.ndarray, max_shift_px: fl
         i, j = rows[a] % h, cols[b] % w
         sub_y = _parabola(raw[(i - 1) % h, j], raw[i, j], raw[(i + 1) % h, j])
         sub_x = _parabola(raw[i, (j - 1) % w], raw[i, j], raw[i, (j + 1) % w])
-        out.append((cols[b] + sub_x, rows[a] + sub_y))
-    return np.array(out, dtype=float).reshape(-1, 2)
+        out.append((cols[b] + sub_x, rows[a] + sub_y, raw[i, j]))
+    out = np.array(out, dtype=float).reshape(-1, 3)
+    if heights:
+        out[:, 2] /= out[0, 2] if len(out) and out[0, 2] != 0 else 1.0
+        return out
+    return out[:, :2]
+
+
+def aperiodic_scores(previous: np.ndarray, current: np.ndarray, shape: tuple[int, int], shifts_px: np.ndarray,
+                     whitening: float = 0.5, fine_px: float = 1.0, coarse_px: float = 12.0) -> np.ndarray:
+    """(K,) how strongly what is *not* periodic in two frames correlates at each of ``shifts_px`` (K, 2) ``(dx,
+    dy)``: the correlation with the lattice's Bragg peaks notched out (frequencies whose cross power stands
+    :data:`BRAGG_CONTRAST` times above their neighborhood, and their immediate neighbors), as a robust z-score
+    over the whole surface. Shifts that differ by a lattice vector score alike in the full correlation; here only
+    the true one lines up the defects, dopants, contamination and background of the two frames. ``previous`` and
+    ``current`` are the frames' :func:`spectrum` of the given prepared ``shape``; shifts in px of those frames."""
+    cross = current * np.conj(previous)
+    log_power = np.log(np.abs(cross) + 1e-30)
+    bragg = binary_dilation(log_power - uniform_filter(log_power, size=9, mode="wrap") > np.log(BRAGG_CONTRAST))
+    bragg[0, 0] = True
+    corr = _correlation(previous, current, shape, whitening, fine_px, coarse_px, notch=bragg)
+    center = float(np.median(corr))
+    spread = 1.4826 * float(np.median(np.abs(corr - center))) or 1.0
+    h, w = shape
+    rows = np.rint(np.asarray(shifts_px)[:, 1]).astype(int) % h
+    cols = np.rint(np.asarray(shifts_px)[:, 0]).astype(int) % w
+    return (corr[rows, cols] - center) / spread
 
 
 def _correlation(fa: np.ndarray, fb: np.ndarray, shape: tuple[int, int], whitening: float, fine_px: float,
-                 coarse_px: float) -> np.ndarray:
-    """The band-passed, partially whitened cross-correlation of two frames from their spectra."""
+                 coarse_px: float, notch: np.ndarray | None = None) -> np.ndarray:
+    """The band-passed, partially whitened cross-correlation of two frames from their spectra (``notch``: spectrum
+    entries set to zero first)."""
     cross = fb * np.conj(fa)
     cross /= np.abs(cross) ** whitening + 1e-12
+    if notch is not None:
+        cross[notch] = 0.0
     fy = np.fft.fftfreq(shape[0])[:, None]  # cycles per px
     fx = np.fft.rfftfreq(shape[1])[None, :]
     f2 = 2.0 * np.pi**2 * (fx**2 + fy**2)

@@ -26,7 +26,8 @@ from .frames import UnreadableFrame
 from .intensity import frame_ratios
 from .link import Linker
 from .live import LiveUpdate, LiveWindow
-from .register import candidate_shifts, prepare, spectrum
+from .motion import ON_TRACK_SHARE, MotionModel, shift_log_odds
+from .register import aperiodic_scores, candidate_shifts, prepare, spectrum
 from .result import TrackResult
 from .sublattice import sublattice_groups
 
@@ -35,6 +36,9 @@ _label_probs = label_probs  # the name tests and notebooks imported before evide
 log = logging.getLogger(__name__)
 
 REGISTRATION_GRID_A = 0.1  # frames finer than this are binned for the drift correlation (refined on the sites)
+SHIFT_SITES = 3000         # sites read per candidate shift (all dopants and vacancies, evenly spaced others)
+SHIFT_CANDIDATES = 48      # correlation peaks considered: every lattice-vector alias within the drift bound
+PRIOR_SLACK_NATS = 3.0     # how much a candidate's refinement onto the tracks may raise its motion prior
 
 
 def _frame_problem(image: np.ndarray) -> str | None:
@@ -120,6 +124,7 @@ class Tracker:
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
+        self.motion = MotionModel(self.px)
         self.t_analyze = self.t_link = 0.0
         self.n_frames = 0
         self.settings = DecodeSettings(self.labels, self.host, switch, self.bond, min_event_prob, self.groups,
@@ -168,11 +173,16 @@ class Tracker:
         b = self.bin_px
         prepared = prepare(image, bin_px=b)
         cur = (prepared.shape, spectrum(prepared))
-        if self.prev is not None and self.prev[0] == cur[0]:
-            candidates = b * candidate_shifts(self.prev[1], cur[1], self.max_drift_A / (px * b), n=16,
-                                              fine_px=1.0 / b, coarse_px=12.0 / b, shape=cur[0])
+        before = self.shift_total.copy()
+        registered = self.prev is not None and self.prev[0] == cur[0]
+        if registered:
+            candidates = candidate_shifts(self.prev[1], cur[1], self.max_drift_A / (px * b), n=SHIFT_CANDIDATES,
+                                          fine_px=1.0 / b, coarse_px=12.0 / b, shape=cur[0], heights=True)
+            aperiodic = aperiodic_scores(self.prev[1], cur[1], cur[0], candidates[:, :2], fine_px=1.0 / b,
+                                         coarse_px=12.0 / b)
+            candidates = np.c_[b * candidates[:, :2], candidates[:, 2], aperiodic]
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
-                                             ~np.isin(element, self.host_elements), k, px, bond)
+                                             ~np.isin(element, self.host_elements), k, px, bond, self.motion)
         self.prev = cur
         reg = (xy_px - self.shift_total) * px
         for _ in range(2):  # refine the drift by the median offset of the sites to their tracks
@@ -181,6 +191,7 @@ class Tracker:
                 med = np.median(res, axis=0)
                 reg -= med
                 self.shift_total = self.shift_total + med / px
+        self.motion.record(k, self.shift_total - before if registered else None)
         return reg
 
     def _append_rows(self, k: int, shape: tuple[int, int], atoms, ids: np.ndarray, reg: np.ndarray) -> None:
@@ -239,23 +250,49 @@ class Tracker:
 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
-                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
-    """The cumulative drift (px) for this frame. Among the correlation's candidate shifts (best first), those under
-    which fewer than 80 % of the sites near a track sit on one are dropped (a shift by a bond, not a lattice
-    vector, puts half the sites between tracks); of the rest, the one under which the most dopants and vacancies
-    land on a track of their own element wins, and the correlation's order breaks ties (a frame with no dopant or
-    vacancy in view keeps the highest peak)."""
-    best, best_score = shift_total + candidates[0], (-1, 0)
+                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float,
+                  motion: MotionModel) -> np.ndarray:
+    """The cumulative drift (px) for this frame. ``candidates`` (K, 4): the correlation's shifts ``dx, dy`` (px),
+    their peak heights over the highest and their aperiodic z-scores (:func:`.register.aperiodic_scores`). Each
+    is refined by the sites' median offset to the tracks; those under which clearly fewer sites sit on a track than
+    under the best one (:data:`.motion.ON_TRACK_SHARE`: a shift by a bond puts half of them between tracks) are
+    dropped; of the rest the most probable wins (:func:`.motion.shift_log_odds`: the motion model's prior on the
+    step, the correlation's peak, the aperiodic correlation, the dopants and vacancies landing on tracks of their
+    own element). At most :data:`SHIFT_SITES` sites (every dopant and vacancy among them) are read per candidate."""
+    prediction = motion.predict(frame)
     n_rare_max = int(np.sum(rare))
-    for rank, cand in enumerate(candidates):
-        total = shift_total + cand
-        res = linker.residuals((xy_px - total) * px, frame, 0.5 * bond)  # the peak is a few tenths of an Å off
+    sample = _shift_sample(rare)
+    xy, element, rare = xy_px[sample], element[sample], rare[sample]
+    # the best each candidate could score (every landmark on its track, refinement worth PRIOR_SLACK_NATS): tried
+    # in that order, until none left can beat the best scored so far
+    bound = np.array([shift_log_odds(motion.log_prior(c[:2], prediction), c[2], c[3], n_rare_max)
+                      for c in candidates]) + PRIOR_SLACK_NATS
+    tried: list[tuple[np.ndarray, float, float]] = []
+    best = -np.inf
+    for rank in np.argsort(-bound, kind="stable"):
+        if bound[rank] < best:
+            break
+        dx, dy, height, aperiodic = candidates[rank]
+        total = shift_total + np.array([dx, dy])
+        res = linker.residuals((xy - total) * px, frame, 0.5 * bond)  # the peak is a few tenths of an Å off
         if len(res) >= 5:
             total = total + np.median(res, axis=0) / px
-        on_track, n_rare = linker.agreement((xy_px - total) * px, element, frame, 0.45 * bond, rare)
-        score = (n_rare, -rank)
-        if on_track >= 0.8 and score > best_score:
-            best, best_score = total, score
-            if n_rare == n_rare_max:  # no later candidate can do better (ties go to the higher peak)
-                break
-    return best
+        share, n_rare = linker.agreement((xy - total) * px, element, frame, 0.45 * bond, rare)
+        score = shift_log_odds(motion.log_prior(total - shift_total, prediction), height, aperiodic, n_rare)
+        tried.append((total, share, score - 1e-3 * rank))
+        if share >= ON_TRACK_SHARE * max(t[1] for t in tried):
+            best = max(best, score)
+    top_share = max(t[1] for t in tried)
+    ok = [t for t in tried if t[1] >= ON_TRACK_SHARE * top_share]
+    return max(ok, key=lambda t: t[2])[0]
+
+
+def _shift_sample(rare: np.ndarray) -> np.ndarray:
+    """Indices of the sites a candidate shift is judged on: every rare one and evenly spaced others, at most
+    :data:`SHIFT_SITES` in all (every site when there are fewer)."""
+    n = len(rare)
+    if n <= SHIFT_SITES:
+        return np.arange(n)
+    keep = np.asarray(rare, bool).copy()
+    keep[:: max(1, n // SHIFT_SITES)] = True
+    return np.flatnonzero(keep)
