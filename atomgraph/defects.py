@@ -86,6 +86,23 @@ def scan_row_groups(atoms, groups: list) -> set[int]:
     return out
 
 
+def _unknown_groups(graph, novel: np.ndarray, labels: np.ndarray, host_labels) -> list:
+    """Connected groups of ``novel`` nodes (labeled columns and empty sites) that are unknown defects: with a
+    labeled column among them, and not host columns alone within :func:`host_tail_levels` or along one scan row
+    (:func:`scan_row_groups`)."""
+    atoms = graph.atoms
+    src, dst = np.asarray(graph.edge_index)
+    vacancy = np.asarray(atoms.vacancy, dtype=bool)
+    unknown = _components(novel & ((labels != "") | vacancy), src, dst, np.ones(len(src), bool), len(atoms))
+    unknown = [g for g in unknown if (labels[g] != "").any()]   # an empty site joins the novel columns around it
+    novelty = np.asarray(atoms.extra.get("novelty", np.full(len(atoms), np.inf)), dtype=float)
+    level = host_tail_levels(graph, novelty, labels, host_labels)
+    hosts_only = [not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all() for g in unknown]
+    glitch = scan_row_groups(atoms, [g for g, only in zip(unknown, hosts_only) if only])
+    return [g for g, only in zip(unknown, hosts_only)
+            if not (only and ((novelty[g] <= level[g]).all() or id(g) in glitch))]
+
+
 def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     """Group defect-labeled nodes of a classified :class:`~atomgraph.graph.AtomGraph` into defects.
 
@@ -124,16 +141,7 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     touches_mask = masked.copy()
     for _ in range(MASK_REACH_BONDS):   # a mask's edge is fuzzy: novel nodes this close to it belong to it
         touches_mask[src[touches_mask[dst]]] = True
-    vacancy = np.asarray(atoms.vacancy, dtype=bool)
-    unknown = _components(novel & ((labels != "") | vacancy) & ~touches_mask, src, dst, np.ones(len(src), bool), n)
-    novelty = np.asarray(atoms.extra.get("novelty", np.full(n, np.inf)), dtype=float)
-    level = host_tail_levels(graph, novelty, labels, host_labels)
-    host_tail = lambda g: (not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all()  # noqa: E731
-                           and (novelty[g] <= level[g]).all())
-    unknown = [g for g in unknown if (labels[g] != "").any()]   # an empty site joins the novel columns around it
-    lone = [g for g in unknown if not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all()]
-    glitch = scan_row_groups(atoms, lone)
-    groups += [g for g in unknown if not host_tail(g) and id(g) not in glitch]
+    groups += _unknown_groups(graph, novel & ~touches_mask, labels, host_labels)
     groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
     uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
     defects = []
