@@ -12,7 +12,6 @@ from atomgraph.track.events import pair_hops, transition_table, wilson_interval
 from atomgraph.track.intensity import column_evidence, frame_ratios, single_level
 from atomgraph.track.link import Linker
 from atomgraph.track.sublattice import keep_sublattice, sublattice_groups
-from atomgraph.track.motion import MotionModel
 from atomgraph.track.register import aperiodic_scores, candidate_shifts, frame_shift, prepare, spectrum
 from atomgraph.track.timeline import emission_log, viterbi
 
@@ -38,20 +37,6 @@ def test_static_movie_has_no_events_and_bounded_drift():
     assert movie.events == []
     step = np.hypot(*np.diff(movie.drift_px, axis=0).T) * 0.1
     assert step.max() <= 2.0 + 1e-9 and np.hypot(*movie.drift_px.T).max() * 0.1 <= movie.config["max_drift_A"] + 2.0
-
-
-def test_motion_model_predicts_the_last_velocity_and_learns_how_much_it_turns():
-    motion = MotionModel(pixel_size_A=0.1)
-    assert motion.predict(1)[0] is None                       # nothing known yet: no prior
-    motion.record(0, None)
-    for k in range(1, 6):
-        motion.record(k, np.array([10.0, 0.5 * (-1) ** k]))   # 1 Å per frame, wobbling by 0.1 Å
-    mean, sigma = motion.predict(6)
-    assert np.allclose(mean, [10.0, -0.5]) and 0.3 / 0.1 <= sigma < 0.35 / 0.1
-    near, alias = motion.log_prior(np.array([10.0, 0.0]), (mean, sigma)), motion.log_prior(
-        np.array([10.0, 24.6]), (mean, sigma))                  # a graphene lattice vector away
-    assert near - alias > 5.0
-    assert motion.log_prior(np.array([10.0, 2000.0]), (mean, sigma)) > -60   # heavy tails: a jolt is not impossible
 
 
 def test_aperiodic_correlation_tells_the_true_shift_from_its_lattice_aliases():

@@ -20,7 +20,9 @@ candidate site, itself left out of the model) spreads around 1 by the frame's no
 far a single site's ratio can be trusted.
 
 **Decision** (:func:`missed_columns`): a site holds a column the locator missed when its ratio is at least
-``FILLED_RATIO`` (halfway between empty and a full column), at least ``SIGNIFICANCE`` × ``s`` above empty, and
+``FILLED_RATIO`` (below the dimmest column a site holds, one chalcogen of two at 0.5: a threshold at 0.5 made a
+missed single-atom column flip between vacancy and column from frame to frame), at least ``SIGNIFICANCE`` × ``s``
+above empty, and
 the light the fit gives the site is centered on it (within ``OFFSET_BONDS``; light from a column the locator
 missed beside the site, such as the Si of a ``Si4`` between two empty sites, is not). In a
 noisy frame (``s`` large) no site passes and every vacancy stays as the graph stage placed it. A site with a located
@@ -46,7 +48,8 @@ CLEAR_BONDS = 0.8          # a site with a located column closer than this is no
 DOPANT_REACH_BONDS = 1.3   # ... nor one with a dopant (a column of no host element) this close
 OFFSET_BONDS = 0.25        # a site's own signal must be centered this close to it (bonds) ...
 OFFSET_RADIUS_BONDS = 0.7  # ... its centroid taken within this of the site
-FILLED_RATIO = 0.5         # occupancy ratio from which a site holds a column (0 empty, 1 a host column)
+FILLED_RATIO = 0.3         # occupancy ratio from which a site holds a column (0 empty, 0.5 one chalcogen of two,
+                           # 1 a host column; simulated empty sites measured at most 0.14)
 SIGNIFICANCE = 3.0         # ... and this many of the frame's ratio spreads above empty
 SIGMA_GRID_A = np.linspace(0.2, 0.9, 8)  # column widths (Gaussian sigma, Å) tried for the frame
 SAMPLE_COLUMNS = 24        # located columns the noise is measured on

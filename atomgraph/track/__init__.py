@@ -1,6 +1,6 @@
 """track: movies -> registration (drift), linking of columns and vacancy sites, label timelines, events, transitions.
 
-Modules, one job each: :mod:`.movie` (simulated movies with exact truth), :mod:`.register` (frame-to-frame drift),
+Modules, one job each: :mod:`.movie` (simulated movies with exact truth), :mod:`.register` (frame-to-frame drift), :mod:`.alias` (which lattice-vector alias is the shift),
 :mod:`.link` (site identities across frames), :mod:`.intensity` (one atom or two in a chalcogen column, from its
 intensity in every frame), :mod:`.sublattice` (a track keeps its sublattice's vocabulary), :mod:`.timeline`
 (HMM / Viterbi label smoothing), :mod:`.evidence` (per-row label probabilities), :mod:`.decode` (the timelines

@@ -26,7 +26,7 @@ from .frames import UnreadableFrame
 from .intensity import frame_ratios
 from .link import Linker
 from .live import LiveUpdate, LiveWindow
-from .motion import ON_TRACK_SHARE, MotionModel, shift_log_odds
+from .alias import ON_TRACK_SHARE, shift_log_odds
 from .register import aperiodic_scores, candidate_shifts, prepare, spectrum
 from .result import TrackResult
 from .sublattice import sublattice_groups
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 REGISTRATION_GRID_A = 0.1  # frames finer than this are binned for the drift correlation (refined on the sites)
 SHIFT_SITES = 3000         # sites read per candidate shift (all dopants and vacancies, evenly spaced others)
 SHIFT_CANDIDATES = 48      # correlation peaks considered: every lattice-vector alias within the drift bound
-PRIOR_SLACK_NATS = 3.0     # how much a candidate's refinement onto the tracks may raise its motion prior
 
 
 def _frame_problem(image: np.ndarray) -> str | None:
@@ -124,7 +123,6 @@ class Tracker:
         self.drift: list[np.ndarray] = []
         self.skipped: list[tuple[int, str]] = []
         self.prev, self.shift_total = None, np.zeros(2)
-        self.motion = MotionModel(self.px)
         self.t_analyze = self.t_link = 0.0
         self.n_frames = 0
         self.settings = DecodeSettings(self.labels, self.host, switch, self.bond, min_event_prob, self.groups,
@@ -173,16 +171,14 @@ class Tracker:
         b = self.bin_px
         prepared = prepare(image, bin_px=b)
         cur = (prepared.shape, spectrum(prepared))
-        before = self.shift_total.copy()
-        registered = self.prev is not None and self.prev[0] == cur[0]
-        if registered:
+        if self.prev is not None and self.prev[0] == cur[0]:
             candidates = candidate_shifts(self.prev[1], cur[1], self.max_drift_A / (px * b), n=SHIFT_CANDIDATES,
                                           fine_px=1.0 / b, coarse_px=12.0 / b, shape=cur[0], heights=True)
             aperiodic = aperiodic_scores(self.prev[1], cur[1], cur[0], candidates[:, :2], fine_px=1.0 / b,
                                          coarse_px=12.0 / b)
             candidates = np.c_[b * candidates[:, :2], candidates[:, 2], aperiodic]
             self.shift_total = _choose_shift(linker, candidates, self.shift_total, xy_px, element,
-                                             ~np.isin(element, self.host_elements), k, px, bond, self.motion)
+                                             ~np.isin(element, self.host_elements), k, px, bond)
         self.prev = cur
         reg = (xy_px - self.shift_total) * px
         for _ in range(2):  # refine the drift by the median offset of the sites to their tracks
@@ -191,7 +187,6 @@ class Tracker:
                 med = np.median(res, axis=0)
                 reg -= med
                 self.shift_total = self.shift_total + med / px
-        self.motion.record(k, self.shift_total - before if registered else None)
         return reg
 
     def _append_rows(self, k: int, shape: tuple[int, int], atoms, ids: np.ndarray, reg: np.ndarray) -> None:
@@ -250,23 +245,18 @@ class Tracker:
 
 
 def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
-                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float,
-                  motion: MotionModel) -> np.ndarray:
+                  element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float) -> np.ndarray:
     """The cumulative drift (px) for this frame. ``candidates`` (K, 4): the correlation's shifts ``dx, dy`` (px),
     their peak heights over the highest and their aperiodic z-scores (:func:`.register.aperiodic_scores`). Each
     is refined by the sites' median offset to the tracks; those under which clearly fewer sites sit on a track than
-    under the best one (:data:`.motion.ON_TRACK_SHARE`: a shift by a bond puts half of them between tracks) are
-    dropped; of the rest the most probable wins (:func:`.motion.shift_log_odds`: the motion model's prior on the
-    step, the correlation's peak, the aperiodic correlation, the dopants and vacancies landing on tracks of their
-    own element). At most :data:`SHIFT_SITES` sites (every dopant and vacancy among them) are read per candidate."""
-    prediction = motion.predict(frame)
+    under the best one (:data:`.alias.ON_TRACK_SHARE`: a shift by a bond puts half of them between tracks) are
+    dropped; of the rest the most probable wins (:func:`.alias.shift_log_odds`). Candidates are tried best first by
+    the most they could score (every dopant and vacancy on its track) until none left can win; at most
+    :data:`SHIFT_SITES` sites (every dopant and vacancy among them) are read per candidate."""
     n_rare_max = int(np.sum(rare))
     sample = _shift_sample(rare)
     xy, element, rare = xy_px[sample], element[sample], rare[sample]
-    # the best each candidate could score (every landmark on its track, refinement worth PRIOR_SLACK_NATS): tried
-    # in that order, until none left can beat the best scored so far
-    bound = np.array([shift_log_odds(motion.log_prior(c[:2], prediction), c[2], c[3], n_rare_max)
-                      for c in candidates]) + PRIOR_SLACK_NATS
+    bound = np.array([shift_log_odds(c[2], c[3], n_rare_max) for c in candidates])
     tried: list[tuple[np.ndarray, float, float]] = []
     best = -np.inf
     for rank in np.argsort(-bound, kind="stable"):
@@ -278,13 +268,12 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
         if len(res) >= 5:
             total = total + np.median(res, axis=0) / px
         share, n_rare = linker.agreement((xy - total) * px, element, frame, 0.45 * bond, rare)
-        score = shift_log_odds(motion.log_prior(total - shift_total, prediction), height, aperiodic, n_rare)
-        tried.append((total, share, score - 1e-3 * rank))
+        score = shift_log_odds(height, aperiodic, n_rare) - 1e-3 * rank
+        tried.append((total, share, score))
         if share >= ON_TRACK_SHARE * max(t[1] for t in tried):
             best = max(best, score)
     top_share = max(t[1] for t in tried)
-    ok = [t for t in tried if t[1] >= ON_TRACK_SHARE * top_share]
-    return max(ok, key=lambda t: t[2])[0]
+    return max((t for t in tried if t[1] >= ON_TRACK_SHARE * top_share), key=lambda t: t[2])[0]
 
 
 def _shift_sample(rare: np.ndarray) -> np.ndarray:
