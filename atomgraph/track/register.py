@@ -17,6 +17,9 @@ from scipy.ndimage import binary_dilation, maximum_filter, uniform_filter
 
 BRAGG_CONTRAST = 8.0   # a frequency whose cross power is this many times its 9x9 neighborhood's (geometric mean)
                        # belongs to a Bragg peak of the lattice: notched out of the aperiodic correlation
+APERIODIC_REACH_PX = 2      # the aperiodic peak is looked for this far (px of its surface) around each candidate
+APERIODIC_HALVE_FROM = 512   # frames this large (prepared px) get their aperiodic correlation from the lower half of
+                             # the frequencies (what is not periodic there is defects and contamination, not noise)
 
 
 def prepare(image: np.ndarray, bin_px: int = 1) -> np.ndarray:
@@ -88,7 +91,15 @@ def aperiodic_scores(previous: np.ndarray, current: np.ndarray, shape: tuple[int
     :data:`BRAGG_CONTRAST` times above their neighborhood, and their immediate neighbors), as a robust z-score
     over the whole surface. Shifts that differ by a lattice vector score alike in the full correlation; here only
     the true one lines up the defects, dopants, contamination and background of the two frames. ``previous`` and
-    ``current`` are the frames' :func:`spectrum` of the given prepared ``shape``; shifts in px of those frames."""
+    ``current`` are the frames' :func:`spectrum` of the given prepared ``shape``; shifts in px of those frames.
+    Frames of :data:`APERIODIC_HALVE_FROM` px or more are read at half resolution (a quarter of the cost)."""
+    shifts_px = np.asarray(shifts_px, float).reshape(-1, 2)
+    if min(shape) >= APERIODIC_HALVE_FROM:   # the low half of the frequencies: a correlation surface binned 2x
+        h, w = shape
+        shape = (h // 2, w // 2)
+        keep = np.r_[0:shape[0] // 2, h - (shape[0] - shape[0] // 2):h]
+        previous, current = previous[keep, : shape[1] // 2 + 1], current[keep, : shape[1] // 2 + 1]
+        shifts_px, fine_px, coarse_px = shifts_px / 2.0, fine_px / 2.0, coarse_px / 2.0
     cross = current * np.conj(previous)
     log_power = np.log(np.abs(cross) + 1e-30)
     bragg = binary_dilation(log_power - uniform_filter(log_power, size=9, mode="wrap") > np.log(BRAGG_CONTRAST))
@@ -97,9 +108,10 @@ def aperiodic_scores(previous: np.ndarray, current: np.ndarray, shape: tuple[int
     center = float(np.median(corr))
     spread = 1.4826 * float(np.median(np.abs(corr - center))) or 1.0
     h, w = shape
-    rows = np.rint(np.asarray(shifts_px)[:, 1]).astype(int) % h
-    cols = np.rint(np.asarray(shifts_px)[:, 0]).astype(int) % w
-    return (corr[rows, cols] - center) / spread
+    rows = np.rint(shifts_px[:, 1]).astype(int) % h
+    cols = np.rint(shifts_px[:, 0]).astype(int) % w
+    reach = maximum_filter(corr, size=2 * APERIODIC_REACH_PX + 1, mode="wrap")  # the full correlation's peak
+    return (reach[rows, cols] - center) / spread                                  # may sit a few px off
 
 
 def _correlation(fa: np.ndarray, fb: np.ndarray, shape: tuple[int, int], whitening: float, fine_px: float,

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 REGISTRATION_GRID_A = 0.1  # frames finer than this are binned for the drift correlation (refined on the sites)
 SHIFT_SITES = 3000         # sites read per candidate shift (all dopants and vacancies, evenly spaced others)
 SHIFT_CANDIDATES = 48      # correlation peaks considered: every lattice-vector alias within the drift bound
+COARSE_SITES = 400         # sites every candidate shift is first judged on ...
+FINE_CANDIDATES = 3        # ... and how many of the best are judged again on SHIFT_SITES
 
 
 def _frame_problem(image: np.ndarray) -> str | None:
@@ -250,38 +252,41 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
     their peak heights over the highest and their aperiodic z-scores (:func:`.register.aperiodic_scores`). Each
     is refined by the sites' median offset to the tracks; those under which clearly fewer sites sit on a track than
     under the best one (:data:`.alias.ON_TRACK_SHARE`: a shift by a bond puts half of them between tracks) are
-    dropped; of the rest the most probable wins (:func:`.alias.shift_log_odds`). Candidates are tried best first by
-    the most they could score (every dopant and vacancy on its track) until none left can win; at most
-    :data:`SHIFT_SITES` sites (every dopant and vacancy among them) are read per candidate."""
-    n_rare_max = int(np.sum(rare))
-    sample = _shift_sample(rare)
+    dropped; of the rest the most probable wins (:func:`.alias.shift_log_odds`). Every candidate is first judged on
+    :data:`COARSE_SITES` sites (every dopant and vacancy among them), the best :data:`FINE_CANDIDATES` again on
+    :data:`SHIFT_SITES`."""
+    coarse = _judged(linker, candidates, shift_total, xy_px, element, rare, frame, px, bond, COARSE_SITES)
+    best = np.argsort([-t[2] for t in coarse], kind="stable")[:FINE_CANDIDATES]
+    fine = _judged(linker, candidates[best], shift_total, xy_px, element, rare, frame, px, bond, SHIFT_SITES)
+    top_share = max(t[1] for t in fine)
+    return max((t for t in fine if t[1] >= ON_TRACK_SHARE * top_share), key=lambda t: t[2])[0]
+
+
+def _judged(linker: Linker, candidates: np.ndarray, shift_total: np.ndarray, xy_px: np.ndarray,
+            element: np.ndarray, rare: np.ndarray, frame: int, px: float, bond: float, n_sites: int
+            ) -> list[tuple[np.ndarray, float, float]]:
+    """(refined cumulative drift (px), share of sites on a track, log-odds; -inf for a shift by a bond) of each
+    candidate, judged on at most ``n_sites`` sites."""
+    sample = _shift_sample(rare, n_sites)
     xy, element, rare = xy_px[sample], element[sample], rare[sample]
-    bound = np.array([shift_log_odds(c[2], c[3], n_rare_max) for c in candidates])
-    tried: list[tuple[np.ndarray, float, float]] = []
-    best = -np.inf
-    for rank in np.argsort(-bound, kind="stable"):
-        if bound[rank] < best:
-            break
-        dx, dy, height, aperiodic = candidates[rank]
+    out = []
+    for rank, (dx, dy, height, aperiodic) in enumerate(candidates):
         total = shift_total + np.array([dx, dy])
         res = linker.residuals((xy - total) * px, frame, 0.5 * bond)  # the peak is a few tenths of an Å off
         if len(res) >= 5:
             total = total + np.median(res, axis=0) / px
         share, n_rare = linker.agreement((xy - total) * px, element, frame, 0.45 * bond, rare)
-        score = shift_log_odds(height, aperiodic, n_rare) - 1e-3 * rank
-        tried.append((total, share, score))
-        if share >= ON_TRACK_SHARE * max(t[1] for t in tried):
-            best = max(best, score)
-    top_share = max(t[1] for t in tried)
-    return max((t for t in tried if t[1] >= ON_TRACK_SHARE * top_share), key=lambda t: t[2])[0]
+        out.append((total, share, shift_log_odds(height, aperiodic, n_rare) - 1e-3 * rank))
+    top_share = max((t[1] for t in out), default=0.0)
+    return [(t[0], t[1], t[2] if t[1] >= ON_TRACK_SHARE * top_share else -np.inf) for t in out]
 
 
-def _shift_sample(rare: np.ndarray) -> np.ndarray:
-    """Indices of the sites a candidate shift is judged on: every rare one and evenly spaced others, at most
-    :data:`SHIFT_SITES` in all (every site when there are fewer)."""
+def _shift_sample(rare: np.ndarray, n_sites: int) -> np.ndarray:
+    """Indices of the sites a candidate shift is judged on: every rare one and evenly spaced others, about
+    ``n_sites`` in all (every site when there are fewer)."""
     n = len(rare)
-    if n <= SHIFT_SITES:
+    if n <= n_sites:
         return np.arange(n)
     keep = np.asarray(rare, bool).copy()
-    keep[:: max(1, n // SHIFT_SITES)] = True
+    keep[:: max(1, n // n_sites)] = True
     return np.flatnonzero(keep)
