@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from .alias import ON_TRACK_SHARE, shift_log_odds
 from .decode import DecodeSettings, decode_rows, track_table
 from .events import transition_pairs, transition_rows
 from .evidence import column_labels, label_probs
@@ -26,7 +27,6 @@ from .frames import UnreadableFrame
 from .intensity import frame_ratios
 from .link import Linker
 from .live import LiveUpdate, LiveWindow
-from .alias import ON_TRACK_SHARE, shift_log_odds
 from .register import aperiodic_scores, candidate_shifts, prepare, spectrum
 from .result import TrackResult
 from .sublattice import sublattice_groups
@@ -168,7 +168,7 @@ class Tracker:
 
     def _register(self, image: np.ndarray, xy_px: np.ndarray, element: np.ndarray, k: int) -> np.ndarray:
         """Frame ``k``'s sites in the registered frame (Å): the correlation's candidate shifts against the last good
-        frame, the one that puts dopants and vacancies on their tracks, refined by the sites' median offset."""
+        frame, the one the evidence favours (:func:`_choose_shift`), refined by the sites' median offset."""
         px, bond, linker = self.px, self.bond, self.linker
         b = self.bin_px
         prepared = prepare(image, bin_px=b)
@@ -255,6 +255,8 @@ def _choose_shift(linker: Linker, candidates: np.ndarray, shift_total: np.ndarra
     dropped; of the rest the most probable wins (:func:`.alias.shift_log_odds`). Every candidate is first judged on
     :data:`COARSE_SITES` sites (every dopant and vacancy among them), the best :data:`FINE_CANDIDATES` again on
     :data:`SHIFT_SITES`."""
+    if len(candidates) == 0:
+        return shift_total
     coarse = _judged(linker, candidates, shift_total, xy_px, element, rare, frame, px, bond, COARSE_SITES)
     best = np.argsort([-t[2] for t in coarse], kind="stable")[:FINE_CANDIDATES]
     fine = _judged(linker, candidates[best], shift_total, xy_px, element, rare, frame, px, bond, SHIFT_SITES)
