@@ -15,6 +15,8 @@ from atomgraph.errors import AtomgraphInputError
 from atomgraph.materials import get_material
 from atomgraph.track.tracker import _label_probs
 
+from isolated import isolated_config
+
 
 def _neighbor_elements(truth, label: str) -> list[list[str]]:
     """The elements of the three nearest real columns of each truth row labeled ``label``."""
@@ -44,7 +46,8 @@ def test_hbn_simulates_all_four_labels_with_vacancy_rows():
 @pytest.mark.parametrize("label, host, neighbor", [("VB", "B", "N"), ("VN", "N", "B")])
 def test_vacancy_recipe_empties_a_site_of_its_own_sublattice(label, host, neighbor):
     counts = {"VB": 3, "VN": 0} if label == "VB" else {"VB": 0, "VN": 3}
-    sim = atomgraph.simulate("hbn", size=256, pixel_size_A=0.1, seed=4, counts=counts, noise=False, distort=False)
+    sim = atomgraph.simulate(isolated_config("hbn"), size=256, pixel_size_A=0.1, seed=4, counts=counts, noise=False,
+                             distort=False)   # isolated vacancies inside the frame: three neighbors each
     t = sim.truth
     assert sim.counts[label] == 3 and int(np.sum(t.label == label)) == 3
     # the three nearest columns of an empty B site are N (and vice versa): the site was on the right sublattice
