@@ -121,11 +121,12 @@ def gaussian_amplitudes(image: np.ndarray, pixel_size_A: float, center_A: np.nda
     return _amplitudes(window, np.asarray(columns_A, float).reshape(-1, 2), sigma_A)
 
 
-def column_sigma(image: np.ndarray, pixel_size_A: float, columns_A: np.ndarray, bond_A: float,
-                 sample: np.ndarray) -> float:
+def column_sigma(image: np.ndarray, pixel_size_A: float, columns: cKDTree, bond_A: float, sample: np.ndarray
+                 ) -> float:
     """The frame's column width (Gaussian sigma, Å): the value of :data:`SIGMA_GRID_A` whose fits around the
-    ``sample`` columns (indices into ``columns_A``) leave the least residual."""
-    tree = cKDTree(columns_A)
+    ``sample`` columns (indices into ``columns``, the k-d tree of the located columns in Å) leave the least
+    residual."""
+    tree, columns_A = columns, columns.data
     cost = np.zeros(len(SIGMA_GRID_A))
     for i in sample:
         near = tree.query_ball_point(columns_A[i], MODEL_RADIUS_BONDS * bond_A)
@@ -135,14 +136,14 @@ def column_sigma(image: np.ndarray, pixel_size_A: float, columns_A: np.ndarray, 
     return float(SIGMA_GRID_A[int(np.argmin(cost))])
 
 
-def site_ratios(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, columns_A: np.ndarray, bond_A: float,
+def site_ratios(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, columns: cKDTree, bond_A: float,
                 sigma_A: float, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """((S,) occupancy ratio of each site: its fitted amplitude over the median of its same-sublattice second
     shell's (see the module docstring), (S,) offset of the site's own signal in bonds (:func:`_signal_offset`)).
-    ``columns_A`` (K, 2) located columns, Å; ``exclude`` (S,) index into ``columns_A`` of a column to leave out of
+    ``columns``: k-d tree of the K located columns (Å); ``exclude`` (S,) index into them of a column to leave out of
     each site's model (-1: none; used to measure located columns as if they were sites). NaN where fewer than two
     shell columns are seen."""
-    tree = cKDTree(columns_A)
+    tree, columns_A = columns, columns.data
     out = np.full(len(sites_A), np.nan)
     offset = np.full(len(sites_A), np.nan)
     for s, site in enumerate(np.asarray(sites_A, float)):
@@ -164,11 +165,12 @@ def site_ratios(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, col
     return out, offset
 
 
-def frame_ratio_spread(image: np.ndarray, pixel_size_A: float, columns_A: np.ndarray, bond_A: float,
-                       sigma_A: float, sample: np.ndarray) -> float:
-    """Robust spread (1.4826 × median absolute deviation) of the occupancy ratio of located ``sample`` columns,
-    each measured as a site with itself left out: the noise of one site's ratio in this frame (NaN: too few)."""
-    ratios = site_ratios(image, pixel_size_A, columns_A[sample], columns_A, bond_A, sigma_A, exclude=sample)[0]
+def frame_ratio_spread(image: np.ndarray, pixel_size_A: float, columns: cKDTree, bond_A: float, sigma_A: float,
+                       sample: np.ndarray) -> float:
+    """Robust spread (1.4826 × median absolute deviation) of the occupancy ratio of located ``sample`` columns
+    (indices into ``columns``, their k-d tree), each measured as a site with itself left out: the noise of one
+    site's ratio in this frame (NaN: too few)."""
+    ratios = site_ratios(image, pixel_size_A, columns.data[sample], columns, bond_A, sigma_A, exclude=sample)[0]
     ratios = ratios[np.isfinite(ratios)]
     if len(ratios) < SAMPLE_COLUMNS // 2:
         return float("nan")
@@ -198,12 +200,12 @@ def missed_columns(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, 
         return held, ratios
     image = np.asarray(image, float)
     sample = np.random.default_rng(seed).choice(len(columns_A), SAMPLE_COLUMNS, replace=False)
-    sigma = column_sigma(image, pixel_size_A, columns_A, bond_A, sample[:SIGMA_COLUMNS])
-    spread = frame_ratio_spread(image, pixel_size_A, columns_A, bond_A, sigma, sample)
+    sigma = column_sigma(image, pixel_size_A, tree, bond_A, sample[:SIGMA_COLUMNS])
+    spread = frame_ratio_spread(image, pixel_size_A, tree, bond_A, sigma, sample)
     if not np.isfinite(spread):
         return held, ratios
     offset = np.full(len(sites_A), np.nan)
-    ratios[clear], offset[clear] = site_ratios(image, pixel_size_A, sites_A[clear], columns_A, bond_A, sigma)
+    ratios[clear], offset[clear] = site_ratios(image, pixel_size_A, sites_A[clear], tree, bond_A, sigma)
     with np.errstate(invalid="ignore"):
         held = (ratios >= FILLED_RATIO) & (ratios >= SIGNIFICANCE * spread) & (offset <= OFFSET_BONDS)
     return held, ratios
@@ -256,26 +258,25 @@ def add_missed_columns(atoms: AtomTable, graph, image: np.ndarray, host_elements
 
 def _appended(atoms: AtomTable, sites_A: np.ndarray, element: np.ndarray, ratio: np.ndarray, real: np.ndarray,
               bond_A: float) -> AtomTable:
-    """``atoms`` with one row per recovered column (see :func:`add_missed_columns`)."""
-    n, m = len(atoms), len(sites_A)
+    """``atoms`` with one row per recovered column (see :func:`add_missed_columns`), by
+    :meth:`~atomgraph.atoms.AtomTable.concat`."""
+    m = len(sites_A)
     tree = cKDTree(atoms.positions_A[real])
     located = atoms.intensity[real]
     shell_intensity = np.array([np.nanmedian(located[tree.query_ball_point(s, SHELL_BONDS[1] * bond_A)])
                                 for s in sites_A])
-    score = float(np.nanmedian(atoms.score[real]))
     extra = {}
     for key, values in atoms.extra.items():
         values = np.asarray(values)
-        fill = np.zeros(m, values.dtype) if values.dtype != object else np.full(m, "", object)
-        if key.startswith("p_"):
-            fill = (element == key[2:]).astype(values.dtype)
-        extra[key] = np.r_[values, fill]
-    extra["recovered"] = np.r_[np.zeros(n, bool), np.ones(m, bool)]
-    return AtomTable(positions_A=np.r_[atoms.positions_A, sites_A],
-                     element=np.r_[atoms.element.astype(object), element], pixel_size_A=atoms.pixel_size_A,
-                     image_shape_px=atoms.image_shape_px, score=np.r_[atoms.score, np.full(m, score)],
-                     intensity=np.r_[atoms.intensity, ratio * shell_intensity],
-                     vacancy=np.r_[np.asarray(atoms.vacancy, bool), np.zeros(m, bool)], extra=extra)
+        extra[key] = ((element == key[2:]).astype(values.dtype) if key.startswith("p_")
+                      else np.full(m, "", object) if values.dtype == object else np.zeros(m, values.dtype))
+    extra["recovered"] = np.ones(m, bool)
+    put_back = AtomTable(positions_A=sites_A, element=element, pixel_size_A=atoms.pixel_size_A,
+                         score=np.full(m, float(np.nanmedian(atoms.score[real]))),
+                         intensity=ratio * shell_intensity, extra=extra)
+    located_rows = atoms.copy()
+    located_rows.extra.setdefault("recovered", np.zeros(len(atoms), bool))
+    return AtomTable.concat([located_rows, put_back])
 
 
 def build_image_graph(atoms: AtomTable, material, image: np.ndarray):
