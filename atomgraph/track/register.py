@@ -58,7 +58,7 @@ def candidate_shifts(previous: np.ndarray, current: np.ndarray, max_shift_px: fl
     if shape is None:
         shape = previous.shape
         previous, current = spectrum(previous), spectrum(current)
-    raw = _correlation(previous, current, shape, whitening, fine_px, coarse_px)
+    raw = _correlation(current * np.conj(previous), shape, whitening, fine_px, coarse_px)
     h, w = raw.shape
     limit = max_shift_px if max_shift_px is not None else 0.25 * min(h, w)
     size = max(3, int(2 * separation_px) | 1)
@@ -104,7 +104,7 @@ def aperiodic_scores(previous: np.ndarray, current: np.ndarray, shape: tuple[int
     log_power = np.log(np.abs(cross) + 1e-30)
     bragg = binary_dilation(log_power - uniform_filter(log_power, size=9, mode="wrap") > np.log(BRAGG_CONTRAST))
     bragg[0, 0] = True
-    corr = _correlation(previous, current, shape, whitening, fine_px, coarse_px, notch=bragg)
+    corr = _correlation(cross, shape, whitening, fine_px, coarse_px, notch=bragg)
     center = float(np.median(corr))
     spread = 1.4826 * float(np.median(np.abs(corr - center))) or 1.0
     h, w = shape
@@ -114,11 +114,10 @@ def aperiodic_scores(previous: np.ndarray, current: np.ndarray, shape: tuple[int
     return (reach[rows, cols] - center) / spread                                  # may sit a few px off
 
 
-def _correlation(fa: np.ndarray, fb: np.ndarray, shape: tuple[int, int], whitening: float, fine_px: float,
-                 coarse_px: float, notch: np.ndarray | None = None) -> np.ndarray:
-    """The band-passed, partially whitened cross-correlation of two frames from their spectra (``notch``: spectrum
-    entries set to zero first)."""
-    cross = fb * np.conj(fa)
+def _correlation(cross: np.ndarray, shape: tuple[int, int], whitening: float, fine_px: float, coarse_px: float,
+                 notch: np.ndarray | None = None) -> np.ndarray:
+    """The band-passed, partially whitened cross-correlation of two frames from their cross spectrum
+    ``F_current * conj(F_previous)`` (modified in place; ``notch``: entries set to zero first)."""
     cross /= np.abs(cross) ** whitening + 1e-12
     if notch is not None:
         cross[notch] = 0.0
