@@ -7,7 +7,6 @@ original pixel coordinate ``(i + 0.5) * scale - 0.5`` with ``scale = H / H_nativ
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,6 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from ..errors import AtomgraphInputError
-from ..pixel_size import check_pixel_size  # noqa: F401 - re-exported: locate checks at its door
 
 MIN_SIZE_PX = 16          # smallest image side accepted (px)
 MIN_NATIVE_PX = 8         # smallest side on the native grid (px)
