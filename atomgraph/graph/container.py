@@ -33,6 +33,8 @@ class AtomGraph:
         ``cutoff_A`` (pair -> Å), ``bond_A``, ``expected_density`` (typical real atoms within 2.3 bonds).
     edge_feature_names : K names (``length_rbf_<center>_A``: Gaussian of the length centered at that many Å;
         ``length_rel``: length / nominal bond; ``to_vacancy``: 1 when either end is a vacancy node).
+    lattice : the :class:`~atomgraph.graph.lattice.LatticeModel` the graph was built on (None for graphs read
+        from files); not exported.
     """
 
     atoms: AtomTable
@@ -44,6 +46,7 @@ class AtomGraph:
     material: str
     flags: dict
     edge_feature_names: list[str] = field(default_factory=list)
+    lattice: object = field(default=None, repr=False, compare=False)
 
     @property
     def num_nodes(self) -> int:

@@ -37,6 +37,7 @@ from scipy.spatial import cKDTree
 
 from .region import Region
 from .sites import EMPTY, FILLED, OCCUPIED, OUTSIDE, Anchors, SiteRules, nearest_candidate, vacancy_sites
+from .taken import taken_sites
 from .strain import BondFit, StrainField, fit_bonds, ideal_bonds
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
@@ -46,11 +47,9 @@ N_OUTER_ANCHORS = 9               # anchors beyond the first shell that place a 
 OUTER_ANCHOR_MIN_BONDS = 1.5      # ... at least this far from it (bonds)
 REGION_MARGIN_BONDS = 0.15        # sites this far outside the frame still count as inside (edge columns)
 VACANCY_INSET_BONDS = 0.3         # a vacancy lies at least this far inside the frame (an edge site may be cut off)
-VACATED_REACH_BONDS = 0.8         # a site this close (bonds) to a node may be the one it took (two at a bond midpoint)
-VACATED_OTHER_BONDS = 0.6         # ... and it was vacated when no other atom lies this close (bonds) to it
 FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consistency", "sites_occupied",
                  "sites_filled", "sites_empty", "sites_outside", "edge_distance_bonds", "sites_taken",
-                 "taken_neighbors_occupied", "bond_far_end_bonds"]
+                 "taken_neighbors_occupied", "bond_far_end_bonds", "pair_ring_empty"]
 """Lattice-relative node features (all rotation and translation invariant):
 
 - ``site_offset_bonds``: distance to the nearest expected site, in bonds (0 on a site, 0.5 at a bond midpoint).
@@ -69,8 +68,12 @@ FEATURE_NAMES = ["site_offset_bonds", "midpoint_offset_bonds", "lattice_consiste
   hold an atom (within 0.6 bond): the node's lattice coordination (3 for Si3, 4 for Si4; fewer next to a vacancy
   or a missed column); 0 when no site is taken.
 - ``bond_far_end_bonds``: distance to the farther end of the nearest ideal bond, in bonds (about 1 on a site, 0.5
-  at a bond midpoint; 1 for an atom bonded along all three ideal directions, which is not searched); between about 0.62 and 0.82 the node is neither on a site nor at a bond center, and
-  ``sites_taken`` cannot settle how many sites it takes.
+  at a bond midpoint; 1 for an atom bonded along all three ideal directions, which is not searched); between about
+  0.62 and 0.82 the node is neither on a site nor at a bond center, and ``sites_taken`` cannot settle how many sites
+  it takes.
+- ``pair_ring_empty``: count, of the four sites around both ends of the nearest ideal bond, those inside the
+  observed region that hold no atom (within 0.6 bond): 0 around a Si4, whatever ``sites_taken`` reads; 1 for a Si
+  bonded to three carbons beside an empty site. Sites outside the frame are unseen, not empty.
 """
 ROLE_FEATURE_PREFIX = "on_"       # ``on_<role>`` one-hot of the nearest site's sublattice (distinct sublattices only)
 
@@ -205,18 +208,17 @@ class LatticeModel:
             return _no_lattice_features(n, len(self.feature_names), self.region, pos, self.bond_A), \
                 np.full((n, 2), np.nan)
         bond, e = self.bond_A, self.bond_vectors_A
-        lat = np.column_stack([e[0] - e[1], e[0] - e[2]])  # lattice vectors (columns) in the ideal frame
+        lat, cells, mids = self._cells()  # lattice vectors (columns); cells and bond midpoints: r is in cell (0, 0)
         atom = np.full(n, -1)
         k0 = min(n, len(self.node_atom))
         atom[:k0] = np.where(np.asarray(real, bool)[:k0], self.node_atom[:k0], -1)
         ad, ai = self._anchors_of(pos, atom)
         r, has, consistency = self._ideal_position(pos, ad, ai, lat)
-        cells = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], float) @ lat.T  # r is in cell (0, 0)
         sites = np.concatenate([cells[[4, 5, 7, 8]], cells + e[0]])                       # A corners, then B
         site_sign = np.r_[np.ones(4, int), -np.ones(len(cells), int)]
         near, dsite = nearest_candidate(r, sites)
         site_offset = dsite / bond
-        mid_offset = nearest_candidate(r, (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2))[1] / bond
+        mid_offset = nearest_candidate(r, mids)[1] / bond
         sign = np.where(has, site_sign[near], 0)
         maps = self.strain(pos, atom)
         site_pos = pos + np.einsum("nij,nj->ni", maps, sites[near] - r)
@@ -236,82 +238,52 @@ class LatticeModel:
         counts = [np.where(has, (status1 == s).sum(1), 0) for s in (OCCUPIED, FILLED, EMPTY, OUTSIDE)]
         counts[3] = np.where(has, counts[3], 3)
         edge = np.clip(self.region.edge_distance(pos) / bond, 0.0, 3.0)
-        mids = (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2)
         # an atom bonded along all three ideal directions takes its one site and has its three neighbors: only the
         # others (dopants with long bonds, a Si4, atoms next to vacancies, double detections) are searched
         taken, taken_nb = np.ones(n, np.float32), np.full(n, 3.0, np.float32)
-        far = np.ones(n, np.float32)
+        far, pair_empty = np.ones(n, np.float32), np.zeros(n, np.float32)
         if len(todo):
             outer_r, outer_has, _ = self._ideal_position(pos[todo], *self._outer_anchors(pos[todo]), lat)
-            taken[todo], taken_nb[todo], far[todo] = self._taken_sites(
-                pos[todo], outer_r, mids, cells, e, maps[todo], outer_has, np.asarray(real, bool)[todo], tree)
+            t = taken_sites(pos[todo], outer_r, mids, cells, e, maps[todo], outer_has, np.asarray(real, bool)[todo],
+                            tree, bond, self._seen)
+            taken[todo], taken_nb[todo], far[todo], pair_empty[todo] = t.taken, t.ring, t.far, t.pair_empty
         taken, taken_nb = np.where(has, taken, 0.0), np.where(has, taken_nb, 0.0)
         columns = [np.where(has, site_offset, 1.0), np.where(has, mid_offset, 1.0), consistency, *counts, edge,
-                   taken, taken_nb, far]
+                   taken, taken_nb, far, np.where(has, pair_empty, 0.0)]
         if self.distinct_roles:
             columns += [sign == 1, sign == -1]
         return np.column_stack(columns).astype(np.float32), site_pos
 
+    def ring_gaps(self, positions_A: np.ndarray, real: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """(K, 6, 2) the empty sites of the rings and pair rings of ``nodes`` (indices into ``positions_A``, all nodes
+        as given to :meth:`describe`), Å; NaN rows where there are fewer gaps (:mod:`atomgraph.graph.taken`)."""
+        pos = np.asarray(positions_A, float).reshape(-1, 2)
+        nodes = np.asarray(nodes, int)
+        if not self.fitted or len(nodes) == 0:
+            return np.full((len(nodes), 6, 2), np.nan)
+        real = np.asarray(real, bool)
+        atom = np.full(len(pos), -1)
+        k0 = min(len(pos), len(self.node_atom))
+        atom[:k0] = np.where(real[:k0], self.node_atom[:k0], -1)
+        lat, cells, mids = self._cells()
+        sub = pos[nodes]
+        r, has, _ = self._ideal_position(sub, *self._outer_anchors(sub), lat)
+        tree = cKDTree(pos[real]) if real.any() else cKDTree(np.full((1, 2), np.inf))
+        return taken_sites(sub, r, mids, cells, self.bond_vectors_A, self.strain(sub, atom[nodes]), has,
+                           real[nodes], tree, self.bond_A, self._seen).gaps_A
 
-    def _taken_sites(self, pos: np.ndarray, r: np.ndarray, mids: np.ndarray, cells: np.ndarray, e: np.ndarray,
-                     maps: np.ndarray, has: np.ndarray, real: np.ndarray, tree: cKDTree
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``sites_taken``, ``taken_neighbors_occupied`` and ``bond_far_end_bonds`` of every node (see
-        :data:`FEATURE_NAMES`).
+    def _seen(self, points_A: np.ndarray) -> np.ndarray:
+        """(P,) bool: sites at least ``VACANCY_INSET_BONDS`` inside the observed region (an empty site there is
+        evidence of a missing atom; one nearer the border may be cut off)."""
+        return self.region.inside(points_A, -VACANCY_INSET_BONDS * self.bond_A)
 
-        ``r`` (N, 2) is each node's position in the ideal frame placed by anchors beyond its first shell
-        (:meth:`_outer_anchors`), reduced into the cell of ``cells`` (3x3 cells around the origin); ``mids`` the
-        midpoints of the bonds from those cells' A sites along ``e``; ``maps`` the local maps; ``tree`` a k-d tree
-        of the atoms (real nodes). A node never counts as the *other* atom on a site, nor as its own neighbor.
-        """
-        n, bond = len(pos), self.bond_A
-        taken = np.zeros(n, np.float32)
-        ring = np.zeros(n, np.float32)
-        far = np.ones(n, np.float32)
-        if n == 0 or tree.n == 0:
-            return taken, ring, far
-        m, _ = nearest_candidate(r, mids)
-        a_site = cells[m // 3]                                    # the nearest bond: A end and its B end
-        b_site = a_site + e[m % 3]
-        ends = np.stack([a_site, b_site], 1)                      # (N, 2, 2), ideal frame
-        to_img = lambda ideal: pos[:, None, :] + np.einsum("nij,nkj->nki", maps, ideal - r[:, None, :])  # noqa: E731
-        ends_img = to_img(ends)
-        dist_ends = np.linalg.norm(ends_img - pos[:, None, :], axis=2)
-        far = np.where(has, dist_ends.max(axis=1) / bond, 1.0).astype(np.float32)
-        near = dist_ends <= VACATED_REACH_BONDS * bond
-        other = VACATED_OTHER_BONDS * bond
-        is_atom = np.asarray(real, bool)[:, None]
-
-        def others_within(points: np.ndarray) -> np.ndarray:  # (N, K, 2) -> atoms within ``other``, not the node
-            count = _atoms_within(tree, points.reshape(-1, 2), other).reshape(points.shape[:2])
-            return count - (is_atom & (np.linalg.norm(points - pos[:, None, :], axis=2) <= other))
-
-        free = near & (others_within(ends_img) == 0) & has[:, None]
-        taken = free.sum(1).astype(np.float32)
-        # the sites bonded to the taken ones: the A end's neighbors are A + e_k, the B end's are B - e_k
-        nb_a = a_site[:, None, :] + e[None]                       # (N, 3, 2), one of them is the B end
-        nb_b = b_site[:, None, :] - e[None]                       # (N, 3, 2), one of them is the A end
-        k = (m % 3)
-        keep = np.ones((n, 3), bool)
-        keep[np.arange(n), k] = False
-        occ_a = others_within(to_img(nb_a)) > 0
-        occ_b = others_within(to_img(nb_b)) > 0
-        # one site taken: its three neighbors (the other end among them); two: the four around the pair
-        only_a = free[:, 0] & ~free[:, 1]
-        only_b = free[:, 1] & ~free[:, 0]
-        both = free[:, 0] & free[:, 1]
-        ring = np.where(only_a, occ_a.sum(1), 0) + np.where(only_b, occ_b.sum(1), 0)
-        ring = ring + np.where(both, (occ_a & keep).sum(1) + (occ_b & keep).sum(1), 0)
-        return taken, ring.astype(np.float32), far
-
-
-def _atoms_within(tree: cKDTree, points: np.ndarray, radius: float) -> np.ndarray:
-    """(P,) number of tree points within ``radius`` of each point (NaN points: 0)."""
-    out = np.zeros(len(points), int)
-    ok = np.all(np.isfinite(points), axis=1)
-    if ok.any():
-        out[ok] = tree.query_ball_point(points[ok], radius, return_length=True)
-    return out
+    def _cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lattice vectors (2, 2) as columns, the A sites of the 3x3 cells around the origin (9, 2), the midpoints of
+        their bonds along ``e`` (27, 2)), ideal frame, Å."""
+        e = self.bond_vectors_A
+        lat = np.column_stack([e[0] - e[1], e[0] - e[2]])
+        cells = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], float) @ lat.T
+        return lat, cells, (cells[:, None, :] + 0.5 * e[None]).reshape(-1, 2)
 
 
 def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, *, bond_A: float,
