@@ -90,3 +90,40 @@ def test_nothing_is_put_back_where_noise_hides_every_column():
     columns = grid[(grid < 31).all(axis=1)]
     held, _ = missed_columns(image, 0.1, columns[:5] + 1.42, columns, 1.42)
     assert not held.any()
+
+
+def _gaussian_frame(positions_A: np.ndarray, amplitude: np.ndarray, px: float = 0.1, sigma_A: float = 0.45,
+                    noise: float = 0.02, seed: int = 0) -> np.ndarray:
+    """An image of one Gaussian per column (Å positions, amplitudes), with a little Gaussian noise."""
+    h, w = (np.ceil(positions_A.max(axis=0) / px).astype(int) + 30)[::-1]
+    yy, xx = np.mgrid[0:h, 0:w] * px
+    image = np.zeros((h, w))
+    for (x, y), a in zip(positions_A, amplitude):
+        sl = (slice(max(int((y - 3) / px), 0), int((y + 3) / px)), slice(max(int((x - 3) / px), 0), int((x + 3) / px)))
+        image[sl] += a * np.exp(-((xx[sl] - x) ** 2 + (yy[sl] - y) ** 2) / (2 * sigma_A**2))
+    return image + np.random.default_rng(seed).normal(0.0, noise, image.shape)
+
+
+@pytest.mark.parametrize("in_image", [True, False])
+def test_a_gap_in_a_dopant_ring_is_filled_only_where_the_image_shows_a_column(in_image):
+    """A Si in a divacancy whose fourth C the locator missed: the image shows it, it is put back and the Si has its
+    four neighbors (``Si4``). Where the image shows nothing there, the gap stays (three C: not ``Si4``)."""
+    from atomgraph.graph.occupancy import build_image_graph
+    from atomgraph.materials import get_material
+    from test_topology import three_around_a_pair
+
+    pos, el, i, removed = three_around_a_pair(np.random.default_rng(7))
+    pos, removed = pos - pos.min(axis=0) + 3.0, removed - pos.min(axis=0) + 3.0
+    amp = np.where(el == "Si", 4.2, 1.0)
+    shown = np.vstack([pos, removed]) if in_image else pos
+    image = _gaussian_frame(shown, np.r_[amp, 1.0] if in_image else amp)
+    atoms = AtomTable(pos, el, pixel_size_A=0.1, intensity=amp, image_shape_px=image.shape,
+                      extra={"p_C": (el == "C").astype(float), "p_Si": (el == "Si").astype(float)})
+    graph = build_image_graph(atoms, get_material("graphene-si"), image)
+    recovered = np.flatnonzero(graph.atoms.extra["recovered"])
+    si = int(np.flatnonzero(graph.atoms.element == "Si")[0])
+    if in_image:
+        assert len(recovered) == 1 and np.linalg.norm(graph.atoms.positions_A[recovered[0]] - removed) < 0.3
+        assert graph.feature("pair_ring_empty")[si] == 0
+    else:
+        assert len(recovered) == 0 and graph.feature("pair_ring_empty")[si] == 1

@@ -155,3 +155,51 @@ def test_groups_of_one_site_count_are_left_alone():
     sites = {label: 1 for label in labels}
     elements = {"Mo": "Mo", "W": "W", "Se2": "Se", "Se1": "Se", "Sevac": ""}
     assert topology_groups(labels, sites, elements) == []
+
+
+def three_around_a_pair(rng: np.random.Generator, bonds=(1.88, 1.88), strain: float = 0.0
+                        ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """:func:`fourfold` with one of the four C around the pair removed: a Si bonded to three C beside an empty
+    site. Returns positions, elements, the Si's index and the removed C's position."""
+    pos, el, i = fourfold(rng, bonds, strain)
+    d = np.linalg.norm(pos - pos[i], axis=1)
+    d[i] = np.inf
+    drop = int(np.argmin(d))
+    keep = np.arange(len(pos)) != drop
+    return pos[keep], el[keep], int(np.flatnonzero(keep).tolist().index(i)), pos[drop]
+
+
+@pytest.mark.parametrize("bonds,strain", [((1.58, 1.70), 0.0), ((1.75, 2.0), 0.0), ((1.88, 1.88), 0.03)])
+def test_a_si_with_three_carbons_around_a_divacancy_is_not_si4(bonds, strain):
+    """``Si4`` needs four C around the pair: with three, the Si is bonded like a threefold one, and the topology
+    is unusual, so the label is ``Si3`` flagged uncertain (never a confident ``Si4``)."""
+    pos, el, i, _ = three_around_a_pair(np.random.default_rng(5), bonds, strain)
+    graph = build_graph(AtomTable(pos, el), material="graphene-si")
+    assert int(graph.feature("pair_ring_empty")[i]) == 1
+    assert _label(pos, el, i) == ("Si3", True)
+
+
+def test_fewer_than_four_atoms_around_the_pair_read_as_one_site():
+    labels = ["C", "Si3", "Si4"]
+    sites, elements = {"C": 1, "Si3": 1, "Si4": 2}, {"C": "C", "Si3": "Si", "Si4": "Si"}
+    probs = np.array([[0.02, 0.08, 0.88, 0.02]] * 4)
+    taken, ring = np.array([2, 2, 1, 1]), np.array([3, 4, 3, 3])
+    far = np.array([0.55, 0.5, 0.7, 0.7])          # the last two sit between a site and a bond center
+    pair_empty = np.array([1, 0, 1, 0])
+    out, ambiguous = apply_topology(probs, labels, sites, elements, taken, ring, np.zeros(4, bool), far,
+                                    pair_empty=pair_empty)
+    assert list(np.argmax(out, 1)) == [1, 2, 1, 2]  # three around the pair: Si3; between with four: the GNN's
+    assert list(ambiguous) == [True, False, True, True]
+    same, _ = apply_topology(probs, labels, sites, elements, taken, ring, np.zeros(4, bool), far)
+    assert list(np.argmax(same, 1)) == [2, 2, 2, 2]  # without the pair ring: as before
+
+
+def test_the_empty_site_beside_the_pair_is_the_ring_gap():
+    from atomgraph.graph.build import fit_material_lattice
+    from atomgraph.materials import get_material
+
+    pos, el, i, removed = three_around_a_pair(np.random.default_rng(6))
+    table = AtomTable(pos, el)
+    gaps = fit_material_lattice(table, get_material("graphene-si")).ring_gaps(pos, np.ones(len(pos), bool), [i])[0]
+    gaps = gaps[np.all(np.isfinite(gaps), axis=1)]
+    assert len(gaps) == 1 and np.linalg.norm(gaps[0] - removed) < 0.3

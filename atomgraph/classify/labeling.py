@@ -16,7 +16,7 @@ from ..threads import inference_threads
 from .encode import encode, vacancy_labels
 from .loading import Classifier
 from .novelty_checks import check_labels
-from .topology import TOPOLOGY_FEATURES, apply_topology
+from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
 
 if TYPE_CHECKING:
     from ..models import Model
@@ -93,7 +93,8 @@ def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -
     return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
                           graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
                           graph.atoms.vacancy, graph.feature("bond_far_end_bonds"),
-                          columns_given=given_elements(graph.atoms))
+                          columns_given=given_elements(graph.atoms),
+                          pair_empty=graph.feature(PAIR_RING_FEATURE) if PAIR_RING_FEATURE in names else None)
 
 
 def given_elements(atoms: AtomTable) -> bool:

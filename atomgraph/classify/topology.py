@@ -12,6 +12,11 @@ shows. A node whose topology fits no label of its group (its site held by a seco
 are surrounded by more or fewer atoms than the label implies (a missed or extra column, a vacancy next to it), or
 that sits between a site and a bond center (``bond_far_end_bonds`` in :data:`BETWEEN_BONDS`: located real Si1C3 and
 Si1C4 both sit there) keeps the GNN's choice and is reported *ambiguous*, which :func:`atomgraph.classify.classify` turns into ``uncertain``.
+
+A label that takes a pair of sites needs the four atoms around the pair (``pair_ring_empty`` 0): a node with fewer
+(a Si bonded to three carbons beside an empty site, at a site, between or at a bond center) is read as taking one
+site, and reported ambiguous. Whether a ring site is really empty or holds a column the locator missed, the graph
+stage has already asked the image (:func:`atomgraph.graph.occupancy.dopant_ring_gaps`).
 Groups whose labels all take the same number of sites (every TMD and hBN label) are left as they are.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 TOPOLOGY_FEATURES = ("sites_taken", "taken_neighbors_occupied", "bond_far_end_bonds")
+PAIR_RING_FEATURE = "pair_ring_empty"   # read when the graph has it (graphs built by older versions lack it)
 BETWEEN_BONDS = (0.62, 0.82)  # a node this far (bonds) from the far end of its nearest bond sits between a site
 #                               and a bond center: its site count is not settled (a Si3 0.25 Å off its site: > 0.82)
 
@@ -44,8 +50,8 @@ def topology_groups(labels: list[str], label_sites: dict[str, int], label_elemen
 
 def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, int],
                    label_elements: dict[str, str], taken: np.ndarray, neighbors: np.ndarray,
-                   vacancy: np.ndarray, far_end: np.ndarray | None = None, columns_given: bool = False
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   vacancy: np.ndarray, far_end: np.ndarray | None = None, columns_given: bool = False,
+                   pair_empty: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Move each group's probability to the label the node's topology shows.
 
     Parameters
@@ -58,6 +64,8 @@ def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, 
         (their topology is not settled: the GNN's choice stands, flagged). None: every node's topology is read.
     columns_given : the columns are facts (a coordinate file with elements): a node whose topology settles its label
         takes the background probability too (a given atom is no false detection).
+    pair_empty : (N,) ``pair_ring_empty``: a node with an empty site (inside the frame) among the four around its
+        nearest bond's two sites is read as taking one site (ambiguous). None: not used.
 
     Returns
     -------
@@ -73,14 +81,19 @@ def apply_topology(probs: np.ndarray, labels: list[str], label_sites: dict[str, 
     real = ~np.asarray(vacancy, bool)
     between = np.zeros(len(probs), bool) if far_end is None else (
         (np.asarray(far_end, float) > BETWEEN_BONDS[0]) & (np.asarray(far_end, float) < BETWEEN_BONDS[1]))
-    readable = real & ~between
+    read = np.where(real & ~between, taken, -1)              # -1: not read, the GNN's choice stands
+    demoted = np.zeros(len(probs), bool)
+    if pair_empty is not None:  # fewer than four atoms around the pair: not at the center of a divacancy
+        few = real & (np.rint(np.asarray(pair_empty, float)) > 0)
+        demoted = few & ((read >= 2) | between)
+        read = np.where(demoted, 1, read)
     for group in topology_groups(labels, label_sites, label_elements):
         mass = probs[:, group].sum(axis=1)
         settled = np.zeros(len(probs), bool)
         for k in group:
             sites = label_sites[labels[k]]
-            fits = readable & (taken == sites)
-            ring = fits & (neighbors == expected_neighbors(sites))
+            fits = read == sites
+            ring = fits & ~demoted & (neighbors == expected_neighbors(sites))
             if columns_given:  # the group's element is given (only its labels or background are allowed)
                 take = ring & (mass > 0)
                 mass = np.where(take, mass + probs[:, -1], mass)

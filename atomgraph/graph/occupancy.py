@@ -39,13 +39,16 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
-from .build import build_graph
+from .build import build_graph, fit_material_lattice, graph_bond_A
+from .lattice import OCCUPIED_BONDS
+from .splits import merge_split_columns
 
 FIT_RADIUS_BONDS = 2.0     # pixels within this of the site are fitted: its second shell's centers lie inside
 MODEL_RADIUS_BONDS = 3.0   # located columns within this of the site get their own Gaussian
 SHELL_BONDS = (1.4, 2.1)   # same-sublattice second shell (√3 ≈ 1.73 bonds): the ratio's reference
 CLEAR_BONDS = 0.8          # a site with a located column closer than this is not tested
 DOPANT_REACH_BONDS = 1.3   # ... nor one with a dopant (a column of no host element) this close
+RING_CLEAR_BONDS = 0.9     # ... unless it is a gap in that dopant's ring at least this far from it
 OFFSET_BONDS = 0.25        # a site's own signal must be centered this close to it (bonds) ...
 OFFSET_RADIUS_BONDS = 0.7  # ... its centroid taken within this of the site
 FILLED_RATIO = 0.3         # occupancy ratio from which a site holds a column (0 empty, 0.5 one chalcogen of two,
@@ -178,10 +181,12 @@ def frame_ratio_spread(image: np.ndarray, pixel_size_A: float, columns: cKDTree,
 
 
 def missed_columns(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, columns_A: np.ndarray,
-                   bond_A: float, host: np.ndarray | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                   bond_A: float, host: np.ndarray | None = None, seed: int = 0, ring: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """(which of ``sites_A`` (S, 2) Å hold a column the locator missed (S,) bool, their occupancy ratios (S,);
     NaN where not tested) given the located ``columns_A`` (K, 2) Å of the same ``image`` (pixel size in Å/px) and
-    which of them are host columns (``host`` (K,) bool; None: all).
+    which of them are host columns (``host`` (K,) bool; None: all). ``ring`` (S,) bool marks gaps in a dopant's
+    ring (:func:`dopant_ring_gaps`): those are tested beside their dopant.
 
     See the module docstring for the measure and the decision. ``seed`` picks the sampled columns (the result does
     not depend on it beyond their noise)."""
@@ -194,8 +199,13 @@ def missed_columns(image: np.ndarray, pixel_size_A: float, sites_A: np.ndarray, 
     clear = tree.query(sites_A)[0] >= CLEAR_BONDS * bond_A
     if host is not None and not np.all(host):
         dopants = np.flatnonzero(~np.asarray(host, bool))
+        exempt = np.zeros(len(sites_A), bool) if ring is None else np.asarray(ring, bool)
         for s, near in enumerate(tree.query_ball_point(sites_A, DOPANT_REACH_BONDS * bond_A)):
-            clear[s] &= not np.isin(near, dopants).any()
+            near = np.asarray(near, int)
+            near = near[np.isin(near, dopants)]
+            # a ring gap is tested beside its dopant, but not where the dopant's own light covers it
+            clear[s] &= (exempt[s] and bool(np.all(np.linalg.norm(columns_A[near] - sites_A[s], axis=1)
+                                                   >= RING_CLEAR_BONDS * bond_A))) or len(near) == 0
     if not clear.any():
         return held, ratios
     image = np.asarray(image, float)
@@ -225,35 +235,77 @@ def shell_elements(sites_A: np.ndarray, columns_A: np.ndarray, element: np.ndarr
     return out
 
 
-def add_missed_columns(atoms: AtomTable, graph, image: np.ndarray, host_elements: set[str] | None = None
-                       ) -> AtomTable | None:
+def add_missed_columns(atoms: AtomTable, graph, image: np.ndarray, host_elements: set[str] | None = None,
+                       ring_gaps_A: np.ndarray | None = None) -> AtomTable | None:
     """``atoms`` (the located :class:`~atomgraph.atoms.AtomTable`) followed by the columns the locator missed at
     the empty sites of ``graph`` (built from ``atoms``), or None when there are none.
 
     A recovered column sits on its expected site with the element its sublattice expects (:func:`shell_elements`),
     that element's locator probability 1, the median detection score of the located columns, and an intensity of
     its occupancy ratio times its shell's median intensity; ``extra['recovered']`` marks it (False for every located
-    column). Only vacancy nodes the graph stage inferred are tested, not vacancies given in the input.
+    column). Only vacancy nodes the graph stage inferred are tested, not vacancies given in the input, and the
+    ``ring_gaps_A`` (G, 2) Å (:func:`dopant_ring_gaps`), beside their dopant.
     ``host_elements``: the material's host elements (the others are dopants; None: every element is a host)."""
     table = graph.atoms
     inferred = np.flatnonzero(table.vacancy & (np.asarray(table.extra.get("input_id", np.full(len(table), -1))) < 0))
     real = ~np.asarray(atoms.vacancy, bool)
-    if len(inferred) == 0 or atoms.pixel_size_A is None:
+    bond = float(graph.flags["bond_A"])
+    sites, ring = _candidate_sites(table.positions_A[inferred], ring_gaps_A, bond)
+    if len(sites) == 0 or atoms.pixel_size_A is None:
         return None
     columns = atoms.positions_A[real]
-    bond = float(graph.flags["bond_A"])
     elements = atoms.element[real].astype(str)
     host = np.ones(len(columns), bool) if host_elements is None else np.isin(elements, list(host_elements))
-    held, ratios = missed_columns(image, atoms.pixel_size_A, table.positions_A[inferred], columns, bond, host)
+    held, ratios = missed_columns(image, atoms.pixel_size_A, sites, columns, bond, host, ring=ring)
     if not held.any():
         return None
-    sites = table.positions_A[inferred[held]]
+    sites = sites[held]
     element = shell_elements(sites, columns[host], elements[host], bond)
     keep = element != ""
     sites, element, ratio = sites[keep], element[keep], ratios[held][keep]
     if len(sites) == 0:
         return None
     return _appended(atoms, sites, element, ratio, real, bond)
+
+
+def _candidate_sites(vacancies_A: np.ndarray, ring_gaps_A: np.ndarray | None, bond_A: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(sites (S, 2) Å, which are ring gaps (S,) bool): the vacancy nodes, then the ring gaps that no vacancy node
+    already stands for (within the occupied radius); a vacancy node at a ring gap is tested as a ring gap."""
+    vac = np.asarray(vacancies_A, float).reshape(-1, 2)
+    gaps = np.zeros((0, 2)) if ring_gaps_A is None else np.asarray(ring_gaps_A, float).reshape(-1, 2)
+    ring = np.zeros(len(vac), bool)
+    if len(gaps) and len(vac):
+        d, k = cKDTree(gaps).query(vac, distance_upper_bound=OCCUPIED_BONDS * bond_A)
+        ring = np.isfinite(d)
+        gaps = np.delete(gaps, k[ring], axis=0)
+    return np.concatenate([vac, gaps]), np.r_[ring, np.ones(len(gaps), bool)]
+
+
+def dopant_ring_gaps(graph, material, host_elements: set[str]) -> np.ndarray:
+    """(G, 2) Å: the empty sites in the rings of the dopant columns of ``graph`` whose ring or pair ring is
+    incomplete (``taken_neighbors_occupied`` below ``sites_taken`` + 2, or ``pair_ring_empty`` above 0; see
+    :mod:`atomgraph.graph.taken`; only sites inside the observed region), each once. Whether such a site
+    is empty decides between a dopant bonded to three atoms and one bonded to four whose fourth the locator missed;
+    the vacancy rule does not place a node there (the site is within reach of the dopant)."""
+    names = list(graph.feature_names)
+    if "pair_ring_empty" not in names:
+        return np.zeros((0, 2))
+    table = graph.atoms
+    real = ~np.asarray(table.vacancy, bool)
+    taken, ring, pair = (graph.feature(n) for n in ("sites_taken", "taken_neighbors_occupied", "pair_ring_empty"))
+    dopant = real & ~np.isin(table.element.astype(str), list(host_elements))
+    nodes = np.flatnonzero(dopant & (taken >= 1) & ((ring < taken + 2) | (pair > 0)))
+    if len(nodes) == 0:
+        return np.zeros((0, 2))
+    lattice = graph.lattice if graph.lattice is not None else fit_material_lattice(table, material)
+    gaps = lattice.ring_gaps(table.positions_A, real, nodes).reshape(-1, 2)
+    gaps = gaps[np.all(np.isfinite(gaps), axis=1)]
+    bond = float(graph.flags["bond_A"])
+    if len(gaps) > 1:  # two dopants sharing a gap: test it once
+        close = cKDTree(gaps).query_pairs(OCCUPIED_BONDS * bond, output_type="ndarray")
+        gaps = np.delete(gaps, np.unique(close.max(axis=1)) if len(close) else [], axis=0)
+    return gaps
 
 
 def _appended(atoms: AtomTable, sites_A: np.ndarray, element: np.ndarray, ratio: np.ndarray, real: np.ndarray,
@@ -280,10 +332,15 @@ def _appended(atoms: AtomTable, sites_A: np.ndarray, element: np.ndarray, ratio:
 
 
 def build_image_graph(atoms: AtomTable, material, image: np.ndarray):
-    """:func:`~atomgraph.graph.build.build_graph` of columns located in ``image``, with the columns the locator
-    missed put back (:func:`add_missed_columns`) and the graph built again when there were any. Every node has
-    ``extra['recovered']`` (True only for a put-back column). ``material``: a :class:`~atomgraph.materials.Material`."""
+    """:func:`~atomgraph.graph.build.build_graph` of columns located in ``image``: a dopant column detected twice
+    is merged first (:func:`~atomgraph.graph.splits.merge_split_columns`), then the columns the locator missed at
+    empty sites and in dopant rings are put back (:func:`add_missed_columns`, :func:`dopant_ring_gaps`) and the
+    graph built again when there were any. Every node has ``extra['recovered']`` (True only for a put-back column).
+    ``material``: a :class:`~atomgraph.materials.Material`."""
+    host = set(material.settings.lattice.host.values())
+    merged = merge_split_columns(atoms, graph_bond_A(material), host)
+    atoms = atoms if merged is None else merged
     atoms.extra.setdefault("recovered", np.zeros(len(atoms), bool))
     graph = build_graph(atoms, material=material)
-    with_missed = add_missed_columns(atoms, graph, image, set(material.settings.lattice.host.values()))
+    with_missed = add_missed_columns(atoms, graph, image, host, dopant_ring_gaps(graph, material, host))
     return graph if with_missed is None else build_graph(with_missed, material=material)
