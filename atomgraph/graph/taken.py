@@ -58,11 +58,9 @@ def taken_sites(pos: np.ndarray, r: np.ndarray, mids: np.ndarray, cells: np.ndar
     Parameters
     ----------
     pos : (N, 2) node positions, Å.
-    r : (N, 2) each node's position in the ideal frame, reduced into the cell of ``cells``.
-    mids : (M, 2) midpoints of the bonds from the A sites of ``cells`` along ``e`` (ideal frame).
-    cells : (C, 2) the A sites of the cells around the origin (ideal frame); ``e`` (3, 2) the ideal bond vectors.
-    maps : (N, 2, 2) local maps from the ideal frame to the image.
-    has : (N,) bool, whether anchors placed the node.
+    r, mids, cells, e : each node's position (N, 2) in the ideal frame, reduced into the cell of ``cells`` (C, 2),
+        the A sites of the cells around the origin; ``mids`` (M, 2) the midpoints of their bonds along ``e`` (3, 2).
+    maps, has : (N, 2, 2) local maps from the ideal frame to the image; (N,) bool, whether anchors placed the node.
     real : (N,) bool, atoms (a vacancy node never counts as the *other* atom on a site, nor as its own neighbor).
     tree : k-d tree of the atoms (real nodes), Å.
     bond_A : nominal bond length, Å.
