@@ -352,3 +352,15 @@ def test_discover_writes_clusters_groups_frames_and_galleries(tmp_path, capsys):
     clusters = rows("clusters.csv")
     assert sum(int(c["count"]) for c in clusters) == len(groups)
     assert any((out / f"cluster_{c['cluster']}.png").is_file() for c in clusters if int(c["cluster"]) >= 0)
+
+
+def test_a_dopant_bonded_to_a_dopant_is_novel_and_second_neighbors_are_not():
+    """A Si-Si bond (a dimer) is a structure no taught label holds; two Si on second-neighbor sites are two dopants."""
+    from atomgraph.classify.novelty_checks import DOPANT_BOND_NOVELTY, dopant_bond_novelty
+
+    dopant = np.array([True, True, False, True, True])
+    edges = np.array([[0, 1, 3, 4, 1, 2], [1, 0, 4, 3, 2, 1]])
+    lengths = np.array([1.9, 1.9, 2.46, 2.46, 1.42, 1.42])   # a bonded pair, a second-neighbor pair, a Si-C bond
+    out = dopant_bond_novelty(dopant, edges, lengths, 1.42)
+    assert list(out) == [DOPANT_BOND_NOVELTY, DOPANT_BOND_NOVELTY, 0.0, 0.0, 0.0]
+    assert DOPANT_BOND_NOVELTY > 1.0  # novel

@@ -15,7 +15,7 @@ from ..errors import AtomgraphInputError
 from ..threads import inference_threads
 from .encode import encode, vacancy_labels
 from .loading import Classifier
-from .novelty_checks import check_labels
+from .novelty_checks import check_labels, dopant_bond_novelty
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
 
 if TYPE_CHECKING:
@@ -253,7 +253,24 @@ def _score(clf: Classifier, graph, model) -> tuple[np.ndarray, np.ndarray, np.nd
     novelty = stats.score(descriptors, given=given_elements(graph.atoms), labels=best_known)
     if stats.checks is not None and len(graph.atoms):
         novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, known, candidates))
+    if len(graph.atoms) and "bond_A" in graph.flags:
+        novelty = np.maximum(novelty, dopant_bond_novelty(dopant_nodes(clf, graph, known, model.material),
+                                                          graph.edge_index, graph.edge_length_A,
+                                                          float(graph.flags["bond_A"])))
     return probs, ambiguous, novelty
+
+
+def dopant_nodes(clf: Classifier, graph, known: np.ndarray, material) -> np.ndarray:
+    """(N,) bool: real nodes whose best known label implies an element that is not a host element of ``material``
+    (a Material; labels without an element: the node's own element), unmasked."""
+    atoms = graph.atoms
+    host = list(material.settings.lattice.host.values())
+    implied = clf.meta.get("label_elements", {})
+    names = clf.labels + [""]
+    element = np.array([implied.get(names[k], "") for k in known], dtype=object)
+    element = np.where(element == "", atoms.element.astype(str), element).astype(str)
+    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(atoms), bool)), bool)
+    return ~np.asarray(atoms.vacancy, bool) & ~masked & (element != "") & ~np.isin(element, host)
 
 
 def _labeled(atoms: AtomTable, clf: Classifier, probs: np.ndarray, ambiguous: np.ndarray, novelty: np.ndarray,

@@ -18,6 +18,11 @@ facts are better read on their own, against what each known label did on the fit
   taught label has an empty site next to another: a line of chalcogen vacancies and the metals around it have
   clusters of 3-6.
 
+- **Dopants bonded to dopants.** Every taught label holds one dopant (a Si, a W): a dopant column bonded to another
+  (closer than :data:`DOPANT_BOND_BONDS`, a Si-Si bond of a dimer or trimer at 1.7-2.1 Å in graphene) is a structure
+  the vocabulary lacks, whatever the Gaussians say. Two dopants on second-neighbor sites (two threefold Si 2.3-3 Å
+  apart, which training holds) are not bonded and not flagged.
+
 Each check has a threshold per label: a high quantile (:data:`CHECK_QUANTILES`) of that label's own values on
 held-out simulations. The novelty of a node is the largest of the Gaussian score and these checks, each divided by
 its threshold. Masked nodes (no lattice there) take no part.
@@ -41,6 +46,8 @@ REFERENCE_SIGMA_A = 4.0   # a node's brightness is compared with the reference c
                           # weights; ~25 columns of graphene or MoSe2), so smooth backgrounds cancel
 REFERENCE_CELL_A = 1.0    # grid cell on which those weights are summed
 MAD_TO_SIGMA = 1.4826
+DOPANT_BOND_BONDS = 1.5   # two dopant columns closer than this (bonds) are bonded (second neighbors sit at 1.73)
+DOPANT_BOND_NOVELTY = 2.0  # the novelty such a pair's dopants get (novel: > 1)
 
 
 @dataclass
@@ -253,3 +260,18 @@ def fit_checks(labels: list[str], label_roles: list[str], kinds: list[str], fit:
         c_thr[k] = float(np.quantile(sizes, q)) if len(sizes) else 0.0
     return LatticeChecks(list(labels), list(label_roles), int(fit["reference"]), center.astype(np.float32),
                          spread.astype(np.float32), z_thr.astype(np.float32), np.ceil(c_thr).astype(np.float32))
+
+
+def dopant_bond_novelty(dopant: np.ndarray, edge_index: np.ndarray, edge_length_A: np.ndarray, bond_A: float
+                        ) -> np.ndarray:
+    """(N,) :data:`DOPANT_BOND_NOVELTY` for a dopant node with an edge shorter than :data:`DOPANT_BOND_BONDS` bonds
+    to another dopant node, else 0 (see the module docstring). ``dopant`` (N,) bool; ``edge_index`` (2, E);
+    ``edge_length_A`` (E,) Å; ``bond_A`` the nominal bond, Å."""
+    dopant = np.asarray(dopant, bool)
+    out = np.zeros(len(dopant), np.float32)
+    edges = np.asarray(edge_index).reshape(2, -1)
+    if edges.shape[1] == 0 or not dopant.any():
+        return out
+    bonded = dopant[edges[0]] & dopant[edges[1]] & (np.asarray(edge_length_A) < DOPANT_BOND_BONDS * bond_A)
+    out[edges[0][bonded]] = DOPANT_BOND_NOVELTY
+    return out
