@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..notebook import figure_png, img_tag, table_html
 from .output import EVENT_COLUMNS
+from .plots import timeline_figure
 
 
 @dataclass
@@ -65,8 +67,6 @@ class TrackResult:
 
     def _repr_html_(self) -> str:
         """Jupyter's view: events and transitions as tables and the label timeline inline (no file written)."""
-        from ..notebook import track_html
-
         return track_html(self)
 
     def rates_per_frame(self) -> dict[str, float]:
@@ -76,3 +76,22 @@ class TrackResult:
         for e in self.events:
             out[e["type"]] = out.get(e["type"], 0.0) + 1.0 / n
         return out
+
+
+def track_html(result) -> str:
+    """Summary (frames, sites, events by type, transitions) and the label timeline of a ``TrackResult``."""
+    n_tracks = len(set(np.asarray(result.tracks["track_id"]).tolist()))
+    analyzed = result.n_frames - len(result.skipped)
+    counts: dict[str, int] = {}
+    for e in result.events:
+        counts[e["type"]] = counts.get(e["type"], 0) + 1
+    caption = (f"{analyzed} of {result.n_frames} frame(s) tracked · {n_tracks} sites · {len(result.events)} event(s)"
+               f" · {result.pixel_size_A:.4g} Å/px")
+    events = table_html(["event type", "count", "per frame"],
+                        [[k, v, f"{v / max(analyzed, 1):.3g}"] for k, v in sorted(counts.items())], caption)
+    transitions = table_html(["from", "to", "count", "rate per frame"],
+                             [[t["from_label"], t["to_label"], t["count"], f"{t['rate_per_frame']:.3g}"]
+                              for t in result.transitions], "transitions")
+    png = figure_png(timeline_figure(result), dpi=72)
+    return (f'<div style="display:flex;gap:1em;align-items:flex-start"><div>{events}{transitions}</div>'
+            f'<div>{img_tag(png, "atomgraph label timeline", width_px=480)}</div></div>')
