@@ -6,20 +6,20 @@ import copy
 import functools
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
+from ..graph import build_graph
+from ..graph.lattice import ROLE_FEATURE_PREFIX
+from ..materials import get_material
 from ..threads import inference_threads
 from .encode import encode, vacancy_labels
-from .loading import Classifier
+from .loading import Classifier, Model, resolve_model
+from .novelty import context_features, node_descriptors
 from .novelty_checks import check_labels
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
-
-if TYPE_CHECKING:
-    from ..models import Model
 
 log = logging.getLogger("atomgraph.classify")
 
@@ -37,8 +37,6 @@ def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
                              ) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities as :func:`predict_proba`, node descriptors (N, D) of :func:`novelty.node_descriptors`) from
     one forward pass."""
-    from .novelty import context_features, node_descriptors
-
     atoms = graph.atoms
     labels = clf.labels
     if len(atoms) == 0:
@@ -73,8 +71,6 @@ def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray
 @functools.lru_cache(maxsize=16)
 def _material_label_sites(material: str) -> dict[str, int]:
     """:attr:`Material.label_sites` of a material name or config path, read once (not on every classify call)."""
-    from ..materials import get_material
-
     return get_material(material).label_sites
 
 
@@ -106,8 +102,6 @@ def given_elements(atoms: AtomTable) -> bool:
 def site_roles(graph) -> np.ndarray | None:
     """(N,) str: each node's sublattice role from the graph's ``on_<role>`` features ('' where the lattice model
     places no site); None when the graph has no such features (one element on both sublattices, as in graphene)."""
-    from ..graph.lattice import ROLE_FEATURE_PREFIX
-
     names = [n for n in graph.feature_names if n.startswith(ROLE_FEATURE_PREFIX)]
     if not names:
         return None
@@ -159,8 +153,6 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
 def _as_graph(graph_or_atoms, material, material_name: str):
     """An AtomGraph from an AtomGraph (built for ``material_name``), an AtomTable or ase.Atoms (3D atoms are
     projected into columns; the graph is built for ``material``, a Material, name or config path)."""
-    from ..graph import build_graph
-
     obj = graph_or_atoms
     if hasattr(obj, "atoms") and hasattr(obj, "edge_index"):
         if str(obj.material) != material_name:
@@ -215,8 +207,6 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
     (['C', 'Si3'], ['C', 'Si'])
     """
-    from ..models import resolve_model
-
     model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
     clf = model.classifier
     if threshold is None:
