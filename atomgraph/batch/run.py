@@ -11,16 +11,12 @@ from typing import Callable
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.output_lock import claim_output
+from ..io.parquet import atoms_schema, defects_schema, frames_schema
+from ..models import resolve_model
 from ..pixel_size import check_pixel_size
-from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
-from .store import (
-    PartWriter,
-    check_output,
-    dataset_path,
-    prepare_output,
-    recover,
-)
 from .cluster import _connect, _dashboard, _shutdown
+from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
+from .store import PartWriter, check_output, dataset_path, prepare_output, recover
 from .worker import PreloadModels, run_task
 
 @dataclass
@@ -65,17 +61,12 @@ class BatchSummary:
 
 def _schemas(model: str, labels: list[str]) -> dict:
     """The fixed Parquet schemas of the three datasets for ``model`` (:mod:`atomgraph.io.parquet`)."""
-    from ..io.parquet import atoms_schema, defects_schema, frames_schema
-    from ..models import resolve_model
-
     return {"atoms": atoms_schema(resolve_model(model).locator.classes, labels), "defects": defects_schema(),
             "frames": frames_schema(labels)}
 
 
 def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
-    from ..models import resolve_model
-
     if memory_limit is not None and str(memory_limit) != "auto":
         from dask.utils import parse_bytes
 

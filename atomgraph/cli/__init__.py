@@ -23,8 +23,7 @@ import sys
 from ..errors import AtomgraphInputError
 from ..interrupts import Interrupted, install
 from ..io.output_lock import claim_output
-from .images import format_report
-from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Warnings
+from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Warnings, format_report
 from .parser import build_parser
 
 __all__ = ["main", "build_parser", "format_report"]

@@ -11,9 +11,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..classify import predict_with_descriptors
+from ..defects import UNKNOWN
 from ..errors import AtomgraphInputError
 from ..io.tables import format_value
+from ..models import resolve_model
+from ..pipeline import analyze
+from ..threads import inference_threads
 from .describe import Crop, group_crop, group_vector
+from .gallery import cluster_gallery
 
 log = logging.getLogger("atomgraph.discover")
 
@@ -63,8 +69,6 @@ class Discovery:
     def write(self, outdir: str | Path, progress: bool = False) -> list[Path]:
         """Write ``clusters.csv``, ``groups.csv``, ``frames.csv`` and one gallery PNG per cluster into ``outdir``
         (an existing folder, e.g. the temporary one of :class:`atomgraph.io.safe_write.OutputFolder`)."""
-        from .gallery import cluster_gallery
-
         outdir = Path(outdir)
         rows = self.cluster_rows()
         _write_csv(outdir / "clusters.csv", rows)
@@ -105,11 +109,6 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def frame_groups(result, frame: int, source: str) -> list[Group]:
     """The unknown defects of one :class:`atomgraph.pipeline.Analysis` as groups (vectors and crops)."""
-    from ..classify import predict_with_descriptors
-    from ..defects import UNKNOWN
-    from ..models import resolve_model
-    from ..threads import inference_threads
-
     unknown = [d for d in result.defects if d.label == UNKNOWN]
     if not unknown:
         return []
@@ -173,9 +172,6 @@ def discover(frames: Iterable[tuple[str, int, np.ndarray, float]], model: str = 
     progress, total : a tqdm bar (total: number of frames, when known).
     """
     from tqdm.auto import tqdm
-
-    from ..models import resolve_model
-    from ..pipeline import analyze
 
     model = resolve_model(model)  # once: every frame's analysis reads the same object
     if model.novelty is None:

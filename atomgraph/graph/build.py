@@ -35,7 +35,7 @@ import logging
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..atoms import VACANCY_ELEMENT, AtomTable
+from ..atoms import VACANCY_ELEMENT, AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..materials import Material, get_material
 from . import features as F
@@ -67,8 +67,6 @@ def as_atom_table(atoms) -> AtomTable:
     except ImportError:  # pragma: no cover - ase is a dependency
         Atoms = ()
     if isinstance(atoms, Atoms):
-        from ..atoms import project_to_columns
-
         if "vacancy" in atoms.arrays or "atom_id" in atoms.arrays:  # written by AtomTable.to_ase / our extxyz
             return AtomTable.from_ase(atoms)
         return project_to_columns(atoms)

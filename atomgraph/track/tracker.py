@@ -19,6 +19,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..models import resolve_model
+from ..pipeline import analyze
+from ..pixel_size import check_pixel_size
 from .alias import ON_TRACK_SHARE, shift_log_odds
 from .decode import DecodeSettings, decode_rows, track_table
 from .events import transition_pairs, transition_rows
@@ -100,9 +103,6 @@ class Tracker:
     def __init__(self, model: str = "graphene-si", pixel_size_A: float | None = None, *, memory: int = 2,
                  switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
                  max_drift_A: float = 6.0, lag: int = 5, context: int = 8) -> None:
-        from ..models import resolve_model
-        from ..pixel_size import check_pixel_size
-
         self.px = check_pixel_size(pixel_size_A)
         self.model = resolve_model(model)  # once for the movie: every frame's analysis reads the object
         self.mat = self.model.material
@@ -134,8 +134,6 @@ class Tracker:
 
     def add(self, image) -> str | None:
         """Analyze, register and link the next frame; returns why it was skipped (None when it was not)."""
-        from ..pipeline import analyze
-
         k = self.n_frames
         self.n_frames += 1
         if isinstance(image, UnreadableFrame):
