@@ -122,10 +122,15 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
 
     Parameters
     ----------
-    graph
+    graph : AtomGraph
         An AtomGraph whose ``atoms.label`` is set (from :func:`atomgraph.classify`).
-    host_labels
+    host_labels : list of str, optional
         Labels that are *not* defects. Default: the host labels of ``graph.material``.
+
+    Returns
+    -------
+    list of Defect
+        One per group of connected defect nodes (and per ``unknown`` group); centers in Å and px.
     """
     atoms = graph.atoms
     if host_labels is None:

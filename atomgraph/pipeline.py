@@ -230,19 +230,27 @@ def analyze(image: np.ndarray | Signal2DLike, model: str | Model = "graphene-si"
 
     Parameters
     ----------
-    image
+    image : ndarray or Signal2D
         2D array, HAADF contrast (atoms bright), any dtype; or a hyperspy ``Signal2D`` (its data, and its
         calibration when ``pixel_size_A`` is not given; hyperspy itself is never imported).
-    model
+    model : str or Model, default "graphene-si"
         Bundled model name (``graphene-si``, ``mose2-w``), model folder, or a :class:`~atomgraph.models.Model`
         (:func:`atomgraph.load_model`): used for both the locator and the classifier.
-    pixel_size_A
+    pixel_size_A : float
         Å per pixel (required).
-    threshold
+    threshold : float, optional
         Nodes whose best (calibrated) class probability is below this are flagged ``uncertain``; None: the
         classifier's own threshold, chosen on held-out simulations.
-    tile_size
+    tile_size : int, optional
         Tile size in px for the locator (None: automatic).
+    pixel_size : float, optional
+        Deprecated alias of ``pixel_size_A`` (a warning says so).
+
+    Returns
+    -------
+    Analysis
+        The classified graph (atoms and vacancy nodes with labels and probabilities), the defects, the image, the
+        pixel size (Å/px), seconds per stage and warnings about the frame.
     """
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
     image, pixel_size_A = _unwrap_signal(image, pixel_size_A)

@@ -1,6 +1,6 @@
 """The one check of a pixel size (Å per pixel), made where a value enters atomgraph (a public function, a CLI verb,
-a batch); the stages behind the door take the checked float as it is; and :func:`native_size`, the grid a pixel size gives on
-a locator's native pixel size (checked before anything is allocated, without the locate stage and torch)."""
+a batch); the stages behind the door take the checked float as it is. And :func:`native_size`: the grid an image
+takes at a locator's native pixel size, checked before anything is allocated (without the locate stage and torch)."""
 
 from __future__ import annotations
 

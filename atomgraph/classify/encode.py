@@ -2,7 +2,8 @@
 
 There is no second neighbor search and no second set of node inputs: :func:`encode` selects the graph's feature
 columns by the names stored with the model and refuses a graph of another version, so what ``classify`` and
-``analyze`` export is exactly the graph the model saw. What a model stores about its material to read such a graph is :func:`material_meta`.
+``analyze`` export is exactly the graph the model saw. What a model stores about its material to read such a graph
+is :func:`material_meta`.
 """
 
 from __future__ import annotations

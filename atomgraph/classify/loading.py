@@ -49,10 +49,12 @@ class Classifier:
 
     @property
     def material(self) -> str:
+        """The material the classifier was trained for (``meta['material']``)."""
         return self.meta["material"]
 
     @property
     def labels(self) -> list[str]:
+        """The label vocabulary (``meta['labels']``), in output order."""
         return list(self.meta["labels"])
 
 
@@ -68,7 +70,18 @@ def _load(path: str, mtime: float) -> Classifier:
 
 
 def load_classifier(model: str | Path = "graphene-si") -> Classifier:
-    """A bundled classifier by material name, or one from a ``.safetensors`` path (cached)."""
+    """A bundled classifier by material name, or one from a ``.safetensors`` path (cached).
+
+    Parameters
+    ----------
+    model : str or Path, default "graphene-si"
+        A bundled model name, a model folder or a classifier ``.safetensors`` file.
+
+    Returns
+    -------
+    Classifier
+        The network (NumPy), its metadata and its path.
+    """
     path = weights_path("classifier", model)
     return _load(str(path), os.path.getmtime(path))
 
@@ -82,7 +95,18 @@ def _classifier_sha(path: str, mtime: float) -> str | None:
 
 
 def novelty_stats(clf: Classifier):
-    """The classifier's novelty statistics (:func:`atomgraph.classify.novelty.load_novelty`), or None."""
+    """The classifier's novelty statistics (:func:`atomgraph.classify.novelty.load_novelty`).
+
+    Parameters
+    ----------
+    clf : Classifier
+        The loaded classifier.
+
+    Returns
+    -------
+    NoveltyStats or None
+        The statistics, or None when the model has none.
+    """
     return load_novelty(clf.path, _classifier_sha(clf.path, os.path.getmtime(clf.path)))
 
 
@@ -136,13 +160,37 @@ class Model:
 
 
 def resolve_model(model: str | Path | Model) -> Model:
-    """``model`` itself when it is a :class:`Model`, else :func:`load_model` of the name or path."""
+    """``model`` itself when it is a :class:`Model`, else :func:`load_model` of the name or path.
+
+    Parameters
+    ----------
+    model : str, Path or Model
+        A bundled model name, a model folder, a weights file or a :class:`Model`.
+
+    Returns
+    -------
+    Model
+        The resolved model.
+    """
     return model if isinstance(model, Model) else load_model(model)
 
 
 def locator_of(model: str | Path | Model) -> Locator:
-    """The locator of a :class:`Model`, or of a name or locator weights path (loaded without resolving the
-    material, so a bare locator file with no material in its card still locates)."""
+    """The locator of a :class:`Model`, or of a name or locator weights path.
+
+    A name or path is loaded without resolving the material, so a bare locator file with no material in its card
+    still locates.
+
+    Parameters
+    ----------
+    model : str, Path or Model
+        A :class:`Model`, a bundled model name, a model folder or a locator ``.safetensors`` file.
+
+    Returns
+    -------
+    Locator
+        The locator (network, classes, native pixel size in Å/px, card).
+    """
     if isinstance(model, Model):
         return model.locator
     return _load_locator(model)

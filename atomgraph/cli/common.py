@@ -27,7 +27,18 @@ class Warnings(list):
 
 
 def format_report(report: dict) -> str:
-    """The evaluate dict as a small text table: detection, RMS error, then per label and per element."""
+    """The evaluate dict as a small text table: detection, RMS error, then per label and per element.
+
+    Parameters
+    ----------
+    report : dict
+        What :func:`atomgraph.evaluate.evaluate` returns (tolerance and border in Å, RMS error in pm).
+
+    Returns
+    -------
+    str
+        The table, one line per row.
+    """
     f = lambda v: "  -  " if v != v else f"{v:.3f}"  # noqa: E731 (NaN-safe)
     lines = [f"detection (tolerance {report['tolerance_A']:g} Å, border {report['border_A']:g} Å): "
              f"precision {f(report['precision'])}  recall {f(report['recall'])}  F1 {f(report['f1'])}  "

@@ -56,7 +56,13 @@ def threshold_option(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every verb (each sub-command's ``func`` runs it)."""
+    """The parser of every verb (each sub-command's ``func`` runs it).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; it raises :class:`~atomgraph.errors.AtomgraphInputError` on a usage error instead of exiting.
+    """
     parser = _Parser(prog="atomgraph", description="STEM images of 2D materials -> labeled defect graphs.")
     parser.add_argument("--version", action="version", version=f"atomgraph {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")

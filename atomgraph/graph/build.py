@@ -118,7 +118,23 @@ def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
 
 
 def check_coordinates(positions_A: np.ndarray) -> np.ndarray:
-    """``positions_A`` as floats; :class:`AtomgraphInputError` for NaN/inf or a coordinate over 1e9 Å."""
+    """``positions_A`` as floats, refused when not finite or too far out.
+
+    Parameters
+    ----------
+    positions_A : array_like
+        (N, 2) positions, Å.
+
+    Returns
+    -------
+    ndarray of float
+        (N, 2) the positions, Å.
+
+    Raises
+    ------
+    AtomgraphInputError
+        NaN/inf, or a coordinate over 1e9 Å.
+    """
     positions_A = np.asarray(positions_A, float)
     if not np.all(np.isfinite(positions_A)):
         raise AtomgraphInputError("atom positions contain NaN or infinite values")
@@ -132,11 +148,28 @@ def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, ma
                     tree: cKDTree | None = None) -> None:
     """Refuse positions that cannot be atomic columns in Å before any neighbor search.
 
-    NaN/inf, coordinates beyond :data:`MAX_COORDINATE_A`, and (with at least :data:`SPACING_MIN_ATOMS` real atoms)
-    a median nearest-neighbor distance outside :data:`SPACING_RANGE_BONDS` bonds: positions in nm or pixels given
-    as Å would otherwise put every atom within the cutoff of every other (a graph of N² edges, minutes and
-    gigabytes), and positions in pm would give a graph without edges and confident nonsense labels. ``tree`` is a
-    cKDTree of ``positions_A`` when the caller has one (built here otherwise).
+    NaN/inf, coordinates beyond :data:`MAX_COORDINATE_A`, and (with at least :data:`SPACING_MIN_ATOMS` real atoms) a
+    median nearest-neighbor distance outside :data:`SPACING_RANGE_BONDS` bonds: positions in nm or pixels given as Å
+    would otherwise put every atom within the cutoff of every other (a graph of N² edges, minutes and gigabytes), and
+    positions in pm would give a graph without edges and confident nonsense labels.
+
+    Parameters
+    ----------
+    positions_A : ndarray
+        (N, 2) node positions, Å.
+    real : ndarray of bool
+        (N,) True for atoms (vacancy nodes are not measured).
+    bond_A : float
+        The material's projected bond length, Å.
+    material : str, default ""
+        The material's name, for the message.
+    tree : scipy.spatial.cKDTree, optional
+        A k-d tree of ``positions_A`` when the caller has one (built here otherwise).
+
+    Raises
+    ------
+    AtomgraphInputError
+        One line naming what is wrong and the likely unit mistake.
     """
     positions_A = check_coordinates(positions_A)
     pos = positions_A[np.asarray(real, bool)]
@@ -153,7 +186,20 @@ def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, ma
 
 
 def element_roles(material: Material) -> tuple[dict[str, str], tuple[str, str]]:
-    """Element -> sublattice role (config ``lattice.host`` keys; dopants take their host's role) and the two roles."""
+    """Each element's sublattice role, and the two roles.
+
+    Parameters
+    ----------
+    material : Material
+        The material (config ``lattice.host`` keys name the roles).
+
+    Returns
+    -------
+    roles : dict of str to str
+        Element -> sublattice role; dopants take their host's role.
+    pair : tuple of str
+        The two roles, A first.
+    """
     host = material.settings.lattice.host
     roles = tuple(host)[:2]
     by_host = {el: role for role, el in host.items()}
@@ -166,8 +212,22 @@ def graph_bond_A(material: Material) -> float:
 
 
 def fit_material_lattice(table: AtomTable, material: Material, tree: cKDTree | None = None) -> LatticeModel:
-    """The lattice model of ``material`` fitted to the nodes of ``table`` (frame from the table's image shape);
-    ``tree``: a k-d tree of the table's positions, when the caller has one."""
+    """The lattice model of ``material`` fitted to the nodes of ``table``.
+
+    Parameters
+    ----------
+    table : AtomTable
+        The nodes; the frame comes from the table's image shape (px) and pixel size (Å/px).
+    material : Material
+        The material (bond length, sublattice roles, vacancy fill radius).
+    tree : scipy.spatial.cKDTree, optional
+        A k-d tree of the table's positions, when the caller has one.
+
+    Returns
+    -------
+    LatticeModel
+        The fitted model, with the empty expected sites.
+    """
     gcfg = material.settings.graph
     bond = graph_bond_A(material)
     roles_map, roles = element_roles(material)

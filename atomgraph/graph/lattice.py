@@ -130,6 +130,7 @@ class LatticeModel:
 
     @property
     def fitted(self) -> bool:
+        """Whether the model has a lattice (at least three anchors)."""
         return len(self.anchor_A) >= 3
 
     def _anchors_of(self, pos: np.ndarray, atom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,9 +199,19 @@ class LatticeModel:
     def describe(self, positions_A: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lattice-relative features of nodes (see :data:`FEATURE_NAMES`) and each node's nearest site.
 
-        ``positions_A`` (N, 2) Å are all nodes (atoms first as given to :func:`fit_lattice`, then vacancy nodes);
-        ``real`` marks atoms: only they occupy sites. Returns features (N, F) float32 and sites (N, 2) Å (NaN
-        where no anchor is near).
+        Parameters
+        ----------
+        positions_A : ndarray
+            (N, 2) all nodes, Å (atoms first as given to :func:`fit_lattice`, then vacancy nodes).
+        real : ndarray of bool
+            (N,) True for atoms: only they occupy sites.
+
+        Returns
+        -------
+        features : ndarray of float32
+            (N, F) features.
+        sites : ndarray of float
+            (N, 2) nearest site, Å (NaN where no anchor is near).
         """
         pos = np.asarray(positions_A, float).reshape(-1, 2)
         n = len(pos)
@@ -290,22 +301,38 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
                 fill_radius_A: float, region: Region, element_roles: dict[str, str] | None = None,
                 roles: tuple[str, str] = ("A", "B"), max_fraction: float = 0.05,
                 tree: cKDTree | None = None) -> LatticeModel:
-    """Fit the lattice model to nodes and find the empty expected sites (steps 1-3 and 5 of the module
-    docstring; :meth:`LatticeModel.describe` is step 4).
+    """Fit the lattice model to nodes and find the empty expected sites.
+
+    Steps 1-3 and 5 of the module docstring; :meth:`LatticeModel.describe` is step 4.
 
     Parameters
     ----------
-    positions_A : (N, 2) node positions, Å (atoms, and any vacancy nodes given with the input).
-    real : (N,) bool, True for atoms.
-    element : (N,) str, element per node ('' unknown or vacancy).
-    bond_A : nominal projected bond length, Å.
-    fill_radius_A : an expected site with a node this close (Å) is not empty.
-    region : where the lattice was observed (:class:`Region`).
-    element_roles : element -> sublattice role (``{'Mo': 'metal', 'W': 'metal', 'Se': 'chalcogen'}``); None or a
-        single role for both sublattices (graphene) leaves the sublattice naming arbitrary and out of the features.
-    roles : the two sublattice roles, A first.
-    max_fraction : at most this many vacancies per real atom (at least 4); the best-supported are kept.
-    tree : a k-d tree of ``positions_A`` when the caller has one and every node is an atom (built otherwise).
+    positions_A : ndarray
+        (N, 2) node positions, Å (atoms, and any vacancy nodes given with the input).
+    real : ndarray of bool
+        (N,) True for atoms.
+    element : ndarray of str
+        (N,) element per node ('' unknown or vacancy).
+    bond_A : float
+        Nominal projected bond length, Å.
+    fill_radius_A : float
+        An expected site with a node this close (Å) is not empty.
+    region : Region
+        Where the lattice was observed.
+    element_roles : dict of str to str, optional
+        Element -> sublattice role (``{'Mo': 'metal', 'W': 'metal', 'Se': 'chalcogen'}``); None or a single role for
+        both sublattices (graphene) leaves the sublattice naming arbitrary and out of the features.
+    roles : tuple of str, default ("A", "B")
+        The two sublattice roles, A first.
+    max_fraction : float, default 0.05
+        At most this many vacancies per real atom (at least 4); the best-supported are kept.
+    tree : scipy.spatial.cKDTree, optional
+        A k-d tree of ``positions_A`` when the caller has one and every node is an atom (built otherwise).
+
+    Returns
+    -------
+    LatticeModel
+        The model, with the empty sites found (``vacancies_A``).
     """
     pos = np.asarray(positions_A, float).reshape(-1, 2)
     real_idx = np.flatnonzero(np.asarray(real, bool))

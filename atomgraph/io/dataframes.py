@@ -109,7 +109,7 @@ def read_results(folder: str | Path) -> dict:
 
     Parameters
     ----------
-    folder
+    folder : str or Path
         An ``analyze`` output folder (``atoms``, ``defects``), a ``track``/``watch`` folder (``tracks``,
         ``events``, ``transitions``, ``drift``) or a ``batch`` folder (``atoms``, ``defects``, ``frames``).
         A table whose file is missing is left out.

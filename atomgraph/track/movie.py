@@ -73,7 +73,14 @@ class Movie:
         return self.settings.pixel_size_A
 
     def manifest(self) -> dict:
-        """JSON-ready description of the movie."""
+        """JSON-ready description of the movie.
+
+        Returns
+        -------
+        dict
+            Material, seed, frames, shape (px), pixel size (Å/px), dose (e/Å²), the movie config and the number of
+            events.
+        """
         return {"material": self.material, "seed": self.seed, "frames": int(len(self.frames)),
                 "shape": list(self.frames.shape[1:]), "pixel_size_A": self.pixel_size_A,
                 "dose_e_per_A2": self.settings.dose_e_per_A2, "movie": self.config, "events": len(self.events)}
@@ -287,19 +294,29 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
 
     Parameters
     ----------
-    material
+    material : str or Material
         Built-in name or config (see :func:`atomgraph.simulate`); its ``movie:`` section gives the defaults.
-    frames
+    frames : int, default 10
         Number of frames (1..10000).
-    size, pixel_size_A, dose, counts, noise
+    size, pixel_size_A, dose : int, float, float, optional
         As in :func:`atomgraph.simulate` (size in px, pixel size in Å/px, dose in e/Å²).
-    seed
+    seed : int, default 0
         Seed of every random choice (the same seed gives the same movie).
-    drift_A_per_frame
+    counts : dict of str to float, optional
+        As in :func:`atomgraph.simulate`: defects of the first frame.
+    drift_A_per_frame : float, optional
         Drift step per frame, Å (default: the config's ``movie.drift_A_per_frame``).
-    rates
+    rates : dict of str to float, optional
         Event type -> expected events per frame in the field (default: the config's ``movie.rates``); 0 for a
         static movie.
+    noise : bool, default True
+        As in :func:`atomgraph.simulate`.
+
+    Returns
+    -------
+    Movie
+        ``frames`` (F, H, W) float32, ``truth`` (one AtomTable per frame, with ``extra['track_id']``), ``events``,
+        per-frame drift (px) and the settings.
 
     Examples
     --------

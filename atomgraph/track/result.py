@@ -1,4 +1,5 @@
-"""What a tracked movie gives: :class:`TrackResult` (tracks, events, transitions, drift) and its tables.
+"""What a tracked movie gives: :class:`TrackResult` (tracks, events, transitions, drift), its tables and its Jupyter
+view (:func:`track_html`).
 
 Units: positions in px of each frame's own pixels and in Å; drift in px relative to the first good frame.
 """
@@ -43,7 +44,13 @@ class TrackResult:
 
     def tracks_frame(self):
         """``tracks`` as a ``pandas.DataFrame`` (one row per site per frame, ordered by frame then track), with the
-        tracks.csv columns first."""
+        tracks.csv columns first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Positions in px of each frame and in Å.
+        """
         import pandas as pd
 
         frame = pd.DataFrame({k: np.asarray(v) for k, v in self.tracks.items()})
@@ -53,13 +60,25 @@ class TrackResult:
         return frame.sort_values(["frame", "track_id"], kind="stable").reset_index(drop=True)
 
     def events_frame(self):
-        """``events`` as a ``pandas.DataFrame`` (events.csv columns; positions in that frame's px)."""
+        """``events`` as a ``pandas.DataFrame``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The events.csv columns; positions in that frame's px.
+        """
         import pandas as pd
 
         return pd.DataFrame(list(self.events), columns=EVENT_COLUMNS)
 
     def transitions_frame(self):
-        """``transitions`` as a ``pandas.DataFrame`` (transitions.csv columns)."""
+        """``transitions`` as a ``pandas.DataFrame``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The transitions.csv columns.
+        """
         import pandas as pd
 
         columns = ["from_label", "to_label", "count", "rate_per_frame", "prob", "prob_low", "prob_high"]
@@ -70,7 +89,13 @@ class TrackResult:
         return track_html(self)
 
     def rates_per_frame(self) -> dict[str, float]:
-        """Events per analyzed frame, by type."""
+        """Events per analyzed frame, by type.
+
+        Returns
+        -------
+        dict of str to float
+            Event type -> events per analyzed frame.
+        """
         n = max(self.n_frames - len(self.skipped), 1)
         out: dict[str, float] = {}
         for e in self.events:
