@@ -39,6 +39,7 @@ from ..atoms import VACANCY_ELEMENT, AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..materials import Material, get_material
 from . import features as F
+from .checks import check_coordinates, check_positions
 from .container import GRAPH_VERSION, AtomGraph
 from .cutoffs import cutoff_matrix
 from .lattice import LatticeModel, Region, fit_lattice
@@ -46,10 +47,6 @@ from .lattice import LatticeModel, Region, fit_lattice
 log = logging.getLogger(__name__)
 
 UNKNOWN = "?"  # element key of real atoms whose element is not given
-MAX_COORDINATE_A = 1e9  # |x|, |y| beyond this (0.1 m) are not atomic coordinates in Å
-SPACING_RANGE_BONDS = (0.4, 4.0)  # accepted median nearest-neighbor distance, in bonds of the material
-SPACING_MIN_ATOMS = 10  # the spacing check needs at least this many real atoms
-SPACING_SAMPLE = 2000  # real atoms (strided) whose nearest neighbor the spacing check measures
 MASK_CONSISTENCY = 0.5  # atoms whose anchors agree less than this on their lattice position are masked
 MASK_RADIUS_BONDS = 2.5  # a non-anchor atom is masked when, within this radius (bonds),
 MASK_ANCHOR_SHARE = 0.5  # ... fewer than this share of the atoms are anchors (no lattice around it)
@@ -115,74 +112,6 @@ def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
             fill = np.full(shape, "", dtype=object)
         out.extra[key] = np.concatenate([value, fill])
     return out
-
-
-def check_coordinates(positions_A: np.ndarray) -> np.ndarray:
-    """``positions_A`` as floats, refused when not finite or too far out.
-
-    Parameters
-    ----------
-    positions_A : array_like
-        (N, 2) positions, Å.
-
-    Returns
-    -------
-    ndarray of float
-        (N, 2) the positions, Å.
-
-    Raises
-    ------
-    AtomgraphInputError
-        NaN/inf, or a coordinate over 1e9 Å.
-    """
-    positions_A = np.asarray(positions_A, float)
-    if not np.all(np.isfinite(positions_A)):
-        raise AtomgraphInputError("atom positions contain NaN or infinite values")
-    if positions_A.size and float(np.abs(positions_A).max()) > MAX_COORDINATE_A:
-        raise AtomgraphInputError(f"atom positions reach {float(np.abs(positions_A).max()):.3g} Å: these are not "
-                                  "atomic coordinates in Å (check the units)")
-    return positions_A
-
-
-def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, material: str = "",
-                    tree: cKDTree | None = None) -> None:
-    """Refuse positions that cannot be atomic columns in Å before any neighbor search.
-
-    NaN/inf, coordinates beyond :data:`MAX_COORDINATE_A`, and (with at least :data:`SPACING_MIN_ATOMS` real atoms) a
-    median nearest-neighbor distance outside :data:`SPACING_RANGE_BONDS` bonds: positions in nm or pixels given as Å
-    would otherwise put every atom within the cutoff of every other (a graph of N² edges, minutes and gigabytes), and
-    positions in pm would give a graph without edges and confident nonsense labels.
-
-    Parameters
-    ----------
-    positions_A : ndarray
-        (N, 2) node positions, Å.
-    real : ndarray of bool
-        (N,) True for atoms (vacancy nodes are not measured).
-    bond_A : float
-        The material's projected bond length, Å.
-    material : str, default ""
-        The material's name, for the message.
-    tree : scipy.spatial.cKDTree, optional
-        A k-d tree of ``positions_A`` when the caller has one (built here otherwise).
-
-    Raises
-    ------
-    AtomgraphInputError
-        One line naming what is wrong and the likely unit mistake.
-    """
-    positions_A = check_coordinates(positions_A)
-    pos = positions_A[np.asarray(real, bool)]
-    if len(pos) < SPACING_MIN_ATOMS:
-        return
-    sample = pos[:: max(1, len(pos) // SPACING_SAMPLE)]
-    dist, _ = (tree if tree is not None else cKDTree(positions_A)).query(sample, k=2)
-    spacing = float(np.median(dist[:, 1]))
-    lo, hi = SPACING_RANGE_BONDS
-    if not lo * bond_A <= spacing <= hi * bond_A:
-        raise AtomgraphInputError(
-            f"the median nearest-neighbor distance of the atoms is {spacing:.3g} Å, but {material or 'the material'} "
-            f"has {bond_A:.3g} Å bonds: are the positions in Å (not nm, pm or pixels), and is the pixel size right?")
 
 
 def element_roles(material: Material) -> tuple[dict[str, str], tuple[str, str]]:
