@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 from .region import Region
 from .sites import EMPTY, FILLED, OCCUPIED, OUTSIDE, Anchors, SiteRules, nearest_candidate, vacancy_sites
 from .taken import taken_sites
-from .strain import BondFit, StrainField, fit_bonds, ideal_bonds
+from .strain import StrainField, fit_bonds, ideal_bonds, metal_on_b, sublattice_anchors
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
 N_ANCHORS = 3                     # anchors per node for its lattice coordinates
@@ -266,8 +266,22 @@ class LatticeModel:
         return np.column_stack(columns).astype(np.float32), site_pos
 
     def ring_gaps(self, positions_A: np.ndarray, real: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        """(K, 6, 2) the empty sites of the rings and pair rings of ``nodes`` (indices into ``positions_A``, all nodes
-        as given to :meth:`describe`), Å; NaN rows where there are fewer gaps (:mod:`atomgraph.graph.taken`)."""
+        """The empty sites of the rings and pair rings of ``nodes`` (:mod:`atomgraph.graph.taken`).
+
+        Parameters
+        ----------
+        positions_A : ndarray
+            (N, 2) all nodes as given to :meth:`describe`, Å.
+        real : ndarray of bool
+            (N,) True for atoms.
+        nodes : ndarray of int
+            (K,) the nodes asked about (indices into ``positions_A``).
+
+        Returns
+        -------
+        ndarray of float
+            (K, 6, 2) the gaps, Å; NaN rows where there are fewer.
+        """
         pos = np.asarray(positions_A, float).reshape(-1, 2)
         nodes = np.asarray(nodes, int)
         if not self.fitted or len(nodes) == 0:
@@ -349,11 +363,11 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     fit = fit_bonds(rpos, tree, bond_A) if tree is not None else None
     if fit is None:
         return empty
-    a_idx, sign_r = _anchors(fit, len(rpos))
+    a_idx, sign_r = sublattice_anchors(fit, len(rpos))
     if len(a_idx) < 3:
         return empty
     e = fit.e
-    if distinct and _metal_on_b(np.asarray(element).astype(str)[real_idx[a_idx]], sign_r[a_idx], element_roles,
+    if distinct and metal_on_b(np.asarray(element).astype(str)[real_idx[a_idx]], sign_r[a_idx], element_roles,
                                 roles[0]):
         sign_r, e = -sign_r, -e  # the sublattice holding most first-role elements (metals) is A
     anchors = Anchors(rpos[a_idx], sign_r[a_idx], fit.strain.maps[a_idx], ~fit.bonded[a_idx], cKDTree(rpos[a_idx]))
@@ -368,21 +382,6 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     return LatticeModel(bond_A, e, fit.strain, anchors.positions_A, anchors.sign, real_idx[a_idx],
                         fit.strain.inverse_maps[a_idx], anchors.tree, node_atom, fit.bonded, fit.neighbors, region,
                         fill_radius_A, roles, distinct, vac, support, stats, dropped)
-
-
-def _anchors(fit: BondFit, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor atoms (at least two good bonds, at most one disagreeing on the sublattice) and every atom's sign."""
-    src, good = fit.src[fit.good], fit.good
-    n_good = np.bincount(src, minlength=n)
-    net = np.bincount(src, fit.sign[good], minlength=n)
-    anchor = (n_good >= 2) & (np.abs(net) >= 2) & ((n_good - np.abs(net)) <= 2)
-    return np.flatnonzero(anchor), np.sign(net).astype(int)
-
-
-def _metal_on_b(element: np.ndarray, sign: np.ndarray, element_roles: dict[str, str], first_role: str) -> bool:
-    """Whether more anchors of the first role (metals) sit on B than on A (then the naming flips)."""
-    first = np.array([element_roles.get(x) == first_role for x in element], dtype=bool)
-    return bool(np.sum(first & (sign < 0)) > np.sum(first & (sign > 0)))
 
 
 def _no_lattice_features(n: int, width: int, region: Region, pos: np.ndarray, bond_A: float) -> np.ndarray:
