@@ -48,7 +48,7 @@ class AtomTable:
     ids : (N,) int
         Stable ids, 0..N-1 unless set.
     extra : dict of (N, ...) arrays
-        Further per-atom data (e.g. ``species_prob`` from the locator, ``frame`` for stacks).
+        Further per-atom data (e.g. the locator's per-class probabilities ``p_<class>``, ``frame`` for stacks).
     image_shape_px : (rows, cols) or None
         Shape of the image the atoms were found in (None for coordinate input): the frame spans
         ``x_px, y_px`` in ``[-0.5, cols - 0.5] x [-0.5, rows - 0.5]``; the lattice model uses it as the observed region.
@@ -91,6 +91,23 @@ class AtomTable:
     def from_pixels(cls, positions_px: np.ndarray, pixel_size_A: float, element, **kwargs) -> "AtomTable":
         """Build from pixel positions (N, 2) as (x_px, y_px) and the pixel size (Å/px).
 
+        Parameters
+        ----------
+        positions_px : array_like
+            (N, 2) positions as x_px, y_px (px).
+        pixel_size_A : float
+            Å per pixel.
+        element : sequence of str
+            (N,) element of each row ('' for a vacancy site).
+        **kwargs
+            Further :class:`AtomTable` fields (``label``, ``prob``, ``score``, ``intensity``, ``vacancy``, ``extra``,
+            ...).
+
+        Returns
+        -------
+        AtomTable
+            The table, positions in Å.
+
         Examples
         --------
         >>> table = AtomTable.from_pixels([[10.0, 20.0], [12.5, 20.0]], 0.1, ["C", "Si"])
@@ -109,7 +126,18 @@ class AtomTable:
         return self.positions_A / self.pixel_size_A
 
     def subset(self, index) -> "AtomTable":
-        """Rows selected by a boolean mask or an index array (ids are kept)."""
+        """Rows selected by a boolean mask or an index array (ids are kept).
+
+        Parameters
+        ----------
+        index : array_like of bool or int
+            (N,) mask, or the indices of the rows to keep.
+
+        Returns
+        -------
+        AtomTable
+            A new table with those rows, ``extra`` columns included.
+        """
         kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in ("positions_A", "element", "label", "prob", "score", "intensity", "vacancy", "ids"):
             kwargs[name] = kwargs[name][index]
@@ -117,10 +145,30 @@ class AtomTable:
         return AtomTable(**kwargs)
 
     def copy(self) -> "AtomTable":
+        """A copy of every row (the arrays copied, ids kept).
+
+        Returns
+        -------
+        AtomTable
+            The copy.
+        """
         return self.subset(np.arange(len(self)))
 
     def with_labels(self, label, prob) -> "AtomTable":
-        """A copy with new labels and probabilities."""
+        """A copy with new labels and probabilities.
+
+        Parameters
+        ----------
+        label : sequence of str
+            (N,) the new labels.
+        prob : array_like of float
+            (N,) their probabilities.
+
+        Returns
+        -------
+        AtomTable
+            The copy.
+        """
         out = self.copy()
         out.label = _str_array(label, len(self))
         out.prob = np.asarray(prob, dtype=float)
@@ -128,7 +176,19 @@ class AtomTable:
 
     @staticmethod
     def concat(tables: list["AtomTable"]) -> "AtomTable":
-        """Stack tables with the same pixel size; ids are renumbered 0..N-1."""
+        """Stack tables with the same pixel size; ids are renumbered 0..N-1.
+
+        Parameters
+        ----------
+        tables : list of AtomTable
+            The tables, in order; the first one's pixel size (Å/px) and image shape (px) are kept, and only the
+            ``extra`` columns every table has.
+
+        Returns
+        -------
+        AtomTable
+            All rows (an empty table when ``tables`` is empty).
+        """
         if not tables:
             return AtomTable(np.empty((0, 2)), [])
         first = tables[0]
@@ -140,8 +200,14 @@ class AtomTable:
         return AtomTable(pixel_size_A=first.pixel_size_A, image_shape_px=first.image_shape_px, **kwargs)
 
     def to_ase(self):
-        """``ase.Atoms`` of the real atoms and vacancy sites (vacancies as ``X``, z = 0) with per-atom arrays
-        ``label``, ``prob``, ``score``, ``intensity``, ``vacancy``, ``atom_id``."""
+        """The table as ``ase.Atoms``.
+
+        Returns
+        -------
+        ase.Atoms
+            The real atoms and vacancy sites (vacancies as ``X``, z = 0; positions in Å) with per-atom arrays ``label``,
+            ``prob``, ``score``, ``intensity``, ``vacancy``, ``atom_id``, and ``info['pixel_size_A']`` when known.
+        """
         from ase import Atoms
 
         symbols = [e if e else "X" for e in self.element]
@@ -160,7 +226,20 @@ class AtomTable:
 
     @classmethod
     def from_ase(cls, atoms, pixel_size_A: float | None = None) -> "AtomTable":
-        """From ``ase.Atoms``: positions projected along z (Å); ``X`` atoms become vacancy sites."""
+        """From ``ase.Atoms``: positions projected along z (Å); ``X`` atoms become vacancy sites.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The atoms, with the per-atom arrays :meth:`to_ase` writes when they have them.
+        pixel_size_A : float, optional
+            Å per pixel; None: ``atoms.info['pixel_size_A']`` when it is there.
+
+        Returns
+        -------
+        AtomTable
+            The table.
+        """
         symbols = atoms.get_chemical_symbols()
         element = ["" if s == "X" else s for s in symbols]
         arrays = atoms.arrays

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .io.safe_write import atomic_output
 from .io.tables import format_value
+from .materials import get_material
 
 UNKNOWN = "unknown"   # label of a defect made of connected novel nodes
 MASK_REACH_BONDS = 2  # novel nodes within this many bonds of a masked node form no unknown defect
@@ -121,15 +122,18 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
 
     Parameters
     ----------
-    graph
+    graph : AtomGraph
         An AtomGraph whose ``atoms.label`` is set (from :func:`atomgraph.classify`).
-    host_labels
+    host_labels : list of str, optional
         Labels that are *not* defects. Default: the host labels of ``graph.material``.
+
+    Returns
+    -------
+    list of Defect
+        One per group of connected defect nodes (and per ``unknown`` group); centers in Å and px.
     """
     atoms = graph.atoms
     if host_labels is None:
-        from .materials import get_material
-
         host_labels = get_material(graph.material).host_labels
     n = len(atoms)
     labels = np.asarray(atoms.label, dtype=object)

@@ -8,6 +8,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .io.safe_write import OutputFolder, check_output_folder
+from .io.tables import write_truth_csv
+from .materials import get_material
+from .pipeline import analyze
+from .simulate import simulate
+
 DEMO_MATERIAL = "graphene-si"
 DEMO_SETTINGS = dict(size=512, pixel_size_A=0.1, dose=2e5, seed=2026)
 
@@ -16,19 +22,12 @@ def demo_config() -> dict:
     """The demo material's config with its defects placed as in a typical frame: apart from each other and inside
     the field of view (training draws pairs and defects cut by the frame edge as well; a column 1 Å from the edge is
     not scored by the benchmarks either)."""
-    from .materials import get_material
-
     cfg = get_material(DEMO_MATERIAL).config
     return {**cfg, "cluster_fraction": None, "defect_edge_margin_A": None}
 
 
 def run_demo(output: Path, force: bool = False) -> str:
     """Run the demo into ``output`` (refuses a non-empty folder unless ``force``); returns the report to print."""
-    from .io.safe_write import OutputFolder, check_output_folder
-    from .io.tables import write_truth_csv
-    from .pipeline import analyze
-    from .simulate import simulate
-
     check_output_folder(output, force)  # refuse a non-empty folder before any work
     t0 = time.perf_counter()
     sim = simulate(demo_config(), **DEMO_SETTINGS)

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 
 class AtomgraphInputError(ValueError):
-    """Bad input or usage: the message is one line, meant for the user."""
+    """Bad input or usage: the message is one line, meant for the user.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong; whitespace and line breaks are folded into one line.
+    source : str, optional
+        The input it is about (a file name), put in front of the message.
+    """
 
     def __init__(self, message: str, *, source: str | None = None) -> None:
         message = " ".join(str(message).split())  # keep it to one line

@@ -1,6 +1,7 @@
 """How results look in Jupyter: ``_repr_html_`` of :class:`atomgraph.pipeline.Analysis` and
-:class:`atomgraph.track.TrackResult` — a compact summary table and a figure as an inline PNG (base64), written to
-memory only (no file, no display server).
+:class:`atomgraph.track.TrackResult` (its view, :func:`atomgraph.track.result.track_html`, is built from the pieces
+here) — a compact summary table and a figure as an inline PNG (base64), written to memory only (no file, no display
+server).
 """
 
 from __future__ import annotations
@@ -70,23 +71,3 @@ def analysis_html(result) -> str:
     return (f'<div style="display:flex;gap:1em;align-items:flex-start"><div>{table}</div>'
             f'<div>{img_tag(png, "atomgraph overlay", width_px=min(INLINE_MAX_PX, 480))}</div></div>')
 
-
-def track_html(result) -> str:
-    """Summary (frames, sites, events by type, transitions) and the label timeline of a ``TrackResult``."""
-    from .track.plots import timeline_figure
-
-    n_tracks = len(set(np.asarray(result.tracks["track_id"]).tolist()))
-    analyzed = result.n_frames - len(result.skipped)
-    counts: dict[str, int] = {}
-    for e in result.events:
-        counts[e["type"]] = counts.get(e["type"], 0) + 1
-    caption = (f"{analyzed} of {result.n_frames} frame(s) tracked · {n_tracks} sites · {len(result.events)} event(s)"
-               f" · {result.pixel_size_A:.4g} Å/px")
-    events = table_html(["event type", "count", "per frame"],
-                        [[k, v, f"{v / max(analyzed, 1):.3g}"] for k, v in sorted(counts.items())], caption)
-    transitions = table_html(["from", "to", "count", "rate per frame"],
-                             [[t["from_label"], t["to_label"], t["count"], f"{t['rate_per_frame']:.3g}"]
-                              for t in result.transitions], "transitions")
-    png = figure_png(timeline_figure(result), dpi=72)
-    return (f'<div style="display:flex;gap:1em;align-items:flex-start"><div>{events}{transitions}</div>'
-            f'<div>{img_tag(png, "atomgraph label timeline", width_px=480)}</div></div>')

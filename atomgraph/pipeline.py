@@ -17,10 +17,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .atoms import UNLABELED, AtomTable
+from .classify import classify
+from .defects import defect_counts, find_defects, write_defects_csv
 from .deprecations import pixel_size_alias
 from .errors import AtomgraphInputError
+from .graph.build import masking_warnings
+from .graph.occupancy import build_image_graph
+from .io.dataframes import atoms_frame, defects_frame
+from .io.graphs import write_graph
+from .io.overlay import write_overlay_png
+from .io.safe_write import atomic_output, atomic_path
+from .io.signals import check_not_signal1d, image_from_signal, is_signal2d
+from .io.source_record import write_source
+from .io.tables import write_atoms_csv
 from .models import Model, locator_of, resolve_model
-from .pixel_size import check_pixel_size
+from .notebook import analysis_html
+from .pixel_size import check_pixel_size, native_size
+from .plot import overlay_figure
 
 if TYPE_CHECKING:
     from .io.signals import Signal2DLike
@@ -75,8 +88,6 @@ def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str |
     """
     import math
 
-    from .locate.normalize import native_size
-
     if pixel_size_A is None or len(shape) < 2:
         return
     try:
@@ -130,26 +141,18 @@ class Analysis:
         """Every node as a ``pandas.DataFrame``: the Atoms CSV columns (``id, x_px, y_px, x_A, y_A, element, label,
         prob, score, intensity, vacancy``, then the per-node extras such as ``novelty``, ``uncertain``,
         ``masked``) at full precision; positions in px and Å."""
-        from .io.dataframes import atoms_frame
-
         return atoms_frame(self.atoms)
 
     def defects_frame(self):
         """The defects as a ``pandas.DataFrame`` with the Defects CSV columns (``id, label, x_px, y_px, x_A, y_A,
         site_ids, prob, uncertain, n_sites``)."""
-        from .io.dataframes import defects_frame
-
         return defects_frame(self.defects)
 
     def _repr_html_(self) -> str:
         """Jupyter's view: the summary as a table and the overlay as an inline PNG (no file is written)."""
-        from .notebook import analysis_html
-
         return analysis_html(self)
 
     def defect_counts(self) -> dict[str, int]:
-        from .defects import defect_counts
-
         return defect_counts(self.defects)
 
     def label_counts(self) -> dict[str, int]:
@@ -173,8 +176,6 @@ class Analysis:
     def plot(self, title: str | None = None, max_px: int | None = None):
         """The overlay as a matplotlib Figure (image, atoms by label, defects named, legend, scale bar); ``max_px``:
         the image is block-averaged for a figure saved at most that many px on its long side."""
-        from .plot import overlay_figure
-
         return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
                               host_labels=self._host_labels(), max_px=max_px)
 
@@ -198,13 +199,6 @@ class Analysis:
         adds graph files by name (``graphml``, ``json``, ``extxyz``, ``pt``, or ``"all"``): the text ones take 10-20x
         longer to write than the analysis of a large frame, so they are opt-in.
         """
-        from .defects import write_defects_csv
-        from .io.graphs import write_graph
-        from .io.overlay import write_overlay_png
-        from .io.safe_write import atomic_path
-        from .io.source_record import write_source
-        from .io.tables import write_atoms_csv
-
         names = output_names(export, image=self.source is None)
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
@@ -236,19 +230,27 @@ def analyze(image: np.ndarray | Signal2DLike, model: str | Model = "graphene-si"
 
     Parameters
     ----------
-    image
+    image : ndarray or Signal2D
         2D array, HAADF contrast (atoms bright), any dtype; or a hyperspy ``Signal2D`` (its data, and its
         calibration when ``pixel_size_A`` is not given; hyperspy itself is never imported).
-    model
+    model : str or Model, default "graphene-si"
         Bundled model name (``graphene-si``, ``mose2-w``), model folder, or a :class:`~atomgraph.models.Model`
         (:func:`atomgraph.load_model`): used for both the locator and the classifier.
-    pixel_size_A
+    pixel_size_A : float
         Å per pixel (required).
-    threshold
+    threshold : float, optional
         Nodes whose best (calibrated) class probability is below this are flagged ``uncertain``; None: the
         classifier's own threshold, chosen on held-out simulations.
-    tile_size
+    tile_size : int, optional
         Tile size in px for the locator (None: automatic).
+    pixel_size : float, optional
+        Deprecated alias of ``pixel_size_A`` (a warning says so).
+
+    Returns
+    -------
+    Analysis
+        The classified graph (atoms and vacancy nodes with labels and probabilities), the defects, the image, the
+        pixel size (Å/px), seconds per stage and warnings about the frame.
     """
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "analyze")
     image, pixel_size_A = _unwrap_signal(image, pixel_size_A)
@@ -263,11 +265,7 @@ def run_analysis(image: np.ndarray, model: Model, pixel_size_A: float, *, thresh
                  tile_size: int | None = None) -> Analysis:
     """:func:`analyze` on inputs already checked at the door (a resolved model, a pixel size that passed
     :func:`check_scale`): the CLI and batch workers make their checks once, then call this."""
-    from .classify import classify
-    from .defects import find_defects
-    from .graph.build import masking_warnings
-    from .graph.occupancy import build_image_graph
-    from .locate import locate
+    from .locate import locate  # lazy: torch (about 2.5 s); a refused input never reaches it (tests/test_startup.py)
 
     material = model.material
     timings = {}
@@ -288,8 +286,6 @@ def run_analysis(image: np.ndarray, model: Model, pixel_size_A: float, *, thresh
 
 def _unwrap_signal(image, pixel_size_A: float | None) -> tuple[np.ndarray, float | None]:
     """A hyperspy ``Signal2D`` -> (its 2D data, the given pixel size or else its calibration); arrays pass through."""
-    from .io.signals import check_not_signal1d, image_from_signal, is_signal2d
-
     if not is_signal2d(image):
         check_not_signal1d(image)
         return image, pixel_size_A
@@ -303,8 +299,6 @@ def save_stack(results: list[Analysis], outdir: str | Path, force: bool = False,
     ``atoms.csv`` and ``defects.csv`` for all frames with a ``frame`` column last (the contract's columns stay
     first)."""
     import csv
-
-    from .io.safe_write import atomic_output
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

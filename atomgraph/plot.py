@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .atoms import UNLABELED
+from .io.safe_write import atomic_path
 
 #: Marker colors per label; labels not listed get colors from a qualitative palette.
 LABEL_COLORS = {
@@ -167,8 +168,6 @@ def save_figure(fig, path: str | Path, force: bool = False, dpi: float = 100, co
     """Save a figure as PNG atomically (temp file + rename) and close it. ``compress_level`` (zlib, 0-9): 1 writes
     a 2048² overlay three times faster than 6 for a file about 5 % larger."""
     import matplotlib.pyplot as plt
-
-    from .io.safe_write import atomic_path
 
     with atomic_path(path, force) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": int(compress_level)})

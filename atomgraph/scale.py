@@ -29,15 +29,13 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import AtomgraphInputError
 from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
-
-if TYPE_CHECKING:
-    from .models import Model
+from .models import Model, resolve_model
+from .weights import WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +92,6 @@ class ModelLattice:
 def model_lattice(model: str | Path | Model) -> ModelLattice | None:
     """The lattice and training range of a model (a :class:`~atomgraph.models.Model`, a bundled name, a model
     folder or a locator ``.safetensors`` path); None when its material is unknown."""
-    from .models import resolve_model
-
     try:
         model = resolve_model(model)
         material = model.material
@@ -197,7 +193,7 @@ def lattice_shares(image: np.ndarray, model: str | Path, pixel_A: float, bond_A:
     partly under contamination included)."""
     from scipy.spatial import cKDTree
 
-    from .locate import locate
+    from .locate import locate  # lazy: torch (about 2.5 s), only when the lattice check must locate columns
 
     atoms = locate(image, model=model, pixel_size_A=pixel_A)
     xy = np.asarray(atoms.positions_A, dtype=float)[:, :2]
@@ -316,8 +312,6 @@ class ModelFit:
 
 def bundled_model_names() -> list[str]:
     """Names of the bundled models that have a locator (``graphene-si``, ``mose2-w``, ...)."""
-    from .weights import WEIGHTS_DIR
-
     return sorted(p.stem.split("-", 1)[1] for p in WEIGHTS_DIR.glob("locator-*.safetensors"))
 
 

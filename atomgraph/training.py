@@ -17,8 +17,10 @@ from pathlib import Path
 
 import yaml
 
+from .classify.train import train_classifier
 from .errors import AtomgraphInputError
 from .io.safe_write import atomic_output
+from .locate.train import DEFAULT_STEPS, train_locator
 from .materials import get_material
 
 log = logging.getLogger(__name__)
@@ -48,9 +50,6 @@ def train_model(config: str | Path, output: str | Path, *, seed: int = 0, locato
         The folder's ``model.json``: material, config, seed, per stage the sha256 of its weights, whether it was
         trained in this run, and seconds.
     """
-    from .classify.train import train_classifier
-    from .locate.train import DEFAULT_STEPS, train_locator
-
     mat = get_material(config)
     output = Path(output)
     if output.exists() and not output.is_dir():

@@ -290,12 +290,12 @@ def test_locate_crash_mid_write_leaves_no_partial_file(tmp_path, capsys, monkeyp
 
 def test_analyze_failing_in_a_late_stage_leaves_no_output_folder(tmp_path, capsys, monkeypatch):
     image = _noise(tmp_path)
-    overlay = importlib.import_module("atomgraph.io.overlay")
+    pipeline = importlib.import_module("atomgraph.pipeline")  # Analysis.save writes the overlay with its name
 
     def crash(*args, **kwargs):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(overlay, "write_overlay_png", crash)  # the last of the five outputs
+    monkeypatch.setattr(pipeline, "write_overlay_png", crash)  # the last of the five outputs
     code = main(["analyze", str(image), "--model", "graphene-si", "--pixel-size", "0.1", "-o", str(tmp_path / "out"),
                  "--no-lattice-check"])
     assert code == 1, capsys.readouterr().err
@@ -303,7 +303,7 @@ def test_analyze_failing_in_a_late_stage_leaves_no_output_folder(tmp_path, capsy
 
 
 def test_simulate_failing_on_the_second_image_leaves_no_output_folder(tmp_path, capsys, monkeypatch):
-    module = importlib.import_module("atomgraph.simulate")
+    module = importlib.import_module("atomgraph.cli.images")  # the verb's module, which calls simulate by that name
     real = module.simulate
     calls = []
 

@@ -10,7 +10,13 @@ from ..errors import AtomgraphInputError
 
 
 def default_workers() -> int:
-    """One worker per CPU core available to this process."""
+    """One worker per CPU core available to this process.
+
+    Returns
+    -------
+    int
+        The number of cores this process may run on (at least 1).
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

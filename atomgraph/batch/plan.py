@@ -15,7 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError, short_error
-from ..io.images import IMAGE_EXTENSIONS
+from ..io.checks import check_input_file
+from ..io.image_checks import is_rgb_shape
+from ..io.images import IMAGE_EXTENSIONS, read_image
+from ..io.tiff import tiff_pixel_size_A
 
 
 @dataclass(frozen=True)
@@ -72,11 +75,6 @@ def expand_patterns(patterns: list[str] | tuple[str, ...] | str) -> list[str]:
 
 def _header(path: Path, source: str) -> tuple[int, float | None]:
     """(frames, pixel size in Å or None) of an image file, from its header where the format allows."""
-    from ..io.checks import check_input_file
-    from ..io.image_checks import is_rgb_shape
-    from ..io.images import read_image
-    from ..io.tiff import tiff_pixel_size_A
-
     ext = path.suffix.lower()
     if ext == ".npy":
         check_input_file(path, source)

@@ -11,16 +11,12 @@ from typing import Callable
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.output_lock import claim_output
+from ..io.parquet import atoms_schema, defects_schema, frames_schema
+from ..models import resolve_model
 from ..pixel_size import check_pixel_size
-from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
-from .store import (
-    PartWriter,
-    check_output,
-    dataset_path,
-    prepare_output,
-    recover,
-)
 from .cluster import _connect, _dashboard, _shutdown
+from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
+from .store import PartWriter, check_output, dataset_path, prepare_output, recover
 from .worker import PreloadModels, run_task
 
 @dataclass
@@ -65,17 +61,12 @@ class BatchSummary:
 
 def _schemas(model: str, labels: list[str]) -> dict:
     """The fixed Parquet schemas of the three datasets for ``model`` (:mod:`atomgraph.io.parquet`)."""
-    from ..io.parquet import atoms_schema, defects_schema, frames_schema
-    from ..models import resolve_model
-
     return {"atoms": atoms_schema(resolve_model(model).locator.classes, labels), "defects": defects_schema(),
             "frames": frames_schema(labels)}
 
 
 def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, memory_limit=None) -> list[str]:
     """Validate before any work; return the model's label vocabulary."""
-    from ..models import resolve_model
-
     if memory_limit is not None and str(memory_limit) != "auto":
         from dask.utils import parse_bytes
 
@@ -107,27 +98,45 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
 
     Parameters
     ----------
-    patterns : glob patterns or file names (``"frames/**/*.tif"``); each must match at least one image file.
-    model : bundled model name (``graphene-si``, ``mose2-w``), as for :func:`atomgraph.analyze`.
-    output : folder for ``atoms.parquet``, ``defects.parquet``, ``frames.parquet`` (Parquet datasets) and
+    patterns : str or list of str
+        Glob patterns or file names (``"frames/**/*.tif"``); each must match at least one image file.
+    model : str, default "graphene-si"
+        Bundled model name (``graphene-si``, ``mose2-w``), as for :func:`atomgraph.analyze`.
+    output : str or Path, default "atomgraph-batch"
+        Folder for ``atoms.parquet``, ``defects.parquet``, ``frames.parquet`` (Parquet datasets) and
         ``batch.json``. An earlier batch there with the same settings is resumed: frames already done (same pixel
         content) are skipped, failed ones retried. Other settings, or a non-empty folder that is not a batch,
-        are refused unless ``force`` (which replaces the folder as a whole). The folder is claimed for the whole
-        run (:func:`atomgraph.io.output_lock.claim_output`): a second batch into it is refused while this one runs.
-    pixel_size_A : Å per pixel for every file; None: each file's calibration (frames of a file without one fail).
-    scheduler : address of a running dask scheduler (``tcp://host:8786``); None: a LocalCluster.
-    workers : LocalCluster worker processes (one thread each); default one per core. Not with ``scheduler``.
-    threshold : as in :func:`atomgraph.analyze`.
-    memory_limit : per LocalCluster worker (``"2GiB"``; default: the machine's memory shared among workers).
-    flush_frames : results are written every this many frames, and whenever one has waited 2 s, at the end, and
-        on SIGTERM/SIGINT (in the CLI; :mod:`atomgraph.interrupts`).
-    connect_timeout : seconds to wait for the scheduler and for its first worker.
-    on_start : called once with ``{"tasks", "workers", "dashboard", "resumed", "done_before"}`` before frames run.
-    on_result : called with each frames row (a dict) as it arrives, skipped and failed frames included.
+        are refused unless ``force``. The folder is claimed for the whole run
+        (:func:`atomgraph.io.output_lock.claim_output`): a second batch into it is refused while this one runs.
+    pixel_size_A : float, optional
+        Å per pixel for every file; None: each file's calibration (frames of a file without one fail).
+    scheduler : str, optional
+        Address of a running dask scheduler (``tcp://host:8786``); None: a LocalCluster.
+    workers : int, optional
+        LocalCluster worker processes (one thread each); default one per core. Not with ``scheduler``.
+    threshold : float, optional
+        As in :func:`atomgraph.analyze`.
+    force : bool, default False
+        Replace an ``output`` folder that holds another batch or other files, as a whole.
+    memory_limit : str or float, optional
+        Per LocalCluster worker (``"2GiB"``; default: the machine's memory shared among workers).
+    flush_frames : int, default 256
+        Results are written every this many frames, and whenever one has waited 2 s, at the end, and on
+        SIGTERM/SIGINT (in the CLI; :mod:`atomgraph.interrupts`).
+    connect_timeout : float, default 20.0
+        Seconds to wait for the scheduler and for its first worker.
+    on_start : callable, optional
+        Called once with ``{"tasks", "workers", "dashboard", "resumed", "done_before"}`` before frames run.
+    on_result : callable, optional
+        Called with each frames row (a dict) as it arrives, skipped and failed frames included.
+    pixel_size : float, optional
+        Deprecated alias of ``pixel_size_A`` (a warning says so).
 
     Returns
     -------
     BatchSummary
+        Frames planned, analyzed, failed, skipped (done before) and warned; seconds (s); workers; whether an
+        earlier batch was resumed.
     """
     t_call = time.perf_counter()
     pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "batch")

@@ -174,7 +174,20 @@ class PartWriter:
 
 
 def read_results(output: str | Path, name: str = "frames"):
-    """One of a batch's datasets (``atoms``, ``defects``, ``frames``) as a ``pyarrow.Table``."""
+    """One of a batch's datasets as a ``pyarrow.Table``.
+
+    Parameters
+    ----------
+    output : str or Path
+        The batch's output folder.
+    name : str, default "frames"
+        ``atoms``, ``defects`` or ``frames``.
+
+    Returns
+    -------
+    pyarrow.Table
+        The dataset (columns: :mod:`atomgraph.io.parquet`).
+    """
     if name not in DATASETS:
         raise AtomgraphInputError(f"unknown batch table '{name}' (one of {', '.join(DATASETS)})")
     return read_dataset(dataset_path(output, name))

@@ -21,6 +21,12 @@ except ImportError:  # pragma: no cover
     WorkerPlugin = object
 
 from ..errors import AtomgraphInputError
+from ..io import images
+from ..io.image_checks import to_float_image
+from ..io.parquet import atoms_table, defects_table
+from ..models import resolve_model
+from ..pipeline import check_scale, run_analysis
+from ..scale import check_lattice_scale
 
 _LAST_STACK: dict = {}  # the last whole stack read by this worker process (formats without per-frame reads)
 
@@ -30,9 +36,6 @@ def read_frame(path: str, frame: int, n_frames: int, source: str | None = None) 
     format allows (``.npy`` memory-mapped, ``.tif`` page by page). A single image is read with
     :func:`atomgraph.read_image`, exactly as ``atomgraph analyze`` reads it. A stack in another format
     (``.emd``, ``.dm4``) is read whole once and kept for the next frames of the same file (one stack per worker)."""
-    from ..io import images
-    from ..io.image_checks import to_float_image
-
     source = source or path
     ext = Path(path).suffix.lower()
     if n_frames > 1 and ext == ".npy":
@@ -84,8 +87,6 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
     ``row['status']`` is ``"ok"``, ``"error"`` (``row['error']`` says why) or ``"skipped"`` (its hash is in
     ``done``: analyzed by an earlier run).
     """
-    from ..io.parquet import atoms_table, defects_table
-
     t0 = time.perf_counter()
     row = {"source": task.source, "frame": int(task.frame), "status": "error", "error": task.error,
            "warnings": "", "hash": "", "height": 0, "width": 0,
@@ -102,10 +103,6 @@ def run_task(task, model: str, labels: list[str], threshold: float | None, done:
         if row["hash"] in done:
             row["status"] = "skipped"
             return out
-        from ..models import resolve_model
-        from ..pipeline import check_scale, run_analysis
-        from ..scale import check_lattice_scale
-
         model = resolve_model(model)  # cached per worker process: the name travels, the object is loaded once
         check_scale(image.shape, task.pixel_size_A, model)
         check = check_lattice_scale(image, model, task.pixel_size_A, lattice_check=lattice_check)
@@ -145,7 +142,5 @@ class PreloadModels(WorkerPlugin):
         import torch
 
         torch.set_num_threads(1)
-        from ..models import resolve_model
-
         model = resolve_model(self.model)
         model.locator, model.classifier, model.novelty  # noqa: B018 - loaded now, not on the first frame

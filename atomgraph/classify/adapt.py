@@ -26,9 +26,10 @@ import torch
 from ..errors import AtomgraphInputError
 from ..graph.occupancy import build_image_graph
 from ..io.safe_write import OutputFolder, check_output_folder
+from ..locate import locate
 from ..materials import get_material
 from ..threads import training_threads
-from ..weights import read_card, weights_path
+from ..weights import model_material, read_card, weights_path
 from . import allowed_mask, load_classifier, predict_proba, site_roles
 from .calibration import calibrate
 from .data import IGNORE, Example, make_example
@@ -44,9 +45,6 @@ MIN_CONSISTENCY = 0.8           # pseudo-labels only where the anchors agree on 
 
 def pseudo_labeled(image: np.ndarray, pixel_size_A: float, model: str | Path, confidence: float) -> Example:
     """One frame analyzed and encoded, with the model's confident answers as targets (others ignored)."""
-    from ..locate import locate
-    from ..weights import model_material
-
     clf = load_classifier(model)
     atoms = locate(image, model=model, pixel_size_A=pixel_size_A)
     graph = build_image_graph(atoms, get_material(model_material(model)), image)

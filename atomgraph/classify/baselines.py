@@ -16,6 +16,8 @@ import numpy as np
 
 from ..atoms import AtomTable
 from ..materials import get_material
+from .encode import material_meta
+from .labeling import allowed_mask, site_roles
 
 SI_C_CUTOFF_A = 2.10
 C_C_CUTOFF_A = 1.75
@@ -101,8 +103,6 @@ class LocalClassifier:
     def __init__(self, material: str, max_iter: int = 200, seed: int = 0) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        from .data import material_meta
-
         self.meta = material_meta(get_material(material))
         self.model = HistGradientBoostingClassifier(max_iter=max_iter, random_state=seed,
                                                     class_weight="balanced", early_stopping=False)
@@ -121,8 +121,6 @@ class LocalClassifier:
 
     def predict(self, graph) -> AtomTable:
         """A labeled copy of ``graph.atoms`` (arg max over the outputs each node may take)."""
-        from . import allowed_mask, site_roles
-
         labels = self.meta["labels"]
         atoms = graph.atoms
         if len(atoms) == 0:

@@ -35,27 +35,17 @@ import torch
 
 from ..atoms import AtomTable
 from ..evaluate import mutual_nearest, nearest
-from ..graph import GRAPH_VERSION
+from ..graph import build_graph
+from ..graph.features import species_classes
+from ..locate import locate
 from ..materials import Material
-from .encode import encode, vacancy_labels
+from ..simulate import simulate
+from . import allowed_mask, site_roles
+from .encode import encode, label_elements, material_meta, vacancy_labels  # noqa: F401 (re-exported)
 
 MODES = ("located", "perturbed", "coords")
 MATCH_TOLERANCE_A = 0.5
 IGNORE = -1
-
-def material_meta(mat: Material) -> dict:
-    """What a model needs to read a graph of ``mat`` (stored in the weights' metadata); the feature names are
-    added from the first graph built (:func:`train_classifier`)."""
-    intensity_labels = [d.label for d in mat.settings.defects if d.recipe.endswith("single_vacancy")]
-    vacancy_labels = mat.settings.graph.all_vacancy_labels
-    meta = {"material": mat.name, "labels": mat.labels, "vacancy_label": mat.settings.graph.vacancy_label,
-            "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
-            "intensity_labels": intensity_labels, "label_sites": mat.label_sites}
-    if len(vacancy_labels) > 1:  # the node's sublattice decides among them (see allowed_mask)
-        meta["vacancy_labels"] = vacancy_labels
-        meta["vacancy_roles"] = mat.vacancy_roles
-    return meta
-
 
 def boosted_counts(mat: Material, rng: np.random.Generator) -> dict:
     """Defect counts up to 4x the config's (fractions up to 2x) so rare labels are frequent in training."""
@@ -163,15 +153,10 @@ def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *,
     """(input atoms, truth) for one simulated image; ``mode`` one of :data:`MODES`. ``spurious``: half of the
     located and perturbed inputs get false columns next to dopants (:func:`add_spurious_near_dopants`).
     ``locator``: weights for ``located`` (default: the bundled locator of the material)."""
-    from ..graph.features import species_classes
-    from ..simulate import simulate
-
     counts = boosted_counts(mat, rng) if boost else None
     sim = simulate(mat, size=size_px, dose=dose, seed=int(seed), counts=counts)
     truth = sim.truth
     if mode == "located":
-        from ..locate import locate
-
         atoms = locate(sim.image, model=locator or mat.name, pixel_size_A=sim.pixel_size_A)
     elif mode == "perturbed":
         atoms = perturb_like_locator(truth, species_classes(mat), rng)
@@ -234,9 +219,6 @@ class Example:
 def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random.Generator,
                  **kwargs) -> tuple[Example, object, AtomTable]:
     """Simulate, build the graph and encode one training example; returns (example, graph, truth)."""
-    from ..graph import build_graph
-    from . import allowed_mask, site_roles
-
     atoms, truth = make_input(mat, seed, mode, rng, **kwargs)
     graph = build_graph(atoms, material=mat)
     nodes = graph.atoms
@@ -258,22 +240,6 @@ def batch(examples: list[Example]) -> tuple[torch.Tensor, ...]:
     allowed = np.concatenate([e.allowed for e in examples])
     return (torch.from_numpy(x), torch.from_numpy(edge_index), torch.from_numpy(edge_attr),
             torch.from_numpy(target), torch.from_numpy(allowed))
-
-
-def label_elements(mat: Material) -> dict:
-    """Label -> element it implies (host labels by sublattice, defect labels by recipe element); vacancy -> ''."""
-    out = {}
-    host = mat.settings.lattice.host
-    for role, label in mat.settings.host_labels.items():
-        out[label] = host[role]
-    for defect in mat.settings.defects:
-        if defect.element is not None:
-            out[defect.label] = defect.element
-        elif defect.recipe.endswith("single_vacancy"):
-            out[defect.label] = host.get("chalcogen", "")
-        else:
-            out[defect.label] = ""
-    return out
 
 
 def masked_logits(net, examples: list[Example]) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,8 @@
 
 There is no second neighbor search and no second set of node inputs: :func:`encode` selects the graph's feature
 columns by the names stored with the model and refuses a graph of another version, so what ``classify`` and
-``analyze`` export is exactly the graph the model saw.
+``analyze`` export is exactly the graph the model saw. What a model stores about its material to read such a graph
+is :func:`material_meta`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 
 from ..errors import AtomgraphInputError
 from ..graph import GRAPH_VERSION
+from ..materials import Material
 
 
 def check_compatible(meta: dict, source: str = "") -> None:
@@ -48,3 +50,33 @@ def vacancy_labels(meta: dict) -> list[str]:
     if meta.get("vacancy_labels"):
         return list(meta["vacancy_labels"])
     return [meta["vacancy_label"]] if meta.get("vacancy_label") else []
+
+
+def material_meta(mat: Material) -> dict:
+    """What a model needs to read a graph of ``mat`` (stored in the weights' metadata); the feature names are
+    added from the first graph built (:func:`train_classifier`)."""
+    intensity_labels = [d.label for d in mat.settings.defects if d.recipe.endswith("single_vacancy")]
+    vacancy_labels = mat.settings.graph.all_vacancy_labels
+    meta = {"material": mat.name, "labels": mat.labels, "vacancy_label": mat.settings.graph.vacancy_label,
+            "graph_version": GRAPH_VERSION, "bond_A": float(mat.bond_A), "label_elements": label_elements(mat),
+            "intensity_labels": intensity_labels, "label_sites": mat.label_sites}
+    if len(vacancy_labels) > 1:  # the node's sublattice decides among them (see allowed_mask)
+        meta["vacancy_labels"] = vacancy_labels
+        meta["vacancy_roles"] = mat.vacancy_roles
+    return meta
+
+
+def label_elements(mat: Material) -> dict:
+    """Label -> element it implies (host labels by sublattice, defect labels by recipe element); vacancy -> ''."""
+    out = {}
+    host = mat.settings.lattice.host
+    for role, label in mat.settings.host_labels.items():
+        out[label] = host[role]
+    for defect in mat.settings.defects:
+        if defect.element is not None:
+            out[defect.label] = defect.element
+        elif defect.recipe.endswith("single_vacancy"):
+            out[defect.label] = host.get("chalcogen", "")
+        else:
+            out[defect.label] = ""
+    return out

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from ..io.model_files import read_model
+
 EDGE_BLOCK = 131072  # edges whose messages are formed at once: a 10⁶-node graph's 3·10⁶ edges would hold three
                      # (E, hidden) float arrays (about 0.8 GB each) per layer
 
@@ -222,8 +224,6 @@ def read_inference_classifier(path: str | Path) -> tuple[NumpyNodeClassifier, di
     """Network (NumPy) and metadata of a weights file that :func:`~atomgraph.classify.model.read_classifier`
     reads: the same header and size checks, any input width, older key names, and weights written before input
     standardization existed (mean 0, std 1). ``OSError`` or ``ValueError`` for a file that is not one."""
-    from ..io.model_files import read_model
-
     state, header = read_model(path, framework="numpy")
     arch = checked_architecture(header)
     state = upgrade_keys(state)

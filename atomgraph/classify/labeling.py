@@ -6,39 +6,65 @@ import copy
 import functools
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..atoms import AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
+from ..graph import build_graph
+from ..graph.lattice import ROLE_FEATURE_PREFIX
+from ..materials import get_material
 from ..threads import inference_threads
 from .encode import encode, vacancy_labels
-from .loading import Classifier
+from .loading import Classifier, Model, resolve_model
+from .novelty import context_features, node_descriptors
 from .novelty_checks import check_labels, dopant_bond_novelty
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
-
-if TYPE_CHECKING:
-    from ..models import Model
 
 log = logging.getLogger("atomgraph.classify")
 
 
 def predict_proba(clf: Classifier, graph, *, calibrated: bool = True) -> np.ndarray:
-    """(N, L + 1) probabilities over ``clf.labels`` plus background (last), masked by :func:`allowed_mask`.
+    """Class probabilities of every node, masked by :func:`allowed_mask`.
 
-    ``calibrated``: divide the logits by the model's temperature (fitted on held-out simulations), so a
-    probability of 0.9 is right about nine times in ten on data like those.
+    Parameters
+    ----------
+    clf : Classifier
+        The loaded classifier (:func:`load_classifier`).
+    graph : AtomGraph
+        A graph built for the classifier's material (:func:`atomgraph.build_graph`).
+    calibrated : bool, default True
+        Divide the logits by the model's temperature (fitted on held-out simulations), so a probability of 0.9 is right
+        about nine times in ten on data like those.
+
+    Returns
+    -------
+    ndarray of float
+        (N, L + 1) probabilities over ``clf.labels`` plus background (last); each row sums to 1.
     """
     return predict_with_descriptors(clf, graph, calibrated=calibrated)[0]
 
 
 def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
                              ) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities as :func:`predict_proba`, node descriptors (N, D) of :func:`novelty.node_descriptors`) from
-    one forward pass."""
-    from .novelty import context_features, node_descriptors
+    """Probabilities as :func:`predict_proba` and the nodes' novelty descriptors, from one forward pass.
 
+    Parameters
+    ----------
+    clf : Classifier
+        The loaded classifier.
+    graph : AtomGraph
+        A graph built for the classifier's material.
+    calibrated : bool, default True
+        Divide the logits by the model's temperature.
+
+    Returns
+    -------
+    probs : ndarray of float
+        (N, L + 1) probabilities, as :func:`predict_proba`.
+    descriptors : ndarray of float
+        (N, D) node descriptors of :func:`atomgraph.classify.novelty.node_descriptors`.
+    """
     atoms = graph.atoms
     labels = clf.labels
     if len(atoms) == 0:
@@ -60,8 +86,25 @@ def masked_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
 
 
 def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """(N,) the lattice checks' novelty (:mod:`atomgraph.classify.novelty_checks`) of a graph's nodes, read as
-    :func:`~atomgraph.classify.novelty_checks.check_labels` gives them (``known``, ``candidates``)."""
+    """The lattice checks' novelty (:mod:`atomgraph.classify.novelty_checks`) of a graph's nodes.
+
+    Parameters
+    ----------
+    checks : LatticeChecks
+        The checks of the model's novelty statistics.
+    graph : AtomGraph
+        The graph.
+    known : ndarray of int
+        (N,) each node's best known label (-1: none), as :func:`~atomgraph.classify.novelty_checks.check_labels` gives
+        it.
+    candidates : ndarray of bool
+        (N, L) the labels each node could be, as :func:`~atomgraph.classify.novelty_checks.check_labels` gives them.
+
+    Returns
+    -------
+    ndarray of float
+        (N,) novelty per node (> 1: outside what the checks saw).
+    """
     atoms = graph.atoms
     frame = atoms.extra.get("frame")
     edge = graph.feature("edge_distance_bonds") if "edge_distance_bonds" in graph.feature_names else None
@@ -73,16 +116,34 @@ def lattice_check_score(checks, graph, known: np.ndarray, candidates: np.ndarray
 @functools.lru_cache(maxsize=16)
 def _material_label_sites(material: str) -> dict[str, int]:
     """:attr:`Material.label_sites` of a material name or config path, read once (not on every classify call)."""
-    from ..materials import get_material
-
     return get_material(material).label_sites
 
 
 def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities after :func:`atomgraph.classify.topology.apply_topology` (labels of one element told apart by
-    the lattice sites the node takes) and the nodes whose topology does not settle their label; unchanged when the
-    graph lacks the topology features. ``material``: the model's material (a Material, or a name or config path)
-    for when the weights' metadata does not list ``label_sites`` (models trained before it did)."""
+    """Probabilities after :func:`atomgraph.classify.topology.apply_topology`, and the nodes it leaves undecided.
+
+    Labels of one element are told apart by the lattice sites the node takes; the probabilities are returned
+    unchanged when the graph lacks the topology features.
+
+    Parameters
+    ----------
+    clf : Classifier
+        The loaded classifier.
+    graph : AtomGraph
+        The graph.
+    probs : ndarray of float
+        (N, L + 1) probabilities from :func:`predict_proba`.
+    material : Material or str, optional
+        The model's material (a Material, or a name or config path), for when the weights' metadata does not list
+        ``label_sites`` (models trained before it did).
+
+    Returns
+    -------
+    probs : ndarray of float
+        (N, L + 1) the probabilities after the topology rule.
+    ambiguous : ndarray of bool
+        (N,) nodes whose topology does not settle which label of their element they are.
+    """
     names = list(graph.feature_names)
     if len(probs) == 0 or not all(f in names for f in TOPOLOGY_FEATURES):
         return probs, np.zeros(len(probs), bool)
@@ -98,16 +159,35 @@ def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -
 
 
 def given_elements(atoms: AtomTable) -> bool:
-    """True when the elements are facts (a coordinate file or a user), False when a locator guessed them: a
-    locator's table carries its per-class probabilities ``extra['p_<class>']``."""
+    """Whether the elements are facts (a coordinate file or a user) rather than a locator's guess.
+
+    Parameters
+    ----------
+    atoms : AtomTable
+        The atoms; a locator's table carries its per-class probabilities ``extra['p_<class>']``.
+
+    Returns
+    -------
+    bool
+        True when no ``p_<class>`` column is there.
+    """
     return not any(str(k).startswith("p_") for k in atoms.extra)
 
 
 def site_roles(graph) -> np.ndarray | None:
-    """(N,) str: each node's sublattice role from the graph's ``on_<role>`` features ('' where the lattice model
-    places no site); None when the graph has no such features (one element on both sublattices, as in graphene)."""
-    from ..graph.lattice import ROLE_FEATURE_PREFIX
+    """Each node's sublattice role, from the graph's ``on_<role>`` features.
 
+    Parameters
+    ----------
+    graph : AtomGraph
+        The graph.
+
+    Returns
+    -------
+    ndarray of str or None
+        (N,) role per node ('' where the lattice model places no site); None when the graph has no such features (one
+        element on both sublattices, as in graphene).
+    """
     names = [n for n in graph.feature_names if n.startswith(ROLE_FEATURE_PREFIX)]
     if not names:
         return None
@@ -118,7 +198,7 @@ def site_roles(graph) -> np.ndarray | None:
 
 
 def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) -> np.ndarray:
-    """(N, L + 1) bool: which outputs each node may take (labels of ``meta['labels']``, then background).
+    """Which outputs each node may take: the labels of ``meta['labels']``, then background.
 
     - Vacancy nodes: a vacancy label (``Sevac``; ``VB`` or ``VN`` in hBN) or background.
     - Located atoms: every label, or background (a detection that is no column of the lattice). The vacancy label
@@ -126,9 +206,22 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
     - Atoms whose element is given (:func:`given_elements`): only labels that imply that element (``W`` -> ``W``;
       ``Si`` -> ``Si3``/``Si4``), or background; labels that need a column intensity (``Se1``) only where the
       intensity is known.
-    - With several vacancy labels (``meta['vacancy_roles']``, label -> sublattice role) and ``roles`` (N,) the
-      nodes' sublattice roles (:func:`site_roles`): a vacancy label only on nodes of its sublattice (``VB`` on A,
-      ``VN`` on B); nodes without a known sublattice ('') keep them all.
+    - With several vacancy labels (``meta['vacancy_roles']``, label -> sublattice role) and ``roles``: a vacancy label
+      only on nodes of its sublattice (``VB`` on A, ``VN`` on B); nodes without a known sublattice ('') keep them all.
+
+    Parameters
+    ----------
+    atoms : AtomTable
+        The graph's nodes.
+    meta : dict
+        The classifier's metadata (``labels``, ``label_elements``, ``vacancy_label`` ...).
+    roles : ndarray of str, optional
+        (N,) the nodes' sublattice roles (:func:`site_roles`).
+
+    Returns
+    -------
+    ndarray of bool
+        (N, L + 1) True where the node may take that output.
     """
     labels = list(meta["labels"])
     n_out = len(labels) + 1
@@ -159,8 +252,6 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
 def _as_graph(graph_or_atoms, material, material_name: str):
     """An AtomGraph from an AtomGraph (built for ``material_name``), an AtomTable or ase.Atoms (3D atoms are
     projected into columns; the graph is built for ``material``, a Material, name or config path)."""
-    from ..graph import build_graph
-
     obj = graph_or_atoms
     if hasattr(obj, "atoms") and hasattr(obj, "edge_index"):
         if str(obj.material) != material_name:
@@ -215,8 +306,6 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
     (['C', 'Si3'], ['C', 'Si'])
     """
-    from ..models import resolve_model
-
     model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
     clf = model.classifier
     if threshold is None:

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.model_files import read_model, write_model
 from .inference import EdgeBlocks, NumpyNodeClassifier
 from .novelty_checks import LatticeChecks
 
@@ -280,8 +281,6 @@ def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> 
     """Write the statistics (arrays as safetensors, class names and meta in its header) and a card beside them."""
     import torch  # the writer takes torch tensors (training only: reading needs no torch)
 
-    from ..io.model_files import write_model
-
     tensors = {name: torch.from_numpy(np.ascontiguousarray(getattr(stats, name)))
                for name in ("center", "scale", "mean", "whiten", "threshold")}
     header = {"novelty": {"classes": stats.classes, "version": 1}, "meta": stats.meta}
@@ -301,8 +300,6 @@ def save_novelty(stats: NoveltyStats, path: str | Path, force: bool = False) -> 
 
 def read_novelty(path: str | Path) -> NoveltyStats:
     """Statistics written by :func:`save_novelty` (``ValueError`` for a file that is not one)."""
-    from ..io.model_files import read_model
-
     state, header = read_model(path, framework="numpy")
     if "novelty" not in header:
         raise ValueError("not a novelty statistics file")

@@ -17,33 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..models import resolve_model
+from ..weights import read_card, weights_path
 from . import site_roles
 from .data import IGNORE, make_example
-from .novelty import (
-    BACKGROUND_ATOM,
-    BACKGROUND_VACANCY,
-    GIVEN_SUFFIX,
-    MIN_RECENTER,
-    QUANTILES,
-    NoveltyStats,
-    class_kind,
-    class_thresholds,
-    context_features,
-    fit_gaussians,
-    node_descriptors,
-    novelty_path,
-    robust_variance,
-    save_novelty,
-)
-from .novelty_checks import (
-    CHECK_QUANTILES,
-    MIN_REFERENCE,
-    check_labels,
-    fit_checks,
-    local_reference,
-    readable_intensity,
-    vacancy_cluster_size,
-)
+from .novelty import (BACKGROUND_ATOM, BACKGROUND_VACANCY, GIVEN_SUFFIX, MIN_RECENTER, NoveltyStats, QUANTILES,
+                      class_kind, class_thresholds, context_features, fit_gaussians, node_descriptors, novelty_path,
+                      robust_variance, save_novelty)
+from .novelty_checks import (CHECK_QUANTILES, MIN_REFERENCE, check_labels, fit_checks, local_reference,
+                             readable_intensity, vacancy_cluster_size)
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +36,6 @@ THRESHOLD_SEED_OFFSET = 4_500_000
 def _modes(model: str | Path) -> list[str]:
     """The inputs the model reads in use, as a cycle of modes: atoms its locator finds in simulated images, and
     coordinate files (truth + noise). Without a locator, perturbed truth stands in for located atoms."""
-    from ..weights import weights_path
-
     try:
         weights_path("locator", model)
     except AtomgraphInputError:
@@ -238,8 +218,6 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
     dict
         The card written beside the statistics (classes, thresholds, node counts, held-out flag rates, seconds).
     """
-    from ..models import resolve_model
-
     if fit_graphs < 10 or threshold_graphs < 10:
         raise AtomgraphInputError("novelty fitting needs at least 10 fit and 10 threshold graphs")
     t0 = time.perf_counter()
@@ -278,8 +256,6 @@ def fit_novelty(model: str | Path, *, fit_graphs: int = 240, threshold_graphs: i
 def _describe(clf, material: str, stats, kinds: list[str], reference: int) -> dict:
     """The card's description of fitted statistics: material, classifier (file and sha256), what a descriptor is
     made of, the classes with their kinds, quantiles and thresholds, and the lattice checks."""
-    from ..weights import read_card
-
     return {
         "material": material, "classifier": Path(clf.path).name,
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),

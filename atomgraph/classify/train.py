@@ -22,6 +22,7 @@ from ..io.model_files import n_parameters
 from ..io.safe_write import check_writable
 from ..materials import Material, get_material
 from ..threads import training_threads
+from ..weights import WEIGHTS_DIR
 from . import data as data_module
 from .calibration import calibrate
 from .data import IGNORE, Example, batch, make_example, masked_logits, material_meta
@@ -58,8 +59,6 @@ def predict_examples(net: NodeClassifier, examples: list[Example]) -> np.ndarray
 
 
 def locator_available(name: str) -> bool:
-    from ..weights import WEIGHTS_DIR
-
     return (WEIGHTS_DIR / f"locator-{name}.safetensors").is_file()
 
 

@@ -23,14 +23,28 @@ import sys
 from ..errors import AtomgraphInputError
 from ..interrupts import Interrupted, install
 from ..io.output_lock import claim_output
-from .images import format_report
-from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Warnings
+from .common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Warnings, format_report
 from .parser import build_parser
 
 __all__ = ["main", "build_parser", "format_report"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``atomgraph`` command.
+
+    User mistakes print one line on stderr and exit 2, an internal error one line and exit 1 (``--debug``: the
+    traceback); warnings are printed on stderr after the verb's own output.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit code: 0, 1 (internal error), 2 (usage), 128 + the signal number when stopped.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(message)s")

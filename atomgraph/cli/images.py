@@ -7,9 +7,26 @@ import argparse
 import json
 from pathlib import Path
 
+from ..classify import classify
+from ..demo import run_demo
 from ..errors import AtomgraphInputError
-from ..io.safe_write import OutputFolder, check_output_folder
-from .common import EXIT_OK, display_path
+from ..evaluate import evaluate
+from ..io.coords import read_coordinates
+from ..io.graphs import check_graph_output, write_graph
+from ..io.images import read_image
+from ..io.model_files import read_header
+from ..io.safe_write import OutputFolder, check_output_folder, check_writable, plain_name, safe_child
+from ..io.tables import write_atoms_csv, write_truth_csv
+from ..materials import get_material
+from ..models import resolve_model
+from ..pipeline import check_scale, parse_exports, run_analysis, save_stack
+from ..scale import bundled_model_names, check_lattice_scale, which_model_message
+from ..simulate import simulate
+from ..simulate.settings import check_request
+from ..simulate.simulation import frame_shape
+from ..weights import weights_path
+from .common import EXIT_OK, display_path, format_report
+from .movies import simulate_movie_command
 
 
 def defect_counts(items: list[str] | None) -> dict[str, float]:
@@ -29,21 +46,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from ..io.safe_write import plain_name, safe_child
-    from ..io.tables import write_truth_csv
-    from ..materials import get_material
-    from ..simulate import simulate
-    from ..simulate.settings import check_request
-    from ..simulate.simulation import frame_shape
-
     material = get_material(args.material)  # validate before touching the disk
     plain_name(material.name, "config key 'name'", source=args.material)  # names the files written below
     counts = defect_counts(args.defect)
     if args.count < 1:
         raise AtomgraphInputError(f"--count must be >= 1, got {args.count}")
     if args.frames is not None:
-        from .movies import simulate_movie_command
-
         return simulate_movie_command(args, material, counts)
     manifest = {"material": material.name, "size_px": args.size, "pixel_size_A": args.pixel_size,
                 "dose_e_per_A2": args.dose, "seed": args.seed, "defects": counts, "images": []}
@@ -71,11 +79,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from ..io.images import read_image
-    from ..io.safe_write import check_writable
-    from ..io.tables import write_atoms_csv
-    from ..models import resolve_model
-
     check_writable(args.output, args.force)
     image = read_image(args.image, allow_stack=True)
     if image.frames > 1:
@@ -84,7 +87,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
                                   source=args.image)
     model = resolve_model(args.model)  # once: the scale checks and the locator read the object
     pixel_size = _pixel_size(args, image, model)
-    from ..locate import locate  # torch: only once the inputs are known to be good
+    from ..locate import locate  # lazy: torch (about 2.5 s), only once the inputs are known to be good
 
     atoms = locate(image.data, model=model, pixel_size_A=pixel_size)
     write_atoms_csv(atoms, args.output, force=args.force)
@@ -93,14 +96,9 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from ..io.coords import read_coordinates
-    from ..io.graphs import check_graph_output, write_graph
-
     check_graph_output(args.output, args.force)
     atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
     _check_known_elements(atoms, args.model, args.coords)
-    from ..classify import classify  # torch: only once the inputs are known to be good
-
     graph = classify(atoms, model=args.model, threshold=args.threshold)
     write_graph(graph, args.output, force=args.force)
     _print_label_counts(graph.atoms.label)
@@ -112,9 +110,6 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
     them from geometry alone with a host or defect label, which is silently wrong. Atoms without an element (no
     ``element`` column, or vacancy rows) are fine."""
     import numpy as np
-
-    from ..io.model_files import read_header
-    from ..weights import weights_path
 
     path = weights_path("classifier", model)  # an unknown model name is refused here
     try:  # the header only: no torch for a file that is refused
@@ -133,10 +128,6 @@ def _check_known_elements(atoms, model: str, source: str) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from ..io.images import read_image
-    from ..models import resolve_model
-    from ..pipeline import parse_exports, run_analysis, save_stack
-
     export = parse_exports(args.export)  # an unknown name is refused before any work
     check_output_folder(Path(args.output), args.force)
     image = read_image(args.image, allow_stack=True)
@@ -169,9 +160,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def _which_model(args: argparse.Namespace, image) -> None:
     """``analyze`` without ``--model``: exit 2 listing the bundled models whose lattice matches (never guess)."""
-    from ..pipeline import check_scale
-    from ..scale import bundled_model_names, which_model_message
-
     pixel_size = None if args.pixel_size == "auto" else (args.pixel_size or image.pixel_size_A)
     if pixel_size is not None:
         check_scale(image.shape, pixel_size, bundled_model_names()[0])  # absurd sizes first, before any FFT
@@ -184,9 +172,6 @@ def _pixel_size(args: argparse.Namespace, image, model) -> float:
     (atomgraph.scale) and against the locator's resampling (:func:`atomgraph.pipeline.check_scale`), once each, for
     the resolved :class:`~atomgraph.models.Model` ``model``: warnings go to stderr, a pixel size that cannot fit is
     a usage error naming the file."""
-    from ..pipeline import check_scale
-    from ..scale import check_lattice_scale
-
     pixel_size = args.pixel_size or image.pixel_size_A
     if pixel_size is None:
         raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px) or "
@@ -207,38 +192,14 @@ def _pixel_size(args: argparse.Namespace, image, model) -> float:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..io.coords import read_coordinates
-
     pred = read_coordinates(args.pred, pixel_size_A=args.pixel_size)
     truth = read_coordinates(args.truth, pixel_size_A=args.pixel_size or pred.pixel_size_A)
-    from ..evaluate import evaluate  # scipy: only once both files are read
-
     report = evaluate(pred, truth, tolerance_A=args.tolerance)
     print(format_report(report))
     return EXIT_OK
 
 
-def format_report(report: dict) -> str:
-    """The evaluate dict as a small text table: detection, RMS error, then per label and per element."""
-    f = lambda v: "  -  " if v != v else f"{v:.3f}"  # noqa: E731 (NaN-safe)
-    lines = [f"detection (tolerance {report['tolerance_A']:g} Å, border {report['border_A']:g} Å): "
-             f"precision {f(report['precision'])}  recall {f(report['recall'])}  F1 {f(report['f1'])}  "
-             f"(pred {report['n_pred']}, truth {report['n_truth']}, matched {report['tp']})",
-             f"RMS position error: {report['rms_error_pm']:.1f} pm"]
-    for key in ("per_label", "per_element"):
-        if key not in report:
-            continue
-        lines.append(f"{key.replace('_', ' ')}:")
-        lines.append(f"  {'name':<8}{'truth':>7}{'pred':>7}{'precision':>11}{'recall':>8}{'F1':>7}")
-        for name, r in report[key].items():
-            lines.append(f"  {name:<8}{r['n_truth']:>7}{r['n_pred']:>7}{f(r['precision']):>11}{f(r['recall']):>8}"
-                         f"{f(r['f1']):>7}")
-    return "\n".join(lines)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
-
     print(run_demo(Path(args.output), force=args.force))
     return EXIT_OK
 

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..discover import discover
 from ..errors import AtomgraphInputError
+from ..io.images import read_image
 from ..io.safe_write import OutputFolder, check_output_folder
 from .common import EXIT_OK, display_path
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:  # numpy is imported by the verbs that need it, not by `atomgr
 def cmd_batch(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..batch import batch
+    from ..batch import batch  # lazy: dask.distributed (about 1 s), which discover, in this module too, never needs
 
     bar = None
 
@@ -65,8 +67,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     """``discover FRAMES... --model M -o DIR``: clusters.csv, groups.csv, frames.csv, one gallery PNG per cluster."""
-    from ..discover import discover
-
     check_output_folder(Path(args.output), args.force)
     for path in args.frames:
         if not Path(path).is_file():
@@ -92,8 +92,6 @@ def cmd_discover(args: argparse.Namespace) -> int:
 def _frames(paths: list[str], pixel_size_A: float | None) -> Iterator[tuple[str, int, np.ndarray, float]]:
     """Every frame of ``paths``; a file that cannot be read (or has no pixel size) comes as one item whose image is
     the error, recorded by :func:`atomgraph.discover.discover` while the others go on."""
-    from ..io.images import read_image
-
     for path in paths:
         try:
             image = read_image(path, allow_stack=True)

@@ -1,4 +1,5 @@
-"""The model verbs of ``atomgraph``: train (locator, classifier, model, novelty), models and adapt."""
+"""The model verbs of ``atomgraph`` that train (torch): train (locator, classifier, model, novelty) and adapt;
+``atomgraph models`` lists the bundled ones without torch (:mod:`atomgraph.cli.model_list`)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import argparse
 import json
 from pathlib import Path
 
+from ..classify.adapt import adapt_classifier
+from ..classify.novelty_fit import fit_novelty
+from ..classify.train import train_classifier
 from ..errors import AtomgraphInputError
-from ..io.safe_write import check_output_folder
+from ..io.images import read_image
+from ..io.safe_write import check_output_folder, check_writable
+from ..locate.train import train_locator
+from ..training import train_model
 from .common import EXIT_OK, display_path
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ..io.safe_write import check_writable
-
     if args.stage == "novelty":
         return train_novelty_command(args)
     if args.config is None or args.output is None:
@@ -21,18 +26,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.minutes is not None and not args.minutes > 0:
         raise AtomgraphInputError(f"--minutes must be positive, got {args.minutes}")
     if args.stage == "model":
-        from ..training import train_model
-
         summary = train_model(args.config, args.output, seed=args.seed, classifier_minutes=args.minutes,
                               force=args.force)
         print(json.dumps(summary, indent=2))
         print(f"use it as --model {args.output}")
         return EXIT_OK
     check_writable(args.output, args.force)
-    if args.stage == "locator":
-        from ..locate.train import train_locator as train
-    else:
-        from ..classify.train import train_classifier as train
+    train = train_locator if args.stage == "locator" else train_classifier
     card = train(args.config, args.output, seed=args.seed, force=args.force, minutes=args.minutes)
     print(json.dumps({k: card[k] for k in ("name", "metrics", "calibration") if k in card}, indent=2))
     return EXIT_OK
@@ -40,8 +40,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def train_novelty_command(args: argparse.Namespace) -> int:
     """``train novelty --model M``: fit the novelty statistics and write them beside the classifier (or ``-o``)."""
-    from ..classify.novelty_fit import fit_novelty
-
     if args.model is None:
         raise AtomgraphInputError("train novelty needs --model (a bundled name, a model folder or a classifier file)")
     if args.config is not None:
@@ -56,51 +54,7 @@ def train_novelty_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from ..weights import bundled_models
-
-    models = bundled_models()
-    if args.json:
-        print(json.dumps(models, indent=2))
-        return EXIT_OK
-    if not models:
-        print("no bundled models")
-    print(f"{'kind':<11}{'model':<13}{'params':>8}{'kB':>6}  held-out (fresh simulated images)")
-    for m in models:
-        card = m["card"]
-        print(f"{m['kind']:<11}{m['name']:<13}{card.get('parameters', 0):>8}"
-              f"{card.get('weights_bytes', 0) / 1000:>6.0f}  {_card_headline(card)}")
-    print("`atomgraph models --json` prints the full cards (config, seeds, data ranges, metrics, sha256).")
-    return EXIT_OK
-
-
-def _card_headline(card: dict) -> str:
-    """One line of a model card's held-out metrics."""
-    metrics = card.get("metrics") or {}
-    if card.get("kind") == "novelty":
-        flagged = (card.get("threshold_set") or {}).get("flagged_novel", {})
-        return "novelty statistics; known nodes flagged on held-out simulations: " + ", ".join(
-            f"{k} {v:.3f}" for k, v in flagged.items())
-    if "standard" in metrics:
-        std = metrics["standard"]
-        return (f"classes {', '.join(card.get('classes', []))}; at {std.get('dose_e_per_A2', 0):.0e} e/Å²: "
-                f"F1 {std.get('f1', float('nan')):.4f}, RMS {std.get('rms_error_pm', float('nan')):.1f} pm")
-    bench = (card.get("benchmark") or {}).get("sets", {}).get("located, dose 1e5")
-    if bench:  # the figures benchmarks/README.md quotes (bench_classify.py --update-cards)
-        parts = [f"{k} {v['precision']:.3f}/{v['recall']:.3f}" for k, v in bench.items()
-                 if v["precision"] is not None and v["recall"] is not None]
-        return "labels P/R end to end at 1e5 e/Å² (benchmark): " + ", ".join(parts)
-    located = (card.get("heldout") or {}).get("metrics", {}).get("located", {}).get("per_label", {})
-    if located:
-        parts = [f"{k} {v['precision']:.2f}/{v['recall']:.2f}" for k, v in located.items() if not k.startswith("(")]
-        return "labels P/R from located atoms (24 held-out 256² graphs): " + ", ".join(parts)
-    return ""
-
-
 def cmd_adapt(args: argparse.Namespace) -> int:
-    from ..classify.adapt import adapt_classifier
-    from ..io.images import read_image
-
     check_output_folder(Path(args.output), args.force)
     frames = []
     for path in args.frames:

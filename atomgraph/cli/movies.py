@@ -7,15 +7,18 @@ import sys
 from pathlib import Path
 
 from ..errors import AtomgraphInputError
-from ..io.safe_write import OutputFolder, check_output_folder
+from ..io.images import read_image
+from ..io.safe_write import OutputFolder, check_output_folder, remove_folder
+from ..io.source_record import write_source
+from ..track import Tracker, simulate_movie, track
+from ..track.frames import FrameSource, UnreadableFrame
+from ..track.output import LiveWriter, write_movie, write_track
+from ..track.watch import arrivals
 from .common import EXIT_OK
 
 
 def simulate_movie_command(args: argparse.Namespace, material, counts: dict) -> int:
     """``simulate --frames N``: one evolving structure -> NAME.npy stack + per-frame truth with track_id + events."""
-    from ..track import simulate_movie
-    from ..track.output import write_movie
-
     if args.count != 1:
         raise AtomgraphInputError("--frames makes one movie: leave out --count")
     check_output_folder(Path(args.output), args.force)  # before the work; nothing is written until it succeeds
@@ -30,11 +33,6 @@ def simulate_movie_command(args: argparse.Namespace, material, counts: dict) -> 
 def cmd_track(args: argparse.Namespace) -> int:
     """``track STACK... --model M -o OUTDIR``: tracks, events, transitions, drift, timeline.png, events.png."""
     from tqdm import tqdm
-
-    from ..io.source_record import write_source
-    from ..track import track
-    from ..track.frames import FrameSource
-    from ..track.output import write_track
 
     check_output_folder(Path(args.output), args.force)
     source = FrameSource(args.stack)
@@ -67,11 +65,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     session) is appended to tracks.csv, events.csv and drift.csv and its events printed; at the end (also on
     Ctrl-C or SIGTERM) the whole movie is decoded and every CSV rewritten atomically, with the PNGs. A file that
     vanishes is a warning. With ``--force`` an existing OUTDIR is replaced as a whole."""
-    from ..io.images import read_image
-    from ..track import Tracker
-    from ..track.output import write_track
-    from ..track.watch import arrivals
-
     folder, out = Path(args.folder), Path(args.output)
     if not folder.is_dir():
         raise AtomgraphInputError("not a folder", source=str(folder))
@@ -103,8 +96,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def _arrival_frame(arrival, pixel_size: float | None):
     """The frame of an arrival (an :class:`~atomgraph.track.frames.UnreadableFrame` when it never read) and its
     pixel size (``pixel_size`` when given, else the file's)."""
-    from ..track.frames import UnreadableFrame
-
     if arrival.frame is not None:
         return arrival.frame.data, pixel_size or arrival.frame.pixel_size_A
     return UnreadableFrame(arrival.error), pixel_size
@@ -119,9 +110,6 @@ class _Session:
 
     def add(self, path: Path, frame) -> None:
         """Track one frame; append what became final to the live files and print its events."""
-        from ..io.safe_write import remove_folder
-        from ..track.output import LiveWriter
-
         self.paths.append(path)
         problem = self.tracker.add(frame)
         if problem is not None:
@@ -151,8 +139,6 @@ def _warn(message: str) -> None:
 def _frame_or_blank(paths: list[Path], i: int):
     """Frame ``i`` read again for events.png, or an empty array (with a warning) when its file is gone."""
     import numpy as np
-
-    from ..io.images import read_image
 
     try:
         return read_image(paths[i]).data

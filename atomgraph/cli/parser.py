@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 
 from .. import __version__
 from ..errors import AtomgraphInputError
-from .images import cmd_analyze, cmd_classify, cmd_demo, cmd_evaluate, cmd_locate, cmd_simulate
-from .many_frames import cmd_batch, cmd_discover
-from .model_verbs import cmd_adapt, cmd_models, cmd_train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -17,6 +15,18 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # noqa: D102
         raise AtomgraphInputError(f"{self.prog}: {message}")
+
+
+def _verb(module: str, name: str):
+    """The verb ``name`` of :mod:`atomgraph.cli.<module>`, imported when it runs: ``atomgraph --help`` and a refused
+    argument import no stage (tests/test_startup.py), and each verb imports only its own module's stages."""
+
+    def run(args: argparse.Namespace) -> int:
+        # lazy, the CLI's one deferred import: a verb module imports its stages at its top (scipy, ase, pydantic,
+        # pandas: 1-2 s) and `atomgraph --help` needs none of them
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(args)
+
+    return run
 
 
 def _positive(kind: type):
@@ -46,7 +56,13 @@ def threshold_option(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of every verb (each sub-command's ``func`` runs it)."""
+    """The parser of every verb (each sub-command's ``func`` runs it).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; it raises :class:`~atomgraph.errors.AtomgraphInputError` on a usage error instead of exiting.
+    """
     parser = _Parser(prog="atomgraph", description="STEM images of 2D materials -> labeled defect graphs.")
     parser.add_argument("--version", action="version", version=f"atomgraph {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -93,7 +109,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--drift", type=float, default=None, help="movies: drift per frame in Å (default: config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=_verb("images", "cmd_simulate"))
 
 
 def _add_image_commands(sub) -> None:
@@ -102,14 +118,14 @@ def _add_image_commands(sub) -> None:
     p.add_argument("image")
     model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
     common(p, "atoms CSV")
-    p.set_defaults(func=cmd_locate)
+    p.set_defaults(func=_verb("images", "cmd_locate"))
 
     p = sub.add_parser("classify", help="label local environments from a coordinate file")
     p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
     model_and_pixel_size(p, "Å/px (for x_px/y_px input)")
     threshold_option(p)
     common(p, "graph file: .graphml .json .csv .extxyz .pt")
-    p.set_defaults(func=cmd_classify)
+    p.set_defaults(func=_verb("images", "cmd_classify"))
 
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
@@ -122,7 +138,7 @@ def _add_image_commands(sub) -> None:
                    help="overlay.png at one pixel per image pixel (default: long side at most 2048 px)")
     threshold_option(p)
     common(p, "output folder")
-    p.set_defaults(func=cmd_analyze)
+    p.set_defaults(func=_verb("images", "cmd_analyze"))
 
 
 def _add_many_frame_commands(sub) -> None:
@@ -134,7 +150,7 @@ def _add_many_frame_commands(sub) -> None:
     p.add_argument("--confidence", type=float, default=0.99,
                    help="calibrated probability a node needs to become a pseudo-label (default 0.99)")
     common(p, "model folder to write (use it as --model FOLDER)")
-    p.set_defaults(func=cmd_adapt)
+    p.set_defaults(func=_verb("model_verbs", "cmd_adapt"))
 
     p = sub.add_parser("batch", help="many files and frames on dask (local cluster or a scheduler) -> Parquet")
     p.add_argument("patterns", nargs="+", metavar="PATTERN", help="image files or glob patterns (quote them: "
@@ -148,13 +164,11 @@ def _add_many_frame_commands(sub) -> None:
     threshold_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: atoms.parquet defects.parquet frames.parquet (an earlier batch there is resumed)")
-    p.set_defaults(func=cmd_batch)
+    p.set_defaults(func=_verb("many_frames", "cmd_batch"))
 
 
 def _add_movie_commands(sub) -> None:
     """track and watch: movies."""
-    from .movies import cmd_track, cmd_watch
-
     p = sub.add_parser("track", help="movie -> site tracks, label timelines, events, transition statistics")
     p.add_argument("stack", nargs="+", metavar="STACK",
                    help="a stack file (.npy (frames, rows, cols), .tif, .emd, .dm4, ...) or single frames in order")
@@ -162,7 +176,7 @@ def _add_movie_commands(sub) -> None:
     p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: tracks.csv events.csv transitions.csv drift.csv timeline.png events.png")
-    p.set_defaults(func=cmd_track)
+    p.set_defaults(func=_verb("movies", "cmd_track"))
 
     p = sub.add_parser("watch", help="live: track each new frame file in a folder as it lands")
     p.add_argument("folder", metavar="DIR", help="folder the microscope writes frame files into (one frame each)")
@@ -177,7 +191,7 @@ def _add_movie_commands(sub) -> None:
     p.add_argument("--idle-exit", type=_positive(float), default=None,
                    help="stop when no new file has completed for this many seconds (default: run until Ctrl-C)")
     common(p, "output folder (CSVs rewritten after every frame; PNGs at the end)")
-    p.set_defaults(func=cmd_watch)
+    p.set_defaults(func=_verb("movies", "cmd_watch"))
 
 
 def _add_model_commands(sub) -> None:
@@ -188,7 +202,7 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--tolerance", type=_positive(float), default=0.5, help="match distance in Å (default 0.5)")
     p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px for px-only CSVs")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=_verb("images", "cmd_evaluate"))
 
     p = sub.add_parser("train", help="train a locator, a classifier, or a whole model folder on simulated data")
     p.add_argument("stage", choices=["locator", "classifier", "model", "novelty"],
@@ -208,7 +222,7 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--quiet", action="store_true", help="no progress bar (novelty)")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_train)
+    p.set_defaults(func=_verb("model_verbs", "cmd_train"))
 
     p = sub.add_parser("discover", help="novel (never trained) structures over many frames, clustered, with galleries")
     p.add_argument("frames", nargs="+", metavar="FRAME", help="image files (stacks: every frame)")
@@ -217,15 +231,15 @@ def _add_model_commands(sub) -> None:
                    help="HDBSCAN min_cluster_size (default: 3, or 1 %% of the groups, at most 25)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: clusters.csv groups.csv frames.csv cluster_<k>.png")
-    p.set_defaults(func=cmd_discover)
+    p.set_defaults(func=_verb("many_frames", "cmd_discover"))
 
     p = sub.add_parser("models", help="bundled models and their cards")
     p.add_argument("--json", action="store_true", help="print the full cards as JSON")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_models)
+    p.set_defaults(func=_verb("model_list", "cmd_models"))
 
     p = sub.add_parser("demo", help="simulate a graphene-Si image, analyze it, compare with the truth")
     p.add_argument("-o", "--output", default="atomgraph-demo", help="output folder (default ./atomgraph-demo)")
     p.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=_verb("images", "cmd_demo"))

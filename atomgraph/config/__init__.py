@@ -90,7 +90,24 @@ def _error_line(exc: ValidationError) -> str:
 
 
 def validate_config(cfg: Any, source: str = "config") -> MaterialConfig:
-    """Validate a parsed config (a dict from YAML); raise :class:`AtomgraphInputError` naming the key and ``source``.
+    """Validate a parsed config (a dict from YAML).
+
+    Parameters
+    ----------
+    cfg : dict or MaterialConfig
+        The parsed config (a :class:`MaterialConfig` is copied).
+    source : str, default "config"
+        What the config came from (a file name), named in the message of a bad key.
+
+    Returns
+    -------
+    MaterialConfig
+        The validated config.
+
+    Raises
+    ------
+    AtomgraphInputError
+        Not a mapping, or a bad key: one line naming the key and ``source``.
 
     Examples
     --------
@@ -110,7 +127,18 @@ def validate_config(cfg: Any, source: str = "config") -> MaterialConfig:
 
 
 def config_path(material: str | Path) -> Path | None:
-    """The path of a built-in material's config, or ``None`` when ``material`` is not a built-in name."""
+    """The path of a built-in material's config.
+
+    Parameters
+    ----------
+    material : str or Path
+        A material name (``graphene-si``) or anything else.
+
+    Returns
+    -------
+    Path or None
+        The YAML file of the built-in material, or ``None`` when ``material`` is not a built-in name.
+    """
     filename = BUILTIN_MATERIALS.get(str(material).lower().replace("_", "-"))
     if filename is None:
         return None
@@ -118,7 +146,13 @@ def config_path(material: str | Path) -> Path | None:
 
 
 def configs_dir() -> Path:
-    """Where the built-in configs live: the installed ``atomgraph.configs`` or the checkout's ``configs/``."""
+    """Where the built-in configs live.
+
+    Returns
+    -------
+    Path
+        The installed ``atomgraph.configs`` folder, or the checkout's ``configs/``.
+    """
     try:
         spec = importlib.util.find_spec("atomgraph.configs")
     except ModuleNotFoundError:
@@ -135,7 +169,7 @@ def load_material_config(material: str | Path | dict | MaterialConfig) -> Materi
 
     Parameters
     ----------
-    material
+    material : str, Path, dict or MaterialConfig
         A built-in name (``graphene-si``, ``mose2-w``, ``mos2``), a path to a YAML file, a parsed dict or a
         :class:`MaterialConfig`.
 
@@ -166,8 +200,16 @@ def load_material_config(material: str | Path | dict | MaterialConfig) -> Materi
 def load_config(material: str | Path | dict | MaterialConfig) -> dict:
     """Load and validate a material config; return it as a plain dict.
 
-    Same arguments as :func:`load_material_config`. The dict has the YAML's keys plus every default (ranges as a
-    number or ``[low, high]``, optional keys that are unset left out); it is a fresh copy, safe to modify.
+    Parameters
+    ----------
+    material : str, Path, dict or MaterialConfig
+        As for :func:`load_material_config`.
+
+    Returns
+    -------
+    dict
+        The YAML's keys plus every default (ranges as a number or ``[low, high]``, optional keys that are unset left
+        out); a fresh copy, safe to modify.
 
     Examples
     --------
@@ -193,6 +235,18 @@ def _load_validated(path: str, mtime_ns: int, size: int) -> MaterialConfig:
 def draw(value: float | list[float] | Range, rng: np.random.Generator) -> float:
     """Draw a number from a config range: a number is returned as is, ``[low, high]`` is drawn uniformly.
 
+    Parameters
+    ----------
+    value : float, list of float or Range
+        A number, ``[low, high]`` or a :class:`Range`, in the unit of its key.
+    rng : numpy.random.Generator
+        The random generator (not drawn from for a fixed number).
+
+    Returns
+    -------
+    float
+        The value, in the unit of its key.
+
     Examples
     --------
     >>> draw(0.5, np.random.default_rng(0)), draw([0.0, 1.0], np.random.default_rng(0))
@@ -202,5 +256,18 @@ def draw(value: float | list[float] | Range, rng: np.random.Generator) -> float:
 
 
 def draw_log(value: float | list[float] | Range, rng: np.random.Generator) -> float:
-    """Like :func:`draw`, but log-uniform (for doses and other scale quantities)."""
+    """Like :func:`draw`, but log-uniform (for doses and other scale quantities).
+
+    Parameters
+    ----------
+    value : float, list of float or Range
+        A number, ``[low, high]`` or a :class:`Range`, in the unit of its key.
+    rng : numpy.random.Generator
+        The random generator.
+
+    Returns
+    -------
+    float
+        The value, in the unit of its key.
+    """
     return Range.parse(value).draw_log(rng)

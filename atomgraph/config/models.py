@@ -354,5 +354,11 @@ class MaterialConfig(Section):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The plain form (YAML types: ranges as a number or ``[low, high]``; unset optional keys left out)."""
+        """The plain form of the config.
+
+        Returns
+        -------
+        dict
+            YAML types: ranges as a number or ``[low, high]``; unset optional keys left out.
+        """
         return self.model_dump(exclude_none=True)

@@ -39,9 +39,9 @@ class Range:
 
     Parameters
     ----------
-    low
+    low : float
         The fixed value, or the lower end of the interval.
-    high
+    high : float, optional
         The upper end; ``None`` for a fixed value.
 
     Raises
@@ -77,6 +77,16 @@ class Range:
     def parse(cls, value: Any) -> Range:
         """A :class:`Range` from a number, a ``[low, high]`` list or tuple, or a :class:`Range` (returned as is).
 
+        Parameters
+        ----------
+        value : float, list, tuple or Range
+            The config value.
+
+        Returns
+        -------
+        Range
+            The range.
+
         Examples
         --------
         >>> Range.parse([0.06, 0.2])
@@ -94,19 +104,51 @@ class Range:
 
     # ------------------------------------------------------------------------------------------------ draws
     def draw(self, rng: np.random.Generator) -> float:
-        """A uniform draw from ``[low, high]``; the value itself when fixed (no draw from ``rng``)."""
+        """A uniform draw from ``[low, high]``; the value itself when fixed (no draw from ``rng``).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+
+        Returns
+        -------
+        float
+            The value.
+        """
         if self.low == self.high:
             return float(self.low)
         return float(rng.uniform(self.low, self.high))
 
     def draw_log(self, rng: np.random.Generator) -> float:
-        """A log-uniform draw (doses and other scale quantities); ``low`` when fixed or when ``low <= 0``."""
+        """A log-uniform draw (doses and other scale quantities); ``low`` when fixed or when ``low <= 0``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+
+        Returns
+        -------
+        float
+            The value.
+        """
         if self.low == self.high or self.low <= 0:
             return float(self.low)
         return float(10 ** rng.uniform(math.log10(self.low), math.log10(self.high)))
 
     def draw_int(self, rng: np.random.Generator) -> int:
         """A uniform integer in ``[int(low), int(high)]``, both ends included (always one draw from ``rng``).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator.
+
+        Returns
+        -------
+        int
+            The value.
 
         Examples
         --------
@@ -116,14 +158,26 @@ class Range:
         return int(rng.integers(int(self.low), int(self.high) + 1))
 
     def log_center(self) -> float:
-        """The geometric mean of ``low`` and ``high`` (a typical value of a log-uniform draw); needs ``low > 0``."""
+        """The geometric mean of ``low`` and ``high`` (a typical value of a log-uniform draw); needs ``low > 0``.
+
+        Returns
+        -------
+        float
+            ``sqrt(low * high)``.
+        """
         if self.low == self.high:
             return float(self.low)
         return float(10 ** ((math.log10(self.low) + math.log10(self.high)) / 2))
 
     # ------------------------------------------------------------------------------------------ plain form
     def to_plain(self) -> float | list[float]:
-        """The YAML form: the number when fixed, else ``[low, high]``."""
+        """The YAML form of the range.
+
+        Returns
+        -------
+        float or list of float
+            The number when fixed, else ``[low, high]``.
+        """
         return [self.low, self.high] if self.is_pair else self.low
 
     def __eq__(self, other: object) -> bool:

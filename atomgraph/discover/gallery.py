@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..plot import save_figure
 from .describe import Crop
 
 NOVEL_COLOR = "#e8261c"
@@ -40,8 +41,6 @@ def cluster_gallery(crops: list[Crop], titles: list[str], heading: str, path: st
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
-
-    from ..plot import save_figure
 
     n = max(len(crops), 1)
     cols = min(n, 4)

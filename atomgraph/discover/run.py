@@ -11,9 +11,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..classify import predict_with_descriptors
+from ..defects import UNKNOWN
 from ..errors import AtomgraphInputError
 from ..io.tables import format_value
+from ..models import resolve_model
+from ..pipeline import analyze
+from ..threads import inference_threads
 from .describe import Crop, group_crop, group_vector
+from .gallery import cluster_gallery
 
 log = logging.getLogger("atomgraph.discover")
 
@@ -48,7 +54,13 @@ class Discovery:
     skipped: list[dict] = field(default_factory=list)  # {"source", "frame_index", "error"}: frames not analyzed
 
     def cluster_rows(self) -> list[dict]:
-        """One dict per cluster (see ``clusters.csv`` in the module docstring)."""
+        """One dict per cluster (see ``clusters.csv`` in the module docstring).
+
+        Returns
+        -------
+        list of dict
+            The rows of ``clusters.csv``, clusters by id, the unclustered groups (cluster -1) last.
+        """
         rows = []
         for k in self.clusters + ([-1] if any(g.cluster == -1 for g in self.groups) else []):
             members = [g for g in self.groups if g.cluster == k]
@@ -61,10 +73,20 @@ class Discovery:
         return rows
 
     def write(self, outdir: str | Path, progress: bool = False) -> list[Path]:
-        """Write ``clusters.csv``, ``groups.csv``, ``frames.csv`` and one gallery PNG per cluster into ``outdir``
-        (an existing folder, e.g. the temporary one of :class:`atomgraph.io.safe_write.OutputFolder`)."""
-        from .gallery import cluster_gallery
+        """Write ``clusters.csv``, ``groups.csv``, ``frames.csv`` and one gallery PNG per cluster into ``outdir``.
 
+        Parameters
+        ----------
+        outdir : str or Path
+            An existing folder, e.g. the temporary one of :class:`atomgraph.io.safe_write.OutputFolder`.
+        progress : bool, default False
+            Not used: the files are written without a progress bar.
+
+        Returns
+        -------
+        list of Path
+            The files written (``skipped.csv`` too when frames were skipped).
+        """
         outdir = Path(outdir)
         rows = self.cluster_rows()
         _write_csv(outdir / "clusters.csv", rows)
@@ -104,12 +126,22 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def frame_groups(result, frame: int, source: str) -> list[Group]:
-    """The unknown defects of one :class:`atomgraph.pipeline.Analysis` as groups (vectors and crops)."""
-    from ..classify import predict_with_descriptors
-    from ..defects import UNKNOWN
-    from ..models import resolve_model
-    from ..threads import inference_threads
+    """The unknown defects of one analyzed frame as groups (vectors and crops).
 
+    Parameters
+    ----------
+    result : Analysis
+        The frame's :class:`atomgraph.pipeline.Analysis`.
+    frame : int
+        The frame's number in this discovery.
+    source : str
+        The file the frame came from.
+
+    Returns
+    -------
+    list of Group
+        One group per ``unknown`` defect.
+    """
     unknown = [d for d in result.defects if d.label == UNKNOWN]
     if not unknown:
         return []
@@ -131,11 +163,23 @@ def frame_groups(result, frame: int, source: str) -> list[Group]:
 
 
 def cluster_groups(groups: list[Group], min_cluster_size: int | None = None) -> list[int]:
-    """HDBSCAN over the standardized group vectors (leaf clusters: small and pure rather than one large cluster
-    swallowing several structures, measured in benchmarks/README.md; one cluster for all when HDBSCAN finds no
-    split); sets each group's ``cluster`` and ``strength`` and returns the
-    cluster ids (sorted by size, largest first, renumbered 0, 1, ...). ``min_cluster_size`` default: 3, or 1 % of the
-    groups when that is more (at most 25)."""
+    """HDBSCAN over the standardized group vectors, setting each group's ``cluster`` and ``strength``.
+
+    Leaf clusters: small and pure rather than one large cluster swallowing several structures (measured in
+    benchmarks/README.md); one cluster for all when HDBSCAN finds no split.
+
+    Parameters
+    ----------
+    groups : list of Group
+        The groups; each one's ``cluster`` and ``strength`` are set.
+    min_cluster_size : int, optional
+        HDBSCAN's; default 3, or 1 % of the groups when that is more (at most 25).
+
+    Returns
+    -------
+    list of int
+        The cluster ids (sorted by size, largest first, renumbered 0, 1, ...); empty when there are too few groups.
+    """
     from sklearn.cluster import HDBSCAN
     from sklearn.preprocessing import StandardScaler
 
@@ -164,18 +208,27 @@ def discover(frames: Iterable[tuple[str, int, np.ndarray, float]], model: str = 
 
     Parameters
     ----------
-    frames : iterable of ``(source, frame_index, image (H, W), pixel_size_A)``; read lazily, one at a time. An
-        ``image`` that is an exception (a file that could not be read), or a frame :func:`atomgraph.analyze`
-        refuses (:class:`AtomgraphInputError`), is recorded in ``Discovery.skipped`` (``skipped.csv``) and the
-        others go on, as in ``atomgraph batch``.
-    model : a model with novelty statistics (``atomgraph train novelty --model M``).
-    min_cluster_size : HDBSCAN's (default: see :func:`cluster_groups`).
-    progress, total : a tqdm bar (total: number of frames, when known).
+    frames : iterable of tuple
+        ``(source, frame_index, image (H, W), pixel_size_A)`` (Å/px), read lazily, one at a time. An ``image`` that
+        is an exception (a file that could not be read), or a frame :func:`atomgraph.analyze` refuses
+        (:class:`AtomgraphInputError`), is recorded in ``Discovery.skipped`` (``skipped.csv``) and the others go on,
+        as in ``atomgraph batch``.
+    model : str, default "graphene-si"
+        A model with novelty statistics (``atomgraph train novelty --model M``).
+    min_cluster_size : int, optional
+        HDBSCAN's (default: see :func:`cluster_groups`).
+    progress : bool, default False
+        Show a tqdm bar.
+    total : int, optional
+        The number of frames, when known (for the bar).
+
+    Returns
+    -------
+    Discovery
+        The groups, their clusters, one row per analyzed frame and the skipped frames; :meth:`Discovery.write`
+        writes them.
     """
     from tqdm.auto import tqdm
-
-    from ..models import resolve_model
-    from ..pipeline import analyze
 
     model = resolve_model(model)  # once: every frame's analysis reads the same object
     if model.novelty is None:

@@ -35,10 +35,11 @@ import logging
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..atoms import VACANCY_ELEMENT, AtomTable
+from ..atoms import VACANCY_ELEMENT, AtomTable, project_to_columns
 from ..errors import AtomgraphInputError
 from ..materials import Material, get_material
 from . import features as F
+from .checks import check_coordinates, check_positions
 from .container import GRAPH_VERSION, AtomGraph
 from .cutoffs import cutoff_matrix
 from .lattice import LatticeModel, Region, fit_lattice
@@ -46,10 +47,6 @@ from .lattice import LatticeModel, Region, fit_lattice
 log = logging.getLogger(__name__)
 
 UNKNOWN = "?"  # element key of real atoms whose element is not given
-MAX_COORDINATE_A = 1e9  # |x|, |y| beyond this (0.1 m) are not atomic coordinates in Å
-SPACING_RANGE_BONDS = (0.4, 4.0)  # accepted median nearest-neighbor distance, in bonds of the material
-SPACING_MIN_ATOMS = 10  # the spacing check needs at least this many real atoms
-SPACING_SAMPLE = 2000  # real atoms (strided) whose nearest neighbor the spacing check measures
 MASK_CONSISTENCY = 0.5  # atoms whose anchors agree less than this on their lattice position are masked
 MASK_RADIUS_BONDS = 2.5  # a non-anchor atom is masked when, within this radius (bonds),
 MASK_ANCHOR_SHARE = 0.5  # ... fewer than this share of the atoms are anchors (no lattice around it)
@@ -67,8 +64,6 @@ def as_atom_table(atoms) -> AtomTable:
     except ImportError:  # pragma: no cover - ase is a dependency
         Atoms = ()
     if isinstance(atoms, Atoms):
-        from ..atoms import project_to_columns
-
         if "vacancy" in atoms.arrays or "atom_id" in atoms.arrays:  # written by AtomTable.to_ase / our extxyz
             return AtomTable.from_ase(atoms)
         return project_to_columns(atoms)
@@ -119,43 +114,21 @@ def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
     return out
 
 
-def check_coordinates(positions_A: np.ndarray) -> np.ndarray:
-    """``positions_A`` as floats; :class:`AtomgraphInputError` for NaN/inf or a coordinate over 1e9 Å."""
-    positions_A = np.asarray(positions_A, float)
-    if not np.all(np.isfinite(positions_A)):
-        raise AtomgraphInputError("atom positions contain NaN or infinite values")
-    if positions_A.size and float(np.abs(positions_A).max()) > MAX_COORDINATE_A:
-        raise AtomgraphInputError(f"atom positions reach {float(np.abs(positions_A).max()):.3g} Å: these are not "
-                                  "atomic coordinates in Å (check the units)")
-    return positions_A
-
-
-def check_positions(positions_A: np.ndarray, real: np.ndarray, bond_A: float, material: str = "",
-                    tree: cKDTree | None = None) -> None:
-    """Refuse positions that cannot be atomic columns in Å before any neighbor search.
-
-    NaN/inf, coordinates beyond :data:`MAX_COORDINATE_A`, and (with at least :data:`SPACING_MIN_ATOMS` real atoms)
-    a median nearest-neighbor distance outside :data:`SPACING_RANGE_BONDS` bonds: positions in nm or pixels given
-    as Å would otherwise put every atom within the cutoff of every other (a graph of N² edges, minutes and
-    gigabytes), and positions in pm would give a graph without edges and confident nonsense labels. ``tree`` is a
-    cKDTree of ``positions_A`` when the caller has one (built here otherwise).
-    """
-    positions_A = check_coordinates(positions_A)
-    pos = positions_A[np.asarray(real, bool)]
-    if len(pos) < SPACING_MIN_ATOMS:
-        return
-    sample = pos[:: max(1, len(pos) // SPACING_SAMPLE)]
-    dist, _ = (tree if tree is not None else cKDTree(positions_A)).query(sample, k=2)
-    spacing = float(np.median(dist[:, 1]))
-    lo, hi = SPACING_RANGE_BONDS
-    if not lo * bond_A <= spacing <= hi * bond_A:
-        raise AtomgraphInputError(
-            f"the median nearest-neighbor distance of the atoms is {spacing:.3g} Å, but {material or 'the material'} "
-            f"has {bond_A:.3g} Å bonds: are the positions in Å (not nm, pm or pixels), and is the pixel size right?")
-
-
 def element_roles(material: Material) -> tuple[dict[str, str], tuple[str, str]]:
-    """Element -> sublattice role (config ``lattice.host`` keys; dopants take their host's role) and the two roles."""
+    """Each element's sublattice role, and the two roles.
+
+    Parameters
+    ----------
+    material : Material
+        The material (config ``lattice.host`` keys name the roles).
+
+    Returns
+    -------
+    roles : dict of str to str
+        Element -> sublattice role; dopants take their host's role.
+    pair : tuple of str
+        The two roles, A first.
+    """
     host = material.settings.lattice.host
     roles = tuple(host)[:2]
     by_host = {el: role for role, el in host.items()}
@@ -168,8 +141,22 @@ def graph_bond_A(material: Material) -> float:
 
 
 def fit_material_lattice(table: AtomTable, material: Material, tree: cKDTree | None = None) -> LatticeModel:
-    """The lattice model of ``material`` fitted to the nodes of ``table`` (frame from the table's image shape);
-    ``tree``: a k-d tree of the table's positions, when the caller has one."""
+    """The lattice model of ``material`` fitted to the nodes of ``table``.
+
+    Parameters
+    ----------
+    table : AtomTable
+        The nodes; the frame comes from the table's image shape (px) and pixel size (Å/px).
+    material : Material
+        The material (bond length, sublattice roles, vacancy fill radius).
+    tree : scipy.spatial.cKDTree, optional
+        A k-d tree of the table's positions, when the caller has one.
+
+    Returns
+    -------
+    LatticeModel
+        The fitted model, with the empty expected sites.
+    """
     gcfg = material.settings.graph
     bond = graph_bond_A(material)
     roles_map, roles = element_roles(material)

@@ -25,7 +25,7 @@ class AtomGraph:
         ``extra['input_id']`` holds the input row's id (-1 for inferred vacancy nodes).
     edge_index : (2, E) int64, both directions, sorted by source then target.
     edge_length_A : (E,) float, Å.
-    node_features : (N, F) float32, rotation/translation invariant (names and units: :mod:`atomgraph.features`).
+    node_features : (N, F) float32, rotation/translation invariant (names and units: :mod:`atomgraph.graph.features`).
     feature_names : F names.
     edge_features : (E, K) float32.
     material : material name.
@@ -50,26 +50,54 @@ class AtomGraph:
 
     @property
     def num_nodes(self) -> int:
+        """Number of nodes (atoms and vacancy nodes)."""
         return len(self.atoms)
 
     @property
     def num_edges(self) -> int:
+        """Number of directed edges (each undirected edge counts twice)."""
         return int(self.edge_index.shape[1])
 
     def feature(self, name: str) -> np.ndarray:
-        """One node feature column by name."""
+        """One node feature column by name.
+
+        Parameters
+        ----------
+        name : str
+            A name of :attr:`feature_names`.
+
+        Returns
+        -------
+        ndarray
+            (N,) the column.
+        """
         return self.node_features[:, self.feature_names.index(name)]
 
     def edges_once(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each undirected edge once (``i < j``): source rows, target rows (int) and lengths (Å), as the exports
-        write them (``edge_index`` holds both directions)."""
+        """Each undirected edge once (``i < j``), as the exports write them (``edge_index`` holds both directions).
+
+        Returns
+        -------
+        source : ndarray of int
+            (E,) source rows.
+        target : ndarray of int
+            (E,) target rows.
+        length_A : ndarray of float
+            (E,) edge lengths, Å.
+        """
         src, dst = np.asarray(self.edge_index)
         once = src < dst
         return src[once], dst[once], np.asarray(self.edge_length_A)[once]
 
     def node_attributes(self) -> dict[str, np.ndarray]:
-        """Per-node scalar columns, as exported: id, x_px, y_px, x_A, y_A, element, label, prob, vacancy, score,
-        intensity, then 1-D extras (e.g. ``p_C``, ``input_id``), then the node features."""
+        """Per-node scalar columns, as exported.
+
+        Returns
+        -------
+        dict of str to ndarray
+            id, x_px, y_px, x_A, y_A, element, label, prob, vacancy, score, intensity, then 1-D extras (e.g. ``p_C``,
+            ``input_id``), then the node features.
+        """
         a = self.atoms
         px = a.positions_px
         cols: dict[str, np.ndarray] = {
@@ -89,7 +117,13 @@ class AtomGraph:
         return cols
 
     def graph_attributes(self) -> dict:
-        """Graph-level scalars: material, pixel size (Å/px, NaN when unknown) and the scalar flags."""
+        """Graph-level scalars.
+
+        Returns
+        -------
+        dict
+            Material, pixel size (Å/px, NaN when unknown) and the scalar flags.
+        """
         out = {"material": self.material,
                "pixel_size_A": float("nan") if self.atoms.pixel_size_A is None else self.atoms.pixel_size_A}
         for key, value in self.flags.items():
@@ -98,8 +132,14 @@ class AtomGraph:
         return out
 
     def to_networkx(self):
-        """An undirected ``networkx.Graph``: node ``i`` with the attributes of :meth:`node_attributes` (Python
-        scalars), edge attribute ``length_A`` (Å), graph attributes :meth:`graph_attributes`."""
+        """The graph as an undirected ``networkx.Graph``.
+
+        Returns
+        -------
+        networkx.Graph
+            Node ``i`` with the attributes of :meth:`node_attributes` (Python scalars), edge attribute ``length_A`` (Å),
+            graph attributes :meth:`graph_attributes`.
+        """
         import networkx as nx
 
         g = nx.Graph(**self.graph_attributes())
@@ -111,17 +151,34 @@ class AtomGraph:
         return g
 
     def to_pyg(self):
-        """A ``torch_geometric.data.Data``: ``x`` (N, F) float32, ``edge_index`` (2, E) int64, ``edge_attr``
-        (E, K) float32, ``pos`` (N, 2) float32 Å, ``vacancy`` (N,) bool, ``y`` (N,) int64 index into
-        ``label_names`` (-1 unlabeled) and ``labels`` (str list) when any label is set, plus ``feature_names``,
-        ``edge_feature_names``, ``label_names``, ``element``, ``material``."""
+        """The graph as a ``torch_geometric.data.Data`` (imports torch_geometric).
+
+        Returns
+        -------
+        torch_geometric.data.Data
+            ``x`` (N, F) float32, ``edge_index`` (2, E) int64, ``edge_attr`` (E, K) float32, ``pos`` (N, 2) float32 Å,
+            ``vacancy`` (N,) bool, ``y`` (N,) int64 index into ``label_names`` (-1 unlabeled) and ``labels`` (str list)
+            when any label is set, plus ``feature_names``, ``edge_feature_names``, ``label_names``, ``element``,
+            ``material``.
+        """
         from torch_geometric.data import Data
 
         return Data(**pyg_dict(self))
 
 
 def pyg_dict(graph: AtomGraph) -> dict:
-    """The PyG fields of ``graph`` as plain tensors, lists and strings (safe for ``torch.load(weights_only=True)``)."""
+    """The PyG fields of ``graph`` as plain tensors, lists and strings (imports torch).
+
+    Parameters
+    ----------
+    graph : AtomGraph
+        The graph.
+
+    Returns
+    -------
+    dict
+        The fields of :meth:`AtomGraph.to_pyg`, safe for ``torch.load(weights_only=True)``.
+    """
     import torch
 
     a = graph.atoms

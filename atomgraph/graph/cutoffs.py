@@ -36,9 +36,23 @@ def _config_cutoffs(cutoffs_A: dict[str, float]) -> dict[tuple[str, str], float]
 def estimate_cutoff(positions_A: np.ndarray, bin_A: float = 0.02, max_points: int = 20000) -> float:
     """Cutoff (Å) at the first minimum of the pair-distance histogram after its first peak.
 
-    Uses up to ``max_points`` atoms (an evenly strided subset). The first peak is the nearest-neighbor distance
-    ``d1`` (median nearest-neighbor distance); the minimum is searched in ``[d1, 1.75 d1]`` (the second shell of a
-    honeycomb is at ``sqrt(3) d1``), and the middle of the lowest bins is returned.
+    The first peak is the nearest-neighbor distance ``d1`` (median nearest-neighbor distance); the minimum is
+    searched in ``[d1, 1.75 d1]`` (the second shell of a honeycomb is at ``sqrt(3) d1``), and the middle of the
+    lowest bins is returned.
+
+    Parameters
+    ----------
+    positions_A : ndarray
+        (N, 2) atom positions, Å.
+    bin_A : float, default 0.02
+        Histogram bin width, Å.
+    max_points : int, default 20000
+        Atoms used at most (an evenly strided subset).
+
+    Returns
+    -------
+    float
+        The cutoff, Å.
     """
     pos = np.asarray(positions_A, dtype=float)
     if len(pos) < 3:
@@ -63,11 +77,31 @@ def estimate_cutoff(positions_A: np.ndarray, bin_A: float = 0.02, max_points: in
 
 def cutoff_matrix(keys: np.ndarray, material: Material, cutoff: str | float | dict, positions_A: np.ndarray,
                   bond_A: float) -> tuple[np.ndarray, dict, str]:
-    """(K, K) cutoffs (Å) between the element keys (``''`` vacancy, ``'?'`` unknown), the named pairs, the mode.
+    """Cutoffs between element keys, the pairs named, and the mode used.
 
-    ``cutoff``: ``"config"`` (config ``graph.cutoffs_A``, pairs it does not name get ``1.3 * bond_A``), ``"auto"``
-    (one cutoff from :func:`estimate_cutoff`), a float (one cutoff for all pairs, Å) or a dict ``{"A-B": Å}``
-    overriding the config per pair.
+    Parameters
+    ----------
+    keys : ndarray of str
+        (K,) element keys (``''`` vacancy, ``'?'`` unknown).
+    material : Material
+        The material (config ``graph.cutoffs_A``).
+    cutoff : str, float or dict
+        ``"config"`` (config ``graph.cutoffs_A``, pairs it does not name get ``1.3 * bond_A``), ``"auto"`` (one cutoff
+        from :func:`estimate_cutoff`), a float (one cutoff for all pairs, Å) or a dict ``{"A-B": Å}`` overriding the
+        config per pair.
+    positions_A : ndarray
+        (N, 2) positions, Å (for ``"auto"``).
+    bond_A : float
+        The projected bond length, Å.
+
+    Returns
+    -------
+    matrix : ndarray of float
+        (K, K) cutoffs, Å.
+    pairs : dict
+        The named pairs and their cutoffs, Å.
+    mode : str
+        How the cutoffs were chosen.
     """
     table = _config_cutoffs(material.settings.graph.cutoffs_A)
     single = None

@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 from .region import Region
 from .sites import EMPTY, FILLED, OCCUPIED, OUTSIDE, Anchors, SiteRules, nearest_candidate, vacancy_sites
 from .taken import taken_sites
-from .strain import BondFit, StrainField, fit_bonds, ideal_bonds
+from .strain import StrainField, fit_bonds, ideal_bonds, metal_on_b, sublattice_anchors
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
 N_ANCHORS = 3                     # anchors per node for its lattice coordinates
@@ -130,6 +130,7 @@ class LatticeModel:
 
     @property
     def fitted(self) -> bool:
+        """Whether the model has a lattice (at least three anchors)."""
         return len(self.anchor_A) >= 3
 
     def _anchors_of(self, pos: np.ndarray, atom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,9 +199,19 @@ class LatticeModel:
     def describe(self, positions_A: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lattice-relative features of nodes (see :data:`FEATURE_NAMES`) and each node's nearest site.
 
-        ``positions_A`` (N, 2) Å are all nodes (atoms first as given to :func:`fit_lattice`, then vacancy nodes);
-        ``real`` marks atoms: only they occupy sites. Returns features (N, F) float32 and sites (N, 2) Å (NaN
-        where no anchor is near).
+        Parameters
+        ----------
+        positions_A : ndarray
+            (N, 2) all nodes, Å (atoms first as given to :func:`fit_lattice`, then vacancy nodes).
+        real : ndarray of bool
+            (N,) True for atoms: only they occupy sites.
+
+        Returns
+        -------
+        features : ndarray of float32
+            (N, F) features.
+        sites : ndarray of float
+            (N, 2) nearest site, Å (NaN where no anchor is near).
         """
         pos = np.asarray(positions_A, float).reshape(-1, 2)
         n = len(pos)
@@ -255,8 +266,22 @@ class LatticeModel:
         return np.column_stack(columns).astype(np.float32), site_pos
 
     def ring_gaps(self, positions_A: np.ndarray, real: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        """(K, 6, 2) the empty sites of the rings and pair rings of ``nodes`` (indices into ``positions_A``, all nodes
-        as given to :meth:`describe`), Å; NaN rows where there are fewer gaps (:mod:`atomgraph.graph.taken`)."""
+        """The empty sites of the rings and pair rings of ``nodes`` (:mod:`atomgraph.graph.taken`).
+
+        Parameters
+        ----------
+        positions_A : ndarray
+            (N, 2) all nodes as given to :meth:`describe`, Å.
+        real : ndarray of bool
+            (N,) True for atoms.
+        nodes : ndarray of int
+            (K,) the nodes asked about (indices into ``positions_A``).
+
+        Returns
+        -------
+        ndarray of float
+            (K, 6, 2) the gaps, Å; NaN rows where there are fewer.
+        """
         pos = np.asarray(positions_A, float).reshape(-1, 2)
         nodes = np.asarray(nodes, int)
         if not self.fitted or len(nodes) == 0:
@@ -290,22 +315,38 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
                 fill_radius_A: float, region: Region, element_roles: dict[str, str] | None = None,
                 roles: tuple[str, str] = ("A", "B"), max_fraction: float = 0.05,
                 tree: cKDTree | None = None) -> LatticeModel:
-    """Fit the lattice model to nodes and find the empty expected sites (steps 1-3 and 5 of the module
-    docstring; :meth:`LatticeModel.describe` is step 4).
+    """Fit the lattice model to nodes and find the empty expected sites.
+
+    Steps 1-3 and 5 of the module docstring; :meth:`LatticeModel.describe` is step 4.
 
     Parameters
     ----------
-    positions_A : (N, 2) node positions, Å (atoms, and any vacancy nodes given with the input).
-    real : (N,) bool, True for atoms.
-    element : (N,) str, element per node ('' unknown or vacancy).
-    bond_A : nominal projected bond length, Å.
-    fill_radius_A : an expected site with a node this close (Å) is not empty.
-    region : where the lattice was observed (:class:`Region`).
-    element_roles : element -> sublattice role (``{'Mo': 'metal', 'W': 'metal', 'Se': 'chalcogen'}``); None or a
-        single role for both sublattices (graphene) leaves the sublattice naming arbitrary and out of the features.
-    roles : the two sublattice roles, A first.
-    max_fraction : at most this many vacancies per real atom (at least 4); the best-supported are kept.
-    tree : a k-d tree of ``positions_A`` when the caller has one and every node is an atom (built otherwise).
+    positions_A : ndarray
+        (N, 2) node positions, Å (atoms, and any vacancy nodes given with the input).
+    real : ndarray of bool
+        (N,) True for atoms.
+    element : ndarray of str
+        (N,) element per node ('' unknown or vacancy).
+    bond_A : float
+        Nominal projected bond length, Å.
+    fill_radius_A : float
+        An expected site with a node this close (Å) is not empty.
+    region : Region
+        Where the lattice was observed.
+    element_roles : dict of str to str, optional
+        Element -> sublattice role (``{'Mo': 'metal', 'W': 'metal', 'Se': 'chalcogen'}``); None or a single role for
+        both sublattices (graphene) leaves the sublattice naming arbitrary and out of the features.
+    roles : tuple of str, default ("A", "B")
+        The two sublattice roles, A first.
+    max_fraction : float, default 0.05
+        At most this many vacancies per real atom (at least 4); the best-supported are kept.
+    tree : scipy.spatial.cKDTree, optional
+        A k-d tree of ``positions_A`` when the caller has one and every node is an atom (built otherwise).
+
+    Returns
+    -------
+    LatticeModel
+        The model, with the empty sites found (``vacancies_A``).
     """
     pos = np.asarray(positions_A, float).reshape(-1, 2)
     real_idx = np.flatnonzero(np.asarray(real, bool))
@@ -322,11 +363,11 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     fit = fit_bonds(rpos, tree, bond_A) if tree is not None else None
     if fit is None:
         return empty
-    a_idx, sign_r = _anchors(fit, len(rpos))
+    a_idx, sign_r = sublattice_anchors(fit, len(rpos))
     if len(a_idx) < 3:
         return empty
     e = fit.e
-    if distinct and _metal_on_b(np.asarray(element).astype(str)[real_idx[a_idx]], sign_r[a_idx], element_roles,
+    if distinct and metal_on_b(np.asarray(element).astype(str)[real_idx[a_idx]], sign_r[a_idx], element_roles,
                                 roles[0]):
         sign_r, e = -sign_r, -e  # the sublattice holding most first-role elements (metals) is A
     anchors = Anchors(rpos[a_idx], sign_r[a_idx], fit.strain.maps[a_idx], ~fit.bonded[a_idx], cKDTree(rpos[a_idx]))
@@ -341,21 +382,6 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     return LatticeModel(bond_A, e, fit.strain, anchors.positions_A, anchors.sign, real_idx[a_idx],
                         fit.strain.inverse_maps[a_idx], anchors.tree, node_atom, fit.bonded, fit.neighbors, region,
                         fill_radius_A, roles, distinct, vac, support, stats, dropped)
-
-
-def _anchors(fit: BondFit, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Anchor atoms (at least two good bonds, at most one disagreeing on the sublattice) and every atom's sign."""
-    src, good = fit.src[fit.good], fit.good
-    n_good = np.bincount(src, minlength=n)
-    net = np.bincount(src, fit.sign[good], minlength=n)
-    anchor = (n_good >= 2) & (np.abs(net) >= 2) & ((n_good - np.abs(net)) <= 2)
-    return np.flatnonzero(anchor), np.sign(net).astype(int)
-
-
-def _metal_on_b(element: np.ndarray, sign: np.ndarray, element_roles: dict[str, str], first_role: str) -> bool:
-    """Whether more anchors of the first role (metals) sit on B than on A (then the naming flips)."""
-    first = np.array([element_roles.get(x) == first_role for x in element], dtype=bool)
-    return bool(np.sum(first & (sign < 0)) > np.sum(first & (sign > 0)))
 
 
 def _no_lattice_features(n: int, width: int, region: Region, pos: np.ndarray, bond_A: float) -> np.ndarray:

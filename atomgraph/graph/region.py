@@ -18,7 +18,22 @@ class Region:
     @classmethod
     def from_atoms(cls, positions_A: np.ndarray, pixel_size_A: float | None,
                    image_shape_px: tuple[int, int] | None) -> "Region":
-        """The image frame when the shape and pixel size are known, else the convex hull of ``positions_A``."""
+        """The image frame when the shape and pixel size are known, else the convex hull of ``positions_A``.
+
+        Parameters
+        ----------
+        positions_A : ndarray
+            (N, 2) positions, Å.
+        pixel_size_A : float or None
+            Å per pixel.
+        image_shape_px : tuple of int or None
+            (rows, cols) of the image, px.
+
+        Returns
+        -------
+        Region
+            The region.
+        """
         if image_shape_px is not None and pixel_size_A:
             rows, cols = image_shape_px
             p = float(pixel_size_A)
@@ -31,7 +46,20 @@ class Region:
         return cls()
 
     def inside(self, points_A: np.ndarray, margin_A: float = 0.0) -> np.ndarray:
-        """(M,) bool: points inside the region, grown by ``margin_A`` (frame only)."""
+        """Points inside the region, grown by ``margin_A`` (frame only).
+
+        Parameters
+        ----------
+        points_A : ndarray
+            (M, 2) points, Å.
+        margin_A : float, default 0.0
+            Margin added around the frame, Å.
+
+        Returns
+        -------
+        ndarray of bool
+            (M,) True inside.
+        """
         points_A = np.asarray(points_A, float).reshape(-1, 2)
         if self.frame_A is not None:
             x0, y0, x1, y1 = self.frame_A
@@ -42,7 +70,18 @@ class Region:
         return np.ones(len(points_A), bool)
 
     def edge_distance(self, points_A: np.ndarray) -> np.ndarray:
-        """(M,) distance to the region border, Å (inf without a region; 0 outside it)."""
+        """Distance of points to the region border.
+
+        Parameters
+        ----------
+        points_A : ndarray
+            (M, 2) points, Å.
+
+        Returns
+        -------
+        ndarray of float
+            (M,) distance, Å (inf without a region; 0 outside it).
+        """
         points_A = np.asarray(points_A, float).reshape(-1, 2)
         if self.frame_A is not None:
             x0, y0, x1, y1 = self.frame_A

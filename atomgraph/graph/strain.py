@@ -143,3 +143,18 @@ def fit_bonds(positions_A: np.ndarray, tree: cKDTree, bond_A: float) -> BondFit 
     neighbors = np.where(np.isfinite(dist[:, 1:]) & (dist[:, 1:] >= BOND_RANGE[0] * bond_A), nb[:, 1:], -1)
     return BondFit(e, global_map, strain, src, dst, k, sgn, good, bonded, rms, float(np.degrees(np.angle(z6) / 6)),
                    neighbors)
+
+
+def sublattice_anchors(fit: BondFit, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor atoms (at least two good bonds, at most one disagreeing on the sublattice) and every atom's sign."""
+    src, good = fit.src[fit.good], fit.good
+    n_good = np.bincount(src, minlength=n)
+    net = np.bincount(src, fit.sign[good], minlength=n)
+    anchor = (n_good >= 2) & (np.abs(net) >= 2) & ((n_good - np.abs(net)) <= 2)
+    return np.flatnonzero(anchor), np.sign(net).astype(int)
+
+
+def metal_on_b(element: np.ndarray, sign: np.ndarray, element_roles: dict[str, str], first_role: str) -> bool:
+    """Whether more anchors of the first role (metals) sit on B than on A (then the naming flips)."""
+    first = np.array([element_roles.get(x) == first_role for x in element], dtype=bool)
+    return bool(np.sum(first & (sign < 0)) > np.sum(first & (sign > 0)))

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
+from .parquet import read_dataset
 
 #: Text columns of the CSVs: an empty cell is ``""`` in the frame, not NaN.
 TEXT_COLUMNS = ("element", "label", "site_ids", "type", "track_ids", "from_label", "to_label", "raw_label",
@@ -108,7 +109,7 @@ def read_results(folder: str | Path) -> dict:
 
     Parameters
     ----------
-    folder
+    folder : str or Path
         An ``analyze`` output folder (``atoms``, ``defects``), a ``track``/``watch`` folder (``tracks``,
         ``events``, ``transitions``, ``drift``) or a ``batch`` folder (``atoms``, ``defects``, ``frames``).
         A table whose file is missing is left out.
@@ -141,8 +142,6 @@ def read_results(folder: str | Path) -> dict:
         raise AtomgraphInputError("holds no atomgraph results (atoms.csv, tracks.csv or *.parquet)",
                                   source=str(folder))
     if kind == "batch":
-        from .parquet import read_dataset
-
         return {name: read_dataset(folder / file).to_pandas() for name, file in BATCH_TABLES.items()
                 if (folder / file).exists()}
     names = TRACK_TABLES if kind == "track" else ANALYZE_TABLES

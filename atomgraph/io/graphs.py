@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..graph import pyg_dict
+from .graph_streams import write_graphml_stream, write_json_stream
 from .safe_write import atomic_output, atomic_path, check_writable
 from .tables import write_atoms_csv
 
@@ -74,8 +76,6 @@ def write_graph(graph: AtomGraph, path: str | Path, force: bool = False) -> list
 def write_graphml(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
     """GraphML as ``networkx.write_graphml`` writes it (scalar attributes only), streamed block by block
     (:mod:`atomgraph.io.graph_streams`): 10⁶ nodes without a ``networkx.Graph`` in memory."""
-    from .graph_streams import write_graphml_stream
-
     with atomic_output(path, force) as handle:
         write_graphml_stream(graph, handle)
     return [Path(path)]
@@ -91,8 +91,6 @@ def read_graphml(path: str | Path):
 def write_json(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
     """Node-link JSON (``networkx.node_link_data(G, edges="edges")``); NaN and inf written as ``null``; streamed
     block by block (:mod:`atomgraph.io.graph_streams`)."""
-    from .graph_streams import write_json_stream
-
     with atomic_output(path, force) as handle:
         write_json_stream(graph, handle)
     return [Path(path)]
@@ -177,8 +175,6 @@ def read_graph_csv(path: str | Path) -> tuple[list[dict[str, str]], np.ndarray, 
 def write_pt(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:
     """PyG fields as a dict of plain tensors/lists/strings (loads with ``torch.load(weights_only=True)``)."""
     import torch
-
-    from ..graph import pyg_dict
 
     with atomic_path(path, force) as tmp:
         torch.save(pyg_dict(graph), tmp)

@@ -1,8 +1,10 @@
-"""Shared checks and conversions of the image readers: sizes, dtypes, calibration units, grey float images."""
+"""Shared checks and conversions of the image readers: sizes, dtypes, calibration units, grey float images, and
+:class:`ImageData`, what every reader returns (:func:`atomgraph.io.images.read_image`, a hyperspy signal)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -128,3 +130,39 @@ def to_float_image(data: np.ndarray, source: str, *, allow_stack: bool, rgb: boo
             raise AtomgraphInputError(f"{where}is constant (every pixel = {lo:g}); there is nothing to find",
                                       source=source)
     return np.ascontiguousarray(out)
+
+
+@dataclass
+class ImageData:
+    """An image read from a file.
+
+    Attributes
+    ----------
+    data : ndarray of float32
+        ``(H, W)`` image, or ``(frames, H, W)`` stack (only from ``read_image(..., allow_stack=True)``).
+        Row i, column j is the pixel centred at ``x_px = j, y_px = i``.
+    pixel_size_A : float or None
+        Å per pixel from the file's calibration; ``None`` when the file has none (the user must give it).
+    path : str
+        The file read.
+    frames : int
+        Number of frames (1 for a 2D image).
+    """
+
+    data: np.ndarray
+    pixel_size_A: float | None
+    path: str
+    frames: int = 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of one frame, in pixels."""
+        return tuple(self.data.shape[-2:])
+
+    def frame(self, index: int) -> np.ndarray:
+        """One 2D frame (the image itself when there is one frame)."""
+        if self.data.ndim == 2:
+            if index not in (0, -1):
+                raise IndexError(f"frame {index} of a single image")
+            return self.data
+        return self.data[index]

@@ -16,16 +16,15 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import AtomgraphInputError, short_error
 from .checks import check_input_file
-from .image_checks import (  # noqa: F401
+from .image_checks import (  # noqa: F401 (re-exported: ImageData is read_image's result)
     MIN_SIDE_PX,
+    ImageData,
     check_dtype,
     check_size,
     is_rgb_shape,
@@ -33,51 +32,14 @@ from .image_checks import (  # noqa: F401
 )
 from .microscope_files import read_rsciio
 from .pictures import read_pil
+from .signals import Signal2DLike, check_not_signal1d, image_from_signal, is_signal2d
 from .tiff import read_tiff
 
-if TYPE_CHECKING:
-    from .signals import Signal2DLike
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".dm3", ".dm4", ".emd", ".ser")
 OPTIONAL_EXTENSIONS = (".dm3", ".dm4", ".emd", ".ser")
-
-
-@dataclass
-class ImageData:
-    """An image read from a file.
-
-    Attributes
-    ----------
-    data : ndarray of float32
-        ``(H, W)`` image, or ``(frames, H, W)`` stack (only from ``read_image(..., allow_stack=True)``).
-        Row i, column j is the pixel centred at ``x_px = j, y_px = i``.
-    pixel_size_A : float or None
-        Å per pixel from the file's calibration; ``None`` when the file has none (the user must give it).
-    path : str
-        The file read.
-    frames : int
-        Number of frames (1 for a 2D image).
-    """
-
-    data: np.ndarray
-    pixel_size_A: float | None
-    path: str
-    frames: int = 1
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(H, W) of one frame, in pixels."""
-        return tuple(self.data.shape[-2:])
-
-    def frame(self, index: int) -> np.ndarray:
-        """One 2D frame (the image itself when there is one frame)."""
-        if self.data.ndim == 2:
-            if index not in (0, -1):
-                raise IndexError(f"frame {index} of a single image")
-            return self.data
-        return self.data[index]
 
 
 def read_image(path: str | os.PathLike | Signal2DLike, *, allow_stack: bool = False, max_pixels: int = 2**28
@@ -117,8 +79,6 @@ def read_image(path: str | os.PathLike | Signal2DLike, *, allow_stack: bool = Fa
     >>> image.data.shape, image.data.dtype, image.pixel_size_A, image.frames
     ((3, 4), dtype('float32'), None, 1)
     """
-    from .signals import check_not_signal1d, image_from_signal, is_signal2d
-
     if is_signal2d(path):
         return image_from_signal(path, allow_stack=allow_stack)
     check_not_signal1d(path)

@@ -14,6 +14,7 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import AtomgraphInputError
 from .safe_write import atomic_path
 
 if TYPE_CHECKING:  # torch is imported by the functions that handle tensors, not by readers of headers
@@ -105,8 +106,6 @@ def verify_weights(path: str | Path) -> None:
     """Refuse (:class:`~atomgraph.errors.AtomgraphInputError`) a weights file whose sha256 is not the one its card
     (``.json`` beside it) records: a changed or damaged file is never loaded. Weights without a card, or with a
     card that records no sha256, pass (their loaders decide what a card must hold)."""
-    from ..errors import AtomgraphInputError
-
     card = card_path(path)
     if not card.is_file():
         return

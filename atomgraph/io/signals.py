@@ -13,7 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import AtomgraphInputError
-from .image_checks import to_float_image
+from .image_checks import ImageData, to_float_image
+from .microscope_files import _rsciio_pixel_size_A
 
 
 class Signal2DLike(Protocol):
@@ -48,8 +49,6 @@ def signal_name(signal) -> str:
 def signal_pixel_size_A(signal) -> float | None:
     """Å per pixel from the two signal axes (``scale`` in ``units``); None when uncalibrated, unequal or
     implausible."""
-    from .microscope_files import _rsciio_pixel_size_A
-
     axes = [{"scale": getattr(a, "scale", 1.0), "units": _units(getattr(a, "units", ""))}
             for a in signal.axes_manager.signal_axes]
     return _rsciio_pixel_size_A({"axes": axes}, signal_name(signal))
@@ -61,7 +60,7 @@ def _units(value) -> str:
 
 
 def image_from_signal(signal, *, allow_stack: bool = False):
-    """An :class:`atomgraph.io.images.ImageData` from a ``Signal2D`` (data as float32, pixel size from its axes).
+    """An :class:`~atomgraph.io.image_checks.ImageData` from a ``Signal2D`` (data as float32, pixel size from its axes).
 
     Raises
     ------
@@ -69,8 +68,6 @@ def image_from_signal(signal, *, allow_stack: bool = False):
         The signal is lazy and too large, not numeric, not 2D (or a stack of 2D frames when ``allow_stack``), or has
         non-finite pixels; one line naming the signal.
     """
-    from .images import ImageData
-
     source = signal_name(signal)
     data = signal.data
     if hasattr(data, "compute"):  # a lazy (dask) signal

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import __version__
+from ..errors import AtomgraphInputError
+from .images import read_image
 from .safe_write import atomic_output
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,6 @@ def write_source(folder: str | Path, images: list[str | Path], *, kind: str, pix
     ``images`` are the files the results came from (relative paths are taken from the current directory); a name
     without a folder part that exists in ``folder`` (``image.npy``) is recorded as that name only.
     """
-    from .. import __version__
-
     folder = Path(folder)
     absolute, relative = [], []
     for image in images:
@@ -93,9 +94,6 @@ def load_source_image(folder: str | Path, whole_stack: bool = False) -> tuple[np
     """The image (``(H, W)`` float32) or movie (``(frames, H, W)``) the results in ``folder`` came from, and None;
     or None and why it cannot be shown (one line). ``whole_stack``: the whole stack even when the record names one
     frame of it."""
-    from ..errors import AtomgraphInputError
-    from .images import read_image
-
     record = read_source(folder)
     if record is None:
         return None, f"no {SOURCE_FILE} in {folder} (written by atomgraph since 0.1.0's napari plugin); no image"

@@ -12,7 +12,7 @@ __all__ = ["locate", "load_locator"]
 
 def __getattr__(name: str):
     if name in __all__:
-        from . import infer
+        from . import infer  # lazy: torch (about 2.5 s); lattice_fft and the other light submodules stay torch-free
 
         value = getattr(infer, name)
         globals()[name] = value

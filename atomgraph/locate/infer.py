@@ -93,7 +93,18 @@ def _load(path: str, mtime: float, card_mtime: float) -> Locator:
 
 
 def load_locator(model: str | Path = "graphene-si") -> Locator:
-    """Load a bundled locator by name (``graphene-si``, ``mose2-w``) or from a ``.safetensors`` path (cached)."""
+    """Load a bundled locator by name (``graphene-si``, ``mose2-w``) or from a ``.safetensors`` path (cached).
+
+    Parameters
+    ----------
+    model : str or Path, default "graphene-si"
+        A bundled model name, a model folder or a locator ``.safetensors`` file with its card.
+
+    Returns
+    -------
+    Locator
+        The network (torch, eval mode), its classes, native pixel size (Å/px), threshold and card.
+    """
     path = weights_path("locator", model)
     card = path.with_suffix(".json")
     return _load(str(path.resolve()), path.stat().st_mtime, card.stat().st_mtime if card.is_file() else 0.0)
@@ -150,6 +161,8 @@ def locate(image: np.ndarray, model: str | Path | Model = "graphene-si", pixel_s
         Final positions: ``"image"`` (quadratic fit on the smoothed original image), ``"heatmap"`` (Gaussian
         interpolation of the network's center heatmap, mapped back to the original pixels) or None (the model
         card's ``refine``, default ``"image"``).
+    pixel_size : float, optional
+        Deprecated alias of ``pixel_size_A`` (a warning says so).
 
     Returns
     -------

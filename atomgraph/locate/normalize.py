@@ -15,10 +15,10 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 
 from ..errors import AtomgraphInputError
+from ..pixel_size import MAX_NATIVE_PIXELS, native_size  # noqa: F401 (MAX_NATIVE_PIXELS: re-exported)
 
 MIN_SIZE_PX = 16          # smallest image side accepted (px)
 MIN_NATIVE_PX = 8         # smallest side on the native grid (px)
-MAX_NATIVE_PIXELS = 2**28  # largest native grid (px), like the readers' limit: refused before allocating
 BACKGROUND_SIGMA_A = 4.0  # Gaussian width of the large-scale background removed before the network (Å)
 
 
@@ -70,24 +70,6 @@ def check_image(image) -> np.ndarray:
     if float(arr.max()) == float(arr.min()):
         raise AtomgraphInputError("image is constant: no contrast to find atoms in")
     return arr
-
-
-def native_size(shape: tuple[int, int], pixel_size_A: float, native_A: float, model: str | None = None
-                ) -> tuple[float, float]:
-    """The (rows, cols) an image of ``shape`` px at ``pixel_size_A`` Å/px takes on the ``native_A`` Å/px grid.
-
-    Raises :class:`AtomgraphInputError` when that grid would exceed :data:`MAX_NATIVE_PIXELS` (a wrong pixel size,
-    e.g. nm typed as Å, would ask for terabytes); ``model`` only names the locator in the message.
-    """
-    h, w = int(shape[0]), int(shape[1])
-    hf, wf = h * pixel_size_A / native_A, w * pixel_size_A / native_A
-    if hf * wf > MAX_NATIVE_PIXELS:
-        locator = f"the {model} locator works" if model else "the locator works"
-        raise AtomgraphInputError(
-            f"{h}x{w} px at {pixel_size_A:g} Å/px is a {h * pixel_size_A / 10:.4g} x {w * pixel_size_A / 10:.4g} nm "
-            f"field of view; {locator} at {native_A:g} Å/px, which would need {hf:.3g} x {wf:.3g} px (more than "
-            f"{MAX_NATIVE_PIXELS}): check the pixel size (Å per pixel, not nm) or crop the image")
-    return hf, wf
 
 
 def resample(image: np.ndarray, pixel_size_A: float, native_A: float) -> tuple[np.ndarray, np.ndarray]:

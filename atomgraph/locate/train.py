@@ -20,10 +20,12 @@ from scipy.spatial import cKDTree
 
 from ..config import MaterialConfig, load_material_config
 from ..errors import AtomgraphInputError
+from ..evaluate import evaluate
 from ..io.model_files import n_parameters, write_card, write_model
 from ..io.safe_write import check_writable
 from ..simulate import simulate
 from ..simulate.perturb import locator_perturbation
+from .infer import REFINE_MODES, locate
 from .network import STRIDE, LocatorNet
 from .normalize import prepare
 
@@ -171,9 +173,6 @@ def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: in
     """Pick the final-position mode (image fit or heatmap peak) with the lower RMS error on validation images
     (seeds from VALID_SEED_BASE, disjoint from training and held-out seeds) at the config's typical dose (the
     geometric mean of ``image.dose_e_per_A2``, e/Å²)."""
-    from ..evaluate import evaluate
-    from .infer import REFINE_MODES, locate
-
     config = load_material_config(config)
     dose = config.image.dose_e_per_A2.log_center()
     sims = [simulate(config, size=size, dose=dose, seed=VALID_SEED_BASE + i) for i in range(n_images)]
@@ -194,9 +193,6 @@ def choose_refinement(weights: Path, config: MaterialConfig | dict, n_images: in
 def held_out_metrics(weights: Path, config: MaterialConfig | dict, n_images: int = 6, size: int = 256) -> dict:
     """Detection F1, precision, recall and RMS error (pm) on fresh images (seeds from EVAL_SEED_BASE) per dose:
     2e4 e/Å² (low), the geometric mean of ``image.dose_e_per_A2`` (standard) and its upper end (high)."""
-    from ..evaluate import evaluate
-    from .infer import locate
-
     config = load_material_config(config)
     dose_range = config.image.dose_e_per_A2
     doses = {"low": 2e4, "standard": dose_range.log_center(), "high": float(dose_range.high)}

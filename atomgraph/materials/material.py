@@ -82,11 +82,30 @@ class Material:
         return float(self.settings.lattice.a_A) / np.sqrt(3.0)
 
     def primitive(self) -> Atoms:
-        """The primitive cell (ASE) with per-atom ``role`` (sublattice) and ``label`` arrays."""
+        """The primitive cell of the lattice.
+
+        Returns
+        -------
+        ase.Atoms
+            The cell (Å) with per-atom ``role`` (sublattice) and ``label`` arrays.
+        """
         return self.family.primitive(self.settings)
 
     def build_lattice(self, width_A: float, height_A: float) -> Structure:
-        """A pristine orthogonal supercell covering at least ``[0, width_A] x [0, height_A]`` (Å)."""
+        """A pristine orthogonal supercell covering at least ``[0, width_A] x [0, height_A]`` (Å).
+
+        Parameters
+        ----------
+        width_A : float
+            Width to cover, Å.
+        height_A : float
+            Height to cover, Å.
+
+        Returns
+        -------
+        Structure
+            The supercell's atoms.
+        """
         from ase.build import make_supercell  # ase.build costs ~0.4 s of imports: only where a lattice is built
 
         prim = self.primitive()
@@ -98,7 +117,20 @@ class Material:
         return Structure(big.positions, big.numbers, big.get_array("label"), big.get_array("role"), big.cell.array)
 
     def defect_counts(self, rng: np.random.Generator, counts: dict[str, int] | None = None) -> dict[str, float]:
-        """Per defect label: a count (int) or, for alloy recipes, a fraction; ``counts`` overrides the config."""
+        """How many defects of each label to place: the config's draw, or ``counts``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The random generator of the config's draws.
+        counts : dict of str to int, optional
+            Label -> count (or fraction, for alloy recipes), overriding the config.
+
+        Returns
+        -------
+        dict of str to float
+            Per defect label: a count (int) or, for alloy recipes, a fraction.
+        """
         counts = dict(counts or {})
         unknown = set(counts) - set(self.defect_labels)
         if unknown:
@@ -120,11 +152,26 @@ class Material:
 
     def add_defects(self, structure: Structure, inside: np.ndarray, rng: np.random.Generator,
                     counts: dict[str, float]) -> dict[str, int]:
-        """Place defects at random sites whose column center satisfies ``inside`` (a callable xy -> bool mask).
+        """Place defects at random sites whose column center satisfies ``inside``.
 
         Count-based defects keep ``min_separation_A`` from each other, except the share ``cluster_fraction`` placed
-        ``cluster_distance_A`` from an earlier one; alloy recipes (``fraction``) are random over
-        all eligible sites. Returns the number actually placed per label (fewer than asked when space runs out).
+        ``cluster_distance_A`` from an earlier one; alloy recipes (``fraction``) are random over all eligible sites.
+
+        Parameters
+        ----------
+        structure : Structure
+            The lattice, modified in place.
+        inside : callable
+            xy (M, 2) in Å -> (M,) bool: where a defect may go.
+        rng : numpy.random.Generator
+            The random generator.
+        counts : dict of str to float
+            Label -> count (or fraction), as :meth:`defect_counts` gives them.
+
+        Returns
+        -------
+        dict of str to int
+            The number actually placed per label (fewer than asked when space runs out).
         """
         min_sep = self.settings.min_separation_A
         cluster_p = self.settings.cluster_fraction.draw(rng) if self.settings.cluster_fraction is not None else 0.0
@@ -170,7 +217,18 @@ class Material:
         return placed
 
     def defect_roles(self, defect) -> tuple[str, ...]:
-        """The sublattice roles a defect entry may sit on: its ``role`` when given, else every role of its recipe."""
+        """The sublattice roles a defect entry may sit on.
+
+        Parameters
+        ----------
+        defect : DefectConfig
+            A defect entry of the config.
+
+        Returns
+        -------
+        tuple of str
+            Its ``role`` when given, else every role of its recipe.
+        """
         return (defect.role,) if defect.role is not None else tuple(self.family.RECIPES[defect.recipe].roles)
 
     @property
@@ -216,6 +274,16 @@ class Material:
 
 def get_material(material: str | Path | dict | MaterialConfig | Material) -> Material:
     """A :class:`Material` from a built-in name, a config path, a config dict or a typed config.
+
+    Parameters
+    ----------
+    material : str, Path, dict, MaterialConfig or Material
+        The material (a Material is returned as is).
+
+    Returns
+    -------
+    Material
+        The material: its family's lattice builder and recipes, and the validated config.
 
     Examples
     --------

@@ -39,7 +39,21 @@ class Columns:
 
 
 class Structure:
-    """Mutable atoms of a lattice: positions (N, 3) in Å, atomic numbers, per-atom labels and sublattice roles."""
+    """Mutable atoms of a lattice: positions (N, 3) in Å, atomic numbers, per-atom labels and sublattice roles.
+
+    Parameters
+    ----------
+    positions : ndarray
+        (N, 3) positions, Å (copied).
+    numbers : ndarray of int
+        (N,) atomic numbers (0: a vacancy site).
+    labels : ndarray of str
+        (N,) labels.
+    roles : ndarray of str
+        (N,) sublattice roles.
+    cell : ndarray
+        (3, 3) cell, Å.
+    """
 
     def __init__(self, positions: np.ndarray, numbers: np.ndarray, labels: np.ndarray, roles: np.ndarray,
                  cell: np.ndarray) -> None:
@@ -62,7 +76,24 @@ class Structure:
         return connected_components(graph, directed=False)[1]
 
     def add(self, position: np.ndarray, number: int, label: str, role: str) -> int:
-        """Append one atom (``number`` 0 marks a vacancy site); returns its index."""
+        """Append one atom.
+
+        Parameters
+        ----------
+        position : ndarray
+            (3,) position, Å.
+        number : int
+            Atomic number (0 marks a vacancy site).
+        label : str
+            Its label.
+        role : str
+            Its sublattice role.
+
+        Returns
+        -------
+        int
+            The new atom's index.
+        """
         self.positions = np.vstack([self.positions, np.asarray(position, dtype=float)[None, :]])
         self.numbers = np.append(self.numbers, int(number))
         self.labels = np.append(self.labels, np.array([label], dtype=object))
@@ -73,11 +104,32 @@ class Structure:
         return len(self.numbers) - 1
 
     def atoms_in_column(self, column: int) -> np.ndarray:
-        """Indices of the kept atoms in one column."""
+        """Indices of the kept atoms in one column.
+
+        Parameters
+        ----------
+        column : int
+            The column id.
+
+        Returns
+        -------
+        ndarray of int
+            The atoms' indices.
+        """
         return np.flatnonzero((self.column == column) & self.keep)
 
     def column_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per column id: mean xy (Å), role and 'occupied' flag, over kept atoms (vacancy dummies count)."""
+        """Per column: its id, mean xy and role, over kept atoms (vacancy dummies count).
+
+        Returns
+        -------
+        ids : ndarray of int
+            (C,) column ids.
+        xy_A : ndarray
+            (C, 2) mean positions, Å.
+        roles : ndarray of str
+            (C,) sublattice roles.
+        """
         ids = np.unique(self.column[self.keep])
         kept = np.flatnonzero(self.keep)
         order = np.argsort(self.column[kept], kind="stable")
@@ -89,14 +141,26 @@ class Structure:
         return ids, xy, roles
 
     def to_atoms(self) -> Atoms:
-        """The real atoms (vacancy dummies dropped) as ``ase.Atoms`` with a per-atom ``label`` array."""
+        """The real atoms (vacancy dummies dropped) as ``ase.Atoms``.
+
+        Returns
+        -------
+        ase.Atoms
+            Positions in Å, with a per-atom ``label`` array.
+        """
         mask = self.keep & (self.numbers > 0)
         atoms = Atoms(numbers=self.numbers[mask], positions=self.positions[mask], cell=self.cell, pbc=False)
         atoms.set_array("label", np.array([str(x) for x in self.labels[mask]], dtype="U8"))
         return atoms
 
     def columns(self) -> Columns:
-        """Project the kept atoms along z into columns (vacancy dummies become empty vacancy sites)."""
+        """Project the kept atoms along z into columns (vacancy dummies become empty vacancy sites).
+
+        Returns
+        -------
+        Columns
+            Position (Å), element and label per column, and the atoms' numbers and columns.
+        """
         from ase.data import chemical_symbols
 
         kept = np.flatnonzero(self.keep)
@@ -121,6 +185,20 @@ def neighbor_columns(structure: Structure, column: int, radius_A: float) -> np.n
 
     Uses a KD-tree of the lattice as built (cached on the structure); recipes move atoms by a fraction of an Å at
     most, far less than the gap between first (1 bond) and second (sqrt(3) bonds) neighbors.
+
+    Parameters
+    ----------
+    structure : Structure
+        The lattice.
+    column : int
+        The column id.
+    radius_A : float
+        The search radius, Å.
+
+    Returns
+    -------
+    ndarray of int
+        The neighbor column ids.
     """
     tree = getattr(structure, "_lattice_tree", None)
     if tree is None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..io.dataframes import read_results, results_kind
+from ..io.source_record import load_source_image, read_source
 from .layers import LayerData, analysis_layers, track_layers
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,6 @@ log = logging.getLogger(__name__)
 def results_folder(path: str | os.PathLike) -> Path | None:
     """The output folder ``path`` names (the folder itself, or its atoms.csv / tracks.csv), or None when it is not
     one napari should open with atomgraph."""
-    from ..io.dataframes import results_kind
-
     if isinstance(path, (list, tuple)):
         return None
     path = Path(path)
@@ -58,8 +58,6 @@ def read_results_layers(path: str | os.PathLike) -> list[LayerData]:
     AtomgraphInputError
         ``path`` is not an atomgraph output folder.
     """
-    from ..io.dataframes import read_results, results_kind
-
     folder = results_folder(path)
     if folder is None:
         raise AtomgraphInputError("is not an atomgraph analyze or track output folder", source=str(path))
@@ -82,8 +80,6 @@ def read_results_layers(path: str | os.PathLike) -> list[LayerData]:
 
 def _image(folder: Path, whole_stack: bool = False) -> np.ndarray | None:
     """The recorded image (or movie) of ``folder``; None, with the reason logged as a warning, when it is gone."""
-    from ..io.source_record import load_source_image
-
     image, why = load_source_image(folder, whole_stack=whole_stack)
     if why:
         log.warning("atomgraph: %s", why)
@@ -91,8 +87,6 @@ def _image(folder: Path, whole_stack: bool = False) -> np.ndarray | None:
 
 
 def _record(folder: Path) -> dict:
-    from ..io.source_record import read_source
-
     for candidate in (folder, folder / "frame_0000"):
         record = read_source(candidate)
         if record:

@@ -16,6 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import AtomgraphInputError
+from ..pipeline import analyze, check_scale
+from ..scale import bundled_model_names, check_lattice_scale
+from .layers import analysis_layers
+
 STEPS = ("check the pixel size against the lattice", "analyze", "add layers", "done")
 
 
@@ -27,8 +32,6 @@ def graph_edges(graph) -> np.ndarray:
 
 def parse_pixel_size(text: str) -> float | str:
     """``"auto"`` or a positive number of Å/px from the widget's text box; anything else is an input error."""
-    from ..errors import AtomgraphInputError
-
     text = str(text).strip().lower()
     if text in ("", "auto"):
         return "auto"
@@ -48,8 +51,6 @@ def make_analyze_widget(napari_viewer):
     ``warnings`` (the lattice check's), ``result`` (the last :class:`atomgraph.pipeline.Analysis`) and ``run()``."""
     from magicgui.widgets import ComboBox, Container, LineEdit, ProgressBar, PushButton, TextEdit
     from napari.layers import Image
-
-    from ..scale import bundled_model_names
 
     viewer = napari_viewer
 
@@ -115,11 +116,6 @@ def _step(widget, k: int) -> None:
 def run_analysis(widget) -> list:
     """Check, analyze, add layers; returns the layers added (empty when the input was refused)."""
     from napari.utils.notifications import show_error, show_warning
-
-    from ..errors import AtomgraphInputError
-    from ..pipeline import analyze, check_scale
-    from ..scale import check_lattice_scale
-    from .layers import analysis_layers
 
     viewer, layer = widget.viewer, widget.image.value
     widget.warnings.value = ""

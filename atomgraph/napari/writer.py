@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..io.safe_write import atomic_output
+from ..io.tables import format_value
 
 WRITTEN_COLUMNS = ["id", "x_px", "y_px", "x_A", "y_A", "element", "label", "prob", "intensity", "vacancy"]
 
@@ -44,8 +46,6 @@ def points_rows(data: np.ndarray, attributes: dict) -> tuple[list[str], list[lis
     AtomgraphInputError
         The points are not 2D (a frame axis: save one frame), or an element is not a chemical symbol.
     """
-    from ..io.tables import format_value
-
     data = np.asarray(data, dtype=float)
     if data.ndim != 2 or data.shape[1] != 2:
         raise AtomgraphInputError(f"points of shape {data.shape} are not one frame's (y_px, x_px); classify takes one "
@@ -105,8 +105,6 @@ def write_points_csv(path: str | os.PathLike, data: np.ndarray, attributes: dict
     1,12.5000,20.0000,1.2500,2.0000,Si,,,,0
     """
     import csv
-
-    from ..io.safe_write import atomic_output
 
     header, rows = points_rows(data, attributes)
     with atomic_output(path, force) as handle:

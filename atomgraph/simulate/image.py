@@ -77,7 +77,26 @@ def probe_transfer(shape: tuple[int, int], s: ImageSettings) -> np.ndarray:
 
 def render(xy_px: np.ndarray, electrons: np.ndarray, shape: tuple[int, int], s: ImageSettings,
            line_shift_px: np.ndarray | None = None) -> np.ndarray:
-    """Expected scattered electrons per pixel for columns at ``xy_px`` (N, 2) scattering ``electrons`` (N,)."""
+    """Expected scattered electrons per pixel for atomic columns.
+
+    Parameters
+    ----------
+    xy_px : ndarray
+        (N, 2) column positions, px.
+    electrons : ndarray
+        (N,) electrons each column scatters onto the detector.
+    shape : tuple of int
+        (rows, cols) of the image, px.
+    s : ImageSettings
+        The image's settings (probe, pixel size in Å/px, scan lag).
+    line_shift_px : ndarray, optional
+        (rows,) per-row shift along the fast-scan axis, px (line jitter).
+
+    Returns
+    -------
+    ndarray of float
+        (rows, cols) expected electrons per pixel.
+    """
     h, w = shape
     sigma = s.probe_fwhm_A / FWHM_PER_SIGMA / s.pixel_size_A
     pad = int(min(math.ceil(3.0 * sigma * max(s.probe_tail_width_factor, 1.0)) + 2, 512))

@@ -93,10 +93,29 @@ def check_request(shape: tuple[int, int], pixel_size_A: float | None, dose: floa
 
 def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel_size_A: float | None = None,
                   dose: float | None = None, noise: bool = True, distort: bool = True) -> ImageSettings:
-    """Draw one :class:`ImageSettings` from the config's ``image:`` ranges (an :class:`ImageConfig` or its dict).
+    """Draw one :class:`ImageSettings` from the config's ``image:`` ranges.
 
-    ``pixel_size_A`` (Å/px) and ``dose`` (e/Å²) override the draw; the dose is drawn log-uniformly, the rest
-    uniformly, in a fixed order (the same seed gives the same settings).
+    The dose is drawn log-uniformly, the rest uniformly, in a fixed order (the same seed gives the same settings).
+
+    Parameters
+    ----------
+    image_cfg : ImageConfig or dict
+        The config's ``image:`` section.
+    rng : numpy.random.Generator
+        The random generator.
+    pixel_size_A : float, optional
+        Å per pixel, overriding the draw.
+    dose : float, optional
+        Dose in e/Å², overriding the draw.
+    noise : bool, default True
+        False: no background, read noise or detector offset.
+    distort : bool, default True
+        False: no thermal jitter, scan distortions or drift.
+
+    Returns
+    -------
+    ImageSettings
+        Every parameter of one image.
     """
     cfg = image_cfg if isinstance(image_cfg, ImageConfig) else ImageConfig.model_validate(image_cfg)
     drift = cfg.drift_fraction.draw(rng)

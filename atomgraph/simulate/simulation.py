@@ -56,7 +56,13 @@ class Simulation:
         return self.settings.pixel_size_A
 
     def manifest(self) -> dict:
-        """A JSON-ready description: material, seed, shape, counts per label and every drawn setting."""
+        """The image's entry of ``manifest.json``.
+
+        Returns
+        -------
+        dict
+            Material, seed, shape (px), pixel size (Å/px), dose (e/Å²), defect counts and every setting.
+        """
         return {"material": self.material, "seed": self.seed, "shape": list(self.image.shape),
                 "pixel_size_A": self.settings.pixel_size_A, "dose_e_per_A2": self.settings.dose_e_per_A2,
                 "counts": self.counts, "settings": asdict(self.settings)}
@@ -104,21 +110,23 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
 
     Parameters
     ----------
-    material
+    material : str, Material, MaterialConfig or dict
         Built-in name (``graphene-si``, ``mose2-w``, ``mos2``), a config path, a config dict or a Material.
-    size
+    size : int or tuple of int, optional
         Image size in px: an int for square images or (rows, columns). Default: the config's ``image.size_px``.
-    pixel_size_A
+    pixel_size_A : float, optional
         Å per pixel. Default: drawn from the config range.
-    dose
+    dose : float, optional
         Electron dose in e/Å². Default: drawn (log-uniform) from the config range.
-    seed
+    seed : int, default 0
         Seed of every random choice; the same seed gives a byte-identical image.
-    counts
+    counts : dict of str to float, optional
         Defect label -> number of defects (or, for alloy labels, a fraction < 1), overriding the config.
-    noise, distort
+    noise, distort : bool, default True
         Set False for a noise-free and/or undistorted image (tests, figures).
-    perturb
+    pixel_size : float, optional
+        Deprecated alias of ``pixel_size_A`` (a warning says so).
+    perturb : callable, optional
         Training augmentation called on the decorated structure before it is projected, with its own random
         stream (the rest of the image is drawn as without it); e.g.
         :class:`atomgraph.simulate.perturb.RandomPerturbation` for the locator's training images.

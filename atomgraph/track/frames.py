@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..io.images import read_image
 
 
 @dataclass
@@ -26,8 +27,6 @@ class FrameSource:
     calibration (None when it has none)."""
 
     def __init__(self, paths: list[str]) -> None:
-        from ..io.images import read_image
-
         if not paths:
             raise AtomgraphInputError("no input files")
         self.items: list = []  # (array-like, index) or (path,) for single files read on demand
@@ -73,8 +72,6 @@ class FrameSource:
         item = self.items[i]
         if len(item) == 2:
             return np.array(item[0][item[1]], dtype=np.float32)  # a writable copy of one frame
-        from ..io.images import read_image
-
         try:
             return read_image(item[0]).data
         except AtomgraphInputError as exc:

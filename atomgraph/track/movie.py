@@ -6,11 +6,9 @@ structure is translated by a random-walk drift. Every frame is then scanned and 
 settings (dose, probe, scan distortions) and fresh noise. A column keeps its identity (``track_id``, the column id of
 the structure) through every event, so tracking can be measured.
 
-Events (``type`` and what changes):
-
-The rate keys of ``movie.rates`` name the event kinds: ``dopant_to_divacancy``, ``dopant_hop`` (honeycomb),
-``chalcogen_loss``, ``chalcogen_vacancy`` (tmd), ``host_vacancy`` (honeycomb); a kind the family has not is
-ignored.
+Events (``type`` and what changes). The rate keys of ``movie.rates`` name the event kinds: ``dopant_to_divacancy``,
+``dopant_hop`` (honeycomb), ``chalcogen_loss``, ``chalcogen_vacancy`` (tmd), ``host_vacancy`` (honeycomb); a kind
+the family has not is ignored.
 
 - ``Si3>Si4`` (honeycomb): a Si3 takes one of its C neighbors' places away (the C leaves, the Si moves to the
   center of the pair and becomes Si4); the Si's track keeps its id, the C's track ends.
@@ -73,7 +71,13 @@ class Movie:
         return self.settings.pixel_size_A
 
     def manifest(self) -> dict:
-        """JSON-ready description of the movie."""
+        """JSON-ready description of the movie.
+
+        Returns
+        -------
+        dict
+            Material, seed, frames, shape (px), pixel size (Å/px), dose (e/Å²), movie config, event count.
+        """
         return {"material": self.material, "seed": self.seed, "frames": int(len(self.frames)),
                 "shape": list(self.frames.shape[1:]), "pixel_size_A": self.pixel_size_A,
                 "dose_e_per_A2": self.settings.dose_e_per_A2, "movie": self.config, "events": len(self.events)}
@@ -287,19 +291,23 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
 
     Parameters
     ----------
-    material
+    material : str or Material
         Built-in name or config (see :func:`atomgraph.simulate`); its ``movie:`` section gives the defaults.
-    frames
+    frames : int, default 10
         Number of frames (1..10000).
-    size, pixel_size_A, dose, counts, noise
-        As in :func:`atomgraph.simulate` (size in px, pixel size in Å/px, dose in e/Å²).
-    seed
-        Seed of every random choice (the same seed gives the same movie).
-    drift_A_per_frame
+    size, pixel_size_A, dose, seed, counts : int, float, float, int, dict
+        As in :func:`atomgraph.simulate` (px, Å/px, e/Å²; seed default 0: the same seed, the same movie).
+    drift_A_per_frame : float, optional
         Drift step per frame, Å (default: the config's ``movie.drift_A_per_frame``).
-    rates
-        Event type -> expected events per frame in the field (default: the config's ``movie.rates``); 0 for a
-        static movie.
+    rates : dict of str to float, optional
+        Event type -> expected events per frame in the field (default: config ``movie.rates``); 0: a static movie.
+    noise : bool, default True
+        As in :func:`atomgraph.simulate`.
+
+    Returns
+    -------
+    Movie
+        The frames (F, H, W), their truth (with ``extra['track_id']``), the events and the drift (px).
 
     Examples
     --------

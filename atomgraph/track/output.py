@@ -14,6 +14,7 @@ import numpy as np
 
 from ..io.safe_write import atomic_output
 from ..io.tables import format_value
+from .plots import events_figure, save_figure, timeline_figure
 
 TRACK_COLUMNS = ["frame", "track_id", "x_px", "y_px", "x_A", "y_A", "element", "label", "prob"]
 EVENT_COLUMNS = ["frame", "type", "track_ids", "x_px", "y_px", "from_label", "to_label", "prob", "from_x_px",
@@ -99,8 +100,6 @@ def write_track(result, folder: Path, get_frame=None, force: bool = False, figur
     prob_high``: the Markov transition probability per frame and its Wilson 95 % interval), ``drift.csv`` and, with
     ``figures``, the PNGs ``timeline.png`` and ``events.png`` (when ``get_frame`` is given) into ``folder``; each
     file atomically (``force``: replace existing ones)."""
-    from .plots import events_figure, save_figure, timeline_figure
-
     folder = Path(folder)
     t = result.tracks
     order = np.lexsort((t["track_id"], t["frame"]))

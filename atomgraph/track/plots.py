@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.safe_write import atomic_path
 from ..plot import label_color
 
 MAX_TIMELINE_TRACKS = 60
@@ -103,8 +104,6 @@ def events_figure(result, get_frame: Callable[[int], np.ndarray], half_width_A: 
 def save_figure(fig, path: Path, dpi: int = 110, force: bool = False) -> None:
     """Save a figure as PNG at ``path`` (atomically; ``force``: replace an existing file) and close it."""
     import matplotlib.pyplot as plt
-
-    from ..io.safe_write import atomic_path
 
     try:
         with atomic_path(path, force) as tmp:

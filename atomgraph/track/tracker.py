@@ -19,6 +19,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..errors import AtomgraphInputError
+from ..models import resolve_model
+from ..pipeline import analyze
+from ..pixel_size import check_pixel_size
 from .alias import ON_TRACK_SHARE, shift_log_odds
 from .decode import DecodeSettings, decode_rows, track_table
 from .events import transition_pairs, transition_rows
@@ -61,25 +64,30 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size_A
 
     Parameters
     ----------
-    frames
+    frames : iterable of ndarray
         2D frames in order: an (F, H, W) array (a memory map is fine) or any iterable of 2D arrays.
-    model
+    model : str, default "graphene-si"
         Bundled model name or model folder (as in :func:`atomgraph.analyze`).
-    pixel_size_A
+    pixel_size_A : float
         Å per pixel (required).
-    memory
+    memory : int, default 2
         A site missed for up to this many frames keeps its identity.
-    switch
+    switch : float, default 0.01
         Per-frame probability that a site's label changes (the HMM's stickiness).
-    edge_A
+    edge_A : float, optional
         Sites closer than this to the frame edge give weak evidence and no events, Å (default: two bonds).
-    min_event_prob
+    min_event_prob : float, default 0.5
         Events whose confidence (old label's probability before times the new one's after) is below this are
         not reported (the smoothed labels in ``tracks`` still show the change).
-    max_drift_A
+    max_drift_A : float, default 6.0
         Largest drift between two consecutive analyzed frames, Å (bounds the registration's search).
-    progress
+    progress : callable, optional
         Called with the frame index after each frame (e.g. a tqdm update).
+
+    Returns
+    -------
+    TrackResult
+        Tracks (one row per site per frame), events, transitions, drift (px) and the skipped frames.
     """
     tracker = Tracker(model, pixel_size_A, memory=memory, switch=switch, edge_A=edge_A,
                       min_event_prob=min_event_prob, max_drift_A=max_drift_A)
@@ -93,16 +101,25 @@ def track(frames: Iterable[np.ndarray], model: str = "graphene-si", pixel_size_A
 class Tracker:
     """The state of :func:`track`, one frame at a time. Live use: :meth:`add` each frame as it lands and
     :meth:`latest` for what it settled (a fixed lag of ``lag`` frames, cost independent of the movie's length);
-    :meth:`result` decodes the whole movie (at the end). Arguments as in :func:`track`; ``lag`` (at least
-    ``memory + 1``: a track's end is sure only then) and ``context`` (frames decoded before the lag window, at least
-    ``memory + 3``) size the live window."""
+    :meth:`result` decodes the whole movie (at the end).
+
+    Parameters
+    ----------
+    model : str, default "graphene-si"
+        As in :func:`track`.
+    pixel_size_A : float
+        Å per pixel (required).
+    memory, switch, edge_A, min_event_prob, max_drift_A : int, float, float, float, float
+        As in :func:`track` (``edge_A`` and ``max_drift_A`` in Å).
+    lag : int, default 5
+        Frames until a frame is final in :meth:`latest` (at least ``memory + 1``: a track's end is sure only then).
+    context : int, default 8
+        Frames decoded before the lag window (at least ``memory + 3``).
+    """
 
     def __init__(self, model: str = "graphene-si", pixel_size_A: float | None = None, *, memory: int = 2,
                  switch: float = 0.01, edge_A: float | None = None, min_event_prob: float = 0.5,
                  max_drift_A: float = 6.0, lag: int = 5, context: int = 8) -> None:
-        from ..models import resolve_model
-        from ..pixel_size import check_pixel_size
-
         self.px = check_pixel_size(pixel_size_A)
         self.model = resolve_model(model)  # once for the movie: every frame's analysis reads the object
         self.mat = self.model.material
@@ -133,9 +150,18 @@ class Tracker:
         self.window = LiveWindow(self.settings, self.px, lag=max(lag, memory + 1), context=max(context, memory + 3))
 
     def add(self, image) -> str | None:
-        """Analyze, register and link the next frame; returns why it was skipped (None when it was not)."""
-        from ..pipeline import analyze
+        """Analyze, register and link the next frame.
 
+        Parameters
+        ----------
+        image : ndarray or UnreadableFrame
+            The frame (H, W), or the reason it could not be read.
+
+        Returns
+        -------
+        str or None
+            Why the frame was skipped; None when it was not.
+        """
         k = self.n_frames
         self.n_frames += 1
         if isinstance(image, UnreadableFrame):
@@ -223,12 +249,24 @@ class Tracker:
         """What the frames so far settle for a live session (:class:`~atomgraph.track.live.LiveUpdate`): the rows
         and events of the frames that became final (``lag`` frames back), the newest frame's provisional labels,
         the transition counts so far. Costs the same at frame 3,000 as at frame 30 (only the last
-        ``lag + context`` analyzed frames are decoded)."""
+        ``lag + context`` analyzed frames are decoded).
+
+        Returns
+        -------
+        LiveUpdate
+            The final rows and events, the provisional labels and the transition counts.
+        """
         return self.window.update(self.n_frames - 1, self.drift[-1] if self.drift else np.full(2, np.nan))
 
     def result(self) -> TrackResult:
         """Decode the label timelines of every frame so far into tracks, events and transitions (the whole movie:
-        its cost grows with the movie; a live session asks :meth:`latest` per frame and this once at the end)."""
+        its cost grows with the movie; a live session asks :meth:`latest` per frame and this once at the end).
+
+        Returns
+        -------
+        TrackResult
+            As :func:`track` returns it.
+        """
         if self.n_frames == 0:
             raise AtomgraphInputError("the movie has no frames")
         if len(self.rows["frame"]) == 0:
