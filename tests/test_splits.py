@@ -17,6 +17,8 @@ def _table(positions, elements, intensity) -> AtomTable:
 
 def test_a_split_dopant_becomes_one_column_at_the_middle_of_its_light():
     atoms = _table([[10.0, 10.0], [11.0, 10.0], [12.42, 10.0]], ["Si", "C", "C"], [3.0, 1.0, 1.0])
+    noise = _table([[10.0, 10.0], [11.0, 10.0], [12.42, 10.0]], ["Si", "C", "C"], [1.2, 1.0, 1.0])
+    assert merge_split_columns(noise, BOND, {"C"}) is None  # a "Si" no brighter than a carbon: not a split dopant
     out = merge_split_columns(atoms, BOND, {"C"})
     assert out is not None and len(out) == 2
     assert out.element[0] == "Si" and np.allclose(out.positions_A[0], [10.25, 10.0])  # intensity-weighted
