@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from ..atoms import AtomTable
 
 SPLIT_BONDS = 0.8   # two detections closer than this (bonds), one of them a dopant, are one column ...
-SPLIT_BRIGHTNESS = 1.5  # ... when the brighter has at least this times the median host column's intensity
+SPLIT_BRIGHTNESS = 1.7  # ... when the brighter has at least this times the median host column's intensity
 
 
 def merge_split_columns(atoms: AtomTable, bond_A: float, host_elements: set[str]) -> AtomTable | None:
