@@ -45,7 +45,7 @@ METHODS = ["GNN", "rules", "HGB"]
 
 def fit_baseline(name: str, n_graphs: int, located: bool) -> LocalClassifier:
     mat = get_material(name)
-    meta = dict(load_classifier(name).meta)  # the feature names the graph must carry (material_meta + names)
+    meta = load_classifier(name).meta.to_dict()  # the feature names the graph must carry (material_meta + names)
     rng = np.random.default_rng(123)
     modes = ["perturbed", "coords"] + (["located"] if located else [])
     graphs, targets = [], []

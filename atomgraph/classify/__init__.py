@@ -19,6 +19,8 @@ from __future__ import annotations
 from .labeling import (_as_graph, allowed_mask, classify, given_elements, lattice_check_score, predict_proba,
                        predict_with_descriptors, site_roles, topology_decides)
 from .loading import Classifier, load_classifier, novelty_stats
+from .meta import ClassifierMeta
 
 __all__ = ["classify", "load_classifier", "predict_proba", "predict_with_descriptors", "novelty_stats", "Classifier",
+           "ClassifierMeta",
            "allowed_mask", "site_roles", "given_elements", "topology_decides", "lattice_check_score", "_as_graph"]

@@ -42,6 +42,7 @@ from ..materials import Material
 from ..simulate import simulate
 from . import allowed_mask, site_roles
 from .encode import encode, label_elements, material_meta, vacancy_labels  # noqa: F401 (re-exported)
+from .meta import ClassifierMeta
 
 MODES = ("located", "perturbed", "coords")
 MATCH_TOLERANCE_A = 0.5
@@ -216,14 +217,15 @@ class Example:
     mode: str
 
 
-def make_example(mat: Material, meta: dict, seed: int, mode: str, rng: np.random.Generator,
+def make_example(mat: Material, meta: ClassifierMeta | dict, seed: int, mode: str, rng: np.random.Generator,
                  **kwargs) -> tuple[Example, object, AtomTable]:
     """Simulate, build the graph and encode one training example; returns (example, graph, truth)."""
+    meta = ClassifierMeta.coerce(meta)
     atoms, truth = make_input(mat, seed, mode, rng, **kwargs)
     graph = build_graph(atoms, material=mat)
     nodes = graph.atoms
     x, edge_index, edge_attr = encode(graph, meta)
-    target = match_targets(nodes, truth, meta["labels"], vacancy_labels(meta))
+    target = match_targets(nodes, truth, list(meta.labels), list(meta.vacancy_labels))
     allowed = allowed_mask(nodes, meta, site_roles(graph))
     known = target != IGNORE  # a target the node may not take (Se1 without an intensity) is not learned
     target[known & ~allowed[np.flatnonzero(known), target[known]].reshape(-1).astype(bool)] = IGNORE

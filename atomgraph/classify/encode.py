@@ -13,26 +13,36 @@ import numpy as np
 from ..errors import AtomgraphInputError
 from ..graph import GRAPH_VERSION
 from ..materials import Material
+from .meta import ClassifierMeta
 
 
-def check_compatible(meta: dict, source: str = "") -> None:
-    """Refuse classifier weights written for another graph version (features or vacancy rules differ)."""
-    version = int(meta.get("graph_version", 1))
+def check_compatible(meta: ClassifierMeta | dict, source: str = "") -> None:
+    """Refuse classifier weights written for another graph version (features or vacancy rules differ).
+
+    Parameters
+    ----------
+    meta : ClassifierMeta or dict
+        The classifier's metadata.
+    source : str, default ''
+        The weights' file, named in the error.
+    """
+    version = ClassifierMeta.coerce(meta).graph_version
     if version != GRAPH_VERSION:
         raise AtomgraphInputError(
             f"classifier weights were trained on graph version {version}, this atomgraph builds version "
             f"{GRAPH_VERSION}: retrain them with 'atomgraph train classifier --config CONFIG'", source=source)
 
 
-def encode(graph, meta: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def encode(graph, meta: ClassifierMeta | dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Node inputs (N, F) float32, edge_index (2, E) int64 and edge inputs (E, K) float32 of an AtomGraph.
 
     Node inputs are the graph's node features named in ``meta['node_features']`` (in that order), edge inputs the
     graph's edge features named in ``meta['edge_features']``.
     """
+    meta = ClassifierMeta.coerce(meta)
     check_compatible(meta)
-    x = _select(graph.node_features, list(graph.feature_names), meta["node_features"], "node")
-    edge_attr = _select(graph.edge_features, list(graph.edge_feature_names), meta["edge_features"], "edge")
+    x = _select(graph.node_features, list(graph.feature_names), list(meta.node_features), "node")
+    edge_attr = _select(graph.edge_features, list(graph.edge_feature_names), list(meta.edge_features), "edge")
     return x, np.ascontiguousarray(graph.edge_index, dtype=np.int64), edge_attr
 
 
@@ -45,11 +55,9 @@ def _select(table: np.ndarray, have: list[str], names: list[str], kind: str) -> 
     return np.ascontiguousarray(np.asarray(table, dtype=np.float32)[:, index])
 
 
-def vacancy_labels(meta: dict) -> list[str]:
-    """The vacancy labels of a model's metadata: ``vacancy_labels``, else ``[vacancy_label]``, else ``[]``."""
-    if meta.get("vacancy_labels"):
-        return list(meta["vacancy_labels"])
-    return [meta["vacancy_label"]] if meta.get("vacancy_label") else []
+def vacancy_labels(meta: ClassifierMeta | dict) -> list[str]:
+    """The vacancy labels of a model's metadata (:attr:`ClassifierMeta.vacancy_labels`), as a list."""
+    return list(ClassifierMeta.coerce(meta).vacancy_labels)
 
 
 def material_meta(mat: Material) -> dict:

@@ -15,8 +15,9 @@ from ..graph import build_graph
 from ..graph.lattice import ROLE_FEATURE_PREFIX
 from ..materials import get_material
 from ..threads import inference_threads
-from .encode import encode, vacancy_labels
+from .encode import encode
 from .loading import Classifier, Model, resolve_model
+from .meta import ClassifierMeta
 from .novelty import context_features, node_descriptors
 from .novelty_checks import check_labels, dopant_bond_novelty
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
@@ -71,7 +72,7 @@ def predict_with_descriptors(clf: Classifier, graph, *, calibrated: bool = True
         return np.zeros((0, len(labels) + 1), np.float32), np.zeros((0, 0), np.float32)
     x, edge_index, edge_attr = encode(graph, clf.meta)
     allowed = allowed_mask(atoms, clf.meta, site_roles(graph))
-    temperature = float(clf.meta.get("temperature", 1.0)) if calibrated else 1.0
+    temperature = clf.meta.temperature if calibrated else 1.0
     logits, descriptors = node_descriptors(clf.net, x, edge_index, edge_attr, context_features(clf.meta))
     return masked_softmax(logits / np.float32(temperature), allowed), descriptors
 
@@ -147,11 +148,11 @@ def topology_decides(clf: Classifier, graph, probs: np.ndarray, material=None) -
     names = list(graph.feature_names)
     if len(probs) == 0 or not all(f in names for f in TOPOLOGY_FEATURES):
         return probs, np.zeros(len(probs), bool)
-    label_sites = clf.meta.get("label_sites")
+    label_sites = dict(clf.meta.label_sites)
     if not label_sites:
         label_sites = material.label_sites if hasattr(material, "label_sites") else \
             _material_label_sites(str(material or graph.material))
-    return apply_topology(probs, clf.labels, label_sites, clf.meta.get("label_elements", {}),
+    return apply_topology(probs, clf.labels, label_sites, dict(clf.meta.label_elements),
                           graph.feature("sites_taken"), graph.feature("taken_neighbors_occupied"),
                           graph.atoms.vacancy, graph.feature("bond_far_end_bonds"),
                           columns_given=given_elements(graph.atoms),
@@ -213,8 +214,8 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
     ----------
     atoms : AtomTable
         The graph's nodes.
-    meta : dict
-        The classifier's metadata (``labels``, ``label_elements``, ``vacancy_label`` ...).
+    meta : ClassifierMeta or dict
+        The classifier's metadata (a dict while a model is trained).
     roles : ndarray of str, optional
         (N,) the nodes' sublattice roles (:func:`site_roles`).
 
@@ -223,27 +224,28 @@ def allowed_mask(atoms: AtomTable, meta: dict, roles: np.ndarray | None = None) 
     ndarray of bool
         (N, L + 1) True where the node may take that output.
     """
-    labels = list(meta["labels"])
+    meta = ClassifierMeta.coerce(meta)
+    labels = list(meta.labels)
     n_out = len(labels) + 1
     vacancy = np.asarray(atoms.vacancy, bool)
     vac_ok = np.zeros(n_out, bool)
     vac_ok[-1] = True
-    for label in vacancy_labels(meta):
+    for label in meta.vacancy_labels:
         if label in labels:
             vac_ok[labels.index(label)] = True
     out = np.ones((len(atoms), n_out), bool)
     if given_elements(atoms):
-        implied = meta.get("label_elements", {})
+        implied = meta.label_elements
         element = np.asarray(atoms.element, dtype=object).astype(str)
         known_intensity = np.isfinite(np.asarray(atoms.intensity, float))
         for k, label in enumerate(labels):
             out[:, k] = element == implied.get(label, "")
-            if label in meta.get("intensity_labels", []):
+            if label in meta.intensity_labels:
                 out[:, k] &= known_intensity
     out[vacancy] = vac_ok
-    if roles is not None and meta.get("vacancy_roles"):
+    if roles is not None and meta.vacancy_roles:
         roles = np.asarray(roles, dtype=object)
-        for label, role in meta["vacancy_roles"].items():
+        for label, role in meta.vacancy_roles.items():
             if label in labels:
                 out[:, labels.index(label)] &= (roles == role) | (roles == "")
     return out
@@ -309,7 +311,7 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
     clf = model.classifier
     if threshold is None:
-        threshold = float(clf.meta.get("threshold", 0.5))
+        threshold = clf.meta.threshold
     if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
         raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
     graph = _as_graph(graph_or_atoms, model.material, clf.material)  # a model folder's own config
@@ -354,7 +356,7 @@ def dopant_nodes(clf: Classifier, graph, known: np.ndarray, material) -> np.ndar
     (a Material; labels without an element: the node's own element), unmasked."""
     atoms = graph.atoms
     host = list(material.settings.lattice.host.values())
-    implied = clf.meta.get("label_elements", {})
+    implied = clf.meta.label_elements
     names = clf.labels + [""]
     element = np.array([implied.get(names[k], "") for k in known], dtype=object)
     element = np.where(element == "", atoms.element.astype(str), element).astype(str)
@@ -378,20 +380,20 @@ def _labeled(atoms: AtomTable, clf: Classifier, probs: np.ndarray, ambiguous: np
     for k, label in enumerate(labels):
         atoms.extra[f"prob_{label}"] = probs[:, k].astype(float)  # p_<class> stays the locator's evidence
     uncertain = (prob < threshold) | ambiguous
-    intensity_labels = set(clf.meta.get("intensity_labels", []))
+    intensity_labels = set(clf.meta.intensity_labels)
     if given and intensity_labels:  # e.g. a Se column without intensity: Se2 is the guess, not a finding
         uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
-            atoms.element.astype(str), [clf.meta["label_elements"].get(x, "") for x in intensity_labels])
+            atoms.element.astype(str), [clf.meta.label_elements.get(x, "") for x in intensity_labels])
     atoms.extra["uncertain"] = uncertain
     atoms.extra["topology_ambiguous"] = ambiguous  # the lattice does not settle which of one element's labels
     atoms.extra["novelty"] = novelty.astype(float)
     atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
-    emptied = np.isin(atoms.label.astype(str), vacancy_labels(clf.meta)) & ~atoms.vacancy
+    emptied = np.isin(atoms.label.astype(str), list(clf.meta.vacancy_labels)) & ~atoms.vacancy
     atoms.extra["emptied"] = emptied
     atoms.vacancy = atoms.vacancy | emptied
     element = np.asarray(atoms.element, dtype=object).copy()
     if not given:
-        for label, elem in clf.meta.get("label_elements", {}).items():
+        for label, elem in clf.meta.label_elements.items():
             element[(atoms.label == label) & ~atoms.vacancy] = elem
     element[atoms.vacancy] = ""
     atoms.element = element

@@ -26,6 +26,7 @@ from .encode import check_compatible
 from ..materials import Material, get_material
 from ..weights import model_material, read_card, weights_path
 from .inference import NumpyNodeClassifier, read_inference_classifier
+from .meta import ClassifierMeta
 from .novelty import NoveltyStats, load_novelty
 
 if TYPE_CHECKING:
@@ -34,28 +35,23 @@ if TYPE_CHECKING:
 
 @dataclass
 class Classifier:
-    """A loaded model with what it needs to read a graph.
-
-    ``meta`` holds ``material``, ``labels`` (vocabulary), ``vacancy_label`` (or None; with several,
-    ``vacancy_labels`` and ``vacancy_roles``, label -> sublattice role), ``graph_version``,
-    ``node_features`` / ``edge_features`` (the graph's feature names it reads), ``label_elements`` (label ->
-    element), ``intensity_labels`` (labels that need a column intensity), ``temperature`` and ``threshold``
-    (calibration).
-    """
+    """A loaded model with what it needs to read a graph: the network, its metadata (a frozen
+    :class:`~atomgraph.classify.meta.ClassifierMeta`: material, labels, vacancy labels, feature names, label
+    elements and sites, calibration) and the weights' path."""
 
     net: NumpyNodeClassifier
-    meta: dict
+    meta: ClassifierMeta
     path: str
 
     @property
     def material(self) -> str:
-        """The material the classifier was trained for (``meta['material']``)."""
-        return self.meta["material"]
+        """The material the classifier was trained for."""
+        return self.meta.material
 
     @property
     def labels(self) -> list[str]:
-        """The label vocabulary (``meta['labels']``), in output order."""
-        return list(self.meta["labels"])
+        """The label vocabulary, in output order."""
+        return list(self.meta.labels)
 
 
 @functools.lru_cache(maxsize=8)
@@ -65,6 +61,7 @@ def _load(path: str, mtime: float) -> Classifier:
         net, meta = read_inference_classifier(path)  # NumPy: neither torch nor torch_geometric
     except Exception as exc:  # a corrupt or foreign file is a user error
         raise AtomgraphInputError(f"cannot read classifier weights ({exc})", source=path) from None
+    meta = ClassifierMeta.from_dict(meta)
     check_compatible(meta, source=path)
     return Classifier(net=net, meta=meta, path=path)
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..io.model_files import read_model, write_model
 from .inference import EdgeBlocks, NumpyNodeClassifier
+from .meta import ClassifierMeta
 from .novelty_checks import LatticeChecks
 
 log = logging.getLogger(__name__)
@@ -196,10 +197,10 @@ def _widened(covariance: np.ndarray, excess: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(np.linalg.inv(covariance)).astype(np.float32)
 
 
-def context_features(meta: dict) -> list[int]:
+def context_features(meta: ClassifierMeta | dict) -> list[int]:
     """Indices of the node inputs whose mean over the bonded neighbors joins the descriptor: the species evidence
     and the relative intensity (what a node is bonded to: a Si bonded to a Si, which no training structure has)."""
-    return [k for k, name in enumerate(meta["node_features"]) if name.startswith("species_")
+    return [k for k, name in enumerate(ClassifierMeta.coerce(meta).node_features) if name.startswith("species_")
             or name == "intensity_rel"]
 
 

@@ -261,7 +261,7 @@ def _describe(clf, material: str, stats, kinds: list[str], reference: int) -> di
         "classifier_sha256": read_card(Path(clf.path)).get("sha256"),
         "descriptor": f"GNN last embedding ({clf.net.config['hidden']}) + standardized node inputs "
                       f"({clf.net.config['n_inputs']}) + neighbors' mean of "
-                      f"{[clf.meta['node_features'][k] for k in context_features(clf.meta)]}",
+                      f"{[clf.meta.node_features[k] for k in context_features(clf.meta)]}",
         "classes": stats.classes, "kinds": kinds, "quantiles": QUANTILES, "thresholds": stats.threshold.tolist(),
         "lattice_checks": {"reference": clf.labels[reference], "quantiles": CHECK_QUANTILES,
                            **{name: dict(zip(clf.labels, np.round(getattr(stats.checks, name), 4).tolist()))

@@ -150,7 +150,7 @@ def frame_groups(result, frame: int, source: str) -> list[Group]:
         _, descriptors = predict_with_descriptors(clf, result.graph)
     hidden = int(clf.net.config["hidden"])
     index = {int(i): k for k, i in enumerate(result.atoms.ids)}
-    bond_A = float(clf.meta.get("bond_A", 1.42))
+    bond_A = clf.meta.bond_A
     labels = np.asarray(result.atoms.label, dtype=object)
     groups = []
     for d in unknown:
