@@ -319,7 +319,7 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
     length, edge_feats, edge_names = _edge_table(table, edge_index, bond)
     log.debug("graph: %d nodes (%d vacancy), %d edges", len(table), int(table.vacancy.sum()), edge_index.shape[1])
     return AtomGraph(atoms=table, edge_index=edge_index, edge_length_A=length, node_features=node_features,
-                     feature_names=names, edge_features=edge_feats, material=mat.name, flags=flags,
+                     feature_names=names, edge_features=edge_feats, material=mat, flags=flags,
                      edge_feature_names=edge_names, lattice=lattice)
 
 

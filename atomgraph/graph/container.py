@@ -8,7 +8,7 @@ import numpy as np
 
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
-from ..materials import get_material
+from ..materials import Material, get_material
 
 GRAPH_VERSION = 2
 """Version of the graph a classifier reads (nodes, edges, feature definitions). 1: distance-rule vacancies and the
@@ -28,7 +28,9 @@ class AtomGraph:
     node_features : (N, F) float32, rotation/translation invariant (names and units: :mod:`atomgraph.graph.features`).
     feature_names : F names.
     edge_features : (E, K) float32.
-    material : material name.
+    material : the :class:`~atomgraph.materials.Material` the graph was built for (its typed config: labels,
+        lattice, vocabulary); a graph read back from a file carries the name it was saved with. ``str(material)``
+        is the name either way (:attr:`material_name`).
     flags : ``vacancy_overflow`` (bool), ``n_vacancies_dropped``, ``n_vacancies_added``, ``cutoff_mode``,
         ``cutoff_A`` (pair -> Å), ``bond_A``, ``expected_density`` (typical real atoms within 2.3 bonds).
     edge_feature_names : K names (``length_rbf_<center>_A``: Gaussian of the length centered at that many Å;
@@ -43,10 +45,15 @@ class AtomGraph:
     node_features: np.ndarray
     feature_names: list[str]
     edge_features: np.ndarray
-    material: str
+    material: Material | str
     flags: dict
     edge_feature_names: list[str] = field(default_factory=list)
     lattice: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def material_name(self) -> str:
+        """The material's name (``str(material)``)."""
+        return str(self.material)
 
     @property
     def num_nodes(self) -> int:
@@ -124,7 +131,7 @@ class AtomGraph:
         dict
             Material, pixel size (Å/px, NaN when unknown) and the scalar flags.
         """
-        out = {"material": self.material,
+        out = {"material": self.material_name,
                "pixel_size_A": float("nan") if self.atoms.pixel_size_A is None else self.atoms.pixel_size_A}
         for key, value in self.flags.items():
             if isinstance(value, (bool, int, float, str, np.integer, np.floating, np.bool_)):
@@ -183,7 +190,7 @@ def pyg_dict(graph: AtomGraph) -> dict:
 
     a = graph.atoms
     try:
-        label_names = get_material(graph.material).labels
+        label_names = get_material(graph.material).labels  # a Material as it is; a name read from a file
     except AtomgraphInputError:
         label_names = sorted(set(a.label.astype(str)) - {""})
     out = {
@@ -199,7 +206,7 @@ def pyg_dict(graph: AtomGraph) -> dict:
         "edge_feature_names": list(graph.edge_feature_names),
         "label_names": list(label_names),
         "element": [str(e) for e in a.element],
-        "material": str(graph.material),
+        "material": graph.material_name,
         "pixel_size_A": float("nan") if a.pixel_size_A is None else float(a.pixel_size_A),
     }
     labels = [str(x) for x in a.label]

@@ -61,6 +61,14 @@ class Material:
         """The material's name (config ``name``)."""
         return self.settings.name
 
+    def __str__(self) -> str:
+        return self.name
+
+    def __reduce__(self):
+        """Pickled as its typed config (the family, a module, is looked up again): graphs carry their Material to
+        worker processes."""
+        return (Material, (self.settings,))
+
     @property
     def labels(self) -> list[str]:
         """The label vocabulary, host labels first as listed in the config."""
