@@ -7,7 +7,7 @@ columns, an element the model does not know, an unknown model name, a missing pi
 read (the image, the atoms) for the verb to take as keyword arguments, so nothing is read twice.
 
 This module imports only the standard library, numpy and atomgraph's light checkers and readers: no scipy, ase,
-pydantic or torch (tests/test_startup.py). :func:`atomgraph.cli.parser.verb` runs the door, and only then imports
+pydantic or torch (tests/test_startup.py). :func:`atomgraph.cli.parser._verb` runs the door, and only then imports
 the verb's module, which imports the stages.
 """
 
