@@ -24,6 +24,7 @@ from .errors import AtomgraphInputError
 from .graph.build import masking_warnings
 from .graph.occupancy import build_image_graph
 from .io.dataframes import atoms_frame, defects_frame
+from .io.exports import EXPORTS, parse_exports  # noqa: F401 (re-exported: the names analyze's callers use)
 from .io.graphs import write_graph
 from .io.overlay import write_overlay_png
 from .io.safe_write import atomic_output, atomic_path
@@ -43,25 +44,8 @@ if TYPE_CHECKING:
 #: Python) is saved as :data:`IMAGE_FILE` beside them.
 OUTPUT_FILES = ("atoms.csv", "defects.csv", "graph.npz", "overlay.png", "source.json")
 IMAGE_FILE = "image.npy"
-#: Graph exports written on request (``--export graphml,json`` / ``save(export=...)``): name -> file.
-EXPORTS = {"graphml": "graph.graphml", "json": "graph.json", "extxyz": "graph.extxyz", "pt": "graph.pt"}
 #: Long side of the default overlay in pixels (``--overlay-full`` / ``overlay_full=True``: one per image pixel).
 OVERLAY_MAX_PX = 2048
-
-
-def parse_exports(exports: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
-    """Validated export names from ``"graphml,json"`` or a sequence (``"all"``: every one); unknown -> input error."""
-    if not exports:
-        return ()
-    items = exports.split(",") if isinstance(exports, str) else list(exports)
-    names = [str(x).strip().lower() for x in items if str(x).strip()]
-    if "all" in names:
-        return tuple(EXPORTS)
-    unknown = [n for n in names if n not in EXPORTS]
-    if unknown:
-        raise AtomgraphInputError(f"unknown export {', '.join(repr(u) for u in unknown)}; choose from "
-                                  f"{', '.join(EXPORTS)} or all (comma-separated)")
-    return tuple(dict.fromkeys(names))
 
 
 def output_names(export: tuple[str, ...] = (), image: bool = False) -> list[str]:

@@ -13,7 +13,9 @@ Prints
    (ms), and which of the usual heavy packages were imported at all.
 
 Inputs are simulated into a temporary folder: a graphene-si coordinate CSV of about 300 atoms (280² at 0.1 Å/px),
-a 1024² frame and (``--big``) a 4096² frame. The command is the ``atomgraph`` script beside this Python.
+a 1024² frame and (``--big``) a 4096² frame; the refused calls ("bad input: ...") get a missing file, a CSV without
+coordinate columns, a text file named .png and a full output folder. The command is the ``atomgraph`` script beside
+this Python.
 """
 
 from __future__ import annotations
@@ -74,6 +76,17 @@ def make_inputs(folder: Path, big: bool) -> None:
     for size in (1024, 4096) if big else (1024,):
         sim = simulate("graphene-si", size=size, pixel_size_A=0.1, dose=2e5, seed=1)
         np.save(folder / INPUT_NAMES[f"img{size}"], sim.image.astype(np.float32))
+
+
+def refused_inputs(folder: Path) -> dict[str, Path]:
+    """Inputs each verb refuses at its door (:mod:`atomgraph.cli.doors`): a CSV without coordinate columns, a text
+    file named .png, an output folder that is not empty."""
+    bad = {"columns": folder / "columns.csv", "text": folder / "text.png", "taken": folder / "taken"}
+    bad["columns"].write_text("a,b\n1,2\n", encoding="utf-8")
+    bad["text"].write_text("not a picture\n", encoding="utf-8")
+    bad["taken"].mkdir()
+    (bad["taken"] / "keep.txt").write_text("mine\n", encoding="utf-8")
+    return bad
 
 
 def importtime_offenders(argv: list[str], workdir: Path, top: int) -> tuple[list[tuple[str, float]], list[str]]:
@@ -137,6 +150,7 @@ def main() -> None:
                        check=True)
         inputs = {key: work / name for key, name in INPUT_NAMES.items() if (work / name).is_file()}
         inputs["n_atoms"] = sum(1 for _ in open(inputs["csv"], encoding="utf-8")) - 1
+        bad = refused_inputs(work)
         ag = atomgraph_command()
         calls = {
             'python -c "import torch"': [sys.executable, "-c", "import torch"],
@@ -145,6 +159,11 @@ def main() -> None:
             "bad input: classify missing.csv": [*ag, "classify", "missing.csv", "-o", "out.csv"],
             "bad input: analyze missing.npy": [*ag, "analyze", "missing.npy", "--model", "graphene-si",
                                                "-o", "out"],
+            "bad input: classify CSV without coordinate columns": [*ag, "classify", str(bad["columns"]), "-o",
+                                                                   "out.csv"],
+            "bad input: analyze a text file": [*ag, "analyze", str(bad["text"]), "--pixel-size", "0.1", "-o", "out"],
+            "bad input: analyze into a full folder, no --force": [*ag, "analyze", str(inputs["img1024"]),
+                                                                  "--pixel-size", "0.1", "-o", str(bad["taken"])],
             f"classify {inputs['n_atoms']}-atom CSV": [*ag, "classify", str(inputs["csv"]), "--model",
                                                        "graphene-si", "--pixel-size", "0.1", "-o", "graph.csv",
                                                        "--force"],

@@ -24,16 +24,9 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
-    first = node.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-        return first.end_lineno - first.lineno + 1
-    return 0
-
-
 def test_no_function_over_60_lines_and_no_module_over_400():
-    """A function's own docstring is not counted in its 60 lines: its numpydoc sections (tests/test_docstrings.py)
-    are documentation, not body; a module's 400 lines count everything."""
+    """Plain measures: a function's 60 lines run from its ``def`` to its last line, docstring included (a long
+    numpydoc docstring asks for a short body: helpers with one job each); a module's 400 lines count everything."""
     long_functions, big_modules = [], []
     for path in MODULES:
         text = path.read_text(encoding="utf-8")
@@ -41,7 +34,7 @@ def test_no_function_over_60_lines_and_no_module_over_400():
             big_modules.append(_name(path))
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines = node.end_lineno - node.lineno + 1 - _docstring_lines(node)
+                lines = node.end_lineno - node.lineno + 1
                 if lines > MAX_FUNCTION_LINES:
                     long_functions.append(f"{_name(path)}:{node.lineno} {node.name} ({lines} lines)")
     assert long_functions == [] and big_modules == []

@@ -15,7 +15,8 @@ from atomgraph import simulate
 
 PROBE = ("import sys; from atomgraph.cli import main\n"
          "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as exc:\n    code = exc.code\n"
-         "print('modules:', *(m for m in ('torch', 'torch_geometric', 'matplotlib', 'scipy') if m in sys.modules), "
+         "print('modules:', *(m for m in ('torch', 'torch_geometric', 'matplotlib', 'scipy', 'scipy.spatial', 'ase', "
+         "'pydantic', 'atomgraph.pipeline') if m in sys.modules), "
          "file=sys.stderr)\nsys.exit(code)")
 
 
@@ -53,6 +54,47 @@ def test_help_models_and_refused_inputs_do_not_import_torch(tmp_path, temp, args
     if code == 2:
         assert len(err.splitlines()) == 1 and err.startswith("atomgraph: error:")
     assert list(temp.iterdir()) == []
+
+
+STAGES = {"scipy", "scipy.spatial", "ase", "pydantic", "atomgraph.pipeline", "torch"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["classify", "columns.csv", "-o", "out.csv"], "has no coordinate columns"),
+    (["classify", "missing.csv", "-o", "out.csv"], "file not found"),
+    (["classify", "atoms.csv", "-o", "taken.csv"], "output exists"),
+    (["classify", "atoms.csv", "-o", "out.unknown"], "unknown graph format"),
+    (["analyze", "missing.png", "--pixel-size", "0.1", "-o", "out"], "file not found"),
+    (["analyze", "text.png", "--pixel-size", "0.1", "-o", "out"], "not a PNG image"),
+    (["analyze", "frame.npy", "--pixel-size", "0.1", "-o", "taken"], "output folder is not empty"),
+    (["analyze", "frame.npy", "--model", "no-such-model", "-o", "out"], "unknown classifier model"),
+    (["analyze", "frame.npy", "--model", "graphene-si", "-o", "out"], "pixel size is needed"),
+    (["analyze", "frame.npy", "--model", "graphene-si", "--pixel-size", "0.1", "--export", "nope", "-o", "out"],
+     "unknown export"),
+])
+def test_a_refused_classify_or_analyze_imports_no_stage(tmp_path, temp, args, message):
+    """The door of a verb (atomgraph.cli.doors) refuses before its module imports scipy, ase, pydantic or the
+    pipeline (issue 24: a refused call in a few tenths of a second, not 1.5 s)."""
+    (tmp_path / "columns.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "atoms.csv").write_text("x_A,y_A\n0,0\n1.42,0\n", encoding="utf-8")
+    (tmp_path / "taken.csv").write_text("", encoding="utf-8")
+    (tmp_path / "text.png").write_text("not a picture\n", encoding="utf-8")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("mine", encoding="utf-8")
+    np.save(tmp_path / "frame.npy", np.random.default_rng(0).random((64, 64), np.float32))
+    got, modules, err = _run(args, tmp_path, temp)
+    assert got == 2 and message in err and len(err.splitlines()) == 1, err
+    assert modules & STAGES == set()
+
+
+@pytest.mark.parametrize("model, message", [("graphene-si", "element U"), ("no-such-model", "unknown classifier")])
+def test_a_coordinate_file_refused_for_its_model_imports_no_stage(tmp_path, temp, model, message):
+    """The file reads (its element symbols checked against ase.data's table, cheap), then the model refuses it:
+    still no scipy.spatial (the duplicate check needs it only when two points are close), pydantic or pipeline."""
+    (tmp_path / "atoms.csv").write_text("x_A,y_A,element\n0,0,C\n1.42,0,U\n", encoding="utf-8")
+    got, modules, err = _run(["classify", "atoms.csv", "--model", model, "-o", "out.csv"], tmp_path, temp)
+    assert got == 2 and message in err, err
+    assert modules & (STAGES - {"ase"}) == set()
 
 
 def test_an_element_the_model_does_not_know_is_refused_before_torch(tmp_path, temp):

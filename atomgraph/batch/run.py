@@ -139,33 +139,48 @@ def batch(patterns: str | list[str], model: str = "graphene-si", output: str | P
         earlier batch was resumed.
     """
     t_call = time.perf_counter()
-    pixel_size_A = pixel_size_alias(pixel_size_A, pixel_size, "batch")
+    labels, tasks, settings, schemas = _planned(patterns, model, pixel_size_alias(pixel_size_A, pixel_size, "batch"),
+                                               workers, scheduler, threshold, memory_limit)
+    with claim_output(output):  # one writer per folder, for the whole run (a second one is refused, exit 2)
+        check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
+        summary = _on_cluster(any(not t.error for t in tasks), scheduler, workers, memory_limit, connect_timeout,
+                              lambda client: _batch(client, tasks, model, labels, threshold, output, settings,
+                                                    force, flush_frames, schemas, on_start, on_result, t_call))
+    summary.seconds = time.perf_counter() - t_call
+    return summary
+
+
+def _planned(patterns: str | list[str], model: str, pixel_size_A, workers: int | None, scheduler: str | None,
+             threshold: float | None, memory_limit) -> tuple[list[str], list[Task], dict, dict]:
+    """What :func:`batch` checks and plans before it claims the output: the model's labels, the tasks (one per frame
+    of the files ``patterns`` match; refused when no pixel size is given and no file has a calibration), the
+    settings a resumed batch must share, and the Parquet schemas."""
     labels = _check_arguments(model, pixel_size_A, workers, scheduler, threshold, memory_limit)
-    files = expand_patterns(patterns)
     pixel_size_A = None if pixel_size_A is None else float(pixel_size_A)
+    files = expand_patterns(patterns)
     tasks = plan_tasks(files, pixel_size_A)
     if pixel_size_A is None and tasks and all(t.problem == NO_PIXEL_SIZE for t in tasks):
         which = "the file has no" if len(files) == 1 else f"none of the {len(files)} files has a"
         raise AtomgraphInputError(f"pixel size is needed: {which} calibration; give --pixel-size (Å/px)")
     settings = {"model": str(model), "pixel_size_A": pixel_size_A,
                 "threshold": None if threshold is None else float(threshold)}
-    schemas = _schemas(model, labels)
-    with claim_output(output):  # one writer per folder, for the whole run (a second one is refused, exit 2)
-        check_output(output, settings, force=force)  # refuse before starting or reaching a cluster
-        runnable = [t for t in tasks if not t.error]
-        client = cluster = None
-        try:
-            if runnable:
-                client, cluster = _connect(scheduler, workers, memory_limit, connect_timeout)
-            summary = _batch(client, tasks, runnable, model, labels, threshold, output, settings, force,
-                             flush_frames, schemas, on_start, on_result, t_call)
-        finally:
-            _shutdown(client, cluster)
-    summary.seconds = time.perf_counter() - t_call
-    return summary
+    return labels, tasks, settings, _schemas(model, labels)
 
 
-def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: list[str], threshold: float | None,
+def _on_cluster(connect: bool, scheduler: str | None, workers: int | None, memory_limit, connect_timeout: float,
+                work: Callable[[object], BatchSummary]) -> BatchSummary:
+    """``work(client)`` with a dask client of the scheduler or of a new local cluster (None when not ``connect``:
+    no frame can run), shut down afterwards whatever happens."""
+    client = cluster = None
+    try:
+        if connect:
+            client, cluster = _connect(scheduler, workers, memory_limit, connect_timeout)
+        return work(client)
+    finally:
+        _shutdown(client, cluster)
+
+
+def _batch(client, tasks: list[Task], model: str, labels: list[str], threshold: float | None,
            output: str | Path, settings: dict, force: bool, flush_frames: int, schemas: dict,
            on_start: Callable[[dict], None] | None, on_result: Callable[[dict], None] | None,
            t_call: float) -> BatchSummary:
@@ -212,7 +227,8 @@ def _batch(client, tasks: list[Task], runnable: list[Task], model: str, labels: 
                 on_start({"tasks": len(tasks), "workers": summary.workers, "dashboard": summary.dashboard,
                           "resumed": resumed, "done_before": len(done)})
             t0 = time.perf_counter()
-            _run(client, runnable, model, labels, threshold, done, summary.workers, writer, record, schemas["atoms"])
+            _run(client, [t for t in tasks if not t.error], model, labels, threshold, done, summary.workers, writer,
+                 record, schemas["atoms"])
             summary.compute_seconds = time.perf_counter() - t0
         elif on_start is not None:
             on_start({"tasks": len(tasks), "workers": 0, "dashboard": None, "resumed": resumed,

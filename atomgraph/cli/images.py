@@ -7,25 +7,24 @@ import argparse
 import json
 from pathlib import Path
 
+from ..atoms import AtomTable
 from ..classify import classify
 from ..demo import run_demo
 from ..errors import AtomgraphInputError
 from ..evaluate import evaluate
-from ..io.coords import read_coordinates
-from ..io.graphs import check_graph_output, write_graph
-from ..io.images import read_image
-from ..io.model_files import read_header
-from ..io.safe_write import OutputFolder, check_output_folder, check_writable, plain_name, safe_child
+from ..io.graphs import write_graph
+from ..io.images import ImageData
+from ..io.safe_write import OutputFolder, plain_name, safe_child
 from ..io.tables import write_atoms_csv, write_truth_csv
 from ..materials import get_material
 from ..models import resolve_model
-from ..pipeline import check_scale, parse_exports, run_analysis, save_stack
+from ..pipeline import check_scale, run_analysis, save_stack
 from ..scale import bundled_model_names, check_lattice_scale, which_model_message
 from ..simulate import simulate
 from ..simulate.settings import check_request
 from ..simulate.simulation import frame_shape
-from ..weights import weights_path
 from .common import EXIT_OK, display_path, format_report
+from .doors import given_pixel_size
 from .movies import simulate_movie_command
 
 
@@ -78,13 +77,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_locate(args: argparse.Namespace) -> int:
-    check_writable(args.output, args.force)
-    image = read_image(args.image, allow_stack=True)
-    if image.frames > 1:
-        raise AtomgraphInputError(f"is a stack of {image.frames} frames; `atomgraph locate` takes one 2D image: "
-                                  "`atomgraph analyze` takes stacks (frame by frame), or save one frame",
-                                  source=args.image)
+def cmd_locate(args: argparse.Namespace, image: ImageData) -> int:
+    """``locate IMAGE -o ATOMS.csv``, once :func:`atomgraph.cli.doors.locate` has checked it and read ``image``."""
     model = resolve_model(args.model)  # once: the scale checks and the locator read the object
     pixel_size = _pixel_size(args, image, model)
     from ..locate import locate  # lazy: torch (about 2.5 s), only once the inputs are known to be good
@@ -95,42 +89,17 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_classify(args: argparse.Namespace) -> int:
-    check_graph_output(args.output, args.force)
-    atoms = read_coordinates(args.coords, pixel_size_A=args.pixel_size)
-    _check_known_elements(atoms, args.model, args.coords)
+def cmd_classify(args: argparse.Namespace, atoms: AtomTable) -> int:
+    """``classify COORDS -o GRAPH``, once :func:`atomgraph.cli.doors.classify` has checked it and read ``atoms``."""
     graph = classify(atoms, model=args.model, threshold=args.threshold)
     write_graph(graph, args.output, force=args.force)
     _print_label_counts(graph.atoms.label)
     return EXIT_OK
 
 
-def _check_known_elements(atoms, model: str, source: str) -> None:
-    """Refuse atoms whose element the classifier has no input for (U in a graphene file): the model would label
-    them from geometry alone with a host or defect label, which is silently wrong. Atoms without an element (no
-    ``element`` column, or vacancy rows) are fine."""
-    import numpy as np
-
-    path = weights_path("classifier", model)  # an unknown model name is refused here
-    try:  # the header only: no torch for a file that is refused
-        meta = read_header(path).get("meta") or {}
-    except (OSError, ValueError):
-        return  # not a weights file: the classifier's loader says so in its own words
-    known = sorted(set(meta.get("label_elements", {}).values()) - {""})
-    element = np.asarray(atoms.element, dtype=object)
-    unknown = (element != "") & ~np.isin(element, known) & ~np.asarray(atoms.vacancy, bool)
-    if unknown.any():
-        names, counts = np.unique(element[unknown].astype(str), return_counts=True)
-        found = ", ".join(f"{n} ({c} atom{'s' if c > 1 else ''})" for n, c in zip(names, counts.tolist()))
-        raise AtomgraphInputError(f"element {found} is not known to the {model} classifier (it knows "
-                                  f"{', '.join(known)}); remove those atoms, or drop the element column to classify "
-                                  "from positions alone", source=source)
-
-
-def cmd_analyze(args: argparse.Namespace) -> int:
-    export = parse_exports(args.export)  # an unknown name is refused before any work
-    check_output_folder(Path(args.output), args.force)
-    image = read_image(args.image, allow_stack=True)
+def cmd_analyze(args: argparse.Namespace, export: tuple[str, ...], image: ImageData) -> int:
+    """``analyze IMAGE -o DIR``, once :func:`atomgraph.cli.doors.analyze` has checked it, parsed ``export`` and read
+    ``image``."""
     if args.model is None:
         _which_model(args, image)
     model = resolve_model(args.model)  # once for the whole command
@@ -172,10 +141,7 @@ def _pixel_size(args: argparse.Namespace, image, model) -> float:
     (atomgraph.scale) and against the locator's resampling (:func:`atomgraph.pipeline.check_scale`), once each, for
     the resolved :class:`~atomgraph.models.Model` ``model``: warnings go to stderr, a pixel size that cannot fit is
     a usage error naming the file."""
-    pixel_size = args.pixel_size or image.pixel_size_A
-    if pixel_size is None:
-        raise AtomgraphInputError("pixel size is needed: the file has no calibration, give --pixel-size (Å/px) or "
-                                  "--pixel-size auto", source=args.image)
+    pixel_size = given_pixel_size(args, image)
     if pixel_size != "auto":
         check_scale(image.shape, pixel_size, model)  # absurd sizes first, before any FFT
     try:
@@ -191,9 +157,8 @@ def _pixel_size(args: argparse.Namespace, image, model) -> float:
     return check.pixel_size_A
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    pred = read_coordinates(args.pred, pixel_size_A=args.pixel_size)
-    truth = read_coordinates(args.truth, pixel_size_A=args.pixel_size or pred.pixel_size_A)
+def cmd_evaluate(args: argparse.Namespace, pred: AtomTable, truth: AtomTable) -> int:
+    """``evaluate PRED TRUTH``, once :func:`atomgraph.cli.doors.evaluate` has read both."""
     report = evaluate(pred, truth, tolerance_A=args.tolerance)
     print(format_report(report))
     return EXIT_OK

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..discover import discover
 from ..errors import AtomgraphInputError
 from ..io.images import read_image
-from ..io.safe_write import OutputFolder, check_output_folder
+from ..io.safe_write import OutputFolder
 from .common import EXIT_OK, display_path
 
 if TYPE_CHECKING:  # numpy is imported by the verbs that need it, not by `atomgraph --help`
@@ -66,11 +66,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    """``discover FRAMES... --model M -o DIR``: clusters.csv, groups.csv, frames.csv, one gallery PNG per cluster."""
-    check_output_folder(Path(args.output), args.force)
-    for path in args.frames:
-        if not Path(path).is_file():
-            raise AtomgraphInputError("no such file", source=path)
+    """``discover FRAMES... --model M -o DIR``: clusters.csv, groups.csv, frames.csv, one gallery PNG per cluster
+    (after :func:`atomgraph.cli.doors.discover`)."""
     result = discover(_frames(args.frames, args.pixel_size), model=args.model,
                       min_cluster_size=args.min_cluster_size, progress=not args.quiet)
     if result.skipped and not result.frames:  # nothing to show: one error line, nothing written

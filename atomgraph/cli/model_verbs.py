@@ -11,8 +11,7 @@ from ..classify.adapt import adapt_classifier
 from ..classify.novelty_fit import fit_novelty
 from ..classify.train import train_classifier
 from ..errors import AtomgraphInputError
-from ..io.images import read_image
-from ..io.safe_write import check_output_folder, check_writable
+from ..io.safe_write import check_writable
 from ..locate.train import train_locator
 from ..training import train_model
 from .common import EXIT_OK, display_path
@@ -54,15 +53,8 @@ def train_novelty_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_adapt(args: argparse.Namespace) -> int:
-    check_output_folder(Path(args.output), args.force)
-    frames = []
-    for path in args.frames:
-        image = read_image(path, allow_stack=True)
-        pixel_size = args.pixel_size or image.pixel_size_A
-        if pixel_size is None:
-            raise AtomgraphInputError("no pixel size in the file: give --pixel-size", source=path)
-        frames += [(image.frame(i), float(pixel_size)) for i in range(image.frames)]
+def cmd_adapt(args: argparse.Namespace, frames: list) -> int:
+    """``adapt FRAMES -o DIR``, once :func:`atomgraph.cli.doors.adapt` has checked it and read the ``frames``."""
     card = adapt_classifier(frames, args.model, args.output, minutes=args.minutes, confidence=args.confidence,
                             force=args.force)
     a = card["adaptation"]

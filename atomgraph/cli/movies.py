@@ -31,10 +31,10 @@ def simulate_movie_command(args: argparse.Namespace, material, counts: dict) -> 
 
 
 def cmd_track(args: argparse.Namespace) -> int:
-    """``track STACK... --model M -o OUTDIR``: tracks, events, transitions, drift, timeline.png, events.png."""
+    """``track STACK... --model M -o OUTDIR``: tracks, events, transitions, drift, timeline.png, events.png (after
+    :func:`atomgraph.cli.doors.track`)."""
     from tqdm import tqdm
 
-    check_output_folder(Path(args.output), args.force)
     source = FrameSource(args.stack)
     pixel_size = args.pixel_size or source.pixel_size_A
     if pixel_size is None:
@@ -65,10 +65,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     session) is appended to tracks.csv, events.csv and drift.csv and its events printed; at the end (also on
     Ctrl-C or SIGTERM) the whole movie is decoded and every CSV rewritten atomically, with the PNGs. A file that
     vanishes is a warning. With ``--force`` an existing OUTDIR is replaced as a whole."""
-    folder, out = Path(args.folder), Path(args.output)
-    if not folder.is_dir():
-        raise AtomgraphInputError("not a folder", source=str(folder))
-    check_output_folder(out, args.force)
+    folder, out = Path(args.folder), Path(args.output)  # checked by atomgraph.cli.doors.watch
     session = _Session(out, args.force)
     try:
         for arrival in arrivals(folder, read_image, args.pattern, args.poll, read_timeout_s=args.read_timeout,

@@ -17,14 +17,20 @@ class _Parser(argparse.ArgumentParser):
         raise AtomgraphInputError(f"{self.prog}: {message}")
 
 
-def _verb(module: str, name: str):
-    """The verb ``name`` of :mod:`atomgraph.cli.<module>`, imported when it runs: ``atomgraph --help`` and a refused
-    argument import no stage (tests/test_startup.py), and each verb imports only its own module's stages."""
+def _verb(module: str, name: str, door: str | None = None):
+    """The verb ``name`` of :mod:`atomgraph.cli.<module>`, behind its door (:mod:`atomgraph.cli.doors`).
+
+    When the verb runs, the door ``door`` checks its arguments and inputs first; the verb's module, which imports
+    the verb's stages at its top (scipy, ase, pydantic, the pipeline: about 1.2 s), is imported only once they
+    pass, and the verb gets what the door read as keyword arguments. So ``atomgraph --help``, ``models`` and a
+    refused input import no stage (tests/test_startup.py), and each verb imports only its own module's stages.
+    """
 
     def run(args: argparse.Namespace) -> int:
-        # lazy, the CLI's one deferred import: a verb module imports its stages at its top (scipy, ase, pydantic,
-        # pandas: 1-2 s) and `atomgraph --help` needs none of them
-        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(args)
+        # lazy, the CLI's one deferred import: first the door (numpy and the light readers, which `--help` needs
+        # not), then, once the inputs pass, the verb's module and its stages
+        inputs = getattr(importlib.import_module(f"{__package__}.doors"), door)(args) if door else {}
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(args, **inputs)
 
     return run
 
@@ -118,14 +124,14 @@ def _add_image_commands(sub) -> None:
     p.add_argument("image")
     model_and_pixel_size(p, "Å/px, or auto (measured from the lattice); default: from the file", image=True)
     common(p, "atoms CSV")
-    p.set_defaults(func=_verb("images", "cmd_locate"))
+    p.set_defaults(func=_verb("images", "cmd_locate", door="locate"))
 
     p = sub.add_parser("classify", help="label local environments from a coordinate file")
     p.add_argument("coords", help="CSV (x_px,y_px or x_A,y_A [,element]) or any file ase.io.read reads")
     model_and_pixel_size(p, "Å/px (for x_px/y_px input)")
     threshold_option(p)
     common(p, "graph file: .graphml .json .csv .extxyz .pt")
-    p.set_defaults(func=_verb("images", "cmd_classify"))
+    p.set_defaults(func=_verb("images", "cmd_classify", door="classify"))
 
     p = sub.add_parser("analyze", help="image -> atoms, graph, defects, overlay")
     p.add_argument("image")
@@ -138,7 +144,7 @@ def _add_image_commands(sub) -> None:
                    help="overlay.png at one pixel per image pixel (default: long side at most 2048 px)")
     threshold_option(p)
     common(p, "output folder")
-    p.set_defaults(func=_verb("images", "cmd_analyze"))
+    p.set_defaults(func=_verb("images", "cmd_analyze", door="analyze"))
 
 
 def _add_many_frame_commands(sub) -> None:
@@ -150,7 +156,7 @@ def _add_many_frame_commands(sub) -> None:
     p.add_argument("--confidence", type=float, default=0.99,
                    help="calibrated probability a node needs to become a pseudo-label (default 0.99)")
     common(p, "model folder to write (use it as --model FOLDER)")
-    p.set_defaults(func=_verb("model_verbs", "cmd_adapt"))
+    p.set_defaults(func=_verb("model_verbs", "cmd_adapt", door="adapt"))
 
     p = sub.add_parser("batch", help="many files and frames on dask (local cluster or a scheduler) -> Parquet")
     p.add_argument("patterns", nargs="+", metavar="PATTERN", help="image files or glob patterns (quote them: "
@@ -176,7 +182,7 @@ def _add_movie_commands(sub) -> None:
     p.add_argument("--memory", type=int, default=2, help="frames a site may be missed and keep its id (default 2)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: tracks.csv events.csv transitions.csv drift.csv timeline.png events.png")
-    p.set_defaults(func=_verb("movies", "cmd_track"))
+    p.set_defaults(func=_verb("movies", "cmd_track", door="track"))
 
     p = sub.add_parser("watch", help="live: track each new frame file in a folder as it lands")
     p.add_argument("folder", metavar="DIR", help="folder the microscope writes frame files into (one frame each)")
@@ -191,7 +197,7 @@ def _add_movie_commands(sub) -> None:
     p.add_argument("--idle-exit", type=_positive(float), default=None,
                    help="stop when no new file has completed for this many seconds (default: run until Ctrl-C)")
     common(p, "output folder (CSVs rewritten after every frame; PNGs at the end)")
-    p.set_defaults(func=_verb("movies", "cmd_watch"))
+    p.set_defaults(func=_verb("movies", "cmd_watch", door="watch"))
 
 
 def _add_model_commands(sub) -> None:
@@ -202,7 +208,7 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--tolerance", type=_positive(float), default=0.5, help="match distance in Å (default 0.5)")
     p.add_argument("--pixel-size", type=_positive(float), default=None, help="Å/px for px-only CSVs")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=_verb("images", "cmd_evaluate"))
+    p.set_defaults(func=_verb("images", "cmd_evaluate", door="evaluate"))
 
     p = sub.add_parser("train", help="train a locator, a classifier, or a whole model folder on simulated data")
     p.add_argument("stage", choices=["locator", "classifier", "model", "novelty"],
@@ -231,7 +237,7 @@ def _add_model_commands(sub) -> None:
                    help="HDBSCAN min_cluster_size (default: 3, or 1 %% of the groups, at most 25)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder: clusters.csv groups.csv frames.csv cluster_<k>.png")
-    p.set_defaults(func=_verb("many_frames", "cmd_discover"))
+    p.set_defaults(func=_verb("many_frames", "cmd_discover", door="discover"))
 
     p = sub.add_parser("models", help="bundled models and their cards")
     p.add_argument("--json", action="store_true", help="print the full cards as JSON")

@@ -104,6 +104,22 @@ def cutoff_matrix(keys: np.ndarray, material: Material, cutoff: str | float | di
         How the cutoffs were chosen.
     """
     table = _config_cutoffs(material.settings.graph.cutoffs_A)
+    single, mode = _cutoff_mode(cutoff, table, positions_A)
+    keys = [str(k) for k in keys]
+    k = len(keys)
+    mat = np.zeros((k, k))
+    default = UNKNOWN_PAIR_CUTOFF_BONDS * bond_A
+    for a in range(k):
+        for b in range(k):  # K is the number of distinct elements: a handful
+            mat[a, b] = single if single is not None else _pair_cutoff(keys[a], keys[b], table, default)
+    named = {f"{keys[a] or 'vacancy'}-{keys[b] or 'vacancy'}": float(mat[a, b])
+             for a in range(k) for b in range(a, k)}
+    return mat, named, mode
+
+
+def _cutoff_mode(cutoff: str | float | dict, table: dict, positions_A: np.ndarray) -> tuple[float | None, str]:
+    """(one cutoff for every pair in Å, or None; the mode's name) of :func:`cutoff_matrix`'s ``cutoff``; a dict
+    updates the config's ``table`` in place. Anything else is an input error."""
     single = None
     if isinstance(cutoff, str):
         if cutoff == "auto":
@@ -121,25 +137,17 @@ def cutoff_matrix(keys: np.ndarray, material: Material, cutoff: str | float | di
             raise AtomgraphInputError(f"cutoff must be a positive number of Å, got {cutoff!r}")
     else:
         raise AtomgraphInputError(f"cutoff must be 'config', 'auto', a number (Å) or a dict, got {cutoff!r}")
-    keys = [str(k) for k in keys]
-    k = len(keys)
-    mat = np.zeros((k, k))
-    default = UNKNOWN_PAIR_CUTOFF_BONDS * bond_A
-    nonzero = [v for v in table.values() if v > 0]
-    for a in range(k):
-        for b in range(k):  # K is the number of distinct elements: a handful
-            ea, eb = keys[a], keys[b]
-            if single is not None:
-                mat[a, b] = single
-            elif VACANCY_ELEMENT in (ea, eb):
-                other = eb if ea == VACANCY_ELEMENT else ea
-                if other == VACANCY_ELEMENT:
-                    mat[a, b] = min(nonzero) if nonzero else default
-                else:
-                    with_other = [v for p, v in table.items() if other in p and v > 0]
-                    mat[a, b] = min(with_other) if with_other else default
-            else:
-                mat[a, b] = table.get(_pair(ea, eb), default)
-    named = {f"{keys[a] or 'vacancy'}-{keys[b] or 'vacancy'}": float(mat[a, b])
-             for a in range(k) for b in range(a, k)}
-    return mat, named, mode
+    return single, mode
+
+
+def _pair_cutoff(ea: str, eb: str, table: dict, default: float) -> float:
+    """The cutoff (Å) between element keys ``ea`` and ``eb`` from ``table`` (pair -> Å), else ``default``. A vacancy
+    takes the smallest cutoff of the element beside it (of any pair, between two vacancies)."""
+    if VACANCY_ELEMENT not in (ea, eb):
+        return table.get(_pair(ea, eb), default)
+    other = eb if ea == VACANCY_ELEMENT else ea
+    if other == VACANCY_ELEMENT:
+        nonzero = [v for v in table.values() if v > 0]
+        return min(nonzero) if nonzero else default
+    with_other = [v for p, v in table.items() if other in p and v > 0]
+    return min(with_other) if with_other else default

@@ -36,9 +36,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .region import Region
-from .sites import EMPTY, FILLED, OCCUPIED, OUTSIDE, Anchors, SiteRules, nearest_candidate, vacancy_sites
+from .sites import Anchors, SiteRules, nearest_candidate, neighbor_site_counts, vacancy_sites
 from .taken import taken_sites
-from .strain import StrainField, fit_bonds, ideal_bonds, metal_on_b, sublattice_anchors
+from .strain import StrainField, fit_atom_bonds, ideal_bonds, metal_on_b, sublattice_anchors
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
 N_ANCHORS = 3                     # anchors per node for its lattice coordinates
@@ -235,35 +235,42 @@ class LatticeModel:
         site_pos = pos + np.einsum("nij,nj->ni", maps, sites[near] - r)
         site_pos[~has] = np.nan
 
-        real_pos = pos[np.asarray(real, bool)]
-        same = len(real_pos) == len(self.strain.tree.data) and np.array_equal(real_pos, self.strain.tree.data)
-        tree = self.strain.tree if same else cKDTree(real_pos if len(real_pos) else np.full((1, 2), np.inf))
+        tree = self._atom_tree(pos[np.asarray(real, bool)])
         rules = SiteRules(tree, OCCUPIED_BONDS * bond,
                           max(self.fill_radius_A, OCCUPIED_BONDS * bond), self.region, REGION_MARGIN_BONDS * bond)
         # an atom bonded along all three ideal directions has its three neighbor sites occupied: no search needed
         full = (atom >= 0) & self.bonded[np.maximum(atom, 0)].all(axis=1) if len(self.bonded) else atom < -1
         todo = np.flatnonzero(~full)
-        first = site_pos[todo, None, :] + sign[todo, None, None] * np.einsum("nij,kj->nki", maps[todo], e)
-        status1 = np.full((n, 3), OCCUPIED, dtype=np.int8)
-        status1[todo] = rules.status(first.reshape(-1, 2)).reshape(-1, 3)
-        counts = [np.where(has, (status1 == s).sum(1), 0) for s in (OCCUPIED, FILLED, EMPTY, OUTSIDE)]
-        counts[3] = np.where(has, counts[3], 3)
+        counts = neighbor_site_counts(rules, site_pos, sign, maps, e, todo, has)
         edge = np.clip(self.region.edge_distance(pos) / bond, 0.0, 3.0)
-        # an atom bonded along all three ideal directions takes its one site and has its three neighbors: only the
-        # others (dopants with long bonds, a Si4, atoms next to vacancies, double detections) are searched
-        taken, taken_nb = np.ones(n, np.float32), np.full(n, 3.0, np.float32)
-        far, pair_empty = np.ones(n, np.float32), np.zeros(n, np.float32)
-        if len(todo):
-            outer_r, outer_has, _ = self._ideal_position(pos[todo], *self._outer_anchors(pos[todo]), lat)
-            t = taken_sites(pos[todo], outer_r, mids, cells, e, maps[todo], outer_has, np.asarray(real, bool)[todo],
-                            tree, bond, self._seen)
-            taken[todo], taken_nb[todo], far[todo], pair_empty[todo] = t.taken, t.ring, t.far, t.pair_empty
+        taken, taken_nb, far, pair_empty = self._taken(pos, np.asarray(real, bool), todo, maps, tree)
         taken, taken_nb = np.where(has, taken, 0.0), np.where(has, taken_nb, 0.0)
         columns = [np.where(has, site_offset, 1.0), np.where(has, mid_offset, 1.0), consistency, *counts, edge,
                    taken, taken_nb, far, np.where(has, pair_empty, 0.0)]
         if self.distinct_roles:
             columns += [sign == 1, sign == -1]
         return np.column_stack(columns).astype(np.float32), site_pos
+
+    def _atom_tree(self, real_pos: np.ndarray) -> cKDTree:
+        """A k-d tree of the atoms ``real_pos`` (Å): the strain field's own when it holds exactly them."""
+        same = len(real_pos) == len(self.strain.tree.data) and np.array_equal(real_pos, self.strain.tree.data)
+        return self.strain.tree if same else cKDTree(real_pos if len(real_pos) else np.full((1, 2), np.inf))
+
+    def _taken(self, pos: np.ndarray, real: np.ndarray, todo: np.ndarray, maps: np.ndarray, tree: cKDTree
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``sites_taken``, ``taken_neighbors_occupied``, ``bond_far_end_bonds``, ``pair_ring_empty`` (N,) of the
+        nodes; only nodes ``todo`` are searched (:func:`~atomgraph.graph.taken.taken_sites`): an atom bonded along all
+        three ideal directions takes its one site and has its three neighbors."""
+        n = len(pos)
+        taken, taken_nb = np.ones(n, np.float32), np.full(n, 3.0, np.float32)
+        far, pair_empty = np.ones(n, np.float32), np.zeros(n, np.float32)
+        if len(todo):
+            lat, cells, mids = self._cells()
+            outer_r, outer_has, _ = self._ideal_position(pos[todo], *self._outer_anchors(pos[todo]), lat)
+            t = taken_sites(pos[todo], outer_r, mids, cells, self.bond_vectors_A, maps[todo], outer_has, real[todo],
+                            tree, self.bond_A, self._seen)
+            taken[todo], taken_nb[todo], far[todo], pair_empty[todo] = t.taken, t.ring, t.far, t.pair_empty
+        return taken, taken_nb, far, pair_empty
 
     def ring_gaps(self, positions_A: np.ndarray, real: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """The empty sites of the rings and pair rings of ``nodes`` (:mod:`atomgraph.graph.taken`).
@@ -351,21 +358,11 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
     pos = np.asarray(positions_A, float).reshape(-1, 2)
     real_idx = np.flatnonzero(np.asarray(real, bool))
     distinct = element_roles is not None and len(set(element_roles.values()) & set(roles)) == 2
-    empty = LatticeModel(bond_A, ideal_bonds(0.0, bond_A), None, np.empty((0, 2)), np.empty(0, int),
-                         np.empty(0, int), np.empty((0, 2, 2)), None, np.full(len(pos), -1), np.zeros((0, 3), bool),
-                         np.zeros((0, 3), int), region, fill_radius_A, roles, distinct, np.empty((0, 2)),
-                         np.empty(0, int), {"n_anchors": 0})
     rpos = pos[real_idx]
-    if len(rpos) < 4:
-        tree = None
-    elif tree is None or len(real_idx) != len(pos):
-        tree = cKDTree(rpos)
-    fit = fit_bonds(rpos, tree, bond_A) if tree is not None else None
-    if fit is None:
-        return empty
-    a_idx, sign_r = sublattice_anchors(fit, len(rpos))
-    if len(a_idx) < 3:
-        return empty
+    tree, fit = fit_atom_bonds(rpos, len(pos), tree, bond_A)
+    a_idx, sign_r = sublattice_anchors(fit, len(rpos)) if fit is not None else (np.empty(0, int), None)
+    if len(a_idx) < 3:  # too few bonds or anchors: no lattice
+        return _unfitted(bond_A, len(pos), region, fill_radius_A, roles, distinct)
     e = fit.e
     if distinct and metal_on_b(np.asarray(element).astype(str)[real_idx[a_idx]], sign_r[a_idx], element_roles,
                                 roles[0]):
@@ -375,13 +372,20 @@ def fit_lattice(positions_A: np.ndarray, real: np.ndarray, element: np.ndarray, 
                       max(fill_radius_A, OCCUPIED_BONDS * bond_A), region,
                       REGION_MARGIN_BONDS * bond_A, VACANCY_INSET_BONDS * bond_A)
     vac, support, dropped = vacancy_sites(anchors, e, rules, bond_A, len(real_idx), max_fraction, surrounded=distinct)
-    stats = {"n_anchors": int(len(a_idx)), "strain_rms_A": fit.strain_rms_A, "orientation_deg": fit.orientation_deg,
-             "global_map": fit.global_map.round(5).tolist()}
+    stats = {"n_anchors": int(len(a_idx)), **fit.stats()}
     node_atom = np.full(len(pos), -1)
     node_atom[real_idx] = np.arange(len(real_idx))
     return LatticeModel(bond_A, e, fit.strain, anchors.positions_A, anchors.sign, real_idx[a_idx],
                         fit.strain.inverse_maps[a_idx], anchors.tree, node_atom, fit.bonded, fit.neighbors, region,
                         fill_radius_A, roles, distinct, vac, support, stats, dropped)
+
+
+def _unfitted(bond_A: float, n: int, region: Region, fill_radius_A: float, roles: tuple[str, str],
+              distinct: bool) -> LatticeModel:
+    """The model of ``n`` nodes where no lattice was found (too few bonds or anchors): no anchors, no sites."""
+    return LatticeModel(bond_A, ideal_bonds(0.0, bond_A), None, np.empty((0, 2)), np.empty(0, int), np.empty(0, int),
+                        np.empty((0, 2, 2)), None, np.full(n, -1), np.zeros((0, 3), bool), np.zeros((0, 3), int),
+                        region, fill_radius_A, roles, distinct, np.empty((0, 2)), np.empty(0, int), {"n_anchors": 0})
 
 
 def _no_lattice_features(n: int, width: int, region: Region, pos: np.ndarray, bond_A: float) -> np.ndarray:

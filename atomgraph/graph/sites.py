@@ -65,6 +65,19 @@ def nearest_candidate(points: np.ndarray, candidates: np.ndarray) -> tuple[np.nd
     return index, np.sqrt(best)
 
 
+def neighbor_site_counts(rules: SiteRules, site_pos: np.ndarray, sign: np.ndarray, maps: np.ndarray, e: np.ndarray,
+                         todo: np.ndarray, has: np.ndarray) -> list[np.ndarray]:
+    """How many of the three neighbor sites of each node's nearest site (``site_pos``, on sublattice ``sign``, local
+    maps ``maps``) are occupied, filled, empty and outside (N,) each; nodes not in ``todo`` have all three occupied,
+    nodes without a site (``has`` False) none but three outside."""
+    first = site_pos[todo, None, :] + sign[todo, None, None] * np.einsum("nij,kj->nki", maps[todo], e)
+    status1 = np.full((len(site_pos), 3), OCCUPIED, dtype=np.int8)
+    status1[todo] = rules.status(first.reshape(-1, 2)).reshape(-1, 3)
+    counts = [np.where(has, (status1 == s).sum(1), 0) for s in (OCCUPIED, FILLED, EMPTY, OUTSIDE)]
+    counts[3] = np.where(has, counts[3], 3)
+    return counts
+
+
 def second_shell(maps: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """(N, 6, 2) second-neighbor offsets (± the three shortest lattice vectors) under the local maps, Å."""
     lat_img = np.einsum("nij,jk->nik", maps, lat)

@@ -109,6 +109,11 @@ class BondFit:
     orientation_deg: float
     neighbors: np.ndarray  # (atoms, 3) index of each atom's bond-range neighbors, -1 where none
 
+    def stats(self) -> dict:
+        """``strain_rms_A``, ``orientation_deg`` and ``global_map`` (rounded to 5 decimals, nested lists)."""
+        return {"strain_rms_A": self.strain_rms_A, "orientation_deg": self.orientation_deg,
+                "global_map": self.global_map.round(5).tolist()}
+
 
 def fit_bonds(positions_A: np.ndarray, tree: cKDTree, bond_A: float) -> BondFit | None:
     """Fit ideal bonds, global and local maps to the atoms at ``positions_A`` (None: too few bonds)."""
@@ -143,6 +148,17 @@ def fit_bonds(positions_A: np.ndarray, tree: cKDTree, bond_A: float) -> BondFit 
     neighbors = np.where(np.isfinite(dist[:, 1:]) & (dist[:, 1:] >= BOND_RANGE[0] * bond_A), nb[:, 1:], -1)
     return BondFit(e, global_map, strain, src, dst, k, sgn, good, bonded, rms, float(np.degrees(np.angle(z6) / 6)),
                    neighbors)
+
+
+def fit_atom_bonds(positions_A: np.ndarray, n_nodes: int, tree: cKDTree | None, bond_A: float
+                   ) -> tuple[cKDTree | None, BondFit | None]:
+    """:func:`fit_bonds` of the atoms at ``positions_A`` (of ``n_nodes`` nodes) and their k-d tree: ``tree`` when
+    given and every node is an atom, else built; (None, None) for fewer than four atoms."""
+    if len(positions_A) < 4:
+        return None, None
+    if tree is None or len(positions_A) != n_nodes:
+        tree = cKDTree(positions_A)
+    return tree, fit_bonds(positions_A, tree, bond_A)
 
 
 def sublattice_anchors(fit: BondFit, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -320,14 +320,43 @@ def _ids(cells: list[str], line_numbers: list[int], source: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------------- duplicates
 def _check_duplicates(table: AtomTable, source: str) -> None:
-    """Refuse points closer than DUPLICATE_DISTANCE_A (Å): duplicates, not neighbours."""
+    """Refuse points closer than DUPLICATE_DISTANCE_A (Å): duplicates, not neighbours. A file whose points are all
+    far apart is passed by :func:`_close_pair_possible` (numpy); scipy's tree (0.5 s to import) names the pairs."""
+    if len(table) < 2 or not _close_pair_possible(table.positions_A, DUPLICATE_DISTANCE_A):
+        return
     from scipy.spatial import cKDTree
 
-    if len(table) < 2:
-        return
     pairs = cKDTree(table.positions_A).query_pairs(DUPLICATE_DISTANCE_A, output_type="ndarray")
     if len(pairs):
         i, j = sorted(pairs[0])
         raise AtomgraphInputError(f"has {len(pairs)} duplicate point pair(s) closer than {DUPLICATE_DISTANCE_A} Å "
                                   f"(first: atoms {i} and {j} at x={table.positions_A[i, 0]:.3f} Å, "
                                   f"y={table.positions_A[i, 1]:.3f} Å); remove them", source=source)
+
+
+def _close_pair_possible(positions_A: np.ndarray, distance_A: float) -> bool:
+    """False when no two of ``positions_A`` (N, 2) are within ``distance_A``, True when two may be.
+
+    Each point falls in a cell of a grid of side ``distance_A``, so two points that close share a cell or sit in
+    neighbouring ones: with every cell holding one point, only the neighbours are measured. True also when the grid
+    would be too large to index exactly (points spread over more than 2**26 cells a side).
+    """
+    cells = np.floor(np.asarray(positions_A, dtype=float)[:, :2] / distance_A)
+    if not np.isfinite(cells).all():
+        return True
+    cells -= cells.min(axis=0) - 1  # from 1: the neighbour at -1 keeps a key of its own
+    if cells.max() >= 2**26:
+        return True
+    rows = int(cells[:, 1].max()) + 2
+    keys = cells[:, 0].astype(np.int64) * rows + cells[:, 1].astype(np.int64)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    if (np.diff(sorted_keys) == 0).any():
+        return True
+    for step in (rows, 1, rows + 1, rows - 1):  # the right, upper, upper-right and lower-right neighbouring cells
+        at = np.minimum(np.searchsorted(sorted_keys, keys + step), len(keys) - 1)
+        found = sorted_keys[at] == keys + step
+        gaps = positions_A[found, :2] - positions_A[order[at[found]], :2]
+        if (np.hypot(gaps[:, 0], gaps[:, 1]) <= distance_A * (1 + 1e-9)).any():
+            return True
+    return False

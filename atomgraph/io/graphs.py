@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import AtomgraphInputError
 from ..graph import pyg_dict
+from .graph_paths import FORMATS, check_graph_output, edges_csv_path  # noqa: F401 (FORMATS re-exported)
 from .graph_streams import write_graphml_stream, write_json_stream
 from .safe_write import atomic_output, atomic_path, check_writable
 from .tables import write_atoms_csv
@@ -43,27 +44,6 @@ if TYPE_CHECKING:  # the graph stage (scipy, materials) is imported where a grap
     from ..graph import AtomGraph
 
 EMPTY = "_"  # stand-in for empty strings in extxyz
-FORMATS = (".graphml", ".json", ".extxyz", ".csv", ".pt", ".npz")
-
-
-def edges_csv_path(path: str | Path) -> Path:
-    """The edges file written beside a graph CSV: ``<stem>_edges.csv``."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}_edges.csv")
-
-
-def check_graph_output(path: str | Path, force: bool = False) -> list[Path]:
-    """Before any work: the format is known and every file :func:`write_graph` would write (``.csv`` also writes
-    ``<stem>_edges.csv``) is writable (exists only with ``force``, folder exists). Returns those paths."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in _WRITERS:
-        raise AtomgraphInputError(f"unknown graph format '{suffix}' (use one of {', '.join(FORMATS)})",
-                                  source=str(path))
-    paths = [path, edges_csv_path(path)] if suffix == ".csv" else [path]
-    for p in paths:
-        check_writable(p, force)
-    return paths
 
 
 def write_graph(graph: AtomGraph, path: str | Path, force: bool = False) -> list[Path]:

@@ -181,48 +181,60 @@ class Material:
         dict of str to int
             The number actually placed per label (fewer than asked when space runs out).
         """
-        min_sep = self.settings.min_separation_A
         cluster_p = self.settings.cluster_fraction.draw(rng) if self.settings.cluster_fraction is not None else 0.0
-        near_lo, near_hi = self.settings.cluster_distance_A.low, self.settings.cluster_distance_A.high
         centers: list[np.ndarray] = []
         placed: dict[str, int] = {}
         for defect in self.settings.defects:
-            label = defect.label
             recipe = self.family.RECIPES[defect.recipe]
-            want = counts.get(label, 0)
+            want = counts.get(defect.label, 0)
             ids, xy, roles = structure.column_table()
             ok = inside(xy) & np.isin(roles, self.defect_roles(defect)) & self._untouched(structure, ids)
-            candidates = ids[ok]
-            cand_xy = xy[ok]
             if recipe.alloy:
-                # a fraction (< 1) of the eligible sites, or an exact number of sites when an int >= 1 is given
-                n = int(rng.binomial(len(candidates), want)) if want < 1 else min(int(want), len(candidates))
-                for c in candidates[rng.permutation(len(candidates))[:n]]:
-                    recipe(structure, int(c), defect, rng, self)
-                placed[label] = n
-                continue
-            placed[label] = 0
-            order = rng.permutation(len(candidates))
-            tree_points = np.array(centers) if centers else np.empty((0, 2))
-            cluster = cluster_p > 0 and len(tree_points) > 0 and rng.random() < cluster_p
-            for k in order:
-                if placed[label] >= int(want):
-                    break
-                p = cand_xy[k]
-                if len(tree_points):
-                    d = np.hypot(*(tree_points - p).T)
-                    if cluster:  # next to one earlier defect, on columns no recipe has changed yet
-                        fresh = self._untouched(structure, candidates[k:k + 1])[0]
-                        if not (near_lo <= np.min(d) <= near_hi and fresh):
-                            continue
-                    elif np.min(d) < min_sep:
-                        continue
-                if recipe(structure, int(candidates[k]), defect, rng, self):
-                    placed[label] += 1
-                    tree_points = np.vstack([tree_points, p[None, :]])
-                    centers.append(p)
-                    cluster = cluster_p > 0 and rng.random() < cluster_p
+                placed[defect.label] = self._place_alloy(structure, ids[ok], defect, recipe, want, rng)
+            else:
+                placed[defect.label] = self._place_apart(structure, ids[ok], xy[ok], defect, recipe, want, rng,
+                                                         centers, cluster_p)
         return placed
+
+    def _place_alloy(self, structure: Structure, candidates: np.ndarray, defect, recipe, want: float,
+                     rng: np.random.Generator) -> int:
+        """Apply an alloy ``recipe`` to random ``candidates``: a fraction ``want`` (< 1) of them, or ``want`` sites
+        when it is an int >= 1. Returns how many."""
+        n = int(rng.binomial(len(candidates), want)) if want < 1 else min(int(want), len(candidates))
+        for c in candidates[rng.permutation(len(candidates))[:n]]:
+            recipe(structure, int(c), defect, rng, self)
+        return n
+
+    def _place_apart(self, structure: Structure, candidates: np.ndarray, cand_xy: np.ndarray, defect, recipe,
+                     want: float, rng: np.random.Generator, centers: list[np.ndarray], cluster_p: float) -> int:
+        """Apply a count-based ``recipe`` to up to ``want`` of ``candidates`` (column ids, ``cand_xy`` in Å) in random
+        order, each ``min_separation_A`` from the defect ``centers`` placed before it, or (with probability
+        ``cluster_p``) ``cluster_distance_A`` from one of them on unchanged columns. Appends the centers it places to
+        ``centers``; returns how many."""
+        min_sep = self.settings.min_separation_A
+        near_lo, near_hi = self.settings.cluster_distance_A.low, self.settings.cluster_distance_A.high
+        n = 0
+        order = rng.permutation(len(candidates))
+        tree_points = np.array(centers) if centers else np.empty((0, 2))
+        cluster = cluster_p > 0 and len(tree_points) > 0 and rng.random() < cluster_p
+        for k in order:
+            if n >= int(want):
+                break
+            p = cand_xy[k]
+            if len(tree_points):
+                d = np.hypot(*(tree_points - p).T)
+                if cluster:  # next to one earlier defect, on columns no recipe has changed yet
+                    fresh = self._untouched(structure, candidates[k:k + 1])[0]
+                    if not (near_lo <= np.min(d) <= near_hi and fresh):
+                        continue
+                elif np.min(d) < min_sep:
+                    continue
+            if recipe(structure, int(candidates[k]), defect, rng, self):
+                n += 1
+                tree_points = np.vstack([tree_points, p[None, :]])
+                centers.append(p)
+                cluster = cluster_p > 0 and rng.random() < cluster_p
+        return n
 
     def defect_roles(self, defect) -> tuple[str, ...]:
         """The sublattice roles a defect entry may sit on.

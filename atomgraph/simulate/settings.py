@@ -146,10 +146,23 @@ def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel
         noise=bool(noise),
         distort=bool(distort),
     )
-    settings.dopant_blur_A = cfg.dopant_blur_A.draw(rng)  # drawn last: the other draws keep their order
+    _draw_late(settings, cfg, rng)
+    _switch_off(settings, noise, distort)
+    return settings
+
+
+def _draw_late(settings: ImageSettings, cfg: ImageConfig, rng: np.random.Generator) -> None:
+    """Draw the settings added to the config after the others, after them (the same seed keeps its other draws):
+    the dopant blur, then the 8-bit conversion and its clipping when the config has them."""
+    settings.dopant_blur_A = cfg.dopant_blur_A.draw(rng)
     if cfg.eight_bit_fraction is not None:  # drawn only when configured: older configs keep their images
         settings.eight_bit = bool(rng.random() < cfg.eight_bit_fraction)
         settings.clip_fraction = cfg.clip_fraction.draw(rng) if cfg.clip_fraction is not None else 0.0
+
+
+def _switch_off(settings: ImageSettings, noise: bool, distort: bool) -> None:
+    """Without ``distort``: no thermal jitter, dopant blur, scan distortion or drift. Without ``noise``: no
+    background, read noise, detector offset, line gain noise or 8-bit conversion, and unit gain."""
     if not distort:
         settings.thermal_jitter_A = settings.line_jitter_px = settings.scan_lag_px = 0.0
         settings.dopant_blur_A = 0.0
@@ -160,5 +173,3 @@ def draw_settings(image_cfg: ImageConfig | dict, rng: np.random.Generator, pixel
         settings.line_gain_noise = 0.0
         settings.eight_bit = False
         settings.gain = 1.0
-    return settings
-

@@ -153,16 +153,23 @@ def simulate(material: str | Material | MaterialConfig | dict, size: int | tuple
     if perturb is not None:
         perturb(structure, np.random.default_rng([int(seed), PERTURB_STREAM]))
 
-    cols = structure.columns()
-    xy_px, electrons, image = render_columns(cols, list(mat.settings.lattice.host.values()), shape, s, rng, noise)
-    if s.eight_bit:
-        image = to_eight_bit(image, s.clip_fraction)
-
+    cols, xy_px, electrons, image = _rendered(structure, mat, shape, s, rng, noise)
     truth = truth_table(xy_px, cols, electrons, shape, s.pixel_size_A)
     atoms = atoms_in_frame(structure, shape, s.pixel_size_A)
     atoms.info.update({"pixel_size_A": s.pixel_size_A, "material": mat.name, "seed": int(seed), "placed": placed})
     return Simulation(material=mat.name, seed=int(seed), image=image, truth=truth, atoms=atoms, settings=s,
                       counts={label: int(np.sum(truth.label == label)) for label in mat.labels})
+
+
+def _rendered(structure: Structure, mat: Material, shape: tuple[int, int], s, rng: np.random.Generator, noise: bool
+              ) -> tuple:
+    """The projected columns of ``structure``, their positions (px) and electron counts, and the image
+    (:func:`render_columns`; in 8 bits when the settings drew it)."""
+    cols = structure.columns()
+    xy_px, electrons, image = render_columns(cols, list(mat.settings.lattice.host.values()), shape, s, rng, noise)
+    if s.eight_bit:
+        image = to_eight_bit(image, s.clip_fraction)
+    return cols, xy_px, electrons, image
 
 
 def render_columns(cols, host: list[str], shape: tuple[int, int], s, rng: np.random.Generator, noise: bool

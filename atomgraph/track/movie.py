@@ -269,8 +269,8 @@ def _place_events(events: list[dict], truth: AtomTable, ids: np.ndarray, drift_A
                 ev["x_px"], ev["y_px"] = np.mean([truth.positions_px[r[0]] for r in rows], axis=0)
 
 
-def _checked_arguments(frames, seed, pixel_size_A, dose, drift_A) -> float:
-    """Refuse bad movie arguments (one line each); return the drift step per frame, Å."""
+def _checked_arguments(frames, seed, pixel_size_A, dose, drift_A, shape: tuple[int, int]) -> float:
+    """Refuse bad movie arguments and sizes (one line each, before anything is drawn); return the drift step, Å."""
     check_positive("pixel size", pixel_size_A)
     check_positive("dose", dose)
     if not isinstance(frames, (int, np.integer)) or not 1 <= frames <= 10000:
@@ -280,6 +280,10 @@ def _checked_arguments(frames, seed, pixel_size_A, dose, drift_A) -> float:
     step_A = float(drift_A)
     if not math.isfinite(step_A) or step_A < 0:
         raise AtomgraphInputError(f"drift must be >= 0 Å per frame, got {drift_A!r}")
+    check_request(shape, pixel_size_A, dose)
+    if shape[0] * shape[1] * int(frames) > 4 * MAX_PIXELS:
+        raise AtomgraphInputError(f"{frames} frames of {shape[1]}x{shape[0]} px are more than {4 * MAX_PIXELS:,} "
+                                  "pixels in all; simulate fewer or smaller frames")
     return step_A
 
 
@@ -319,9 +323,7 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     cfg = mat.settings.movie
     shape = frame_shape(mat.settings.image.size_px if size is None else size)
     step_A = _checked_arguments(frames, seed, pixel_size_A, dose,
-                                cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame)
-    check_request(shape, pixel_size_A, dose)
-    _check_movie_size(shape, frames)
+                                cfg.drift_A_per_frame if drift_A_per_frame is None else drift_A_per_frame, shape)
     rates = dict(cfg.rates if rates is None else rates)
     rng = np.random.default_rng(int(seed))
     s = draw_settings(mat.settings.image, rng, pixel_size_A, dose, noise, True)
@@ -332,28 +334,27 @@ def simulate_movie(material: str | Material, frames: int = 10, size: int | tuple
     base = structure.positions.copy()
     mat.add_defects(structure, inside, rng, mat.defect_counts(rng, counts))  # kept inside all frames
     evolver = _Evolver(mat, structure, rng, inside, base)
-    host = list(mat.settings.lattice.host.values())
-
-    images, truths, events = [], [], []
-    for k in range(int(frames)):
-        if k > 0:
-            for ev in evolver.step(rates):
-                ev["frame"] = k
-                events.append(ev)
-        image, truth, ids = _render_frame(structure, drift_A[k], host, shape, s, rng, noise)
-        images.append(image)
-        truths.append(truth)
-        _place_events([ev for ev in events if ev["frame"] == k], truth, ids, drift_A[k], px)
+    images, truths, events = _film(evolver, int(frames), rates, drift_A, shape, s, rng, noise)
     return Movie(material=mat.name, seed=int(seed), frames=np.stack(images), truth=truths, events=_rows(events),
                  drift_px=drift_A / px, settings=s,
                  config={"drift_A_per_frame": step_A, "max_drift_A": max_A, "rates": rates})
 
 
-def _check_movie_size(shape: tuple[int, int], frames: int) -> None:
-    """Refuse a movie of more than four times :data:`MAX_PIXELS` pixels in all, before anything is drawn."""
-    if shape[0] * shape[1] * int(frames) > 4 * MAX_PIXELS:
-        raise AtomgraphInputError(f"{frames} frames of {shape[1]}x{shape[0]} px are more than {4 * MAX_PIXELS:,} "
-                                  "pixels in all; simulate fewer or smaller frames")
+def _film(evolver: _Evolver, frames: int, rates: dict, drift_A: np.ndarray, shape, s, rng, noise: bool) -> tuple:
+    """The frames (images), their truth tables and the events of the evolving structure: events happen before every
+    frame but the first and are placed (px) in the frame they happened in."""
+    host = list(evolver.mat.settings.lattice.host.values())
+    images, truths, events = [], [], []
+    for k in range(frames):
+        if k > 0:
+            for ev in evolver.step(rates):
+                ev["frame"] = k
+                events.append(ev)
+        image, truth, ids = _render_frame(evolver.s, drift_A[k], host, shape, s, rng, noise)
+        images.append(image)
+        truths.append(truth)
+        _place_events([ev for ev in events if ev["frame"] == k], truth, ids, drift_A[k], s.pixel_size_A)
+    return images, truths, events
 
 
 def _render_frame(structure, drift_A: np.ndarray, host: list[str], shape: tuple[int, int], s, rng,
