@@ -303,7 +303,7 @@ def test_analyze_failing_in_a_late_stage_leaves_no_output_folder(tmp_path, capsy
 
 
 def test_simulate_failing_on_the_second_image_leaves_no_output_folder(tmp_path, capsys, monkeypatch):
-    module = importlib.import_module("atomgraph.cli.images")  # the verb's module, which calls simulate by that name
+    module = importlib.import_module("atomgraph.cli.simulations")  # the verb's module, which calls simulate by that name
     real = module.simulate
     calls = []
 

@@ -115,7 +115,7 @@ def _add_simulate(sub) -> None:
     p.add_argument("--drift", type=float, default=None, help="movies: drift per frame in Å (default: config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     common(p, "output folder (NAME.npy, NAME.csv, manifest.json)")
-    p.set_defaults(func=_verb("images", "cmd_simulate"))
+    p.set_defaults(func=_verb("simulations", "cmd_simulate"))
 
 
 def _add_image_commands(sub) -> None:
@@ -248,4 +248,4 @@ def _add_model_commands(sub) -> None:
     p.add_argument("-o", "--output", default="atomgraph-demo", help="output folder (default ./atomgraph-demo)")
     p.add_argument("--force", action="store_true", help="overwrite an existing demo folder")
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=_verb("images", "cmd_demo"))
+    p.set_defaults(func=_verb("simulations", "cmd_demo"))
