@@ -9,6 +9,7 @@ import numpy as np
 from ..atoms import AtomTable
 from ..errors import AtomgraphInputError
 from ..materials import Material, get_material
+from .lattice import LatticeModel
 
 GRAPH_VERSION = 2
 """Version of the graph a classifier reads (nodes, edges, feature definitions). 1: distance-rule vacancies and the
@@ -48,7 +49,7 @@ class AtomGraph:
     material: Material | str
     flags: dict
     edge_feature_names: list[str] = field(default_factory=list)
-    lattice: object = field(default=None, repr=False, compare=False)
+    lattice: LatticeModel | None = field(default=None, repr=False, compare=False)
 
     @property
     def material_name(self) -> str:
