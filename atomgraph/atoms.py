@@ -17,6 +17,12 @@ NO_LABEL = "-"  # how an empty label is stored in ase.Atoms arrays (extxyz canno
 UNLABELED = "unlabeled"  # how an empty label is named to people (summary, overlay legend, README)
 
 
+#: the per-node records each stage adds, as typed fields of :class:`AtomTable` (name -> dtype); None until a stage
+#: sets them, and written as columns of the atoms table files only then
+NODE_FLAGS = {"saturated": bool, "masked": bool, "recovered": bool, "uncertain": bool, "novel": bool,
+              "novelty": float}
+
+
 def _str_array(values, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, "", dtype=object)
@@ -52,6 +58,21 @@ class AtomTable:
     image_shape_px : (rows, cols) or None
         Shape of the image the atoms were found in (None for coordinate input): the frame spans
         ``x_px, y_px`` in ``[-0.5, cols - 0.5] x [-0.5, rows - 0.5]``; the lattice model uses it as the observed region.
+    saturated : (N,) bool or None
+        The locator: the column's peak region is clipped (set by :func:`atomgraph.locate`).
+    masked : (N,) bool or None
+        The graph stage: no lattice can be read there (or a clipped column); its label is no defect.
+    recovered : (N,) bool or None
+        The graph stage: a column the locator missed, put back from the image evidence.
+    uncertain : (N,) bool or None
+        The classifier: the label's probability is below the model's threshold, or the topology does not settle it.
+    novel : (N,) bool or None
+        The classifier: outside every known class (``novelty`` > 1).
+    novelty : (N,) float or None
+        The classifier: > 1 means outside every known class (NaN without novelty statistics).
+
+    The last six are None until a stage sets them (:data:`NODE_FLAGS`). A table built with one of them in ``extra``
+    (read back from a file, or by older code) gets it as the field.
     """
 
     positions_A: np.ndarray
@@ -65,6 +86,12 @@ class AtomTable:
     ids: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
     image_shape_px: tuple[int, int] | None = None
+    saturated: np.ndarray | None = None
+    masked: np.ndarray | None = None
+    recovered: np.ndarray | None = None
+    uncertain: np.ndarray | None = None
+    novel: np.ndarray | None = None
+    novelty: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.positions_A = np.asarray(self.positions_A, dtype=float).reshape(-1, 2)
@@ -80,9 +107,51 @@ class AtomTable:
             self.pixel_size_A = float(self.pixel_size_A)
         if self.image_shape_px is not None:
             self.image_shape_px = (int(self.image_shape_px[0]), int(self.image_shape_px[1]))
-        for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids"):
+        for name, kind in NODE_FLAGS.items():
+            value = getattr(self, name)
+            if value is None and name in self.extra:
+                value = self.extra.pop(name)
+            if value is not None:
+                setattr(self, name, np.asarray(value).astype(kind).reshape(-1))
+        for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids", *self.set_flags()):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"AtomTable.{name} has {len(getattr(self, name))} rows, positions have {n}")
+
+    def set_flags(self) -> list[str]:
+        """The names of the :data:`NODE_FLAGS` some stage has set on this table.
+
+        Returns
+        -------
+        list of str
+            In :data:`NODE_FLAGS` order.
+        """
+        return [name for name in NODE_FLAGS if getattr(self, name) is not None]
+
+    def extended_flags(self, m: int) -> dict[str, np.ndarray]:
+        """The set :data:`NODE_FLAGS` with ``m`` rows appended (False; NaN for ``novelty``), for a table that grows.
+
+        Parameters
+        ----------
+        m : int
+            Rows to append.
+
+        Returns
+        -------
+        dict
+            Name -> (N + m,) array.
+        """
+        return {name: np.r_[getattr(self, name), np.full(m, np.nan if NODE_FLAGS[name] is float else False,
+                                                          NODE_FLAGS[name])] for name in self.set_flags()}
+
+    def flag_columns(self) -> dict[str, np.ndarray]:
+        """The set :data:`NODE_FLAGS` as columns (name -> (N,) array), for the table writers.
+
+        Returns
+        -------
+        dict
+            Name -> array, only the flags some stage has set.
+        """
+        return {name: getattr(self, name) for name in self.set_flags()}
 
     def __len__(self) -> int:
         return len(self.positions_A)
@@ -139,7 +208,8 @@ class AtomTable:
             A new table with those rows, ``extra`` columns included.
         """
         kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("positions_A", "element", "label", "prob", "score", "intensity", "vacancy", "ids"):
+        for name in ("positions_A", "element", "label", "prob", "score", "intensity", "vacancy", "ids",
+                     *self.set_flags()):
             kwargs[name] = kwargs[name][index]
         kwargs["extra"] = {k: np.asarray(v)[index] for k, v in self.extra.items()}
         return AtomTable(**kwargs)
@@ -197,6 +267,11 @@ class AtomTable:
             kwargs[name] = np.concatenate([getattr(t, name) for t in tables])
         keys = set.intersection(*(set(t.extra) for t in tables))
         kwargs["extra"] = {k: np.concatenate([np.asarray(t.extra[k]) for t in tables]) for k in keys}
+        for name, kind in NODE_FLAGS.items():  # set on any table: the others' rows get False (NaN novelty)
+            if any(getattr(t, name) is not None for t in tables):
+                fill = np.nan if kind is float else False
+                kwargs[name] = np.concatenate([np.full(len(t), fill, kind) if getattr(t, name) is None
+                                               else getattr(t, name) for t in tables])
         return AtomTable(pixel_size_A=first.pixel_size_A, image_shape_px=first.image_shape_px, **kwargs)
 
     def to_ase(self):

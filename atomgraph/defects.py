@@ -1,7 +1,7 @@
 """Labeled nodes -> defects: one row per defect, with its center and member sites.
 
 A defect is a connected group of bonded nodes carrying the same defect label (any label that is not a host label of
-the material) outside masked regions (``extra['masked']``: no lattice there, or saturated pixels; see
+the material) outside masked regions (``masked````: no lattice there, or saturated pixels; see
 :func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its
 four C neighbors are one defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two
 defects. Connected novel nodes (outside every class seen in training) form one defect labeled ``unknown``. The
@@ -96,7 +96,7 @@ def _unknown_groups(graph, novel: np.ndarray, labels: np.ndarray, host_labels) -
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
     unknown = _components(novel & ((labels != "") | vacancy), src, dst, np.ones(len(src), bool), len(atoms))
     unknown = [g for g in unknown if (labels[g] != "").any()]   # an empty site joins the novel columns around it
-    novelty = np.asarray(atoms.extra.get("novelty", np.full(len(atoms), np.inf)), dtype=float)
+    novelty = atoms.novelty if atoms.novelty is not None else np.full(len(atoms), np.inf)
     level = host_tail_levels(graph, novelty, labels, host_labels)
     hosts_only = [not vacancy[g].any() and np.isin(labels[g], list(host_labels)).all() for g in unknown]
     glitch = scan_row_groups(atoms, [g for g, only in zip(unknown, hosts_only) if only])
@@ -107,7 +107,7 @@ def _unknown_groups(graph, novel: np.ndarray, labels: np.ndarray, host_labels) -
 def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     """Group defect-labeled nodes of a classified :class:`~atomgraph.graph.AtomGraph` into defects.
 
-    Nodes marked novel (``extra['novel']``, :mod:`atomgraph.classify.novelty`) keep their best known label but are
+    Nodes marked novel (``novel````, :mod:`atomgraph.classify.novelty`) keep their best known label but are
     not counted as that defect: connected novel nodes with a label (host or defect label, vacancy nodes included)
     form one defect labeled :data:`UNKNOWN`, with the novel empty sites among them even when unlabeled (the empty
     site of a graphene monovacancy, a material without a vacancy label), except near a masked region (a novel node
@@ -137,8 +137,8 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
         host_labels = get_material(graph.material).host_labels
     n = len(atoms)
     labels = np.asarray(atoms.label, dtype=object)
-    masked = np.asarray(atoms.extra.get("masked", np.zeros(n, bool)), dtype=bool)
-    novel = np.asarray(atoms.extra.get("novel", np.zeros(n, bool)), dtype=bool) & ~masked
+    masked = atoms.masked if atoms.masked is not None else np.zeros(n, bool)
+    novel = (atoms.novel if atoms.novel is not None else np.zeros(n, bool)) & ~masked
     is_defect = (labels != "") & ~np.isin(labels, list(host_labels)) & ~masked & ~novel
     src, dst = np.asarray(graph.edge_index)
     groups = _components(is_defect, src, dst, labels[src] == labels[dst], n)
@@ -147,7 +147,7 @@ def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
         touches_mask[src[touches_mask[dst]]] = True
     groups += _unknown_groups(graph, novel & ~touches_mask, labels, host_labels)
     groups.sort(key=lambda g: (atoms.positions_A[g, 1].mean(), atoms.positions_A[g, 0].mean()))
-    uncertain = np.asarray(atoms.extra.get("uncertain", np.zeros(n, bool)), dtype=bool)
+    uncertain = atoms.uncertain if atoms.uncertain is not None else np.zeros(n, bool)
     defects = []
     for k, core in enumerate(groups):
         core_arr = np.array(core)

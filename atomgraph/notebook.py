@@ -55,8 +55,9 @@ def analysis_html(result) -> str:
     rows = [[label or UNLABELED, n, defects.get(label, 0)] for label, n in sites.items()]
     rows += [[label, "", n] for label, n in defects.items() if label not in sites]
     n_vac = int(np.sum(result.atoms.vacancy))
-    extra = result.atoms.extra
-    flags = [f"{int(np.sum(extra[k]))} {k}" for k in ("uncertain", "novel", "masked") if k in extra]
+    atoms = result.atoms
+    flags = [f"{int(np.sum(value))} {name}" for name, value in
+             (("uncertain", atoms.uncertain), ("novel", atoms.novel), ("masked", atoms.masked)) if value is not None]
     caption = (f"{len(result.atoms)} nodes ({n_vac} vacancy), {len(result.defects)} defects · model {result.model} · "
                f"{result.pixel_size_A:.4g} Å/px · {result.image.shape[1]}×{result.image.shape[0]} px"
                + (f" · {', '.join(flags)}" if flags else "")

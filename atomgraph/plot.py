@@ -115,7 +115,7 @@ def _draw_atoms(ax, atoms, host_labels, height_in: float, h: int, extra: dict) -
     spacing_px = _typical_spacing_px(xy[~vacancy]) if len(xy) > 1 else 10.0
     base = float(np.clip(0.35 * spacing_px * points_per_px, 1.5, 14.0)) ** 2
     handles = []
-    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(xy), bool)), dtype=bool)
+    masked = atoms.masked if atoms.masked is not None else np.zeros(len(xy), bool)
     if masked.any():  # regions without lattice (no defects are reported there): shaded
         ax.plot(xy[masked, 0], xy[masked, 1], linestyle="", marker="o", markersize=float(3.0 * np.sqrt(base)),
                 color="#808080", alpha=0.35, markeredgecolor="none")

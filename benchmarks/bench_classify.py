@@ -87,7 +87,7 @@ def calibration(pred, truth, shape, acc: dict) -> None:
     """Right/wrong labels of matched and false nodes, how many of each are flagged uncertain, and (prob, right)."""
     m = match_atoms(pred, truth, 0.5, BORDER_A, shape)
     right = pred.label[m.pred_index] == truth.label[m.truth_index]
-    flagged = np.asarray(pred.extra["uncertain"], bool)
+    flagged = np.asarray(pred.uncertain, bool)
     false = m.pred_scored.copy()
     false[m.pred_index] = False
     false &= pred.label != ""                      # a labeled node where no truth site is: wrong

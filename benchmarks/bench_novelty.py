@@ -146,7 +146,7 @@ def run_heldout(model: str, n_images: int) -> dict:
         cat = categories(truth, material, heldout, inside, moved)
         strict = match(truth, atoms)
         node = match(truth, atoms, loose=np.isin(cat, heldout))
-        novel = np.asarray(atoms.extra["novel"], bool)
+        novel = np.asarray(atoms.novel, bool)
         for c in set(cat) - {""}:
             sel = cat == c
             hits = int(np.sum(novel[node[sel & (node >= 0)]]))

@@ -45,9 +45,9 @@ def main() -> None:
         inside = np.hypot(*(atoms.positions_px - center).T) < RADIUS_PX
         row = {"defects_inside": sum(np.hypot(*(d.center_px - center)) < RADIUS_PX + 3 for d in patched.defects),
                "vacancies_inside": int((atoms.vacancy & inside).sum()),
-               "masked_inside": int(atoms.extra["masked"][inside & ~atoms.vacancy].sum()),
+               "masked_inside": int(atoms.masked[inside & ~atoms.vacancy].sum()),
                "atoms_inside": int((inside & ~atoms.vacancy).sum()),
-               "clean_masked": int(clean.atoms.extra["masked"].sum()),
+               "clean_masked": int(clean.atoms.masked.sum()),
                "outside_same": int(outside(clean, center) == outside(patched, center))}
         print(f"| {seed} | {row['defects_inside']} | {row['vacancies_inside']} | {row['masked_inside']} / "
               f"{row['atoms_inside']} | {row['clean_masked']} | {'yes' if row['outside_same'] else 'no'} |")

@@ -86,7 +86,7 @@ def dense_counts(cfg: dict, rng: np.random.Generator) -> dict:
 def calibration(pred, truth, shape, acc: dict) -> None:
     m = match_atoms(pred, truth, 0.5, BORDER_A, shape)
     right = pred.label[m.pred_index] == truth.label[m.truth_index]
-    flagged = np.asarray(pred.extra["uncertain"], bool)
+    flagged = np.asarray(pred.uncertain, bool)
     for key, value in (("right", right.sum()), ("right_flagged", (right & flagged[m.pred_index]).sum()),
                        ("wrong", (~right).sum()), ("wrong_flagged", (~right & flagged[m.pred_index]).sum())):
         acc[key] = acc.get(key, 0) + int(value)

@@ -40,7 +40,7 @@ def library(data: Path, model: str, collected: list) -> dict:
         result = atomgraph.analyze(image, model=model, pixel_size_A=px)
         collected.append((f"library/{d['key']}", 0, image, px))
         pos = result.atoms.positions_A
-        novel = np.asarray(result.atoms.extra["novel"], bool)
+        novel = np.asarray(result.atoms.novel, bool)
         for defect in d["defects"]:
             si = np.array([(a["x"], a["y"]) for a in defect["atoms"] if a["element"] == "Si"], float) * px
             near_any = False
@@ -68,7 +68,7 @@ def frames(data: Path, model: str, collected: list) -> dict:
         image = np.load(data / name)
         result = atomgraph.analyze(image, model=model, pixel_size_A=px)
         collected.append((name, 0, image, px))
-        novel = np.asarray(result.atoms.extra["novel"], bool)
+        novel = np.asarray(result.atoms.novel, bool)
         labels = Counter(str(x) or "-" for x in np.asarray(result.atoms.label)[novel])
         out[name] = {"pixel_size_A": px, "nodes": len(result.atoms), "novel": int(novel.sum()),
                      "unknown_defects": sum(d.label == UNKNOWN for d in result.defects),

@@ -105,7 +105,7 @@ def run_frame(image: np.ndarray, model: str, pixel_size_A: float) -> dict:
     return {
         "positions_px": a.positions_px, "positions_A": a.positions_A, "element": a.element, "label": a.label,
         "prob": a.prob, "vacancy": np.asarray(a.vacancy, bool), "intensity": a.intensity,
-        "uncertain": np.asarray(a.extra.get("uncertain", np.zeros(len(a), bool)), bool),
+        "uncertain": a.uncertain if a.uncertain is not None else np.zeros(len(a), bool),
         "edge_index": g.edge_index, "edge_length_A": g.edge_length_A,
         "defects": [(d.label, np.asarray(d.center_px), list(d.site_ids), float(d.prob)) for d in res.defects],
         "defect_counts": res.defect_counts(), "seconds": time.perf_counter() - t, "pixel_size_A": pixel_size_A,

@@ -114,12 +114,12 @@ def test_outputs_probabilities_and_uncertain_flag():
     assert list(nodes.label[labeled]) == list(np.array(["C", "Si3", "Si4"])[p[labeled].argmax(axis=1)])
     assert np.allclose(nodes.prob[labeled], p[labeled].max(axis=1))
     ambiguous = nodes.extra["topology_ambiguous"]  # the lattice does not settle Si3 vs Si4: flagged too
-    assert np.array_equal(nodes.extra["uncertain"], (nodes.prob < 0.9) | ambiguous)
+    assert np.array_equal(nodes.uncertain, (nodes.prob < 0.9) | ambiguous)
     everything = classify(_coordinates(sim), "graphene-si", threshold=1.0).atoms
-    assert everything.extra["uncertain"][everything.prob < 1.0].all()
+    assert everything.uncertain[everything.prob < 1.0].all()
     assert list(everything.label) == list(nodes.label)  # the flag never changes the label
     none = classify(_coordinates(sim), "graphene-si", threshold=0.0).atoms
-    assert np.array_equal(none.extra["uncertain"], none.extra["topology_ambiguous"])
+    assert np.array_equal(none.uncertain, none.extra["topology_ambiguous"])
 
 
 def test_bad_threshold_and_unknown_model_are_input_errors():
@@ -151,8 +151,8 @@ def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
     no_intensity = AtomTable(table.positions_A, table.element)  # a 2D CSV without an intensity column
     bare = classify(no_intensity, "mose2-w").atoms
     se = np.flatnonzero(no_intensity.element == "Se")
-    assert set(bare.label[se]) == {"Se2"} and bare.extra["uncertain"][se].all()
-    assert not bare.extra["uncertain"][np.flatnonzero(no_intensity.element == "Mo")].any()
+    assert set(bare.label[se]) == {"Se2"} and bare.uncertain[se].all()
+    assert not bare.uncertain[np.flatnonzero(no_intensity.element == "Mo")].any()
 
 
 def test_weights_of_another_graph_version_are_refused(tmp_path):

@@ -119,7 +119,7 @@ def test_classify_gives_valid_labels_or_a_clean_error(table, model, threshold):
     atoms = graph.atoms
     assert set(atoms.label) <= VOCABULARY[model]
     assert np.all((atoms.prob >= 0) & (atoms.prob <= 1 + 1e-6))
-    assert len(atoms.extra["uncertain"]) == len(atoms)
+    assert len(atoms.uncertain) == len(atoms)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True)

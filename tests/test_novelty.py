@@ -150,14 +150,14 @@ def test_classify_scores_novelty_and_a_model_without_statistics_gives_nan(tmp_pa
     sim = simulate("graphene-si", size=256, pixel_size_A=0.1, seed=2)
     coords = coordinate_file_like(sim.truth, np.random.default_rng(0), sigma_A=0.03, keep_intensity=True)
     graph = classify(coords, "graphene-si")
-    novelty = graph.atoms.extra["novelty"]
-    assert np.isfinite(novelty).all() and np.mean(graph.atoms.extra["novel"]) < 0.02
+    novelty = graph.atoms.novelty
+    assert np.isfinite(novelty).all() and np.mean(graph.atoms.novel) < 0.02
     folder = tmp_path / "model"
     folder.mkdir()
     for suffix in (".safetensors", ".json"):
         shutil.copy(WEIGHTS_DIR / f"classifier-graphene-si{suffix}", folder / f"classifier-graphene-si{suffix}")
     bare = classify(coords, str(folder / "classifier-graphene-si.safetensors"))
-    assert np.isnan(bare.atoms.extra["novelty"]).all() and not bare.atoms.extra["novel"].any()
+    assert np.isnan(bare.atoms.novelty).all() and not bare.atoms.novel.any()
     assert list(bare.atoms.label) == list(graph.atoms.label)
 
 
@@ -238,7 +238,7 @@ def test_novel_nodes_form_unknown_defects_and_are_not_counted_as_their_label():
     src, dst = graph.edge_index
     novel[si3[0]] = True
     novel[dst[src == si3[0]]] = True                   # the Si and its three neighbors: one connected group
-    graph.atoms.extra["novel"] = novel
+    graph.atoms.novel = novel
     defects = find_defects(graph, host_labels=["C"])
     labels = sorted(d.label for d in defects)
     assert labels == ["Si3", UNKNOWN]
@@ -256,10 +256,10 @@ def test_host_columns_just_past_their_threshold_are_the_tail_not_an_unknown_defe
     patch = np.r_[middle, dst[src == middle]]          # a carbon and its three neighbors: one connected group
     novelty = np.zeros(len(graph.atoms))
     novelty[patch] = 1.2
-    graph.atoms.extra["novelty"], graph.atoms.extra["novel"] = novelty, novelty > 1
+    graph.atoms.novelty, graph.atoms.novel = novelty, novelty > 1
     assert not [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]
     novelty[patch[1]] = HOST_TAIL_NOVELTY + 0.1        # one column well past it: a new structure
-    graph.atoms.extra["novelty"] = novelty
+    graph.atoms.novelty = novelty
     unknown = [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]
     assert len(unknown) == 1 and len(unknown[0].core_ids) == 4
 
@@ -283,7 +283,7 @@ def test_host_columns_at_the_frame_border_or_along_one_scan_row_are_no_unknown_d
     novelty = np.zeros(n)
     border = int(np.flatnonzero(edge < 0.5)[0])
     novelty[border] = HOST_TAIL_NOVELTY + 1.0               # cut off by the frame: read from half its neighborhood
-    atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+    atoms.novelty, atoms.novel = novelty, novelty > 1
     assert not [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]
     novelty[border] = 0.0
     y = atoms.positions_px[:, 1]
@@ -292,10 +292,10 @@ def test_host_columns_at_the_frame_border_or_along_one_scan_row_are_no_unknown_d
     row = inside[np.argsort(atoms.positions_px[inside, 0])][::2][:4]          # four columns apart along it
     assert len(row) == 4
     novelty[row] = HOST_TAIL_NOVELTY + 1.0
-    atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+    atoms.novelty, atoms.novel = novelty, novelty > 1
     assert not [d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]   # a scan-line glitch
     novelty[row[:2]] = 0.0                                  # two odd columns on a row are two unknown defects
-    atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+    atoms.novelty, atoms.novel = novelty, novelty > 1
     assert len([d for d in find_defects(graph, host_labels=["C"]) if d.label == UNKNOWN]) == 2
 
 
@@ -311,7 +311,7 @@ def test_a_frame_read_a_little_off_as_a_whole_raises_the_tail_its_lone_columns_a
     for center, spread, expected in ((0.2, 0.05, 1), (0.9, 0.3, 0)):   # a usual frame; one read off as a whole
         novelty = np.clip(rng.normal(center, spread, n), 0.0, 1.8)
         novelty[inside[len(inside) // 2]] = 1.9
-        atoms.extra["novelty"], atoms.extra["novel"] = novelty, novelty > 1
+        atoms.novelty, atoms.novel = novelty, novelty > 1
         assert len(unknowns()) == expected
 
 

@@ -51,8 +51,8 @@ def test_a_missed_host_column_is_put_back_on_its_site(clean):
     graph = build_graph(missing, material="graphene-si")
     assert graph.atoms.vacancy.sum() >= 1          # the graph stage saw an empty site there
     out = add_missed_columns(missing, graph, sim.image, {"C"})
-    assert out is not None and out.extra["recovered"].sum() == 1
-    back = np.flatnonzero(out.extra["recovered"])[0]
+    assert out is not None and out.recovered.sum() == 1
+    back = np.flatnonzero(out.recovered)[0]
     assert out.element[back] == "C" and out.extra["p_C"][back] == 1.0
     assert np.linalg.norm(out.positions_A[back] - where) < 0.3
     assert not build_graph(out, material="graphene-si").atoms.vacancy.any()
@@ -120,7 +120,7 @@ def test_a_gap_in_a_dopant_ring_is_filled_only_where_the_image_shows_a_column(in
     atoms = AtomTable(pos, el, pixel_size_A=0.1, intensity=amp, image_shape_px=image.shape,
                       extra={"p_C": (el == "C").astype(float), "p_Si": (el == "Si").astype(float)})
     graph = build_image_graph(atoms, get_material("graphene-si"), image)
-    recovered = np.flatnonzero(graph.atoms.extra["recovered"])
+    recovered = np.flatnonzero(graph.atoms.recovered)
     si = int(np.flatnonzero(graph.atoms.element == "Si")[0])
     if in_image:
         assert len(recovered) == 1 and np.linalg.norm(graph.atoms.positions_A[recovered[0]] - removed) < 0.3

@@ -20,10 +20,10 @@ def test_an_amorphous_patch_gets_no_defects_and_no_vacancies_and_a_clean_frame_n
     clean = atomgraph.analyze(sim.image, model="graphene-si", pixel_size_A=0.1)
     patched = atomgraph.analyze(add_amorphous_patch(sim.image, center, radius, 0.1, seed=5), model="graphene-si",
                                 pixel_size_A=0.1)
-    assert not clean.atoms.extra["masked"].any()
+    assert not clean.atoms.masked.any()
     atoms = patched.atoms
     inside = np.hypot(*(atoms.positions_px - center).T) < radius
-    assert atoms.extra["masked"][inside & ~atoms.vacancy].mean() > 0.5
+    assert atoms.masked[inside & ~atoms.vacancy].mean() > 0.5
     assert not (atoms.vacancy & inside).any()
     assert not [d for d in patched.defects if np.hypot(*(d.center_px - center)) < radius + 3]
     far = lambda r: sorted(d.label for d in r.defects  # noqa: E731
@@ -58,9 +58,9 @@ def test_analysis_warns_when_most_of_a_frame_is_masked():
     from atomgraph.graph.build import masking_warnings
 
     atoms = AtomTable(np.zeros((10, 2)), np.array(["C"] * 10, dtype=object))
-    atoms.extra["masked"] = np.array([True] * 3 + [False] * 7)
-    atoms.extra["saturated"] = np.array([True] + [False] * 9)
+    atoms.masked = np.array([True] * 3 + [False] * 7)
+    atoms.saturated = np.array([True] + [False] * 9)
     (warning,) = masking_warnings(atoms)
     assert "30 % of the 10 nodes are masked" in warning and "1 have clipped" in warning and "2 lie where" in warning
-    atoms.extra["masked"] = np.array([True] * 2 + [False] * 8)
+    atoms.masked = np.array([True] * 2 + [False] * 8)
     assert masking_warnings(atoms) == []

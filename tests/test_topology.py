@@ -81,7 +81,7 @@ def fourfold(rng: np.random.Generator, bonds=(1.88, 1.88), strain: float = 0.0) 
 
 def _label(pos, el, i) -> tuple[str, bool]:
     atoms = atomgraph.classify(AtomTable(pos, el), model="graphene-si").atoms
-    return str(atoms.label[i]), bool(atoms.extra["uncertain"][i])
+    return str(atoms.label[i]), bool(atoms.uncertain[i])
 
 
 def _topology(pos, el, i) -> tuple[int, int]:

@@ -285,17 +285,17 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
         Bundled model name (``graphene-si``, ``mose2-w``), a model folder, a path to classifier ``.safetensors``
         weights, or a :class:`~atomgraph.models.Model`.
     threshold : float or None
-        Nodes whose best (calibrated) probability is below it get ``extra['uncertain'] = True`` (label unchanged).
+        Nodes whose best (calibrated) probability is below it get ``uncertain = True`` (label unchanged).
         None: the model's threshold, chosen on held-out simulations.
 
     Returns
     -------
     AtomGraph
         A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
-        ``extra['uncertain']`` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice
+        ``uncertain```` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice
         topology does not settle which label of its element it is, :mod:`atomgraph.classify.topology`),
-        ``extra['novelty']`` (float: > 1 means outside every known class; NaN when the
-        model has no novelty statistics) and ``extra['novel']`` (novelty > 1; the label stays the best known one,
+        ``novelty```` (float: > 1 means outside every known class; NaN when the
+        model has no novelty statistics) and ``novel```` (novelty > 1; the label stays the best known one,
         see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
         guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the
         vacancy label becomes a vacancy node (element ``''``).
@@ -320,7 +320,7 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     atoms = _labeled(graph.atoms, clf, probs, ambiguous, novelty, float(threshold))
     graph.atoms = atoms
     log.info("classified %d nodes with %s (%d uncertain, %d located columns read as empty sites)", len(atoms),
-             Path(clf.path).name, int(atoms.extra["uncertain"].sum()), int(atoms.extra["emptied"].sum()))
+             Path(clf.path).name, int(atoms.uncertain.sum()), int(atoms.extra["emptied"].sum()))
     del atoms.extra["emptied"]
     return graph
 
@@ -337,7 +337,7 @@ def _score(clf: Classifier, graph, model) -> tuple[np.ndarray, np.ndarray, np.nd
         stats = None
     if stats is None:
         return probs, ambiguous, np.full(len(probs), np.nan, np.float32)
-    masked = graph.atoms.extra.get("masked", np.zeros(len(probs), bool))
+    masked = graph.atoms.masked if graph.atoms.masked is not None else np.zeros(len(probs), bool)
     roles = stats.checks.label_roles if stats.checks is not None else [""] * len(clf.labels)
     known, candidates = check_labels(probs, probs > 0, masked, site_roles(graph), roles)
     best_known = np.array(clf.labels + [""], dtype=object)[known]
@@ -360,7 +360,7 @@ def dopant_nodes(clf: Classifier, graph, known: np.ndarray, material) -> np.ndar
     names = clf.labels + [""]
     element = np.array([implied.get(names[k], "") for k in known], dtype=object)
     element = np.where(element == "", atoms.element.astype(str), element).astype(str)
-    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(atoms), bool)), bool)
+    masked = atoms.masked if atoms.masked is not None else np.zeros(len(atoms), bool)
     return ~np.asarray(atoms.vacancy, bool) & ~masked & (element != "") & ~np.isin(element, host)
 
 
@@ -384,10 +384,10 @@ def _labeled(atoms: AtomTable, clf: Classifier, probs: np.ndarray, ambiguous: np
     if given and intensity_labels:  # e.g. a Se column without intensity: Se2 is the guess, not a finding
         uncertain |= ~np.isfinite(atoms.intensity) & ~atoms.vacancy & np.isin(
             atoms.element.astype(str), [clf.meta.label_elements.get(x, "") for x in intensity_labels])
-    atoms.extra["uncertain"] = uncertain
+    atoms.uncertain = np.asarray(uncertain, bool)
     atoms.extra["topology_ambiguous"] = ambiguous  # the lattice does not settle which of one element's labels
-    atoms.extra["novelty"] = novelty.astype(float)
-    atoms.extra["novel"] = np.nan_to_num(novelty, nan=0.0) > 1.0
+    atoms.novelty = novelty.astype(float)
+    atoms.novel = np.nan_to_num(novelty, nan=0.0) > 1.0
     emptied = np.isin(atoms.label.astype(str), list(clf.meta.vacancy_labels)) & ~atoms.vacancy
     atoms.extra["emptied"] = emptied
     atoms.vacancy = atoms.vacancy | emptied

@@ -250,7 +250,7 @@ def discover(frames: Iterable[tuple[str, int, np.ndarray, float]], model: str = 
             continue
         found = frame_groups(result, k, source)
         groups += found
-        novel = np.asarray(result.atoms.extra.get("novel", np.zeros(len(result.atoms), bool)), bool)
+        novel = result.atoms.novel if result.atoms.novel is not None else np.zeros(len(result.atoms), bool)
         rows.append({"frame": k, "source": source, "frame_index": index, "n_nodes": len(result.atoms),
                      "n_novel": int(novel.sum()), "n_unknown": len(found)})
         k += 1

@@ -98,6 +98,8 @@ def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
     out.intensity = np.r_[table.intensity, np.full(m, np.nan)]
     out.vacancy = np.r_[table.vacancy, np.ones(m, bool)]
     out.ids = np.arange(len(table) + m)
+    for name, value in table.extended_flags(m).items():
+        setattr(out, name, value)
     out.extra = {}
     for key, value in table.extra.items():
         value = np.asarray(value)
@@ -170,7 +172,7 @@ def fit_material_lattice(table: AtomTable, material: Material, tree: cKDTree | N
 def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeModel) -> np.ndarray:
     """(N,) bool: nodes where no lattice can be read, whose labels are not defects: atoms the lattice model cannot
     place (their anchors disagree, or they are not anchors themselves and most atoms around them are not either:
-    amorphous patches, contamination, hole edges) and columns on saturated pixels (``extra['saturated']`` from the
+    amorphous patches, contamination, hole edges) and columns on saturated pixels (``saturated```` from the
     locator). Without a fitted lattice nothing is masked."""
     masked = np.zeros(len(table), bool)
     if lattice.fitted:
@@ -189,18 +191,18 @@ def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeMode
         near = cKDTree(table.positions_A[masked]).query(table.positions_A, k=1,
                                                          distance_upper_bound=MASK_GROW_BONDS * lattice.bond_A)[0]
         masked |= np.isfinite(near)
-    if "saturated" in table.extra:  # a clipped column alone: its neighbors' lattice is fine
-        masked |= np.asarray(table.extra["saturated"], bool)
+    if table.saturated is not None:  # a clipped column alone: its neighbors' lattice is fine
+        masked |= table.saturated
     return masked
 
 
 def masking_warnings(atoms: AtomTable, limit: float = 0.2) -> list[str]:
     """One-line warnings when more than ``limit`` of a frame's nodes are masked (their labels are no defects),
     saying why: clipped (saturated) columns, or no readable lattice (amorphous, contamination, holes)."""
-    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(atoms), bool)), bool)
+    masked = atoms.masked if atoms.masked is not None else np.zeros(len(atoms), bool)
     if len(atoms) == 0 or masked.mean() <= limit:
         return []
-    saturated = masked & np.asarray(atoms.extra.get("saturated", np.zeros(len(atoms), bool)), bool)
+    saturated = masked & (atoms.saturated if atoms.saturated is not None else False)
     why = []
     if saturated.any():
         why.append(f"{int(saturated.sum())} have clipped (saturated) peaks")
@@ -314,8 +316,8 @@ def build_graph(atoms: AtomTable, material: str | Material = "graphene-si", *, c
         edge_index = _merge_edges(edge_index, new_pairs, len(table))
         flags["n_vacancies_added"] = len(lattice.vacancies_A)
     node_features, names = node_feature_table(table, edge_index, mat, lattice)
-    table.extra["masked"] = masked_nodes(table, node_features[:, names.index("lattice_consistency")], lattice)
-    flags["n_masked"] = int(table.extra["masked"].sum())
+    table.masked = masked_nodes(table, node_features[:, names.index("lattice_consistency")], lattice)
+    flags["n_masked"] = int(table.masked.sum())
     length, edge_feats, edge_names = _edge_table(table, edge_index, bond)
     log.debug("graph: %d nodes (%d vacancy), %d edges", len(table), int(table.vacancy.sum()), edge_index.shape[1])
     return AtomGraph(atoms=table, edge_index=edge_index, edge_length_A=length, node_features=node_features,

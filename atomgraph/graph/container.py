@@ -114,8 +114,9 @@ class AtomGraph:
             "element": a.element.astype(str), "label": a.label.astype(str), "prob": a.prob,
             "vacancy": a.vacancy.astype(bool), "score": a.score, "intensity": a.intensity,
         }
-        for key in sorted(a.extra):
-            value = np.asarray(a.extra[key])
+        extra = {**a.extra, **a.flag_columns()}
+        for key in sorted(extra):
+            value = np.asarray(extra[key])
             if value.ndim == 1 and key not in cols and value.dtype.kind in "biuf":
                 cols[key] = value
         for k, name in enumerate(self.feature_names):

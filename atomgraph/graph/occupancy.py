@@ -242,7 +242,7 @@ def add_missed_columns(atoms: AtomTable, graph, image: np.ndarray, host_elements
 
     A recovered column sits on its expected site with the element its sublattice expects (:func:`shell_elements`),
     that element's locator probability 1, the median detection score of the located columns, and an intensity of
-    its occupancy ratio times its shell's median intensity; ``extra['recovered']`` marks it (False for every located
+    its occupancy ratio times its shell's median intensity; ``recovered```` marks it (False for every located
     column). Only vacancy nodes the graph stage inferred are tested, not vacancies given in the input, and the
     ``ring_gaps_A`` (G, 2) Å (:func:`dopant_ring_gaps`), beside their dopant.
     ``host_elements``: the material's host elements (the others are dopants; None: every element is a host)."""
@@ -322,12 +322,12 @@ def _appended(atoms: AtomTable, sites_A: np.ndarray, element: np.ndarray, ratio:
         values = np.asarray(values)
         extra[key] = ((element == key[2:]).astype(values.dtype) if key.startswith("p_")
                       else np.full(m, "", object) if values.dtype == object else np.zeros(m, values.dtype))
-    extra["recovered"] = np.ones(m, bool)
     put_back = AtomTable(positions_A=sites_A, element=element, pixel_size_A=atoms.pixel_size_A,
                          score=np.full(m, float(np.nanmedian(atoms.score[real]))),
-                         intensity=ratio * shell_intensity, extra=extra)
+                         intensity=ratio * shell_intensity, extra=extra, recovered=np.ones(m, bool))
     located_rows = atoms.copy()
-    located_rows.extra.setdefault("recovered", np.zeros(len(atoms), bool))
+    if located_rows.recovered is None:
+        located_rows.recovered = np.zeros(len(atoms), bool)
     return AtomTable.concat([located_rows, put_back])
 
 
@@ -335,12 +335,13 @@ def build_image_graph(atoms: AtomTable, material, image: np.ndarray):
     """:func:`~atomgraph.graph.build.build_graph` of columns located in ``image``: a dopant column detected twice
     is merged first (:func:`~atomgraph.graph.splits.merge_split_columns`), then the columns the locator missed at
     empty sites and in dopant rings are put back (:func:`add_missed_columns`, :func:`dopant_ring_gaps`) and the
-    graph built again when there were any. Every node has ``extra['recovered']`` (True only for a put-back column).
+    graph built again when there were any. Every node has ``recovered```` (True only for a put-back column).
     ``material``: a :class:`~atomgraph.materials.Material`."""
     host = set(material.settings.lattice.host.values())
     merged = merge_split_columns(atoms, graph_bond_A(material), host)
     atoms = atoms if merged is None else merged
-    atoms.extra.setdefault("recovered", np.zeros(len(atoms), bool))
+    if atoms.recovered is None:
+        atoms.recovered = np.zeros(len(atoms), bool)
     graph = build_graph(atoms, material=material)
     with_missed = add_missed_columns(atoms, graph, image, host, dopant_ring_gaps(graph, material, host))
     return graph if with_missed is None else build_graph(with_missed, material=material)

@@ -44,8 +44,9 @@ def atoms_columns(atoms: AtomTable) -> dict[str, np.ndarray]:
         "prob": np.asarray(atoms.prob, dtype=float), "score": np.asarray(atoms.score, dtype=float),
         "intensity": np.asarray(atoms.intensity, dtype=float), "vacancy": np.asarray(atoms.vacancy, dtype=bool),
     }
-    for key in sorted(atoms.extra):
-        value = np.asarray(atoms.extra[key])
+    extra = {**atoms.extra, **atoms.flag_columns()}
+    for key in sorted(extra):
+        value = np.asarray(extra[key])
         if value.ndim == 1 and len(value) == len(atoms) and key not in columns:
             columns[key] = value.astype(str) if value.dtype.kind in "OUS" else value
     return columns

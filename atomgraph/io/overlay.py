@@ -137,7 +137,7 @@ def overlay_image(image: np.ndarray, atoms, pixel_size_A: float | None, defects=
     spacing_px = _typical_spacing_px(np.asarray(atoms.positions_px)[~vacancy]) if len(xy) > 1 else 10.0
     base_pt = float(np.clip(0.35 * spacing_px * 72.0 * 8.0 / h, 1.5, 14.0))  # marker diameter, points
     legend: list[tuple[str, str, str, float]] = []  # (text, color, marker, alpha)
-    masked = np.asarray(atoms.extra.get("masked", np.zeros(len(xy), bool)), dtype=bool)
+    masked = atoms.masked if atoms.masked is not None else np.zeros(len(xy), bool)
     if masked.any():
         _blend(canvas, _stamp(canvas.shape[:2], xy[masked], _disc_offsets(3.0 * base_pt * pt)), "#808080", 0.35)
         legend.append((f"no lattice ({int(masked.sum())})", "#808080", "o", 0.5))

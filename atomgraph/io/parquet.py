@@ -74,8 +74,9 @@ def atoms_table(atoms: AtomTable, source: str, frame: int, schema=None):
         "label": np.asarray(atoms.label, dtype=object).astype(str),
         "prob": atoms.prob, "score": atoms.score, "intensity": atoms.intensity, "vacancy": atoms.vacancy,
     }
-    for key in sorted(atoms.extra):
-        value = np.asarray(atoms.extra[key])
+    extra = {**atoms.extra, **atoms.flag_columns()}
+    for key in sorted(extra):
+        value = np.asarray(extra[key])
         if value.ndim == 1 and key not in columns and key not in ("source", "frame"):
             columns[key] = value
     if schema is None:

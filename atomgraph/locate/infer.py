@@ -222,7 +222,7 @@ def _columns(arr: np.ndarray, px: float, native, heat: np.ndarray, probs: np.nda
     area_ratio = float(np.prod(native.scale_xy))
     intensity = column_intensity(native.raw, xy_nat, loc.native_A, area_ratio)
     extra = {f"p_{c}": p[:, i] for i, c in enumerate(loc.classes)}
-    extra["saturated"] = saturated_columns(arr, xy_px)
+    saturated = saturated_columns(arr, xy_px)
     log.info("located %d columns (native grid %s at %.3f Å/px)", len(xy_px), native.raw.shape, loc.native_A)
     return AtomTable.from_pixels(xy_px, px, element, score=np.clip(score, 0.0, 1.0), intensity=intensity,
-                                 extra=extra, image_shape_px=arr.shape[:2])
+                                 extra=extra, image_shape_px=arr.shape[:2], saturated=saturated)

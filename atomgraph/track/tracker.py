@@ -232,7 +232,7 @@ class Tracker:
                   "probs": label_probs(atoms, self.labels, self.mat.settings.graph.all_vacancy_labels),
                   "edge": dist_edge < self.edge, "vacancy": vacancy, "ratio": ratio,
                   "sigma": np.full(len(atoms), sigma),
-                  "novel": np.asarray(atoms.extra.get("novel", np.zeros(len(atoms), bool)), bool),
+                  "novel": atoms.novel if atoms.novel is not None else np.zeros(len(atoms), bool),
                   "novel_edge": dist_edge < self.novelty_edge,
                   "born": self._born(ids, k)}
         for key, value in values.items():
