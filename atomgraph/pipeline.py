@@ -163,14 +163,15 @@ class Analysis:
         return overlay_figure(self.image, self.atoms, self.pixel_size_A, self.defects, title=title,
                               host_labels=self._host_labels(), max_px=max_px)
 
-    def _host_labels(self) -> tuple[str, ...]:
-        """The model's host labels (drawn small in the overlay): those :func:`analyze` recorded, else the model's."""
+    def _host_labels(self) -> tuple[str, ...] | None:
+        """The model's host labels (drawn small in the overlay): those :func:`analyze` recorded, else the model's;
+        None when neither is known (the overlay then takes the labels no defect has)."""
         if self.host_labels is not None:
             return tuple(self.host_labels)
         try:
             return tuple(resolve_model(self.model).material.host_labels)
         except AtomgraphInputError:
-            return ("C", "Mo", "Se2", "S2")
+            return None
 
     def save(self, outdir: str | Path, force: bool = False, export: str | tuple[str, ...] = (),
              overlay_full: bool = False) -> list[Path]:

@@ -57,8 +57,27 @@ def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
     return image[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
 
 
+def host_labels_of(labels, defects) -> tuple[str, ...]:
+    """The labels among ``labels`` that no defect of ``defects`` carries: the host labels of a picture whose
+    material is not known (no material's vocabulary is assumed).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        The nodes' labels.
+    defects : sequence of Defect
+        The frame's defects.
+
+    Returns
+    -------
+    tuple of str
+        Sorted.
+    """
+    return tuple(sorted({str(x) for x in labels} - {str(d.label) for d in defects}))
+
+
 def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects=(), title: str | None = None,
-                   host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), height_in: float = 8.0,
+                   host_labels: tuple[str, ...] | None = None, height_in: float = 8.0,
                    max_px: int | None = None):
     """A matplotlib Figure: the image, atoms colored by label, defects circled and named, legend, scale bar.
 
@@ -92,6 +111,8 @@ def overlay_figure(image: np.ndarray, atoms, pixel_size_A: float | None, defects
     ax.set_axis_off()
 
     extra: dict = {}
+    if host_labels is None:  # the labels no defect carries (no material's vocabulary assumed)
+        host_labels = host_labels_of(atoms.label, defects)
     _draw_atoms(ax, atoms, host_labels, height_in, h, extra)
     _draw_defects(ax, defects, pixel_size_A, w, extra)
     if pixel_size_A:

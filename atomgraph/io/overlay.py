@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atoms import UNLABELED
-from ..plot import _block_mean, _nice_length, _typical_spacing_px, label_color
+from ..plot import _block_mean, _nice_length, _typical_spacing_px, host_labels_of, label_color
 from .safe_write import atomic_path
 
 #: outline width of a defect circle and of a vacancy cross, in points (as the matplotlib figure)
@@ -101,7 +101,7 @@ def _blend(canvas: np.ndarray, mask: np.ndarray, color: str, alpha: float) -> No
 
 
 def overlay_image(image: np.ndarray, atoms, pixel_size_A: float | None, defects=(),
-                  host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), out_height_px: int = 800,
+                  host_labels: tuple[str, ...] | None = None, out_height_px: int = 800,
                   max_px: int | None = None):
     """The overlay as a ``PIL.Image`` (RGB) ``out_height_px`` tall, the image's aspect kept.
 
@@ -111,7 +111,7 @@ def overlay_image(image: np.ndarray, atoms, pixel_size_A: float | None, defects=
     atoms : AtomTable with ``positions_px`` (image pixels) and ``label``.
     pixel_size_A : Å per pixel, for the scale bar and the defect circles (1.7 Å radius); no bar when None.
     defects : Defect objects (:func:`atomgraph.defects.find_defects`).
-    host_labels : labels drawn small and translucent (defect labels larger and opaque).
+    host_labels : labels drawn small and translucent (defect labels larger and opaque); None: those no defect has.
     out_height_px : height of the picture, px.
     max_px : the image is block-averaged to about this many px on its long side before drawing (None: full).
 
@@ -133,6 +133,7 @@ def overlay_image(image: np.ndarray, atoms, pixel_size_A: float | None, defects=
 
     xy = (np.asarray(atoms.positions_px, dtype=float) + 0.5) * scale  # pixel j spans [j - 0.5, j + 0.5]
     labels = np.array([str(x) if str(x) else UNLABELED for x in atoms.label], dtype=object)
+    host_labels = host_labels_of(labels, defects) if host_labels is None else host_labels
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
     spacing_px = _typical_spacing_px(np.asarray(atoms.positions_px)[~vacancy]) if len(xy) > 1 else 10.0
     base_pt = float(np.clip(0.35 * spacing_px * 72.0 * 8.0 / h, 1.5, 14.0))  # marker diameter, points
@@ -215,7 +216,7 @@ def _draw_legend(draw, entries: list[tuple[str, str, str, float]], out_w: int, p
 
 
 def write_overlay_png(path: str | Path, image: np.ndarray, atoms, pixel_size_A: float | None, defects=(),
-                      host_labels: tuple[str, ...] = ("C", "Mo", "Se2", "S2"), out_height_px: int = 800,
+                      host_labels: tuple[str, ...] | None = None, out_height_px: int = 800,
                       max_px: int | None = None, force: bool = False, compress_level: int = 1) -> Path:
     """Write :func:`overlay_image` as a PNG atomically (temp file + rename); ``compress_level`` as zlib's (0-9)."""
     picture = overlay_image(image, atoms, pixel_size_A, defects, host_labels, out_height_px, max_px)
