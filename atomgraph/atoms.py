@@ -71,8 +71,14 @@ class AtomTable:
     novelty : (N,) float or None
         The classifier: > 1 means outside every known class (NaN without novelty statistics).
 
-    The last six are None until a stage sets them (:data:`NODE_FLAGS`). A table built with one of them in ``extra``
-    (read back from a file, or by older code) gets it as the field.
+    label_probs : (N, L) float or None
+        The classifier: every label's calibrated probability, columns in ``prob_labels`` order.
+    prob_labels : tuple of str or None
+        The labels of ``label_probs``' columns.
+
+    The six flags are None until a stage sets them (:data:`NODE_FLAGS`), as are ``label_probs``/``prob_labels``. A
+    table built with one of them in ``extra`` (read back from a file, or by older code; ``prob_<label>`` columns
+    for the probabilities) gets it as the field. The writers put them back as those columns.
     """
 
     positions_A: np.ndarray
@@ -92,6 +98,8 @@ class AtomTable:
     uncertain: np.ndarray | None = None
     novel: np.ndarray | None = None
     novelty: np.ndarray | None = None
+    label_probs: np.ndarray | None = None
+    prob_labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         self.positions_A = np.asarray(self.positions_A, dtype=float).reshape(-1, 2)
@@ -113,6 +121,16 @@ class AtomTable:
                 value = self.extra.pop(name)
             if value is not None:
                 setattr(self, name, np.asarray(value).astype(kind).reshape(-1))
+        if self.label_probs is None and any(str(k).startswith("prob_") for k in self.extra):
+            keys = [k for k in self.extra if str(k).startswith("prob_")]
+            self.label_probs = np.column_stack([np.asarray(self.extra.pop(k), float) for k in keys])
+            self.prob_labels = tuple(k[len("prob_"):] for k in keys)
+        if self.label_probs is not None:
+            self.label_probs = np.asarray(self.label_probs, float).reshape(n, -1)
+            self.prob_labels = tuple(str(x) for x in self.prob_labels)
+            if len(self.prob_labels) != self.label_probs.shape[1]:
+                raise ValueError(f"AtomTable.label_probs has {self.label_probs.shape[1]} columns for "
+                                 f"{len(self.prob_labels)} prob_labels")
         for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids", *self.set_flags()):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"AtomTable.{name} has {len(getattr(self, name))} rows, positions have {n}")
@@ -151,7 +169,10 @@ class AtomTable:
         dict
             Name -> array, only the flags some stage has set.
         """
-        return {name: getattr(self, name) for name in self.set_flags()}
+        out = {name: getattr(self, name) for name in self.set_flags()}
+        if self.label_probs is not None:
+            out.update({f"prob_{label}": self.label_probs[:, k] for k, label in enumerate(self.prob_labels)})
+        return out
 
     def __len__(self) -> int:
         return len(self.positions_A)
@@ -209,7 +230,7 @@ class AtomTable:
         """
         kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in ("positions_A", "element", "label", "prob", "score", "intensity", "vacancy", "ids",
-                     *self.set_flags()):
+                     *self.set_flags(), *(["label_probs"] if self.label_probs is not None else [])):
             kwargs[name] = kwargs[name][index]
         kwargs["extra"] = {k: np.asarray(v)[index] for k, v in self.extra.items()}
         return AtomTable(**kwargs)
@@ -272,6 +293,12 @@ class AtomTable:
                 fill = np.nan if kind is float else False
                 kwargs[name] = np.concatenate([np.full(len(t), fill, kind) if getattr(t, name) is None
                                                else getattr(t, name) for t in tables])
+        labels = {t.prob_labels for t in tables if t.label_probs is not None}
+        if len(labels) == 1:  # one vocabulary: the others' rows get NaN probabilities
+            width = len(next(iter(labels)))
+            kwargs["label_probs"] = np.concatenate([np.full((len(t), width), np.nan) if t.label_probs is None
+                                                    else t.label_probs for t in tables])
+            kwargs["prob_labels"] = next(iter(labels))
         return AtomTable(pixel_size_A=first.pixel_size_A, image_shape_px=first.image_shape_px, **kwargs)
 
     def to_ase(self):

@@ -43,3 +43,15 @@ def test_the_atoms_csv_keeps_its_flag_columns(analyzed, tmp_path):
     assert set(NODE_FLAGS) <= set(header) and len(lines) == len(analyzed.atoms)
     extras = header[11:]
     assert extras == sorted(extras)  # the extras and the records in one name order, as before
+
+
+def test_label_probabilities_are_one_array_with_their_labels(analyzed):
+    atoms = analyzed.atoms
+    assert atoms.prob_labels == ("C", "Si3", "Si4") and atoms.label_probs.shape == (len(atoms), 3)
+    assert not any(str(k).startswith("prob_") for k in atoms.extra)
+    best = np.nanargmax(np.c_[atoms.label_probs, np.zeros(len(atoms))], axis=1)
+    labeled = atoms.label != ""
+    assert (np.array(atoms.prob_labels, dtype=object)[best[labeled]] == atoms.label[labeled]).all()
+    back = AtomTable(atoms.positions_A, atoms.element, extra={"prob_C": atoms.label_probs[:, 0],
+                                                             "prob_Si3": atoms.label_probs[:, 1]})
+    assert back.prob_labels == ("C", "Si3") and np.array_equal(back.subset([0]).label_probs, atoms.label_probs[:1, :2])

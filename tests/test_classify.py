@@ -106,7 +106,7 @@ def test_outputs_probabilities_and_uncertain_flag():
     sim = simulate("graphene-si", size=128, pixel_size_A=0.1, seed=3, counts={"Si3": 2, "Si4": 1})
     graph = classify(_coordinates(sim), "graphene-si", threshold=0.9)
     nodes = graph.atoms
-    p = np.column_stack([nodes.extra[f"prob_{k}"] for k in ("C", "Si3", "Si4")])
+    p = nodes.label_probs[:, [list(nodes.prob_labels).index(k) for k in ("C", "Si3", "Si4")]]
     real = ~nodes.vacancy
     assert np.all(p[real].sum(axis=1) <= 1.0 + 1e-6)  # the rest is the background ("no lattice column")
     labeled = real & (nodes.label != "")

@@ -6,7 +6,7 @@ data, :func:`atomgraph.classify.adapt.adapt_classifier` self-trains it on unlabe
 (``benchmarks/bench_classify.py``).
 
 Output per node: ``label`` (the material's vocabulary), ``prob`` (its calibrated probability),
-``extra['prob_<label>']`` (every label's probability) and ``uncertain```` (best probability below the
+``label_probs`` (every label's probability, columns in ``prob_labels`` order) and ``uncertain```` (best probability below the
 model's threshold, or a given Se column without an intensity; the label stays the arg max). Which labels a node may
 take is :func:`allowed_mask`: located atoms any label, or ``''`` when the model finds the detection is no column of
 the lattice (a locator false atom), or the vacancy label (a faint detection on an empty site, which then becomes a

@@ -291,7 +291,7 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     Returns
     -------
     AtomGraph
-        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``extra['prob_<label>']`` and
+        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``label_probs`` (with ``prob_labels``) and
         ``uncertain```` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice
         topology does not settle which label of its element it is, :mod:`atomgraph.classify.topology`),
         ``novelty```` (float: > 1 means outside every known class; NaN when the
@@ -377,8 +377,8 @@ def _labeled(atoms: AtomTable, clf: Classifier, probs: np.ndarray, ambiguous: np
     prob = probs[np.arange(len(atoms)), best].astype(float)
     atoms.label = names[best]
     atoms.prob = prob
-    for k, label in enumerate(labels):
-        atoms.extra[f"prob_{label}"] = probs[:, k].astype(float)  # p_<class> stays the locator's evidence
+    atoms.label_probs = np.asarray(probs[:, :len(labels)], float)  # p_<class> stays the locator's evidence
+    atoms.prob_labels = tuple(labels)
     uncertain = (prob < threshold) | ambiguous
     intensity_labels = set(clf.meta.intensity_labels)
     if given and intensity_labels:  # e.g. a Se column without intensity: Se2 is the guess, not a finding

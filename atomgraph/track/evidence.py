@@ -14,15 +14,15 @@ from .sublattice import keep_sublattice
 
 
 def label_probs(atoms, labels: list[str], vacancy_label: str | list[str] | None = None) -> np.ndarray:
-    """(N, L) per-node label probabilities (``extra['prob_<label>']``; one-hot on ``label`` where missing). A node
+    """(N, L) per-node label probabilities (``label_probs``; one-hot on ``label`` where a label has none). A node
     with no probability on the vocabulary has none (NaN row). A vacancy node of a material with a vacancy label
     that the classifier leaves unlabeled (less than half its probability on the vocabulary) gets 0.9 (shared among
     several vacancy labels) on it: the lattice model found its site empty, which is evidence for it."""
     n = len(atoms)
     cols = []
+    have = list(atoms.prob_labels or ()) if atoms.label_probs is not None else []
     for label in labels:
-        p = atoms.extra.get(f"prob_{label}")
-        cols.append(np.asarray(p, float) if p is not None else (atoms.label == label).astype(float))
+        cols.append(atoms.label_probs[:, have.index(label)] if label in have else (atoms.label == label).astype(float))
     probs = np.stack(cols, axis=1) if n else np.zeros((0, len(labels)))
     mass = np.nansum(probs, axis=1)
     none = ~(mass > 0)
