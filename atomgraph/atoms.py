@@ -156,10 +156,14 @@ class AtomTable:
         Returns
         -------
         dict
-            Name -> (N + m,) array.
+            Name -> (N + m,) array; with ``label_probs`` (NaN rows appended) and ``prob_labels`` when set.
         """
-        return {name: np.r_[getattr(self, name), np.full(m, np.nan if NODE_FLAGS[name] is float else False,
-                                                          NODE_FLAGS[name])] for name in self.set_flags()}
+        out = {name: np.r_[getattr(self, name), np.full(m, np.nan if NODE_FLAGS[name] is float else False,
+                                                         NODE_FLAGS[name])] for name in self.set_flags()}
+        if self.label_probs is not None:
+            out["label_probs"] = np.vstack([self.label_probs, np.full((m, self.label_probs.shape[1]), np.nan)])
+            out["prob_labels"] = self.prob_labels
+        return out
 
     def flag_columns(self) -> dict[str, np.ndarray]:
         """The set :data:`NODE_FLAGS` as columns (name -> (N,) array), for the table writers.
@@ -167,7 +171,7 @@ class AtomTable:
         Returns
         -------
         dict
-            Name -> array, only the flags some stage has set.
+            Name -> array: the flags some stage has set, then ``prob_<label>`` per column of ``label_probs``.
         """
         out = {name: getattr(self, name) for name in self.set_flags()}
         if self.label_probs is not None:
