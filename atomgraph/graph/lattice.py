@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 from .region import Region
 from .sites import Anchors, SiteRules, nearest_candidate, neighbor_site_counts, vacancy_sites
-from .taken import taken_sites
+from .taken import TakenSites, taken_sites
 from .strain import StrainField, fit_atom_bonds, ideal_bonds, metal_on_b, sublattice_anchors
 
 OCCUPIED_BONDS = 0.35             # a node this close (bonds) to an expected site occupies it
@@ -220,9 +220,7 @@ class LatticeModel:
                 np.full((n, 2), np.nan)
         bond, e = self.bond_A, self.bond_vectors_A
         lat, cells, mids = self._cells()  # lattice vectors (columns); cells and bond midpoints: r is in cell (0, 0)
-        atom = np.full(n, -1)
-        k0 = min(n, len(self.node_atom))
-        atom[:k0] = np.where(np.asarray(real, bool)[:k0], self.node_atom[:k0], -1)
+        atom = self._atom_index(n, np.asarray(real, bool))
         ad, ai = self._anchors_of(pos, atom)
         r, has, consistency = self._ideal_position(pos, ad, ai, lat)
         sites = np.concatenate([cells[[4, 5, 7, 8]], cells + e[0]])                       # A corners, then B
@@ -251,6 +249,13 @@ class LatticeModel:
             columns += [sign == 1, sign == -1]
         return np.column_stack(columns).astype(np.float32), site_pos
 
+    def _atom_index(self, n: int, real: np.ndarray) -> np.ndarray:
+        """(n,) each node's index among the strain field's atoms (-1: a vacancy node, or one not fitted)."""
+        atom = np.full(n, -1)
+        k0 = min(n, len(self.node_atom))
+        atom[:k0] = np.where(real[:k0], self.node_atom[:k0], -1)
+        return atom
+
     def _atom_tree(self, real_pos: np.ndarray) -> cKDTree:
         """A k-d tree of the atoms ``real_pos`` (Å): the strain field's own when it holds exactly them."""
         same = len(real_pos) == len(self.strain.tree.data) and np.array_equal(real_pos, self.strain.tree.data)
@@ -258,19 +263,22 @@ class LatticeModel:
 
     def _taken(self, pos: np.ndarray, real: np.ndarray, todo: np.ndarray, maps: np.ndarray, tree: cKDTree
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``sites_taken``, ``taken_neighbors_occupied``, ``bond_far_end_bonds``, ``pair_ring_empty`` (N,) of the
-        nodes; only nodes ``todo`` are searched (:func:`~atomgraph.graph.taken.taken_sites`): an atom bonded along all
-        three ideal directions takes its one site and has its three neighbors."""
+        """``sites_taken``, ``taken_neighbors_occupied``, ``bond_far_end_bonds``, ``pair_ring_empty`` (N,); only
+        ``todo`` is searched: an atom bonded along all three ideal directions takes one site and has its three."""
         n = len(pos)
         taken, taken_nb = np.ones(n, np.float32), np.full(n, 3.0, np.float32)
         far, pair_empty = np.ones(n, np.float32), np.zeros(n, np.float32)
         if len(todo):
-            lat, cells, mids = self._cells()
-            outer_r, outer_has, _ = self._ideal_position(pos[todo], *self._outer_anchors(pos[todo]), lat)
-            t = taken_sites(pos[todo], outer_r, mids, cells, self.bond_vectors_A, maps[todo], outer_has, real[todo],
-                            tree, self.bond_A, self._seen)
+            t = self._taken_sites(pos[todo], real[todo], maps[todo], tree)
             taken[todo], taken_nb[todo], far[todo], pair_empty[todo] = t.taken, t.ring, t.far, t.pair_empty
         return taken, taken_nb, far, pair_empty
+
+    def _taken_sites(self, pos: np.ndarray, real: np.ndarray, maps: np.ndarray, tree: cKDTree) -> TakenSites:
+        """:func:`~atomgraph.graph.taken.taken_sites` of the nodes at ``pos``, each placed in the ideal frame by the
+        anchors beyond its first shell (which a dopant's bonds displace)."""
+        lat, cells, mids = self._cells()
+        r, has, _ = self._ideal_position(pos, *self._outer_anchors(pos), lat)
+        return taken_sites(pos, r, mids, cells, self.bond_vectors_A, maps, has, real, tree, self.bond_A, self._seen)
 
     def ring_gaps(self, positions_A: np.ndarray, real: np.ndarray, nodes: np.ndarray) -> np.ndarray:
         """The empty sites of the rings and pair rings of ``nodes`` (:mod:`atomgraph.graph.taken`).
@@ -294,15 +302,9 @@ class LatticeModel:
         if not self.fitted or len(nodes) == 0:
             return np.full((len(nodes), 6, 2), np.nan)
         real = np.asarray(real, bool)
-        atom = np.full(len(pos), -1)
-        k0 = min(len(pos), len(self.node_atom))
-        atom[:k0] = np.where(real[:k0], self.node_atom[:k0], -1)
-        lat, cells, mids = self._cells()
         sub = pos[nodes]
-        r, has, _ = self._ideal_position(sub, *self._outer_anchors(sub), lat)
-        tree = cKDTree(pos[real]) if real.any() else cKDTree(np.full((1, 2), np.inf))
-        return taken_sites(sub, r, mids, cells, self.bond_vectors_A, self.strain(sub, atom[nodes]), has,
-                           real[nodes], tree, self.bond_A, self._seen).gaps_A
+        maps = self.strain(sub, self._atom_index(len(pos), real)[nodes])
+        return self._taken_sites(sub, real[nodes], maps, self._atom_tree(pos[real])).gaps_A
 
     def _seen(self, points_A: np.ndarray) -> np.ndarray:
         """(P,) bool: sites at least ``VACANCY_INSET_BONDS`` inside the observed region (an empty site there is
