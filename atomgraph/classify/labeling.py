@@ -355,7 +355,7 @@ def dopant_nodes(clf: Classifier, graph, known: np.ndarray, material) -> np.ndar
     """(N,) bool: real nodes whose best known label implies an element that is not a host element of ``material``
     (a Material; labels without an element: the node's own element), unmasked."""
     atoms = graph.atoms
-    host = list(material.settings.lattice.host.values())
+    host = list(material.host_elements)
     implied = clf.meta.label_elements
     names = clf.labels + [""]
     element = np.array([implied.get(names[k], "") for k in known], dtype=object)

@@ -71,7 +71,7 @@ def _neighbors(structure, column: int, bond_A: float) -> np.ndarray:
 def _next_to_other_dopant(structure, atom: int, dopant: int, material) -> bool:
     """Whether a (kept) dopant other than ``dopant`` lies within 1.2 bonds of ``atom``: a neighbor two dopants share
     (a Si pair 2.3-3 Å apart) stays where the first one put it instead of being pulled twice."""
-    host = {atomic_numbers[e] for e in material.settings.lattice.host.values()}
+    host = {atomic_numbers[e] for e in material.host_elements}
     other = structure.keep & ~np.isin(structure.numbers, list(host)) & (structure.numbers > 0)
     other[[atom] + ([dopant] if dopant >= 0 else [])] = False
     if not other.any():

@@ -80,6 +80,11 @@ class Material:
         return sorted(set(self.settings.host_labels.values()), key=self.labels.index)
 
     @property
+    def host_elements(self) -> frozenset[str]:
+        """The elements of the undisturbed lattice (config ``lattice.host``); a column of any other is a dopant."""
+        return frozenset(self.settings.lattice.host.values())
+
+    @property
     def defect_labels(self) -> list[str]:
         """The labels that are not host labels."""
         return [label for label in self.labels if label not in self.host_labels]
