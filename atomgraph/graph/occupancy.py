@@ -30,7 +30,9 @@ column within ``CLEAR_BONDS`` (a ``Si4``'s two empty sites beside its Si) is not
 separable from that column's. Nor is a site beside a dopant (within ``DOPANT_REACH_BONDS``): a dopant column is
 brighter and often wider than the frame's column width (a Si that moves during the scan), so the part of it one
 Gaussian does not fit leaks into the site's amplitude (the empty center of a Si trimer read as a carbon), and an
-empty site beside a dopant is a defect of its own far more often than a missed host column.
+empty site beside a dopant is a defect of its own far more often than a missed host column. The exception is a gap
+in a dopant's own ring (:func:`dopant_ring_gaps`, at least ``RING_CLEAR_BONDS`` from it): whether the fourth carbon
+around a ``Si4`` is there is exactly what its label turns on, and the graph stage places no vacancy node there.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..atoms import AtomTable
-from .build import build_graph, fit_material_lattice, graph_bond_A
+from .build import build_graph, graph_bond_A
 from .lattice import OCCUPIED_BONDS
 from .splits import merge_split_columns
 
@@ -242,7 +244,7 @@ def add_missed_columns(atoms: AtomTable, graph, image: np.ndarray, host_elements
 
     A recovered column sits on its expected site with the element its sublattice expects (:func:`shell_elements`),
     that element's locator probability 1, the median detection score of the located columns, and an intensity of
-    its occupancy ratio times its shell's median intensity; ``recovered```` marks it (False for every located
+    its occupancy ratio times its shell's median intensity; ``recovered`` marks it (False for every located
     column). Only vacancy nodes the graph stage inferred are tested, not vacancies given in the input, and the
     ``ring_gaps_A`` (G, 2) Å (:func:`dopant_ring_gaps`), beside their dopant.
     ``host_elements``: the material's host elements (the others are dopants; None: every element is a host)."""
@@ -282,14 +284,14 @@ def _candidate_sites(vacancies_A: np.ndarray, ring_gaps_A: np.ndarray | None, bo
     return np.concatenate([vac, gaps]), np.r_[ring, np.ones(len(gaps), bool)]
 
 
-def dopant_ring_gaps(graph, material, host_elements: set[str]) -> np.ndarray:
+def dopant_ring_gaps(graph, host_elements: set[str]) -> np.ndarray:
     """(G, 2) Å: the empty sites in the rings of the dopant columns of ``graph`` whose ring or pair ring is
     incomplete (``taken_neighbors_occupied`` below ``sites_taken`` + 2, or ``pair_ring_empty`` above 0; see
     :mod:`atomgraph.graph.taken`; only sites inside the observed region), each once. Whether such a site
     is empty decides between a dopant bonded to three atoms and one bonded to four whose fourth the locator missed;
-    the vacancy rule does not place a node there (the site is within reach of the dopant)."""
-    names = list(graph.feature_names)
-    if "pair_ring_empty" not in names:
+    the vacancy rule does not place a node there (the site is within reach of the dopant). No gaps
+    without the graph's lattice model (a graph read from a file)."""
+    if graph.lattice is None or "pair_ring_empty" not in graph.feature_names:
         return np.zeros((0, 2))
     table = graph.atoms
     real = ~np.asarray(table.vacancy, bool)
@@ -298,8 +300,7 @@ def dopant_ring_gaps(graph, material, host_elements: set[str]) -> np.ndarray:
     nodes = np.flatnonzero(dopant & (taken >= 1) & ((ring < taken + 2) | (pair > 0)))
     if len(nodes) == 0:
         return np.zeros((0, 2))
-    lattice = graph.lattice if graph.lattice is not None else fit_material_lattice(table, material)
-    gaps = lattice.ring_gaps(table.positions_A, real, nodes).reshape(-1, 2)
+    gaps = graph.lattice.ring_gaps(table.positions_A, real, nodes).reshape(-1, 2)
     gaps = gaps[np.all(np.isfinite(gaps), axis=1)]
     bond = float(graph.flags["bond_A"])
     if len(gaps) > 1:  # two dopants sharing a gap: test it once
@@ -325,23 +326,22 @@ def _appended(atoms: AtomTable, sites_A: np.ndarray, element: np.ndarray, ratio:
     put_back = AtomTable(positions_A=sites_A, element=element, pixel_size_A=atoms.pixel_size_A,
                          score=np.full(m, float(np.nanmedian(atoms.score[real]))),
                          intensity=ratio * shell_intensity, extra=extra, recovered=np.ones(m, bool))
-    located_rows = atoms.copy()
-    if located_rows.recovered is None:
-        located_rows.recovered = np.zeros(len(atoms), bool)
-    return AtomTable.concat([located_rows, put_back])
+    return AtomTable.concat([atoms, put_back])  # the located rows: recovered False
 
 
 def build_image_graph(atoms: AtomTable, material, image: np.ndarray):
     """:func:`~atomgraph.graph.build.build_graph` of columns located in ``image``: a dopant column detected twice
     is merged first (:func:`~atomgraph.graph.splits.merge_split_columns`), then the columns the locator missed at
     empty sites and in dopant rings are put back (:func:`add_missed_columns`, :func:`dopant_ring_gaps`) and the
-    graph built again when there were any. Every node has ``recovered```` (True only for a put-back column).
-    ``material``: a :class:`~atomgraph.materials.Material`."""
-    host = set(material.settings.lattice.host.values())
+    graph built again when there were any. Every node has ``recovered`` (True only for a put-back column).
+    ``material``: a :class:`~atomgraph.materials.Material`. ``atoms`` is not modified."""
+    host = set(material.host_elements)
     merged = merge_split_columns(atoms, graph_bond_A(material), host)
     atoms = atoms if merged is None else merged
-    if atoms.recovered is None:
-        atoms.recovered = np.zeros(len(atoms), bool)
     graph = build_graph(atoms, material=material)
-    with_missed = add_missed_columns(atoms, graph, image, host, dopant_ring_gaps(graph, material, host))
-    return graph if with_missed is None else build_graph(with_missed, material=material)
+    with_missed = add_missed_columns(atoms, graph, image, host, dopant_ring_gaps(graph, host))
+    if with_missed is not None:
+        return build_graph(with_missed, material=material)
+    if graph.atoms.recovered is None:  # the graph's own table (a copy): nothing was put back
+        graph.atoms.recovered = np.zeros(len(graph.atoms), bool)
+    return graph
