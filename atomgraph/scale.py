@@ -35,7 +35,7 @@ import numpy as np
 from .errors import AtomgraphInputError
 from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
 from .models import Model, resolve_model
-from .weights import WEIGHTS_DIR, read_card, weights_path
+from .weights import WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,7 @@ def model_lattice(model: str | Path | Model) -> ModelLattice | None:
         material = model.material
     except (AtomgraphInputError, OSError, ValueError, TypeError):
         return None
-    try:  # the card only: a locator network is not built to read its training range
-        card = model.locator.card if "locator" in vars(model) else read_card(weights_path("locator", model.name))
-    except (AtomgraphInputError, OSError, ValueError):
-        card = {}
+    card = model.locator_card  # the card only: a locator network is not built to read its training range
     lo_hi = ((card.get("training") or {}).get("data_ranges") or {}).get("pixel_size_A")
     if lo_hi is None and material.settings.image.pixel_size_A.is_pair:
         lo_hi = (material.settings.image.pixel_size_A.low, material.settings.image.pixel_size_A.high)

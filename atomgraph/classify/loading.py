@@ -146,6 +146,14 @@ class Model:
         return _load_locator(self.name)
 
     @functools.cached_property
+    def locator_card(self) -> dict:
+        """The locator's model card (JSON), read without building its network; {} when there is none."""
+        try:
+            return read_card(weights_path("locator", self.name))
+        except (AtomgraphInputError, OSError):  # no card, an unreadable or invalid one
+            return {}
+
+    @functools.cached_property
     def classifier(self) -> Classifier:
         """The node classifier with its calibration (``meta['temperature']``, ``meta['threshold']``)."""
         return load_classifier(self.name)
