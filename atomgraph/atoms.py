@@ -145,7 +145,7 @@ class AtomTable:
         """
         return [name for name in NODE_FLAGS if getattr(self, name) is not None]
 
-    def extended_flags(self, m: int) -> dict[str, np.ndarray]:
+    def extended_records(self, m: int) -> dict[str, np.ndarray]:
         """The set :data:`NODE_FLAGS` with ``m`` rows appended (False; NaN for ``novelty``), for a table that grows.
 
         Parameters
@@ -165,8 +165,8 @@ class AtomTable:
             out["prob_labels"] = self.prob_labels
         return out
 
-    def flag_columns(self) -> dict[str, np.ndarray]:
-        """The set :data:`NODE_FLAGS` as columns (name -> (N,) array), for the table writers.
+    def record_columns(self) -> dict[str, np.ndarray]:
+        """The per-node records some stage has set, as columns (name -> (N,) array), for the table writers.
 
         Returns
         -------

@@ -145,7 +145,7 @@ def add_spurious_near_dopants(atoms: AtomTable, truth: AtomTable, host: set[str]
     return AtomTable(np.vstack([atoms.positions_A, cand]), np.r_[atoms.element, np.full(m, host_el, dtype=object)],
                      pixel_size_A=atoms.pixel_size_A, score=np.r_[atoms.score, rng.uniform(0.3, 0.9, m)],
                      intensity=np.r_[atoms.intensity, med * rng.uniform(0.3, 1.0, m)], extra=extra,
-                     image_shape_px=atoms.image_shape_px, **atoms.extended_flags(m))
+                     image_shape_px=atoms.image_shape_px, **atoms.extended_records(m))
 
 
 def make_input(mat: Material, seed: int, mode: str, rng: np.random.Generator, *, size_px: int = 256,

@@ -98,7 +98,7 @@ def _append_vacancies(table: AtomTable, positions_A: np.ndarray) -> AtomTable:
     out.intensity = np.r_[table.intensity, np.full(m, np.nan)]
     out.vacancy = np.r_[table.vacancy, np.ones(m, bool)]
     out.ids = np.arange(len(table) + m)
-    for name, value in table.extended_flags(m).items():
+    for name, value in table.extended_records(m).items():
         setattr(out, name, value)
     out.extra = {}
     for key, value in table.extra.items():
