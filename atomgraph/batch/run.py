@@ -14,6 +14,7 @@ from ..io.output_lock import claim_output
 from ..io.parquet import atoms_schema, defects_schema, frames_schema
 from ..models import resolve_model
 from ..pixel_size import check_pixel_size
+from ..thresholds import check_threshold
 from .cluster import _connect, _dashboard, _shutdown
 from .plan import NO_PIXEL_SIZE, WORKER_FAILED, Task, expand_patterns, plan_tasks
 from .store import PartWriter, check_output, dataset_path, prepare_output, recover
@@ -82,8 +83,7 @@ def _check_arguments(model: str, pixel_size_A, workers, scheduler, threshold, me
     if workers is not None and scheduler:
         raise AtomgraphInputError("--workers sets the size of the local cluster; with --scheduler, the cluster's "
                                   "own `dask worker` processes do the work")
-    if threshold is not None and not (0.0 <= float(threshold) <= 1.0):
-        raise AtomgraphInputError(f"threshold must be in [0, 1], got {threshold!r}")
+    check_threshold(threshold)
     # an unknown model is an input error here, before any cluster starts
     return list(resolve_model(model).material.labels)
 

@@ -15,6 +15,7 @@ from ..graph import build_graph
 from ..graph.lattice import ROLE_FEATURE_PREFIX
 from ..materials import get_material
 from ..threads import inference_threads
+from ..thresholds import check_threshold
 from .encode import encode
 from .loading import Classifier, Model, resolve_model
 from .meta import ClassifierMeta
@@ -310,10 +311,9 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     """
     model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
     clf = model.classifier
+    threshold = check_threshold(threshold)
     if threshold is None:
         threshold = clf.meta.threshold
-    if not (isinstance(threshold, (int, float)) and 0.0 <= float(threshold) <= 1.0):
-        raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
     graph = _as_graph(graph_or_atoms, model.material, clf.material)  # a model folder's own config
     with inference_threads():
         probs, ambiguous, novelty = _score(clf, graph, model)

@@ -25,6 +25,7 @@ from ..io.exports import parse_exports
 from ..io.images import ImageData, read_image
 from ..io.model_files import read_header
 from ..io.safe_write import check_output_folder, check_writable
+from ..thresholds import check_threshold
 from ..weights import weights_path
 
 
@@ -33,12 +34,6 @@ def check_model_name(model: str | None) -> None:
     :func:`atomgraph.classify.loading.load_model` does (naming the bundled ones); None (no ``--model``) passes."""
     if model is not None and not Path(str(model)).exists():
         weights_path("classifier", model)
-
-
-def check_threshold(threshold: float | None) -> None:
-    """Refuse a ``--threshold`` that is not a probability, as :func:`atomgraph.classify.classify` does."""
-    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise AtomgraphInputError(f"threshold must be a probability in [0, 1], got {threshold!r}")
 
 
 def given_pixel_size(args: argparse.Namespace, image: ImageData) -> float | str:
