@@ -15,12 +15,15 @@ import numpy as np
 VACANCY_ELEMENT = ""  # vacancy nodes have an empty element
 NO_LABEL = "-"  # how an empty label is stored in ase.Atoms arrays (extxyz cannot hold empty strings)
 UNLABELED = "unlabeled"  # how an empty label is named to people (summary, overlay legend, README)
-
-
-#: the per-node records each stage adds, as typed fields of :class:`AtomTable` (name -> dtype); None until a stage
-#: sets them, and written as columns of the atoms table files only then
+#: the per-node records stages add as typed :class:`AtomTable` fields (name -> dtype); None (and unwritten) until set
 NODE_FLAGS = {"saturated": bool, "masked": bool, "recovered": bool, "uncertain": bool, "novel": bool,
               "novelty": float}
+
+
+def _unset(name: str, n: int) -> np.ndarray:
+    """(n,) rows of a :data:`NODE_FLAGS` record no stage set for them: False, NaN for ``novelty``."""
+    kind = NODE_FLAGS[name]
+    return np.full(n, np.nan if kind is float else False, kind)
 
 
 def _str_array(values, n: int) -> np.ndarray:
@@ -129,8 +132,7 @@ class AtomTable:
             self.label_probs = np.asarray(self.label_probs, float).reshape(n, -1)
             self.prob_labels = tuple(str(x) for x in self.prob_labels)
             if len(self.prob_labels) != self.label_probs.shape[1]:
-                raise ValueError(f"AtomTable.label_probs has {self.label_probs.shape[1]} columns for "
-                                 f"{len(self.prob_labels)} prob_labels")
+                raise ValueError(f"AtomTable.label_probs: {self.label_probs.shape[1]} columns, {self.prob_labels} labels")
         for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids", *self.set_flags()):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"AtomTable.{name} has {len(getattr(self, name))} rows, positions have {n}")
@@ -158,8 +160,7 @@ class AtomTable:
         dict
             Name -> (N + m,) array; with ``label_probs`` (NaN rows appended) and ``prob_labels`` when set.
         """
-        out = {name: np.r_[getattr(self, name), np.full(m, np.nan if NODE_FLAGS[name] is float else False,
-                                                         NODE_FLAGS[name])] for name in self.set_flags()}
+        out = {name: np.r_[getattr(self, name), _unset(name, m)] for name in self.set_flags()}
         if self.label_probs is not None:
             out["label_probs"] = np.vstack([self.label_probs, np.full((m, self.label_probs.shape[1]), np.nan)])
             out["prob_labels"] = self.prob_labels
@@ -292,11 +293,10 @@ class AtomTable:
             kwargs[name] = np.concatenate([getattr(t, name) for t in tables])
         keys = set.intersection(*(set(t.extra) for t in tables))
         kwargs["extra"] = {k: np.concatenate([np.asarray(t.extra[k]) for t in tables]) for k in keys}
-        for name, kind in NODE_FLAGS.items():  # set on any table: the others' rows get False (NaN novelty)
+        for name in NODE_FLAGS:  # set on any table: the others' rows get False (NaN novelty)
             if any(getattr(t, name) is not None for t in tables):
-                fill = np.nan if kind is float else False
-                kwargs[name] = np.concatenate([np.full(len(t), fill, kind) if getattr(t, name) is None
-                                               else getattr(t, name) for t in tables])
+                kwargs[name] = np.concatenate([_unset(name, len(t)) if getattr(t, name) is None else getattr(t, name)
+                                               for t in tables])
         labels = {t.prob_labels for t in tables if t.label_probs is not None}
         if len(labels) == 1:  # one vocabulary: the others' rows get NaN probabilities
             width = len(next(iter(labels)))
