@@ -131,8 +131,9 @@ class AtomTable:
         if self.label_probs is not None:
             self.label_probs = np.asarray(self.label_probs, float).reshape(n, -1)
             self.prob_labels = tuple(str(x) for x in self.prob_labels)
-            if len(self.prob_labels) != self.label_probs.shape[1]:
-                raise ValueError(f"AtomTable.label_probs: {self.label_probs.shape[1]} columns, {self.prob_labels} labels")
+            width = self.label_probs.shape[1]
+            if len(self.prob_labels) != width:
+                raise ValueError(f"AtomTable.label_probs: {width} columns, {self.prob_labels} labels")
         for name in ("element", "label", "prob", "score", "intensity", "vacancy", "ids", *self.set_flags()):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"AtomTable.{name} has {len(getattr(self, name))} rows, positions have {n}")

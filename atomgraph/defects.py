@@ -1,7 +1,7 @@
 """Labeled nodes -> defects: one row per defect, with its center and member sites.
 
 A defect is a connected group of bonded nodes carrying the same defect label (any label that is not a host label of
-the material) outside masked regions (``masked````: no lattice there, or saturated pixels; see
+the material) outside masked regions (``masked``: no lattice there, or saturated pixels; see
 :func:`atomgraph.graph.build.masked_nodes`), together with their direct neighbors as member sites: a ``Si4`` and its
 four C neighbors are one defect; two bonded Si3 form one defect labeled ``Si3+Si3``; a W next to an Se1 are two
 defects. Connected novel nodes (outside every class seen in training) form one defect labeled ``unknown``. The
@@ -107,7 +107,7 @@ def _unknown_groups(graph, novel: np.ndarray, labels: np.ndarray, host_labels) -
 def find_defects(graph, host_labels: list[str] | None = None) -> list[Defect]:
     """Group defect-labeled nodes of a classified :class:`~atomgraph.graph.AtomGraph` into defects.
 
-    Nodes marked novel (``novel````, :mod:`atomgraph.classify.novelty`) keep their best known label but are
+    Nodes marked novel (``novel``, :mod:`atomgraph.classify.novelty`) keep their best known label but are
     not counted as that defect: connected novel nodes with a label (host or defect label, vacancy nodes included)
     form one defect labeled :data:`UNKNOWN`, with the novel empty sites among them even when unlabeled (the empty
     site of a graphene monovacancy, a material without a vacancy label), except near a masked region (a novel node

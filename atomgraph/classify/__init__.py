@@ -5,8 +5,8 @@ data, :func:`atomgraph.classify.adapt.adapt_classifier` self-trains it on unlabe
 :mod:`atomgraph.classify.baselines` holds the rule-based and scikit-learn baselines the GNN is measured against
 (``benchmarks/bench_classify.py``).
 
-Output per node: ``label`` (the material's vocabulary), ``prob`` (its calibrated probability),
-``label_probs`` (every label's probability, columns in ``prob_labels`` order) and ``uncertain```` (best probability below the
+Output per node: ``label`` (the material's vocabulary), ``prob`` (its calibrated probability), ``label_probs``
+(every label's probability, columns in ``prob_labels`` order) and ``uncertain`` (best probability below the
 model's threshold, or a given Se column without an intensity; the label stays the arg max). Which labels a node may
 take is :func:`allowed_mask`: located atoms any label, or ``''`` when the model finds the detection is no column of
 the lattice (a locator false atom), or the vacancy label (a faint detection on an empty site, which then becomes a

@@ -292,14 +292,13 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     Returns
     -------
     AtomGraph
-        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``label_probs`` (with ``prob_labels``) and
-        ``uncertain```` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice
-        topology does not settle which label of its element it is, :mod:`atomgraph.classify.topology`),
-        ``novelty```` (float: > 1 means outside every known class; NaN when the
-        model has no novelty statistics) and ``novel```` (novelty > 1; the label stays the best known one,
-        see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a locator's element
-        guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node labeled as the
-        vacancy label becomes a vacancy node (element ``''``).
+        A shallow copy of the graph whose ``atoms`` carry ``label``, ``prob``, ``label_probs`` (with ``prob_labels``)
+        and ``uncertain`` (below the threshold, or ``extra['topology_ambiguous']``: a node whose lattice topology does
+        not settle which label of its element it is, :mod:`atomgraph.classify.topology`), ``novelty`` (float: > 1 means
+        outside every known class; NaN when the model has no novelty statistics) and ``novel`` (novelty > 1; the label
+        stays the best known one, see :mod:`atomgraph.classify.novelty`). Given elements (coordinate input) are kept; a
+        locator's element guess is replaced where the label implies one (``W`` -> W, ``Si4`` -> Si). A located node
+        labeled as the vacancy label becomes a vacancy node (element ``''``).
 
     Examples
     --------

@@ -76,9 +76,8 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
         target[(target == n_labels) & vacancy] = n_labels + 1
         if mode == "coords":   # given elements: the second set of classes
             target[(target >= 0) & (target < n_labels)] += n_labels + 2
-        predicted, candidates = check_labels(logits, example.allowed,
-                                             graph.atoms.masked if graph.atoms.masked is not None else np.zeros(len(target), bool),
-                                             site_roles(graph), roles)
+        masked = graph.atoms.masked if graph.atoms.masked is not None else np.zeros(len(target), bool)
+        predicted, candidates = check_labels(logits, example.allowed, masked, site_roles(graph), roles)
         out.append({"desc": desc, "cls": target, "keep": target != IGNORE, "given": mode == "coords",
                     "truth": truth, "log_i": log_i, "positions_A": graph.atoms.positions_A,
                     "predicted": predicted, "candidates": candidates,

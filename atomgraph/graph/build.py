@@ -172,7 +172,7 @@ def fit_material_lattice(table: AtomTable, material: Material, tree: cKDTree | N
 def masked_nodes(table: AtomTable, consistency: np.ndarray, lattice: LatticeModel) -> np.ndarray:
     """(N,) bool: nodes where no lattice can be read, whose labels are not defects: atoms the lattice model cannot
     place (their anchors disagree, or they are not anchors themselves and most atoms around them are not either:
-    amorphous patches, contamination, hole edges) and columns on saturated pixels (``saturated```` from the
+    amorphous patches, contamination, hole edges) and columns on saturated pixels (``saturated`` from the
     locator). Without a fitted lattice nothing is masked."""
     masked = np.zeros(len(table), bool)
     if lattice.fitted:

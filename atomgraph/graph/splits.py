@@ -39,10 +39,10 @@ def merge_split_columns(atoms: AtomTable, bond_A: float, host_elements: set[str]
     Returns
     -------
     AtomTable or None
-        Only pairs whose brighter detection has at least :data:`SPLIT_BRIGHTNESS` times the median intensity of
-        the host columns are merged. The merged column keeps the brighter detection's element, probabilities and intensity and sits at the
-        intensity-weighted mean of the two positions (the middle of the blob); the other detection is dropped.
-        Pairs are merged closest first, each detection at most once.
+        Only pairs whose brighter detection has at least :data:`SPLIT_BRIGHTNESS` times the median intensity of the host
+        columns are merged. The merged column keeps the brighter detection's element, probabilities and intensity and
+        sits at the intensity-weighted mean of the two positions (the middle of the blob); the other detection is
+        dropped. Pairs are merged closest first, each detection at most once.
     """
     real = np.flatnonzero(~np.asarray(atoms.vacancy, bool))
     if len(real) < 2:
