@@ -167,15 +167,15 @@ class AtomTable:
             out["prob_labels"] = self.prob_labels
         return out
 
-    def record_columns(self) -> dict[str, np.ndarray]:
-        """The per-node records some stage has set, as columns (name -> (N,) array), for the table writers.
+    def extra_columns(self) -> dict[str, np.ndarray]:
+        """The per-atom columns beyond the fixed ones, as the table writers write them (name -> array).
 
         Returns
         -------
         dict
-            Name -> array: the flags some stage has set, then ``prob_<label>`` per column of ``label_probs``.
+            ``extra``, then the records some stage has set, then ``prob_<label>`` per column of ``label_probs``.
         """
-        out = {name: getattr(self, name) for name in self.set_flags()}
+        out = {**self.extra, **{name: getattr(self, name) for name in self.set_flags()}}
         if self.label_probs is not None:
             out.update({f"prob_{label}": self.label_probs[:, k] for k, label in enumerate(self.prob_labels)})
         return out

@@ -114,7 +114,7 @@ class AtomGraph:
             "element": a.element.astype(str), "label": a.label.astype(str), "prob": a.prob,
             "vacancy": a.vacancy.astype(bool), "score": a.score, "intensity": a.intensity,
         }
-        extra = {**a.extra, **a.record_columns()}
+        extra = a.extra_columns()
         for key in sorted(extra):
             value = np.asarray(extra[key])
             if value.ndim == 1 and key not in cols and value.dtype.kind in "biuf":

@@ -44,7 +44,7 @@ def atoms_columns(atoms: AtomTable) -> dict[str, np.ndarray]:
         "prob": np.asarray(atoms.prob, dtype=float), "score": np.asarray(atoms.score, dtype=float),
         "intensity": np.asarray(atoms.intensity, dtype=float), "vacancy": np.asarray(atoms.vacancy, dtype=bool),
     }
-    extra = {**atoms.extra, **atoms.record_columns()}
+    extra = atoms.extra_columns()
     for key in sorted(extra):
         value = np.asarray(extra[key])
         if value.ndim == 1 and len(value) == len(atoms) and key not in columns:

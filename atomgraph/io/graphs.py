@@ -97,7 +97,7 @@ def write_extxyz(graph: AtomGraph, path: str | Path, force: bool = False) -> lis
 
     atoms = graph.atoms.to_ase()
     atoms.set_array("label", np.array([x if x else EMPTY for x in graph.atoms.label.astype(str)], dtype="U16"))
-    for key, value in {**graph.atoms.extra, **graph.atoms.record_columns()}.items():
+    for key, value in graph.atoms.extra_columns().items():
         value = np.asarray(value)
         if value.ndim == 1 and value.dtype.kind in "biuf" and key not in atoms.arrays:
             atoms.set_array(key, value)

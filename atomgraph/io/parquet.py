@@ -74,7 +74,7 @@ def atoms_table(atoms: AtomTable, source: str, frame: int, schema=None):
         "label": np.asarray(atoms.label, dtype=object).astype(str),
         "prob": atoms.prob, "score": atoms.score, "intensity": atoms.intensity, "vacancy": atoms.vacancy,
     }
-    extra = {**atoms.extra, **atoms.record_columns()}
+    extra = atoms.extra_columns()
     for key in sorted(extra):
         value = np.asarray(extra[key])
         if value.ndim == 1 and key not in columns and key not in ("source", "frame"):

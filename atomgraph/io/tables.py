@@ -78,8 +78,7 @@ def _row_field(values) -> tuple[str, list]:
 
 def atoms_rows(table: AtomTable) -> tuple[list[str], list[str]]:
     """Header and formatted lines (``\\r\\n``-terminated, as ``csv.writer`` writes them) of the Atoms CSV."""
-    extra_1d = {k: np.asarray(v) for k, v in {**table.extra, **table.record_columns()}.items()
-                if np.asarray(v).ndim == 1}
+    extra_1d = {k: np.asarray(v) for k, v in table.extra_columns().items() if np.asarray(v).ndim == 1}
     header = ATOMS_COLUMNS + ["score", "intensity", "vacancy"] + sorted(extra_1d)
     px = table.positions_px
     columns = [table.ids, px[:, 0], px[:, 1], table.positions_A[:, 0], table.positions_A[:, 1], table.element,
