@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from .io.safe_write import atomic_output
 from .io.tables import format_value
@@ -87,12 +88,27 @@ def scan_row_groups(atoms, groups: list) -> set[int]:
     return out
 
 
+def _dopant_pairs(graph, novel: np.ndarray) -> np.ndarray:
+    """(2, P) index pairs of novel dopant columns (an element that is not a host element) closer than the
+    material's ``graph.dopant_pair_A``: a Si dimer on second-neighbor sites shares no edge but is one structure
+    (:func:`atomgraph.classify.novelty_checks.dopant_bond_novelty` flagged it); none without that key."""
+    material = get_material(graph.material)
+    reach_A = material.settings.graph.dopant_pair_A
+    atoms = graph.atoms
+    dopant = np.flatnonzero(novel & ~np.asarray(atoms.vacancy, bool)
+                            & ~np.isin(atoms.element.astype(str), list(material.host_elements)))
+    if reach_A is None or len(dopant) < 2:
+        return np.zeros((2, 0), np.int64)
+    pairs = cKDTree(atoms.positions_A[dopant]).query_pairs(float(reach_A), output_type="ndarray")
+    return dopant[pairs.T.reshape(2, -1)]
+
+
 def _unknown_groups(graph, novel: np.ndarray, labels: np.ndarray, host_labels) -> list:
     """Connected groups of ``novel`` nodes (labeled columns and empty sites) that are unknown defects: with a
     labeled column among them, and not host columns alone within :func:`host_tail_levels` or along one scan row
     (:func:`scan_row_groups`)."""
     atoms = graph.atoms
-    src, dst = np.asarray(graph.edge_index)
+    src, dst = np.concatenate([np.asarray(graph.edge_index).reshape(2, -1), _dopant_pairs(graph, novel)], axis=1)
     vacancy = np.asarray(atoms.vacancy, dtype=bool)
     unknown = _components(novel & ((labels != "") | vacancy), src, dst, np.ones(len(src), bool), len(atoms))
     unknown = [g for g in unknown if (labels[g] != "").any()]   # an empty site joins the novel columns around it

@@ -354,13 +354,64 @@ def test_discover_writes_clusters_groups_frames_and_galleries(tmp_path, capsys):
     assert any((out / f"cluster_{c['cluster']}.png").is_file() for c in clusters if int(c["cluster"]) >= 0)
 
 
-def test_a_dopant_bonded_to_a_dopant_is_novel_and_second_neighbors_are_not():
-    """A Si-Si bond (a dimer) is a structure no taught label holds; two Si on second-neighbor sites are two dopants."""
+def test_dopants_within_reach_of_another_dopant_are_novel():
+    """Two dopant columns closer than the reach are one structure no taught label holds; a host column is not one."""
     from atomgraph.classify.novelty_checks import DOPANT_BOND_NOVELTY, dopant_bond_novelty
 
     dopant = np.array([True, True, False, True, True])
-    edges = np.array([[0, 1, 3, 4, 1, 2], [1, 0, 4, 3, 2, 1]])
-    lengths = np.array([1.9, 1.9, 2.46, 2.46, 1.42, 1.42])   # a bonded pair, a second-neighbor pair, a Si-C bond
-    out = dopant_bond_novelty(dopant, edges, lengths, 1.42)
-    assert list(out) == [DOPANT_BOND_NOVELTY, DOPANT_BOND_NOVELTY, 0.0, 0.0, 0.0]
+    positions = np.array([[0.0, 0.0], [1.9, 0.0], [3.3, 0.0], [20.0, 0.0], [23.2, 0.0]])
+    out = dopant_bond_novelty(dopant, positions, 3.1)
+    assert list(out) == [DOPANT_BOND_NOVELTY, DOPANT_BOND_NOVELTY, 0.0, 0.0, 0.0]   # 3.2 Å apart: two dopants
+    assert list(dopant_bond_novelty(dopant, positions, 1.5 * 1.42)) == [DOPANT_BOND_NOVELTY] * 2 + [0.0] * 3
     assert DOPANT_BOND_NOVELTY > 1.0  # novel
+
+
+def _si_pair(separation_shell: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """A graphene sheet (coordinates, Å) with two threefold Si: on second-neighbor sites (shell 2, 2.46 Å), across a
+    hexagon (shell 3, 2.84 Å) or far apart (shell 0, ~10 Å)."""
+    from ase.build import graphene
+
+    pos = graphene(formula="C2", a=2.46, vacuum=None).repeat((10, 10, 1)).positions[:, :2].copy()
+    el = np.array(["C"] * len(pos), dtype=object)
+    first = int(np.argmin(np.linalg.norm(pos - pos.mean(0), axis=1)))
+    d = np.linalg.norm(pos - pos[first], axis=1)
+    target = {2: 2.46, 3: 2.84, 0: 9.8}[separation_shell]
+    second = int(np.argmin(np.abs(d - target)))
+    el[[first, second]] = "Si"
+    return pos, el, [first, second]
+
+
+@pytest.mark.parametrize("shell", [2, 3])
+def test_a_graphene_si_pair_within_a_hexagon_is_one_unknown_defect_with_its_own_labels(shell):
+    """Two threefold Si on second- or third-neighbor sites (a real ``Si2C6`` dimer) each keep ``Si3`` and are both
+    flagged novel, and they form one unknown defect, though no edge joins them; far apart no pair flag joins them."""
+    from atomgraph.atoms import AtomTable
+    from atomgraph.classify.novelty_checks import DOPANT_BOND_NOVELTY
+    from atomgraph.defects import find_defects
+
+    pos, el, pair = _si_pair(shell)
+    graph = classify(AtomTable(pos, el), model="graphene-si")
+    assert list(graph.atoms.label[pair]) == ["Si3", "Si3"] and graph.atoms.novel[pair].all()
+    unknown = [d for d in find_defects(graph) if d.label == "unknown"]
+    assert len(unknown) == 1 and set(graph.atoms.ids[pair]) <= set(unknown[0].core_ids)
+    pos, el, pair = _si_pair(0)
+    graph = classify(AtomTable(pos, el), model="graphene-si")
+    assert list(graph.atoms.label[pair]) == ["Si3", "Si3"] and (graph.atoms.novelty[pair] < DOPANT_BOND_NOVELTY).all()
+    ids = set(graph.atoms.ids[pair])
+    assert not any(ids <= set(d.core_ids) for d in find_defects(graph))   # two defects, whatever else they are
+
+
+def test_dopants_on_neighboring_metal_sites_of_a_tmd_alloy_are_not_novel():
+    """mose2-w keeps the default reach (bonded dopants): two W on neighboring metal sites are an alloy, not new."""
+    from atomgraph.classify.novelty_checks import dopant_pair_reach_A
+    from atomgraph.materials import get_material
+
+    material = get_material("mose2-w")
+    assert material.settings.graph.dopant_pair_A is None
+    bond = 1.9
+
+    class _Graph:   # the reach reads only the graph's bond length
+        flags = {"bond_A": bond}
+
+    assert dopant_pair_reach_A(_Graph(), material) < 3.29   # metal-metal distance of MoSe2
+    assert dopant_pair_reach_A(_Graph(), get_material("graphene-si")) == pytest.approx(3.1)

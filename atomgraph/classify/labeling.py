@@ -20,7 +20,7 @@ from .encode import encode
 from .loading import Classifier, Model, resolve_model
 from .meta import ClassifierMeta
 from .novelty import context_features, node_descriptors
-from .novelty_checks import check_labels, dopant_bond_novelty
+from .novelty_checks import check_labels, dopant_bond_novelty, dopant_pair_reach_A
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
 
 log = logging.getLogger("atomgraph.classify")
@@ -343,10 +343,10 @@ def _score(clf: Classifier, graph, model) -> tuple[np.ndarray, np.ndarray, np.nd
     novelty = stats.score(descriptors, given=given_elements(graph.atoms), labels=best_known)
     if stats.checks is not None and len(graph.atoms):
         novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, known, candidates))
-    if len(graph.atoms) and "bond_A" in graph.flags:
+    reach_A = dopant_pair_reach_A(graph, model.material)
+    if len(graph.atoms) and reach_A is not None:
         novelty = np.maximum(novelty, dopant_bond_novelty(dopant_nodes(clf, graph, known, model.material),
-                                                          graph.edge_index, graph.edge_length_A,
-                                                          float(graph.flags["bond_A"])))
+                                                          graph.atoms.positions_A, reach_A))
     return probs, ambiguous, novelty
 
 

@@ -18,10 +18,12 @@ facts are better read on their own, against what each known label did on the fit
   taught label has an empty site next to another: a line of chalcogen vacancies and the metals around it have
   clusters of 3-6.
 
-- **Dopants bonded to dopants.** Every taught label holds one dopant (a Si, a W): a dopant column bonded to another
-  (closer than :data:`DOPANT_BOND_BONDS`, a Si-Si bond of a dimer or trimer at 1.7-2.1 Å in graphene) is a structure
-  the vocabulary lacks, whatever the Gaussians say. Two dopants on second-neighbor sites (two threefold Si 2.3-3 Å
-  apart, which training holds) are not bonded and not flagged.
+- **Dopants beside dopants.** Every taught label holds one dopant (a Si, a W): a dopant column within the
+  material's ``graph.dopant_pair_A`` of another is a structure the vocabulary lacks, whatever the Gaussians say. By
+  default that reach is :data:`DOPANT_BOND_BONDS` (bonded dopants: a Si-Si bond of a dimer or trimer at 1.7-2.1 Å).
+  Graphene's config reaches across a hexagon (3.1 Å): two threefold Si on second- or third-neighbor sites are a Si
+  dimer of the real library (``Si2C6``); training holds such pairs so that each Si's own label is right, and the
+  pair is still flagged. A TMD alloy's dopants on neighboring metal sites are no new structure: the default there.
 
 Each check has a threshold per label: a high quantile (:data:`CHECK_QUANTILES`) of that label's own values on
 held-out simulations. The novelty of a node is the largest of the Gaussian score and these checks, each divided by
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import coo_matrix, identity
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 #: quantile of its own label's held-out values each check's threshold sits at, by kind of label; stricter than the
 #: Gaussians' (:data:`atomgraph.classify.novelty.QUANTILES`) so the three tests together keep the flag rates
@@ -46,7 +49,7 @@ REFERENCE_SIGMA_A = 4.0   # a node's brightness is compared with the reference c
                           # weights; ~25 columns of graphene or MoSe2), so smooth backgrounds cancel
 REFERENCE_CELL_A = 1.0    # grid cell on which those weights are summed
 MAD_TO_SIGMA = 1.4826
-DOPANT_BOND_BONDS = 1.5   # two dopant columns closer than this (bonds) are bonded (second neighbors sit at 1.73)
+DOPANT_BOND_BONDS = 1.5   # default reach of the dopant-pair check (bonds): bonded dopants (second neighbors: 1.73)
 DOPANT_BOND_NOVELTY = 2.0  # the novelty such a pair's dopants get (novel: > 1)
 
 
@@ -262,16 +265,53 @@ def fit_checks(labels: list[str], label_roles: list[str], kinds: list[str], fit:
                          spread.astype(np.float32), z_thr.astype(np.float32), np.ceil(c_thr).astype(np.float32))
 
 
-def dopant_bond_novelty(dopant: np.ndarray, edge_index: np.ndarray, edge_length_A: np.ndarray, bond_A: float
-                        ) -> np.ndarray:
-    """(N,) :data:`DOPANT_BOND_NOVELTY` for a dopant node with an edge shorter than :data:`DOPANT_BOND_BONDS` bonds
-    to another dopant node, else 0 (see the module docstring). ``dopant`` (N,) bool; ``edge_index`` (2, E);
-    ``edge_length_A`` (E,) Å; ``bond_A`` the nominal bond, Å."""
+def dopant_pair_reach_A(graph, material) -> float | None:
+    """Distance within which two dopants of ``graph`` form one structure (see the module docstring).
+
+    Parameters
+    ----------
+    graph : AtomGraph
+        The graph; its ``flags['bond_A']`` (the lattice model's bond, Å) sets the default.
+    material : Material
+        Its material; ``settings.graph.dopant_pair_A`` when set.
+
+    Returns
+    -------
+    float or None
+        The reach, Å: ``dopant_pair_A``, else :data:`DOPANT_BOND_BONDS` bonds; None without either (a graph built
+        without a lattice model, in a material without the key).
+    """
+    if material.settings.graph.dopant_pair_A is not None:
+        return float(material.settings.graph.dopant_pair_A)
+    return DOPANT_BOND_BONDS * float(graph.flags["bond_A"]) if "bond_A" in graph.flags else None
+
+
+def dopant_bond_novelty(dopant: np.ndarray, positions_A: np.ndarray, reach_A: float) -> np.ndarray:
+    """(N,) :data:`DOPANT_BOND_NOVELTY` for a dopant node closer than ``reach_A`` to another dopant node, else 0
+    (see the module docstring).
+
+    Parameters
+    ----------
+    dopant : numpy.ndarray
+        (N,) bool, the nodes read as dopant columns.
+    positions_A : numpy.ndarray
+        (N, 2) node positions, Å.
+    reach_A : float
+        Largest distance of two dopants that form one structure, Å (the material's ``graph.dopant_pair_A``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float32 novelty of each node from this check.
+    """
     dopant = np.asarray(dopant, bool)
     out = np.zeros(len(dopant), np.float32)
-    edges = np.asarray(edge_index).reshape(2, -1)
-    if edges.shape[1] == 0 or not dopant.any():
+    index = np.flatnonzero(dopant)
+    if len(index) < 2:
         return out
+    pairs = cKDTree(np.asarray(positions_A, float)[index]).query_pairs(reach_A, output_type="ndarray")
+    out[index[pairs.ravel()]] = DOPANT_BOND_NOVELTY
+    return out
     bonded = dopant[edges[0]] & dopant[edges[1]] & (np.asarray(edge_length_A) < DOPANT_BOND_BONDS * bond_A)
     out[edges[0][bonded]] = DOPANT_BOND_NOVELTY
     return out

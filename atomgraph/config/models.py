@@ -190,6 +190,11 @@ class GraphConfig(Section):
     takes the one whose defect sits on the node's sublattice."""
     vacancy_max_fraction: NonNegativeFloat = 0.05
     """At most this many inferred vacancy nodes per real atom (the overflow is flagged)."""
+    dopant_pair_A: PositiveFloat | None = None
+    """Two dopant columns closer than this are one structure no taught label holds (a dopant dimer or trimer): both
+    are flagged novel, Å (default ``1.5 * bond_A``: bonded dopants only). Graphene: 3.1, the third-neighbor shell
+    (2.84 Å, across a hexagon) with room for relaxation, as real Si2 pairs on second-neighbor sites are dimers; a
+    TMD alloy keeps the default, as dopants on neighboring metal sites are no new structure."""
 
     @model_validator(mode="after")
     def _one_vacancy_key(self) -> GraphConfig:
