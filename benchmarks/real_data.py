@@ -106,6 +106,7 @@ def run_frame(image: np.ndarray, model: str, pixel_size_A: float) -> dict:
         "positions_px": a.positions_px, "positions_A": a.positions_A, "element": a.element, "label": a.label,
         "prob": a.prob, "vacancy": np.asarray(a.vacancy, bool), "intensity": a.intensity,
         "uncertain": a.uncertain if a.uncertain is not None else np.zeros(len(a), bool),
+        "novel": a.novel if a.novel is not None else np.zeros(len(a), bool),
         "edge_index": g.edge_index, "edge_length_A": g.edge_length_A,
         "defects": [(d.label, np.asarray(d.center_px), list(d.site_ids), float(d.prob)) for d in res.defects],
         "defect_counts": res.defect_counts(), "seconds": time.perf_counter() - t, "pixel_size_A": pixel_size_A,
@@ -197,6 +198,7 @@ def library(data: Path, cache: Path | None, model: str = "graphene-si") -> None:
     info = {d["key"]: d for d in json.loads(meta.read_text())["images"]}
     confusion = defaultdict(Counter)           # truth class -> predicted label ('missed' when unmatched)
     calib = Counter()                          # (right / wrong / false, flagged uncertain) over single Si
+    novel = Counter()                          # (truth class, flagged novel) over matched Si
     n_si_true = n_si_found = n_fp = 0
     fits, sheet, worst = [], [], []
     sic = defaultdict(list)                    # truth class (single Si) -> projected Si–C lengths measured (Å)
@@ -231,6 +233,7 @@ def library(data: Path, cache: Path | None, model: str = "graphene-si") -> None:
                     i = min(cand, key=lambda i: dd[i])
                     used.add(i)
                     n_si_found += 1
+                    novel[(cls, bool(r.get("novel", np.zeros(len(dd), bool))[i]))] += 1
                     pred = r["label"][i] if r["label"][i] in SI_LABELS else f"el.Si/{r['label'][i]}"
                     j = i
                     if cls in ("Si1C3", "Si1C4"):
@@ -272,6 +275,7 @@ def library(data: Path, cache: Path | None, model: str = "graphene-si") -> None:
     print(f"uncertain flags on matched single Si: wrong Si3/Si4 flagged {calib[('wrong', True)]}/{n_wrong}, right "
           f"flagged {calib[('right', True)]}/{n_right}; extra Si predictions flagged {calib[('false', True)]}/"
           f"{calib[('false', True)] + calib[('false', False)]}")
+    print_novel(novel)
     cols = sorted({k for v in confusion.values() for k in v}, key=lambda k: (k not in SI_LABELS, k))
     print("\n| truth \\ predicted | " + " | ".join(cols) + " | n |")
     print("|---" * (len(cols) + 2) + "|")
@@ -291,6 +295,18 @@ def library(data: Path, cache: Path | None, model: str = "graphene-si") -> None:
                                                          and "Si1C4" not in s[2]][:8]
     pick += [s for s in sheet if "Si1C" not in s[2]][:4]
     contact_sheet(pick, OUT / "real_library.png", ncol=5)
+
+
+def print_novel(novel: Counter) -> None:
+    """Matched Si flagged ``novel``: single Si (target ≤ 0.1) against the dimers and trimers (target ≥ 0.9)."""
+    single = ("Si1C3", "Si1C4")
+    classes = sorted({c for c, _ in novel})
+    def share(which):
+        n = sum(novel[(c, True)] for c in which)
+        return f"{n}/{n + sum(novel[(c, False)] for c in which)}"
+    print(f"Si flagged novel (matched): single Si {share(single)}, dimers/trimers "
+          f"{share([c for c in classes if c not in single])}; "
+          + ", ".join(f"{c} {share([c])}" for c in classes))
 
 
 # --------------------------------------------------------------------------------------------- TMD histograms
