@@ -31,7 +31,7 @@ from ..weights import weights_path
 
 def check_model_name(model: str | None) -> None:
     """Refuse a model that is neither a path nor a bundled name, as
-    :func:`atomgraph.classify.loading.load_model` does (naming the bundled ones); None (no ``--model``) passes."""
+    :func:`atomgraph.models.load_model` does (naming the bundled ones); None (no ``--model``) passes."""
     if model is not None and not Path(str(model)).exists():
         weights_path("classifier", model)
 
