@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import AtomgraphInputError
 from ..io.model_files import verify_weights
+from ..io.model_paths import model_material, read_card, weights_path
 from ..materials import Material, get_material
-from ..weights import model_material, read_card, weights_path
 from .encode import check_compatible
 from .inference import NumpyNodeClassifier, read_inference_classifier
 from .meta import ClassifierMeta
