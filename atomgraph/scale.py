@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AtomgraphInputError
+from .io.model_paths import WEIGHTS_DIR
 from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
 from .models import Model, resolve_model
-from .weights import WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
 

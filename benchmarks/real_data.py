@@ -77,7 +77,7 @@ def weights_key() -> str:
     import atomgraph
 
     h = hashlib.sha256()
-    for p in sorted((Path(atomgraph.__file__).parent / "weights").glob("*.safetensors")):
+    for p in sorted((Path(atomgraph.__file__).parent / "models" / "weights").glob("*.safetensors")):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:12]

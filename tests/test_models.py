@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -46,3 +49,22 @@ def test_analyze_locate_and_classify_take_the_object_and_agree_with_the_name():
     truth = sim.truth.subset(sim.truth.element != "")
     graph = atomgraph.classify(truth, model)
     np.testing.assert_array_equal(graph.atoms.label, atomgraph.classify(truth, "graphene-si").atoms.label)
+
+
+def test_classify_reads_a_name_as_the_model_object_does():
+    """A name is read by the classify stage's own loaders (no Model resolved): every output equals the object's."""
+    sim = atomgraph.simulate("mose2-w", size=128, pixel_size_A=0.127, dose=1e5, seed=2)
+    truth = sim.truth.subset(sim.truth.element != "")
+    by_name = atomgraph.classify(truth, "mose2-w").atoms
+    by_object = atomgraph.classify(truth, load_model("mose2-w")).atoms
+    assert np.isfinite(by_object.novelty).any()  # the model's novelty statistics were read
+    for column in ("label", "prob", "label_probs", "uncertain", "novelty", "novel", "element", "vacancy"):
+        np.testing.assert_array_equal(getattr(by_name, column), getattr(by_object, column))
+
+
+def test_the_stages_do_not_import_the_models_package_that_builds_on_them():
+    """``atomgraph.models`` reads its parts with the stages' loaders; the stages take a Model or a name without it."""
+    code = ("import sys, atomgraph.classify, atomgraph.locate.infer, atomgraph.graph; "
+            "print('atomgraph.models' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -108,9 +108,9 @@ def test_package_source_has_no_unsafe_deserialization():
 
 
 def test_bundled_weights_are_safetensors_with_json_cards():
-    weights_dir = PACKAGE / "weights"
+    weights_dir = PACKAGE / "models" / "weights"
     suffixes = {p.suffix for p in weights_dir.iterdir() if p.is_file()}
-    assert suffixes <= {".safetensors", ".json", ".py"}, suffixes
+    assert suffixes <= {".safetensors", ".json"}, suffixes
     tensors = sorted(weights_dir.glob("*.safetensors"))
     assert len(tensors) >= 4
     for path in tensors:

@@ -9,7 +9,7 @@ import yaml
 import atomgraph
 from atomgraph.cli import main
 from atomgraph.config import load_config
-from atomgraph.training import train_model
+from atomgraph.models.training import train_model
 
 
 def test_a_tiny_model_from_a_new_config_trains_resumes_and_analyzes(tmp_path):

@@ -6,6 +6,7 @@ import copy
 import functools
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,11 +18,14 @@ from ..materials import get_material
 from ..threads import inference_threads
 from ..thresholds import check_threshold
 from .encode import encode
-from .loading import Classifier, Model, resolve_model
+from .loading import Classifier, classifier_of, material_of, novelty_of
 from .meta import ClassifierMeta
 from .novelty import context_features, node_descriptors
 from .novelty_checks import check_labels, dopant_bond_novelty, dopant_pair_reach_A
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 log = logging.getLogger("atomgraph.classify")
 
@@ -308,14 +312,12 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     >>> sorted(set(graph.atoms.label) - {""}), sorted(set(graph.atoms.element))
     (['C', 'Si3'], ['C', 'Si'])
     """
-    model = resolve_model(model)  # once: classifier, material and novelty statistics read from the object
-    clf = model.classifier
-    threshold = check_threshold(threshold)
-    if threshold is None:
-        threshold = clf.meta.threshold
-    graph = _as_graph(graph_or_atoms, model.material, clf.material)  # a model folder's own config
+    clf = classifier_of(model)  # a Model's parts read from the object, a name's loaded here (no Model resolved)
+    threshold = clf.meta.threshold if threshold is None else check_threshold(threshold)
+    material = material_of(model)
+    graph = _as_graph(graph_or_atoms, material, clf.material)  # a model folder's own config
     with inference_threads():
-        probs, ambiguous, novelty = _score(clf, graph, model)
+        probs, ambiguous, novelty = _score(clf, graph, material, novelty_of(model, clf))
     atoms = _labeled(graph.atoms, clf, probs, ambiguous, novelty, float(threshold))
     graph.atoms = atoms
     log.info("classified %d nodes with %s (%d uncertain, %d located columns read as empty sites)", len(atoms),
@@ -324,12 +326,11 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
     return graph
 
 
-def _score(clf: Classifier, graph, model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _score(clf: Classifier, graph, material, stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(probabilities (N, L + 1) after the topology, topology-ambiguous (N,) bool, novelty (N,) float; NaN without
-    novelty statistics) of one graph, from one forward pass."""
-    stats = model.novelty
+    novelty statistics ``stats``) of one graph for the model's ``material``, from one forward pass."""
     probs, descriptors = predict_with_descriptors(clf, graph)
-    probs, ambiguous = topology_decides(clf, graph, probs, model.material)
+    probs, ambiguous = topology_decides(clf, graph, probs, material)
     if stats is not None and len(graph.atoms) and stats.center.shape[0] != descriptors.shape[1]:
         log.warning("novelty statistics of %s describe %d numbers per node, this atomgraph %d: refit them "
                     "with 'atomgraph train novelty'", clf.path, stats.center.shape[0], descriptors.shape[1])
@@ -343,9 +344,9 @@ def _score(clf: Classifier, graph, model) -> tuple[np.ndarray, np.ndarray, np.nd
     novelty = stats.score(descriptors, given=given_elements(graph.atoms), labels=best_known)
     if stats.checks is not None and len(graph.atoms):
         novelty = np.maximum(novelty, lattice_check_score(stats.checks, graph, known, candidates))
-    reach_A = dopant_pair_reach_A(graph, model.material)
+    reach_A = dopant_pair_reach_A(graph, material)
     if len(graph.atoms) and reach_A is not None:
-        novelty = np.maximum(novelty, dopant_bond_novelty(dopant_nodes(clf, graph, known, model.material),
+        novelty = np.maximum(novelty, dopant_bond_novelty(dopant_nodes(clf, graph, known, material),
                                                           graph.atoms.positions_A, reach_A))
     return probs, ambiguous, novelty
 

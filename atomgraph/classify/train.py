@@ -19,10 +19,10 @@ import torch
 from ..errors import AtomgraphInputError
 from ..graph import GRAPH_VERSION
 from ..io.model_files import n_parameters
+from ..io.model_paths import WEIGHTS_DIR
 from ..io.safe_write import check_writable
 from ..materials import Material, get_material
 from ..threads import training_threads
-from ..weights import WEIGHTS_DIR
 from . import data as data_module
 from .calibration import calibrate
 from .data import IGNORE, Example, batch, make_example, masked_logits, material_meta

@@ -13,7 +13,7 @@ from ..classify.train import train_classifier
 from ..errors import AtomgraphInputError
 from ..io.safe_write import check_writable
 from ..locate.train import train_locator
-from ..training import train_model
+from ..models.training import train_model
 from .common import EXIT_OK, display_path
 
 

@@ -19,9 +19,9 @@ from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.model_files import card_path as card_file
 from ..io.model_files import read_model, verify_weights
+from ..io.model_paths import weights_path
 from ..pixel_size import check_pixel_size
 from ..threads import inference_threads
-from ..weights import weights_path
 from .network import STRIDE, LocatorNet
 from .normalize import check_image, prepare
 from .peaks import column_intensity, find_peaks, merge_close, refine_quadratic, saturated_columns

@@ -1,6 +1,10 @@
-"""Bundled pretrained weights: ``<kind>-<model>.safetensors`` with a model card ``<kind>-<model>.json``.
+"""Which files a model name stands for: bundled weights, a model folder or a weights file, and the card beside them.
 
-``kind`` is ``locator`` or ``classifier``; ``model`` a material name (``graphene-si``, ``mose2-w``).
+The bundled pretrained weights are ``atomgraph/models/weights/<kind>-<model>.safetensors`` with a model card
+``<kind>-<model>.json``: ``kind`` is ``locator``, ``classifier`` or ``novelty``; ``model`` a material name
+(``graphene-si``, ``mose2-w``). The files live in :mod:`atomgraph.models`, the home of what a model is; this lookup
+lives here, beside the file format (:mod:`atomgraph.io.model_files`), because the stages' loaders use it and
+:mod:`atomgraph.models` builds on those loaders.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from pathlib import Path
 
 from ..errors import AtomgraphInputError
 
-WEIGHTS_DIR = Path(__file__).resolve().parent
+#: the bundled weights and their cards (package data of :mod:`atomgraph.models`)
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "models" / "weights"
 
 
 def weights_path(kind: str, model: str | Path) -> Path:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from .classify.train import train_classifier
-from .errors import AtomgraphInputError
-from .io.safe_write import atomic_output
-from .locate.train import DEFAULT_STEPS, train_locator
-from .materials import get_material
+from ..classify.train import train_classifier
+from ..errors import AtomgraphInputError
+from ..io.safe_write import atomic_output
+from ..locate.train import DEFAULT_STEPS, train_locator
+from ..materials import get_material
 
 log = logging.getLogger(__name__)
 
