@@ -415,3 +415,21 @@ def test_dopants_on_neighboring_metal_sites_of_a_tmd_alloy_are_not_novel():
 
     assert dopant_pair_reach_A(_Graph(), material) < 3.29   # metal-metal distance of MoSe2
     assert dopant_pair_reach_A(_Graph(), get_material("graphene-si")) == pytest.approx(3.1)
+
+
+def test_the_novelty_fit_reads_a_classifier_file_with_the_locator_beside_it_or_its_materials(tmp_path):
+    """A lone classifier file (``train novelty --model classifier-X.safetensors``) fits on the output of the
+    locator beside it, else of its material's bundled locator: it was once read as a locator itself."""
+    from atomgraph.classify.novelty_fit import _locator_of
+    from atomgraph.materials import get_material
+
+    material = get_material("graphene-si")
+    for name in ("classifier-graphene-si.safetensors", "classifier-graphene-si.json"):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    classifier = tmp_path / "classifier-graphene-si.safetensors"
+    assert _locator_of(classifier, material) == WEIGHTS_DIR / "locator-graphene-si.safetensors"
+    for name in ("locator-graphene-si.safetensors", "locator-graphene-si.json"):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    assert _locator_of(classifier, material) == tmp_path / "locator-graphene-si.safetensors"
+    assert _locator_of(tmp_path, material) == tmp_path / "locator-graphene-si.safetensors"
+    assert _locator_of("graphene-si", material) == WEIGHTS_DIR / "locator-graphene-si.safetensors"

@@ -33,14 +33,24 @@ FIT_SEED_OFFSET = 4_000_000
 THRESHOLD_SEED_OFFSET = 4_500_000
 
 
-def _modes(model: str | Path) -> list[str]:
+def _locator_of(model: str | Path, material) -> str | Path | None:
+    """The locator whose output the classifier reads: a bundled name's own; a model folder's ``locator-*`` file; for
+    a classifier file, the one ``locator-*`` file beside it, else its material's bundled locator; None without one
+    (then perturbed truth stands in for located atoms)."""
+    path = Path(str(model))
+    if path.suffix == ".safetensors":
+        beside = sorted(path.parent.glob("locator-*.safetensors"))
+        model = beside[0] if len(beside) == 1 else material.name
+    try:
+        return weights_path("locator", model)
+    except AtomgraphInputError:
+        return None
+
+
+def _modes(locator: str | Path | None) -> list[str]:
     """The inputs the model reads in use, as a cycle of modes: atoms its locator finds in simulated images, and
     coordinate files (truth + noise). Without a locator, perturbed truth stands in for located atoms."""
-    try:
-        weights_path("locator", model)
-    except AtomgraphInputError:
-        return ["perturbed", "coords"]
-    return ["located", "located", "coords"]
+    return ["located", "located", "coords"] if locator is not None else ["perturbed", "coords"]
 
 
 def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, seed: int, progress: bool
@@ -57,9 +67,9 @@ def collect(clf, material, model: str | Path, n_graphs: int, seed_offset: int, s
     from tqdm.auto import tqdm
 
     n_labels = len(clf.labels)
-    modes = _modes(model)
+    locator = _locator_of(model, material)
+    modes = _modes(locator)
     rng = np.random.default_rng([seed, seed_offset])
-    locator = model if Path(str(model)).exists() else None
     roles = [material.label_roles.get(x, "") for x in clf.labels]
     out = []
     for i in tqdm(range(n_graphs), desc=f"novelty {material.name}", disable=not progress, unit="graph"):
