@@ -13,7 +13,7 @@ from atomgraph.track.intensity import column_evidence, frame_ratios, single_leve
 from atomgraph.track.link import Linker
 from atomgraph.track.sublattice import keep_sublattice, sublattice_groups
 from atomgraph.track.register import aperiodic_scores, candidate_shifts, frame_shift, prepare, spectrum
-from atomgraph.track.timeline import emission_log, viterbi
+from atomgraph.track.timeline import emission_log, flicker_floor, viterbi
 
 
 def test_movie_truth_keeps_track_ids_through_events():
@@ -90,6 +90,21 @@ def test_viterbi_ignores_a_one_frame_blip_but_keeps_a_real_change():
     assert viterbi(emission_log(p_blip)).tolist() == [0] * 9
     p_change = np.array([[0.97, 0.03]] * 4 + [[0.03, 0.97]] * 3)
     assert viterbi(emission_log(p_change)).tolist() == [0] * 4 + [1] * 3
+
+
+def test_a_site_that_keeps_flickering_makes_no_events_and_one_change_keeps_its_evidence():
+    """A faint site read one way and the other frame after frame (confidently each time) is one state, not a run
+    of changes; a site that changes once, with a blip, keeps the full evidence and its one change."""
+    flicker = np.array([0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 0, 0])
+    p = np.where(flicker[:, None] == 1, [0.02, 0.98], [0.98, 0.02])
+    assert len(set(viterbi(emission_log(p)).tolist())) == 2                  # without the track's own floor
+    floor = flicker_floor(flicker)
+    assert floor > 0.5
+    assert len(set(viterbi(emission_log(p, floor)).tolist())) == 1
+    step = np.array([0] * 8 + [1] + [0] * 3 + [1] * 10)
+    assert flicker_floor(step) == 0.0
+    q = np.where(step[:, None] == 1, [0.02, 0.98], [0.98, 0.02])
+    assert viterbi(emission_log(q, flicker_floor(step))).tolist() == [0] * 12 + [1] * 10
 
 
 def test_column_intensity_gives_one_change_where_the_classifier_flickers():

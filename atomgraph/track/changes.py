@@ -31,7 +31,7 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .timeline import emission_log, viterbi
+from .timeline import emission_log, flicker_floor, viterbi
 
 MIN_ROWS = 3  # frames of evidence a track needs on the side that stays
 FLAG_SWITCH = 0.01  # per-frame switch probability of the occupancy / novelty chains
@@ -82,7 +82,8 @@ def _flips(data: dict, smoothed: np.ndarray, order: np.ndarray, starts: np.ndarr
     for a, b in zip(starts[mixed], ends[mixed]):
         rows = order[a:b]
         p = np.where(f[a:b, None], [0.1, 0.9], [0.9, 0.1])
-        path = viterbi(emission_log(p, np.where(evidence[rows], 0.01, 1.0)), FLAG_SWITCH)
+        floor = np.maximum(np.where(evidence[rows], 0.01, 1.0), flicker_floor(f[a:b][evidence[rows]]))
+        path = viterbi(emission_log(p, floor), FLAG_SWITCH)
         for t in np.flatnonzero(path[1:] != path[:-1]) + 1:
             before, after = rows[:t][evidence[rows[:t]]][-2:], rows[t:][evidence[rows[t:]]][:2]
             if len(before) == 0 or len(after) == 0 or smoothed[rows[t]] in skip_labels or \

@@ -16,7 +16,7 @@ import numpy as np
 from .changes import presence_events
 from .events import label_changes, pair_hops
 from .evidence import row_probs
-from .timeline import emission_log, viterbi
+from .timeline import emission_log, flicker_floor, viterbi
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,9 @@ def smooth_tracks(data: dict, probs: np.ndarray, labels: list[str], switch: floa
     changes = []
     for a, b in zip(starts[~constant], ends[~constant]):
         rows = order[a:b]
-        path = list(label_arr[viterbi(emission_log(probs[rows], floor[rows]), switch)])
+        seen = best[a:b][has[a:b] & (floor[rows] < 0.5)]   # frames with evidence: their best labels
+        path = list(label_arr[viterbi(emission_log(probs[rows], np.maximum(floor[rows], flicker_floor(seen))),
+                                      switch)])
         smoothed[rows] = path
         for c in label_changes(data["frame"][rows], path, probs[rows], labels):
             at = np.searchsorted(data["frame"][rows], c["frame"])

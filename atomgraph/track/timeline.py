@@ -6,11 +6,20 @@ vector, mixed with a uniform floor (``floor``: no single frame is ever certain) 
 where the site is near the frame edge or missed (no evidence). With the defaults one confident wrong frame costs
 less than the two switches it would need, so a blip does not make two events, while two confident frames of a new
 state are enough for one.
+
+A site whose own frames keep disagreeing (a faint column near the locator's or the classifier's decision, read one
+way and the other frame after frame) tells less per frame than the classifier's probability says:
+:func:`flicker_floor` measures how often the track's best label flips beyond one change and one blip, and
+flattens every frame of that track as much (a noisy channel's error rate, read from the channel itself), so a
+flickering site makes no pair of events, while a site that changes once keeps its full evidence.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+FREE_FLIPS = 3          # flips of a track's best label that cost it no evidence: one change and one blip (2)
+MAX_FLICKER_FLOOR = 0.9  # the floor of a track that flips at every frame (0.1 of its evidence left)
 
 
 def emission_log(probs: np.ndarray, floor: np.ndarray | float = 0.01) -> np.ndarray:
@@ -22,6 +31,17 @@ def emission_log(probs: np.ndarray, floor: np.ndarray | float = 0.01) -> np.ndar
     p = np.where(np.isfinite(probs), probs, 1.0 / n_labels)
     p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
     return np.log((1.0 - floor) * p + floor / n_labels)
+
+
+def flicker_floor(best: np.ndarray) -> float:
+    """The evidence floor of a whole track from its frames' best labels ``best`` (T,) (frames with evidence only,
+    in frame order): twice the share of consecutive frames whose best label differs, beyond :data:`FREE_FLIPS`
+    flips, at most :data:`MAX_FLICKER_FLOOR`; 0 for a track that changes at most once and blips once."""
+    best = np.asarray(best)
+    if len(best) < 3:
+        return 0.0
+    flips = int(np.count_nonzero(best[1:] != best[:-1]))
+    return float(min(MAX_FLICKER_FLOOR, 2.0 * max(flips - FREE_FLIPS, 0) / (len(best) - 1)))
 
 
 def viterbi(log_emission: np.ndarray, switch: float = 0.01) -> np.ndarray:
