@@ -32,6 +32,8 @@ class DecodeSettings:
     groups : label indices per sublattice (TMDs) or None; ``columns`` the full / one-atom chalcogen label indices.
     vacancy_labels : the material's vacancy labels (a change to one is ``vacancy_created``).
     memory : frames a missed site keeps its track (a track's end is sure ``memory + 1`` frames after it).
+    dopant_labels : labels of a dopant element: a track that shows one keeps its full evidence however often its
+        label flips (a Si hopping there and back is motion, not a faint column read both ways).
     """
 
     labels: list
@@ -43,6 +45,7 @@ class DecodeSettings:
     columns: tuple | None = None
     vacancy_labels: tuple = ()
     memory: int = 2
+    dopant_labels: tuple = ()
 
 
 @dataclass
@@ -70,7 +73,8 @@ def decode_rows(data: dict, cfg: DecodeSettings, own: np.ndarray | None = None) 
     """Smoothed labels and events of the rows in ``data`` (``own``: each row's sublattice, when known from more
     frames than ``data`` holds)."""
     probs = row_probs(data, cfg.labels, cfg.groups, cfg.columns, own)
-    smoothed, order, starts, ends, floor, changes = smooth_tracks(data, probs, cfg.labels, cfg.switch)
+    smoothed, order, starts, ends, floor, changes = smooth_tracks(data, probs, cfg.labels, cfg.switch,
+                                                                  np.isin(cfg.labels, cfg.dopant_labels))
     changes += _ends_and_starts(data, probs, order, smoothed, cfg.host, floor < 0.5)
     events = [c for c in changes if not c.pop("edge")]
     events = pair_hops(events, cfg.host, 1.3 * cfg.bond_A, cfg.vacancy_labels)
@@ -94,9 +98,11 @@ def track_table(data: dict, dec: Decoded, labels: list[str], px: float, rows: np
             "raw_label": data["raw_label"][rows], "vacancy": data["vacancy"][rows]}
 
 
-def smooth_tracks(data: dict, probs: np.ndarray, labels: list[str], switch: float):
+def smooth_tracks(data: dict, probs: np.ndarray, labels: list[str], switch: float, dopant: np.ndarray | None = None):
     """Viterbi per track: smoothed label per row, the rows' order (track, then frame), track starts and ends in
-    it, each row's evidence floor (1: none), and the label changes (with ``edge`` flags).
+    it, each row's evidence floor (1: none), and the label changes (with ``edge`` flags). A track's frames are
+    flattened by its :func:`~atomgraph.track.timeline.flicker_floor` unless its best label is ever one of the
+    ``dopant`` labels ((L,) bool; None: none).
 
     A track whose every frame with evidence has the same most probable label needs no Viterbi: that label at every
     frame has the best emission everywhere and no switch, so it is the most probable path (most tracks, at once)."""
@@ -123,8 +129,9 @@ def smooth_tracks(data: dict, probs: np.ndarray, labels: list[str], switch: floa
     for a, b in zip(starts[~constant], ends[~constant]):
         rows = order[a:b]
         seen = best[a:b][has[a:b] & (floor[rows] < 0.5)]   # frames with evidence: their best labels
-        path = list(label_arr[viterbi(emission_log(probs[rows], np.maximum(floor[rows], flicker_floor(seen))),
-                                      switch)])
+        moving = dopant is not None and bool(np.any(dopant[seen]))
+        path = list(label_arr[viterbi(emission_log(probs[rows], np.maximum(floor[rows], 0.0 if moving
+                                                                            else flicker_floor(seen))), switch)])
         smoothed[rows] = path
         for c in label_changes(data["frame"][rows], path, probs[rows], labels):
             at = np.searchsorted(data["frame"][rows], c["frame"])

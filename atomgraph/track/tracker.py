@@ -144,8 +144,11 @@ class Tracker:
         self.prev, self.shift_total = None, np.zeros(2)
         self.t_analyze = self.t_link = 0.0
         self.n_frames = 0
+        implied = self.model.classifier.meta.label_elements
+        dopants = tuple(x for x in self.labels if implied.get(x, "") not in ("", *self.host_elements))
         self.settings = DecodeSettings(self.labels, self.host, switch, self.bond, min_event_prob, self.groups,
-                                       self.columns, tuple(self.mat.settings.graph.all_vacancy_labels or ()), memory)
+                                       self.columns, tuple(self.mat.settings.graph.all_vacancy_labels or ()), memory,
+                                       dopants)
         self.birth = np.zeros(0, dtype=int)  # the frame each track id was born
         self.window = LiveWindow(self.settings, self.px, lag=max(lag, memory + 1), context=max(context, memory + 3))
 
