@@ -231,3 +231,20 @@ def test_occupancy_flip_needs_two_frames_and_a_track_that_breaks_is_no_event():
     assert events(broken) == []
     gone = rows([0] * 3 + [0] * 12, [0] * 3 + [1] * 12, [0, 1, 2] + list(range(12)), [[5, 5]] * 3 + [[9, 9]] * 12)
     assert [(e["frame"], e["type"]) for e in events(gone)] == [(3, "column_vanished")]
+
+
+def test_a_dopant_track_keeps_its_flicker_as_motion():
+    """The flicker floor is for faint columns: a track that shows a dopant label (a Si hopping off its site and back)
+    keeps every frame's evidence and its changes."""
+    from atomgraph.track.decode import smooth_tracks
+
+    best = np.array([0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0])
+    n = len(best)
+    data = {"frame": np.arange(n), "track_id": np.zeros(n, int), "edge": np.zeros(n, bool),
+            "xy_px": np.zeros((n, 2)), "xy_reg_A": np.zeros((n, 2))}
+    probs = np.where(best[:, None] == 1, [0.02, 0.98], [0.98, 0.02])
+    labels = ["C", "Si3"]
+    as_host = smooth_tracks(data, probs, labels, 0.01, np.array([False, False]))[0]
+    as_dopant = smooth_tracks(data, probs, labels, 0.01, np.array([False, True]))[0]
+    assert len(set(as_host)) == 1                              # a host column read both ways: one state
+    assert list(as_dopant) == [labels[k] for k in best]         # a dopant's six changes stay
