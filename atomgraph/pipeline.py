@@ -31,7 +31,7 @@ from .io.safe_write import atomic_output, atomic_path
 from .io.signals import check_not_signal1d, image_from_signal, is_signal2d
 from .io.source_record import write_source
 from .io.tables import write_atoms_csv
-from .models import Model, locator_of, resolve_model
+from .models.model import Model, locator_of, resolve_model
 from .notebook import analysis_html
 from .pixel_size import check_pixel_size, native_size
 from .plot import overlay_figure
@@ -68,7 +68,7 @@ def check_scale(shape: tuple[int, ...], pixel_size_A: float | None, model: str |
     The network runs at the model's native pixel size, so an image of ``H x W`` px at ``pixel_size_A`` becomes
     ``H * pixel_size_A / native_A`` px per side: a wrong pixel size (1e9 Å/px, or nm typed as Å) would ask for
     terabytes. ``shape`` is the image's shape (the last two axes are used); a missing pixel size is left to
-    :func:`atomgraph.locate.locate` to report. ``model``: a :class:`~atomgraph.models.Model` or a name.
+    :func:`atomgraph.locate.locate` to report. ``model``: a :class:`~atomgraph.models.model.Model` or a name.
     """
     import math
 
@@ -219,7 +219,7 @@ def analyze(image: np.ndarray | Signal2DLike, model: str | Model = "graphene-si"
         2D array, HAADF contrast (atoms bright), any dtype; or a hyperspy ``Signal2D`` (its data, and its
         calibration when ``pixel_size_A`` is not given; hyperspy itself is never imported).
     model : str or Model, default "graphene-si"
-        Bundled model name (``graphene-si``, ``mose2-w``), model folder, or a :class:`~atomgraph.models.Model`
+        Bundled model name (``graphene-si``, ``mose2-w``), model folder, or a :class:`~atomgraph.models.model.Model`
         (:func:`atomgraph.load_model`): used for both the locator and the classifier.
     pixel_size_A : float
         Å per pixel (required).

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AtomgraphInputError
-from .io.model_paths import WEIGHTS_DIR
 from .locate.lattice_fft import MIN_SIDE_PX, LatticeFFT, measure_lattice
-from .models import Model, resolve_model
+from .models.model import Model, resolve_model
+from .models.paths import WEIGHTS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ModelLattice:
 
 
 def model_lattice(model: str | Path | Model) -> ModelLattice | None:
-    """The lattice and training range of a model (a :class:`~atomgraph.models.Model`, a bundled name, a model
+    """The lattice and training range of a model (a :class:`~atomgraph.models.model.Model`, a bundled name, a model
     folder or a locator ``.safetensors`` path); None when its material is unknown."""
     try:
         model = resolve_model(model)
@@ -115,7 +115,7 @@ def check_lattice_scale(image: np.ndarray, model: str | Path | Model, pixel_size
     image : (H, W) array
         One frame, HAADF contrast.
     model : str, path or Model
-        A :class:`~atomgraph.models.Model`, bundled model name, model folder or locator ``.safetensors``; its
+        A :class:`~atomgraph.models.model.Model`, bundled model name, model folder or locator ``.safetensors``; its
         material gives the expected lattice.
     pixel_size_A : float, "auto" or None
         Å per pixel as given (from the user or the file), or ``"auto"`` to use the measured one.

@@ -280,8 +280,8 @@ def main() -> None:
 def update_cards(out: dict, args) -> None:
     """Put the GNN's per-label precision/recall of every set into the bundled cards, with how they were measured,
     so the cards quote the same evaluation as benchmarks/README.md."""
-    from atomgraph.io.model_files import write_card
-    from atomgraph.io.model_paths import read_card, weights_path
+    from atomgraph.models.files import write_card
+    from atomgraph.models.paths import read_card, weights_path
 
     for material in sorted({key.split("/")[0] for key in out}):
         weights = weights_path("classifier", material)

@@ -37,7 +37,7 @@ def tiff_bomb(d: Path, side: int = 16000) -> Path:
 
 def copied_model(d: Path, kind: str = "locator", model: str = MODEL) -> Path:
     """A copy of a bundled ``kind`` model (weights + card) in ``d``; returns the weights path."""
-    from atomgraph.io.model_paths import weights_path
+    from atomgraph.models.paths import weights_path
 
     src = weights_path(kind, model)
     dst = d / src.name

@@ -157,7 +157,7 @@ def test_given_elements_are_kept_and_se_without_intensity_is_an_uncertain_se2():
 
 def test_weights_of_another_graph_version_are_refused(tmp_path):
     from atomgraph.classify.model import read_classifier, save_model
-    from atomgraph.io.model_paths import weights_path
+    from atomgraph.models.paths import weights_path
 
     net, meta = read_classifier(weights_path("classifier", "graphene-si"))
     old = tmp_path / "old.safetensors"

@@ -149,7 +149,7 @@ def test_the_classifier_trainer_reads_its_settings_from_the_config(tmp_path):
 
 def test_a_single_number_dose_is_used_by_the_simulator_and_the_locator_trainer(tmp_path):
     from atomgraph.locate.train import choose_refinement, simulate_sample
-    from atomgraph.io.model_paths import WEIGHTS_DIR
+    from atomgraph.models.paths import WEIGHTS_DIR
 
     path = _edited(tmp_path, lambda c: c["image"].update(dose_e_per_A2=50000, pixel_size_A=0.1))
     sim = atomgraph.simulate(path, size=64, seed=1)

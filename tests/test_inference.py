@@ -15,7 +15,7 @@ from atomgraph.classify import _as_graph, load_classifier
 from atomgraph.classify.encode import encode
 from atomgraph.classify.inference import EdgeBlocks, NumpyNodeClassifier, read_inference_classifier
 from atomgraph.classify.novelty import context_features, node_descriptors
-from atomgraph.io.model_paths import WEIGHTS_DIR
+from atomgraph.models.paths import WEIGHTS_DIR
 
 BUNDLED = sorted(p.stem.split("-", 1)[1] for p in WEIGHTS_DIR.glob("classifier-*.safetensors"))
 

@@ -10,7 +10,7 @@ import pytest
 
 import atomgraph
 from atomgraph.errors import AtomgraphInputError
-from atomgraph.models import Model, load_model, resolve_model
+from atomgraph.models.model import Model, load_model, resolve_model
 
 
 def test_load_model_gives_one_cached_object_with_every_part():
@@ -62,9 +62,21 @@ def test_classify_reads_a_name_as_the_model_object_does():
         np.testing.assert_array_equal(getattr(by_name, column), getattr(by_object, column))
 
 
-def test_the_stages_do_not_import_the_models_package_that_builds_on_them():
-    """``atomgraph.models`` reads its parts with the stages' loaders; the stages take a Model or a name without it."""
+def test_the_stages_do_not_import_the_model_module_that_builds_on_them():
+    """``atomgraph.models.model`` reads its parts with the stages' loaders; the stages take a Model or a name without
+    it (they read the model files through ``atomgraph.models.files`` and ``.paths``, which import no stage)."""
     code = ("import sys, atomgraph.classify, atomgraph.locate.infer, atomgraph.graph; "
-            "print('atomgraph.models' in sys.modules)")
+            "print(sorted(m for m in ('atomgraph.models.model', 'atomgraph.models.training') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_models_package_is_the_file_layer_without_stages_or_torch():
+    """``import atomgraph.models`` (the file format and paths) runs no stage, no Model and no torch; ``Model`` and
+    ``load_model`` are at the top level and in ``atomgraph.models.model``."""
+    code = ("import sys, atomgraph.models as m; print(m.WEIGHTS_DIR.is_dir(), sorted(k for k in sys.modules if k in "
+            "('torch', 'atomgraph.models.model', 'atomgraph.models.training') or k.split('.')[:2] in "
+            "(['atomgraph', s] for s in ('classify', 'locate', 'graph', 'simulate', 'materials'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True []"
+    assert atomgraph.Model is Model and atomgraph.load_model is load_model

@@ -21,7 +21,7 @@ from atomgraph.classify.novelty import (
 )
 from atomgraph.cli import main
 from atomgraph.config import load_config
-from atomgraph.io.model_paths import WEIGHTS_DIR
+from atomgraph.models.paths import WEIGHTS_DIR
 
 from isolated import isolated_config
 

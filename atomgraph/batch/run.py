@@ -12,7 +12,7 @@ from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
 from ..io.output_lock import claim_output
 from ..io.parquet import atoms_schema, defects_schema, frames_schema
-from ..models import resolve_model
+from ..models.model import resolve_model
 from ..pixel_size import check_pixel_size
 from ..thresholds import check_threshold
 from .cluster import _connect, _dashboard, _shutdown

@@ -24,7 +24,7 @@ from ..errors import AtomgraphInputError
 from ..io import images
 from ..io.image_checks import to_float_image
 from ..io.parquet import atoms_table, defects_table
-from ..models import resolve_model
+from ..models.model import resolve_model
 from ..pipeline import check_scale, run_analysis
 from ..scale import check_lattice_scale
 

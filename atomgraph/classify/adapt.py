@@ -25,10 +25,10 @@ import torch
 
 from ..errors import AtomgraphInputError
 from ..graph.occupancy import build_image_graph
-from ..io.model_paths import model_material, read_card, weights_path
 from ..io.safe_write import OutputFolder, check_output_folder
 from ..locate import locate
 from ..materials import get_material
+from ..models.paths import model_material, read_card, weights_path
 from ..threads import training_threads
 from . import allowed_mask, load_classifier, predict_proba, site_roles
 from .calibration import calibrate

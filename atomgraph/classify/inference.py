@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from ..io.model_files import read_model
+from ..models.files import read_model
 
 EDGE_BLOCK = 131072  # edges whose messages are formed at once: a 10⁶-node graph's 3·10⁶ edges would hold three
                      # (E, hidden) float arrays (about 0.8 GB each) per layer

@@ -25,7 +25,7 @@ from .novelty_checks import check_labels, dopant_bond_novelty, dopant_pair_reach
 from .topology import PAIR_RING_FEATURE, TOPOLOGY_FEATURES, apply_topology
 
 if TYPE_CHECKING:
-    from ..models import Model
+    from ..models.model import Model
 
 log = logging.getLogger("atomgraph.classify")
 
@@ -288,7 +288,7 @@ def classify(graph_or_atoms, model: str | Path | Model = "graphene-si", *, thres
         probabilities (``extra['p_<class>']``) and column intensities are used when present.
     model : str, Path or Model
         Bundled model name (``graphene-si``, ``mose2-w``), a model folder, a path to classifier ``.safetensors``
-        weights, or a :class:`~atomgraph.models.Model`.
+        weights, or a :class:`~atomgraph.models.model.Model`.
     threshold : float or None
         Nodes whose best (calibrated) probability is below it get ``uncertain = True`` (label unchanged).
         None: the model's threshold, chosen on held-out simulations.

@@ -1,11 +1,12 @@
 """Loading a node classifier from its safetensors weights: the network (NumPy, no torch import), its metadata and its
 novelty statistics, checked and cached per file (path, modification time).
 
-:class:`atomgraph.models.Model` reads its classifier and novelty statistics with these loaders.
-:func:`~atomgraph.classify.labeling.classify` takes a :class:`~atomgraph.models.Model` or a model name:
+:class:`atomgraph.models.model.Model` reads its classifier and novelty statistics with these loaders.
+:func:`~atomgraph.classify.labeling.classify` takes a :class:`~atomgraph.models.model.Model` or a model name:
 :func:`classifier_of`, :func:`material_of` and :func:`novelty_of` read each part from the object, or load it here
 for a name, as ``locate`` does with :func:`atomgraph.locate.infer.load_locator`. So the classify stage never imports
-:mod:`atomgraph.models`, which builds on it (no import cycle).
+:mod:`atomgraph.models.model`, which builds on it (no import cycle); it reads the files through
+:mod:`atomgraph.models.files` and :mod:`atomgraph.models.paths`, which import no stage.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AtomgraphInputError
-from ..io.model_files import verify_weights
-from ..io.model_paths import model_material, read_card, weights_path
 from ..materials import Material, get_material
+from ..models.files import verify_weights
+from ..models.paths import model_material, read_card, weights_path
 from .encode import check_compatible
 from .inference import NumpyNodeClassifier, read_inference_classifier
 from .meta import ClassifierMeta
 from .novelty import NoveltyStats, load_novelty
 
 if TYPE_CHECKING:
-    from ..models import Model
+    from ..models.model import Model
 
 
 @dataclass
@@ -104,18 +105,19 @@ def novelty_stats(clf: Classifier):
 
 
 def classifier_of(model: str | Path | Model) -> Classifier:
-    """The classifier of a :class:`~atomgraph.models.Model`, or of a bundled name, model folder or classifier
+    """The classifier of a :class:`~atomgraph.models.model.Model`, or of a bundled name, model folder or classifier
     weights path (:func:`load_classifier`)."""
     return model.classifier if hasattr(model, "classifier") else load_classifier(model)
 
 
 def material_of(model: str | Path | Model) -> Material:
-    """The material of a :class:`~atomgraph.models.Model`, or of a name or path (as
-    :attr:`atomgraph.models.Model.material` reads it: the bundled name, the folder's ``config.yaml`` or the card)."""
+    """The material of a :class:`~atomgraph.models.model.Model`, or of a name or path (as
+    :attr:`atomgraph.models.model.Model.material` reads it: the bundled name, the folder's ``config.yaml`` or the
+    card)."""
     return model.material if hasattr(model, "material") else get_material(model_material(model))
 
 
 def novelty_of(model: str | Path | Model, clf: Classifier) -> NoveltyStats | None:
-    """The novelty statistics of a :class:`~atomgraph.models.Model`, or of ``clf``, the classifier of a name or
+    """The novelty statistics of a :class:`~atomgraph.models.model.Model`, or of ``clf``, the classifier of a name or
     path (:func:`novelty_stats`); None when the model has none."""
     return model.novelty if hasattr(model, "novelty") else novelty_stats(clf)

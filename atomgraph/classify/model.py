@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..io.model_files import read_model, write_model
+from ..models.files import read_model, write_model
 from .inference import checked_architecture, upgrade_keys
 
 
@@ -86,7 +86,7 @@ class NodeClassifier(nn.Module):
 def save_model(model: NodeClassifier, path: str | Path, meta: dict, card: dict | None = None,
                force: bool = False) -> dict:
     """Write weights with ``{'architecture': ..., 'meta': ...}`` in the header, and ``card`` beside them
-    (:func:`atomgraph.io.model_files.write_model`); returns the card with its sha256."""
+    (:func:`atomgraph.models.files.write_model`); returns the card with its sha256."""
     return write_model(path, model.state_dict(), {"architecture": model.config, "meta": meta}, card or {}, force)
 
 

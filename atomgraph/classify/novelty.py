@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.model_files import read_model, write_model
+from ..models.files import read_model, write_model
 from .inference import EdgeBlocks, NumpyNodeClassifier
 from .meta import ClassifierMeta
 from .novelty_checks import LatticeChecks

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AtomgraphInputError
-from ..io.model_paths import read_card, weights_path
-from ..models import resolve_model
+from ..models.model import resolve_model
+from ..models.paths import read_card, weights_path
 from . import site_roles
 from .data import IGNORE, make_example
 from .novelty import (BACKGROUND_ATOM, BACKGROUND_VACANCY, GIVEN_SUFFIX, MIN_RECENTER, NoveltyStats, QUANTILES,

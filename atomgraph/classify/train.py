@@ -18,10 +18,10 @@ import torch
 
 from ..errors import AtomgraphInputError
 from ..graph import GRAPH_VERSION
-from ..io.model_files import n_parameters
-from ..io.model_paths import WEIGHTS_DIR
 from ..io.safe_write import check_writable
 from ..materials import Material, get_material
+from ..models.files import n_parameters
+from ..models.paths import WEIGHTS_DIR
 from ..threads import training_threads
 from . import data as data_module
 from .calibration import calibrate

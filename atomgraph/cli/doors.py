@@ -23,15 +23,15 @@ from ..io.coords import read_coordinates
 from ..io.graph_paths import check_graph_output
 from ..io.exports import parse_exports
 from ..io.images import ImageData, read_image
-from ..io.model_files import read_header
-from ..io.model_paths import weights_path
 from ..io.safe_write import check_output_folder, check_writable
+from ..models.files import read_header
+from ..models.paths import weights_path
 from ..thresholds import check_threshold
 
 
 def check_model_name(model: str | None) -> None:
     """Refuse a model that is neither a path nor a bundled name, as
-    :func:`atomgraph.models.load_model` does (naming the bundled ones); None (no ``--model``) passes."""
+    :func:`atomgraph.models.model.load_model` does (naming the bundled ones); None (no ``--model``) passes."""
     if model is not None and not Path(str(model)).exists():
         weights_path("classifier", model)
 

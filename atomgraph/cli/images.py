@@ -14,7 +14,7 @@ from ..io.graphs import write_graph
 from ..io.tables import write_atoms_csv
 from ..io.images import ImageData
 from ..io.safe_write import OutputFolder
-from ..models import resolve_model
+from ..models.model import resolve_model
 from ..pipeline import check_scale, run_analysis, save_stack
 from ..scale import bundled_model_names, check_lattice_scale, which_model_message
 from .common import EXIT_OK, display_path, format_report
@@ -83,8 +83,8 @@ def _which_model(args: argparse.Namespace, image) -> None:
 def _pixel_size(args: argparse.Namespace, image, model) -> float:
     """--pixel-size (a number or ``auto``), else the file's calibration, checked against the lattice the image shows
     (atomgraph.scale) and against the locator's resampling (:func:`atomgraph.pipeline.check_scale`), once each, for
-    the resolved :class:`~atomgraph.models.Model` ``model``: warnings go to stderr, a pixel size that cannot fit is
-    a usage error naming the file."""
+    the resolved :class:`~atomgraph.models.model.Model` ``model``: warnings go to stderr, a pixel size that cannot fit
+    is a usage error naming the file."""
     pixel_size = given_pixel_size(args, image)
     if pixel_size != "auto":
         check_scale(image.shape, pixel_size, model)  # absurd sizes first, before any FFT

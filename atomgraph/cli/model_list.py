@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..io.model_paths import bundled_models
+from ..models.paths import bundled_models
 from .common import EXIT_OK
 
 

@@ -15,7 +15,7 @@ from ..classify import predict_with_descriptors
 from ..defects import UNKNOWN
 from ..errors import AtomgraphInputError
 from ..io.tables import format_value
-from ..models import resolve_model
+from ..models.model import resolve_model
 from ..pipeline import analyze
 from ..threads import inference_threads
 from .describe import Crop, group_crop, group_vector

@@ -17,9 +17,9 @@ from scipy.ndimage import gaussian_filter, map_coordinates
 from ..atoms import AtomTable
 from ..deprecations import pixel_size_alias
 from ..errors import AtomgraphInputError
-from ..io.model_files import card_path as card_file
-from ..io.model_files import read_model, verify_weights
-from ..io.model_paths import weights_path
+from ..models.files import card_path as card_file
+from ..models.files import read_model, verify_weights
+from ..models.paths import weights_path
 from ..pixel_size import check_pixel_size
 from ..threads import inference_threads
 from .network import STRIDE, LocatorNet
@@ -27,7 +27,7 @@ from .normalize import check_image, prepare
 from .peaks import column_intensity, find_peaks, merge_close, refine_quadratic, saturated_columns
 
 if TYPE_CHECKING:
-    from ..models import Model
+    from ..models.model import Model
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def locate(image: np.ndarray, model: str | Path | Model = "graphene-si", pixel_s
         Any real 2D image (float or int), atoms bright.
     model : str, Path or Model
         Bundled locator name (``graphene-si``, ``mose2-w``), a path to a ``.safetensors`` file with its card, or a
-        :class:`~atomgraph.models.Model` (its locator).
+        :class:`~atomgraph.models.model.Model` (its locator).
     pixel_size_A : float
         Å per pixel of ``image`` (required).
     tile_size : int, optional

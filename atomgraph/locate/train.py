@@ -21,8 +21,8 @@ from scipy.spatial import cKDTree
 from ..config import MaterialConfig, load_material_config
 from ..errors import AtomgraphInputError
 from ..evaluate import evaluate
-from ..io.model_files import n_parameters, write_card, write_model
 from ..io.safe_write import check_writable
+from ..models.files import n_parameters, write_card, write_model
 from ..simulate import simulate
 from ..simulate.perturb import locator_perturbation
 from .infer import REFINE_MODES, locate

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from ..classify.loading import Classifier, load_classifier, novelty_stats
 from ..classify.novelty import NoveltyStats
 from ..errors import AtomgraphInputError
-from ..io.model_paths import model_material, read_card, weights_path
 from ..materials import Material, get_material
+from .paths import model_material, read_card, weights_path
 
 if TYPE_CHECKING:
     from ..locate.infer import Locator

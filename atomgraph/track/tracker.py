@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..errors import AtomgraphInputError
-from ..models import resolve_model
+from ..models.model import resolve_model
 from ..pipeline import analyze
 from ..pixel_size import check_pixel_size
 from .alias import ON_TRACK_SHARE, shift_log_odds

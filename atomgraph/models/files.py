@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AtomgraphInputError
-from .safe_write import atomic_path
+from ..io.safe_write import atomic_path
 
 if TYPE_CHECKING:  # torch is imported by the functions that handle tensors, not by readers of headers
     import numpy as np
@@ -27,17 +27,47 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024
 
 
 def n_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters of ``model``."""
+    """Number of trainable parameters of a network (what a model card records).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    int
+        Elements of its parameters that require a gradient.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def card_path(weights: str | Path) -> Path:
-    """The card (``.json``) beside a weights file."""
+    """The card (``.json``) beside a weights file.
+
+    Parameters
+    ----------
+    weights : str or Path
+        The ``.safetensors`` file.
+
+    Returns
+    -------
+    Path
+        ``weights`` with the suffix ``.json`` (whether or not it exists).
+    """
     return Path(weights).with_suffix(".json")
 
 
 def write_card(weights: str | Path, card: dict) -> None:
-    """Write ``card`` as JSON beside ``weights`` (atomically, replacing an older card of the same weights)."""
+    """Write a model card as JSON beside its weights, atomically, replacing an older card of the same weights.
+
+    Parameters
+    ----------
+    weights : str or Path
+        The ``.safetensors`` file the card describes.
+    card : dict
+        JSON-serialisable card (config, seeds, data, metrics, ``sha256``, ``weights_bytes``).
+    """
     path = card_path(weights)
     with atomic_path(path, True) as tmp:
         tmp.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
@@ -46,10 +76,25 @@ def write_card(weights: str | Path, card: dict) -> None:
 
 def write_model(output: str | Path, tensors: dict[str, torch.Tensor], header: dict, card: dict,
                 force: bool = False) -> dict:
-    """Write weights (``tensors`` as float32 safetensors, ``header`` values JSON-encoded) and the card beside them.
+    """Write weights and the card beside them, each atomically and readable by all.
 
-    The card gets ``sha256`` and ``weights_bytes`` of the written weights; it is returned. Refuses an existing
-    ``output`` unless ``force``.
+    Parameters
+    ----------
+    output : str or Path
+        The ``.safetensors`` file to write; its card goes to the ``.json`` of the same name.
+    tensors : dict of str to torch.Tensor
+        The network's tensors, stored as float32.
+    header : dict
+        What a loader needs to rebuild the network; each value is stored JSON-encoded in the safetensors header.
+    card : dict
+        The model card (config, seeds, data, metrics).
+    force : bool, default False
+        Replace an existing ``output`` (else refused).
+
+    Returns
+    -------
+    dict
+        The card as written: ``card`` with ``sha256`` and ``weights_bytes`` of the written weights.
     """
     from safetensors.torch import save_file
 
@@ -65,10 +110,26 @@ def write_model(output: str | Path, tensors: dict[str, torch.Tensor], header: di
 
 
 def read_header(path: str | Path) -> dict:
-    """The JSON-decoded header of a weights file written by :func:`write_model` (``{'architecture': ..., 'meta':
-    ...}`` for a classifier), read without torch: a safetensors file starts with the header's length (8 bytes,
-    little-endian) and the header as JSON, whose ``__metadata__`` holds our string values. ``OSError`` or
-    ``ValueError`` for a file that is not one."""
+    """The JSON-decoded header of a weights file written by :func:`write_model`, read without torch.
+
+    A safetensors file starts with the header's length (8 bytes, little-endian) and the header as JSON, whose
+    ``__metadata__`` holds our string values.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.safetensors`` file.
+
+    Returns
+    -------
+    dict
+        The header (``{'architecture': ..., 'meta': ...}`` for a classifier).
+
+    Raises
+    ------
+    OSError or ValueError
+        A file that cannot be read, or is not one of ours.
+    """
     with open(path, "rb") as handle:
         start = handle.read(8)
         if len(start) != 8:
@@ -85,9 +146,25 @@ def read_header(path: str | Path) -> dict:
 
 
 def read_model(path: str | Path, framework: str = "pt") -> tuple[dict[str, torch.Tensor | np.ndarray], dict]:
-    """Tensors and the JSON-decoded header of a weights file written by :func:`write_model` (``OSError`` or
-    ``ValueError`` for a file that is not one). ``framework``: ``"pt"`` (torch tensors, for training) or
-    ``"numpy"`` (NumPy arrays, for inference: torch is not imported)."""
+    """Tensors and the JSON-decoded header of a weights file written by :func:`write_model`; never unpickles.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.safetensors`` file.
+    framework : str, default "pt"
+        ``"pt"`` (torch tensors, for training) or ``"numpy"`` (NumPy arrays, for inference: torch is not imported).
+
+    Returns
+    -------
+    tuple of (dict, dict)
+        The tensors by name, and the header.
+
+    Raises
+    ------
+    OSError or ValueError
+        A file that cannot be read, or is not one of ours.
+    """
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -103,9 +180,21 @@ def read_model(path: str | Path, framework: str = "pt") -> tuple[dict[str, torch
 
 
 def verify_weights(path: str | Path) -> None:
-    """Refuse (:class:`~atomgraph.errors.AtomgraphInputError`) a weights file whose sha256 is not the one its card
-    (``.json`` beside it) records: a changed or damaged file is never loaded. Weights without a card, or with a
-    card that records no sha256, pass (their loaders decide what a card must hold)."""
+    """Refuse a weights file whose sha256 is not the one its card records: a changed or damaged file is never loaded.
+
+    Weights without a card, or with a card that records no sha256, pass (their loaders decide what a card must
+    hold).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.safetensors`` file; its card is the ``.json`` beside it.
+
+    Raises
+    ------
+    AtomgraphInputError
+        The file's sha256 differs from the card's.
+    """
     card = card_path(path)
     if not card.is_file():
         return

@@ -2,9 +2,8 @@
 
 The bundled pretrained weights are ``atomgraph/models/weights/<kind>-<model>.safetensors`` with a model card
 ``<kind>-<model>.json``: ``kind`` is ``locator``, ``classifier`` or ``novelty``; ``model`` a material name
-(``graphene-si``, ``mose2-w``). The files live in :mod:`atomgraph.models`, the home of what a model is; this lookup
-lives here, beside the file format (:mod:`atomgraph.io.model_files`), because the stages' loaders use it and
-:mod:`atomgraph.models` builds on those loaders.
+(``graphene-si``, ``mose2-w``). This lookup, like the file format (:mod:`atomgraph.models.files`), imports no stage
+and no torch: the stages' loaders use it, and :mod:`atomgraph.models.model` builds on those loaders.
 """
 
 from __future__ import annotations
@@ -14,13 +13,32 @@ from pathlib import Path
 
 from ..errors import AtomgraphInputError
 
-#: the bundled weights and their cards (package data of :mod:`atomgraph.models`)
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "models" / "weights"
+#: the bundled weights and their cards (package data ``atomgraph.models.weights``, beside this module)
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def weights_path(kind: str, model: str | Path) -> Path:
-    """The safetensors file of a bundled model, ``model`` itself when it is a path to one, or the ``<kind>-*``
-    file in ``model`` when it is a model folder (as :func:`atomgraph.classify.adapt.adapt_classifier` writes)."""
+    """The safetensors file a model name stands for.
+
+    Parameters
+    ----------
+    kind : str
+        ``"locator"``, ``"classifier"`` or ``"novelty"``: which part of the model.
+    model : str or Path
+        A bundled model name (``graphene-si``, ``mose2-w``), a path to a ``.safetensors`` file, or a model folder
+        holding exactly one ``<kind>-*.safetensors`` (as :func:`atomgraph.classify.adapt.adapt_classifier` writes).
+
+    Returns
+    -------
+    Path
+        The bundled ``<kind>-<model>.safetensors``, ``model`` itself, or the folder's ``<kind>-*`` file.
+
+    Raises
+    ------
+    AtomgraphInputError
+        An unknown bundled name (the bundled ones are named), a missing file, or a folder without exactly one
+        weights file of that kind.
+    """
     candidate = Path(str(model))
     if candidate.is_dir():
         found = sorted(candidate.glob(f"{kind}-*.safetensors"))
@@ -41,7 +59,23 @@ def weights_path(kind: str, model: str | Path) -> Path:
 
 
 def read_card(weights: Path) -> dict:
-    """The model card (JSON) that sits beside a weights file."""
+    """The model card (JSON) that sits beside a weights file.
+
+    Parameters
+    ----------
+    weights : Path
+        The ``.safetensors`` file; its card is the ``.json`` of the same name.
+
+    Returns
+    -------
+    dict
+        The card, JSON-decoded.
+
+    Raises
+    ------
+    AtomgraphInputError
+        The card is missing or not valid JSON.
+    """
     card = Path(weights).with_suffix(".json")
     if not card.is_file():
         raise AtomgraphInputError("model card (.json beside the weights) not found", source=str(card))
@@ -52,7 +86,14 @@ def read_card(weights: Path) -> dict:
 
 
 def bundled_models() -> list[dict]:
-    """Every bundled model: kind, name, path and card."""
+    """Every bundled model file (what ``atomgraph models`` lists).
+
+    Returns
+    -------
+    list of dict
+        One per ``.safetensors`` in :data:`WEIGHTS_DIR`, sorted by file name: ``kind``, ``name``, ``path`` (str)
+        and ``card`` (the JSON card beside it).
+    """
     out = []
     for path in sorted(WEIGHTS_DIR.glob("*.safetensors")):
         kind, name = path.stem.split("-", 1)
@@ -61,8 +102,24 @@ def bundled_models() -> list[dict]:
 
 
 def model_material(model: str | Path) -> str:
-    """The material a model is for: a bundled name is its own; a model folder's ``config.yaml`` when it has one;
-    else the card of its weights says it (classifier ``material``, else locator ``name``)."""
+    """The material a model is for.
+
+    Parameters
+    ----------
+    model : str or Path
+        A bundled model name, a model folder or a weights file.
+
+    Returns
+    -------
+    str
+        A bundled name is its own material; a model folder with a ``config.yaml`` (``atomgraph train model``) gives
+        that file's path; else the card of its weights names it (classifier ``material``, else locator ``name``).
+
+    Raises
+    ------
+    AtomgraphInputError
+        No card of the model names a material.
+    """
     if not Path(str(model)).exists():
         return str(model)
     if (Path(str(model)) / "config.yaml").is_file():  # a model folder of `atomgraph train model`
