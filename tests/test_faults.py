@@ -117,14 +117,18 @@ def test_watch_takes_a_frame_whose_writer_pauses_and_warns_about_a_vanished_file
     (inbox / "frame_001a.npy").write_bytes(fm.npy_bytes(movie.frames[1])[:500])  # half a file, then removed
     writer = fm.slow_writer(inbox / "frame_002.npy", fm.npy_bytes(movie.frames[2]), pause_s=1.2)
 
-    def remove_later():
+    out = tmp_path / "live"
+
+    def remove_later():   # once the watch has listed the folder (its first frame is tracked), not by the clock:
+        deadline = time.monotonic() + 120   # a loaded machine may take longer than any fixed delay to start
+        while not (out / "drift.csv").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
         time.sleep(0.6)
         (inbox / "frame_001a.npy").unlink()
 
     import threading
 
     threading.Thread(target=remove_later, daemon=True).start()
-    out = tmp_path / "live"
     code = main(["watch", str(inbox), "--model", "graphene-si", "--pixel-size", "0.1", "--poll", "0.05",
                  "--max-frames", "3", "--read-timeout", "10", "-o", str(out)])
     writer.join()
