@@ -248,3 +248,24 @@ def test_a_dopant_track_keeps_its_flicker_as_motion():
     as_dopant = smooth_tracks(data, probs, labels, 0.01, np.array([False, True]))[0]
     assert len(set(as_host)) == 1                              # a host column read both ways: one state
     assert list(as_dopant) == [labels[k] for k in best]         # a dopant's six changes stay
+
+
+def test_a_track_seen_in_one_frame_is_no_side_of_a_change():
+    """A faint column read as an empty site in one frame gets a one-frame vacancy track: its start is no partner
+    for another track's end (a false ``vacancy_created`` on static real texture); two frames are."""
+    from atomgraph.track.decode import _ends_and_starts
+
+    def data_for(vacancy_frames):
+        frames = list(range(6)) + list(vacancy_frames)
+        tracks = [1] * 6 + [2] * len(vacancy_frames)
+        n = len(frames)
+        return {"frame": np.array(frames), "track_id": np.array(tracks), "edge": np.zeros(n, bool),
+                "xy_px": np.zeros((n, 2)), "xy_reg_A": np.zeros((n, 2))}, \
+            np.array(["S1"] * 6 + ["Svac"] * len(vacancy_frames), dtype=object)
+
+    for vacancy_frames, starts in (([3], 0), ([3, 4], 1)):
+        data, smoothed = data_for(vacancy_frames)
+        order = np.lexsort((data["frame"], data["track_id"]))
+        probs = np.full((len(smoothed), 3), 1 / 3)
+        out = _ends_and_starts(data, probs, order, smoothed, ["Mo", "S2"], np.ones(len(smoothed), bool))
+        assert sum(c["from_label"] == "" for c in out) == starts

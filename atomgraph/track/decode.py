@@ -19,6 +19,9 @@ from .evidence import row_probs
 from .timeline import emission_log, flicker_floor, viterbi
 
 
+MIN_TRACK_ROWS = 2   # frames with evidence a track needs before its end or start pairs into an event
+
+
 @dataclass(frozen=True)
 class DecodeSettings:
     """What decoding needs of the material and the tracker.
@@ -167,13 +170,20 @@ def _ends_and_starts(data: dict, probs: np.ndarray, order: np.ndarray, smoothed:
     if len(order) == 0:
         return []
     first_frame, last_frame = int(data["frame"].min()), int(data["frame"].max())
-    firsts, lasts = track_bounds(data["track_id"], data["frame"], order[evidence[order]])
+    seen = order[evidence[order]]
+    firsts, lasts = track_bounds(data["track_id"], data["frame"], seen)
+    ids, counts = np.unique(data["track_id"][seen], return_counts=True)
+    rows_of = dict(zip(ids.tolist(), counts.tolist()))
     out = []
     for rows, side in ((lasts, "end"), (firsts, "start")):
         rows = rows[~np.isin(smoothed[rows], list(host) + [""])]  # dopant tracks only (a few)
         for r in rows:
             frame = int(data["frame"][r]) + (side == "end")
             if (side == "end" and frame > last_frame) or (side == "start" and frame == first_frame):
+                continue
+            # a track seen in one frame only is no side of a change, unless the movie's last frame is that one
+            # (a faint column read as empty once, a one-frame vacancy node, made a "vacancy_created" on real texture)
+            if rows_of[int(data["track_id"][r])] < MIN_TRACK_ROWS and int(data["frame"][r]) != last_frame:
                 continue
             label = smoothed[r]
             out.append({"frame": frame, "from_label": label if side == "end" else "",
