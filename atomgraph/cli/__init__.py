@@ -98,7 +98,7 @@ def _quick_exit() -> None:
     registered once per process with :mod:`atexit`, whose handlers run before the modules are torn down).
 
     Python's shutdown runs several full collections while it clears the modules; after ``import torch`` (≈ 200,000
-    tracked objects) they took 0.6-1.7 s of every command's wall clock (0.8-1.0 s after ``import torch`` alone),
+    tracked objects) they took 0.6-1.7 s of every command's wall clock (0.8-1.1 s after ``import torch`` alone),
     0.2-0.4 s when frozen. Nothing is skipped that a command needs: its outputs are closed and renamed, stdout is
     flushed, atexit handlers and weakref finalizers still run; only cyclic garbage is left to the operating system.
     """
