@@ -86,6 +86,26 @@ def test_overlay_has_the_image_aspect_and_marks_defects(sim, result, tmp_path):
         assert patch.max() > 100
 
 
+def test_overlay_png_holds_the_pictures_pixels(result, tmp_path):
+    """overlay.png is written by atomgraph's own PNG writer (rows unfiltered, one zlib stream): Pillow reads back
+    the very pixels overlay_image drew, for odd sizes too."""
+    import io
+
+    from atomgraph.io.overlay import overlay_image, png_bytes, write_overlay_png
+
+    path = write_overlay_png(tmp_path / "overlay.png", result.image, result.atoms, 0.1, result.defects)
+    drawn = np.asarray(overlay_image(result.image, result.atoms, 0.1, result.defects))
+    with Image.open(path) as png:
+        png.verify()
+    with Image.open(path) as png:
+        assert png.mode == "RGB" and np.array_equal(np.asarray(png), drawn)
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1, 3), (7, 13, 3), (31, 2, 3)]:
+        rgb = rng.integers(0, 256, shape, dtype=np.uint8)
+        for level in (0, 1, 9):
+            assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(rgb, level)))), rgb)
+
+
 def test_cli_analyze_writes_outputs_and_refuses_to_overwrite(sim, tmp_path, capsys):
     image = tmp_path / "frame.npy"
     np.save(image, sim.image)

@@ -10,6 +10,7 @@ from ..atoms import AtomTable
 from ..classify import classify
 from ..errors import AtomgraphInputError
 from ..evaluate import evaluate
+from ..heavy_imports import paused_gc
 from ..io.graphs import write_graph
 from ..io.tables import write_atoms_csv
 from ..io.images import ImageData
@@ -24,7 +25,8 @@ from .doors import given_pixel_size
 def cmd_locate(args: argparse.Namespace, image: ImageData) -> int:
     """``locate IMAGE -o ATOMS.csv``, once :func:`atomgraph.cli.doors.locate` has checked it and read ``image``."""
     model = resolve_model(args.model)  # once: the scale checks and the locator read the object
-    pixel_size = _pixel_size(args, image, model)
+    with paused_gc(freeze=True):  # torch's import (check_scale loads the locator): its objects live until exit
+        pixel_size = _pixel_size(args, image, model)
     from ..locate import locate  # lazy: torch (about 2.5 s), only once the inputs are known to be good
 
     atoms = locate(image.data, model=model, pixel_size_A=pixel_size)
@@ -47,7 +49,8 @@ def cmd_analyze(args: argparse.Namespace, export: tuple[str, ...], image: ImageD
     if args.model is None:
         _which_model(args, image)
     model = resolve_model(args.model)  # once for the whole command
-    pixel_size = _pixel_size(args, image, model)  # the scale checks, once
+    with paused_gc(freeze=True):  # torch's import (check_scale loads the locator): its objects live until exit
+        pixel_size = _pixel_size(args, image, model)  # the scale checks, once
     if image.frames == 1:
         result = run_analysis(image.frame(0), model, pixel_size, threshold=args.threshold)
         args.warnings.extend(f"atomgraph: warning: {args.image}: {warning}" for warning in result.warnings)

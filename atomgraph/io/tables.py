@@ -55,7 +55,10 @@ def _fmt_column(values) -> list[str]:
     if arr.dtype.kind == "f":
         finite = np.isfinite(arr).tolist()
         return [f"{v:.4f}" if ok else "" for v, ok in zip(arr.astype(float).tolist(), finite)]
-    return [format_value(v) for v in arr.tolist()]
+    values = arr.tolist()
+    if arr.dtype.kind == "U" or all(isinstance(v, str) for v in values):
+        return values  # text (element, label): format_value's str(v), without a call per value
+    return [format_value(v) for v in values]
 
 
 _CSV_SPECIAL = re.compile(r'[,"\r\n]')
@@ -71,8 +74,10 @@ def _row_field(values) -> tuple[str, list]:
     if arr.dtype.kind in "biu":
         return "%d", arr.astype(np.int64).tolist()
     cells = _fmt_column(arr)
-    if any(_CSV_SPECIAL.search(c) for c in cells):
-        cells = ['"' + c.replace('"', '""') + '"' if _CSV_SPECIAL.search(c) else c for c in cells]
+    special = {c for c in set(cells) if _CSV_SPECIAL.search(c)}  # a few distinct texts (labels), not one per row
+    if special:
+        quoted = {c: '"' + c.replace('"', '""') + '"' for c in special}
+        cells = [quoted.get(c, c) for c in cells]
     return "%s", cells
 
 
@@ -94,5 +99,4 @@ def write_atoms_csv(table: AtomTable, path: str | Path, force: bool = False) -> 
     header, lines = atoms_rows(table)
     with atomic_output(path, force) as handle:
         csv.writer(handle).writerow(header)
-        for line in lines:
-            handle.write(line)
+        handle.writelines(lines)

@@ -7,12 +7,15 @@ size check) do not pull in torch.
 
 from __future__ import annotations
 
+from ..heavy_imports import paused_gc
+
 __all__ = ["locate", "load_locator"]
 
 
 def __getattr__(name: str):
     if name in __all__:
-        from . import infer  # lazy: torch (about 2.5 s); lattice_fft and the other light submodules stay torch-free
+        with paused_gc():  # torch's import, without collections that traverse its objects and free none
+            from . import infer  # lazy: torch (about 2 s); lattice_fft and the other light submodules stay torch-free
 
         value = getattr(infer, name)
         globals()[name] = value

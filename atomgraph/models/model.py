@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..classify.loading import Classifier, load_classifier, novelty_stats
 from ..classify.novelty import NoveltyStats
 from ..errors import AtomgraphInputError
+from ..heavy_imports import paused_gc
 from ..materials import Material, get_material
 from .paths import model_material, read_card, weights_path
 
@@ -127,7 +128,8 @@ def locator_of(model: str | Path | Model) -> Locator:
 
 def _load_locator(model: str | Path) -> Locator:
     """:func:`atomgraph.locate.infer.load_locator`, imported here on first use."""
-    from ..locate.infer import load_locator  # lazy: torch (about 2.5 s), which a coordinate file's classify never needs
+    with paused_gc():  # torch's import, without collections that traverse its objects and free none
+        from ..locate.infer import load_locator  # lazy: torch (about 2 s), never needed by a coordinate file's classify
 
     return load_locator(model)
 
