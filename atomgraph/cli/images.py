@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..atoms import AtomTable
 from ..classify import classify
@@ -22,10 +23,17 @@ from .common import EXIT_OK, display_path, format_report
 from .doors import given_pixel_size
 
 
+def _first_torch_import() -> bool:
+    """Whether torch is still to be imported in this process: then the objects alive after its import (its modules
+    above all, which live until exit) go to the collector's permanent generation once. A process that calls
+    :func:`atomgraph.cli.main` again (a notebook, a test run) does not freeze what its later calls left alive."""
+    return "torch" not in sys.modules
+
+
 def cmd_locate(args: argparse.Namespace, image: ImageData) -> int:
     """``locate IMAGE -o ATOMS.csv``, once :func:`atomgraph.cli.doors.locate` has checked it and read ``image``."""
     model = resolve_model(args.model)  # once: the scale checks and the locator read the object
-    with paused_gc(freeze=True):  # torch's import (check_scale loads the locator): its objects live until exit
+    with paused_gc(freeze=_first_torch_import()):  # torch's import (check_scale loads the locator)
         pixel_size = _pixel_size(args, image, model)
     from ..locate import locate  # lazy: torch (about 2.5 s), only once the inputs are known to be good
 
@@ -49,7 +57,7 @@ def cmd_analyze(args: argparse.Namespace, export: tuple[str, ...], image: ImageD
     if args.model is None:
         _which_model(args, image)
     model = resolve_model(args.model)  # once for the whole command
-    with paused_gc(freeze=True):  # torch's import (check_scale loads the locator): its objects live until exit
+    with paused_gc(freeze=_first_torch_import()):  # torch's import (check_scale loads the locator)
         pixel_size = _pixel_size(args, image, model)  # the scale checks, once
     if image.frames == 1:
         result = run_analysis(image.frame(0), model, pixel_size, threshold=args.threshold)
