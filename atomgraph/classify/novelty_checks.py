@@ -312,6 +312,3 @@ def dopant_bond_novelty(dopant: np.ndarray, positions_A: np.ndarray, reach_A: fl
     pairs = cKDTree(np.asarray(positions_A, float)[index]).query_pairs(reach_A, output_type="ndarray")
     out[index[pairs.ravel()]] = DOPANT_BOND_NOVELTY
     return out
-    bonded = dopant[edges[0]] & dopant[edges[1]] & (np.asarray(edge_length_A) < DOPANT_BOND_BONDS * bond_A)
-    out[edges[0][bonded]] = DOPANT_BOND_NOVELTY
-    return out
